@@ -1,0 +1,97 @@
+# cachegc - plain GNU Makefile.  `make`, `make check`, `make demo`,
+# `make SANITIZE=address,undefined check`, `make bench`.
+CC      ?= cc
+PKGS    := sqlite3 libcurl jansson zlib libcrypto
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wwrite-strings -Wvla
+ifdef WERROR
+WARN    += -Werror
+endif
+
+ifdef SANITIZE
+B       := build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+B       := build
+SANFLAGS :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ALL_CPPFLAGS = -Iinclude -I$(B) -D_GNU_SOURCE $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
+LIBS         = $(PKG_LIBS) -lm
+
+SRC      := $(wildcard src/*.c)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o
+SQL      := $(sort $(wildcard sql/*.sql))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+BIN      := $(B)/cachegc
+
+.PHONY: all check demo deps bench clean unit-tests fuzz
+
+all: $(BIN)
+	@ln -sf $(BIN) cachegc
+
+$(B)/%.o: src/%.c | $(B)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/sql_embed.c: $(SQL) tools/embed-sql.sh | $(B)
+	sh tools/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+
+$(B)/sql_embed.o: $(B)/sql_embed.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libcachegc.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(B)/main.o $(B)/libcachegc.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(B)/main.o $(B)/libcachegc.a $(LIBS)
+
+$(B)/tests/%.o: tests/unit/%.c | $(B)/tests
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: $(B)/tests/%.o $(B)/libcachegc.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libcachegc.a $(LIBS)
+
+$(B)/tests/%.o: tests/tools/%.c | $(B)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B) $(B)/tests:
+	mkdir -p $@
+
+unit-tests: $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	@sh tools/deps.sh $(if $(filter check,$(MAKECMDGOALS)),test,build)
+
+check: deps
+	$(MAKE) --no-print-directory all unit-tests
+	@CACHEGC=$(abspath $(BIN)) BUILD=$(abspath $(B)) sh tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh $(abspath $(BIN))
+
+bench: all
+	@sh bench/run.sh $(abspath $(BIN))
+
+# libFuzzer harness for the narinfo parser (needs clang).
+fuzz:
+	$(MAKE) --no-print-directory CC=clang SANITIZE=fuzzer,address,undefined B=build-fuzz build-fuzz/fuzz_narinfo
+
+build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/narinfo.c src/nixhash.c src/util.c
+	mkdir -p build-fuzz
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -D_GNU_SOURCE -o $@ $^
+
+clean:
+	rm -rf build build-san build-fuzz cachegc
+
+-include $(wildcard $(B)/*.d $(B)/tests/*.d)

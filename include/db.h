@@ -1,0 +1,76 @@
+/*
+ * db.h - the SQLite database: open, migrate, prepared-statement cache,
+ * transactions.
+ *
+ * Statements are prepared once per connection (SQLITE_PREPARE_PERSISTENT)
+ * and kept in a small table keyed by the address of their SQL text, so a
+ * module writes `static const char SQL_X[] = "...";` and calls
+ * db_stmt(db, SQL_X) on every use: it gets the statement reset with its
+ * bindings cleared.  All statements are finalized by db_close().
+ *
+ * Every function that fails reports the error itself (naming the DB file
+ * and, for statements, the SQL) and returns -1 (or NULL).
+ */
+#ifndef CACHEGC_DB_H
+#define CACHEGC_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* application_id stamped into every cachegc DB ("CGC1"). */
+#define CACHEGC_APP_ID 0x43474331
+
+struct db_stmt_slot;
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	int readonly;
+	struct db_stmt_slot *slots;
+	unsigned nslots, aslots;
+};
+
+/* Open path.  readonly: the file must exist and be a cachegc DB of a
+ * version this build knows (older ones are migrated only in write mode, so
+ * a read-only open of an older DB is refused with a hint to run a writing
+ * command).  Otherwise it is created when missing and migrated to the
+ * latest version.  Refuses foreign files and newer versions.  Sets a busy
+ * timeout so a short lock by another process is waited out.
+ * Returns 0 or -1 (reported). */
+int db_open(struct db *db, const char *path, int readonly);
+void db_close(struct db *db);
+
+/* Schema version this build writes. */
+unsigned db_latest_version(void);
+
+/* The statement for sql (a static string), prepared on first use, reset
+ * and with bindings cleared.  NULL on error (reported). */
+sqlite3_stmt *db_stmt(struct db *db, const char *sql);
+/* Step a statement that returns no rows, then reset it. 0 or -1. */
+int db_run(struct db *db, sqlite3_stmt *st);
+/* Step: SQLITE_ROW -> 1, SQLITE_DONE -> 0, error -> -1 (reported). */
+int db_step(struct db *db, sqlite3_stmt *st);
+/* Run SQL text with no parameters (may hold several statements). */
+int db_exec(struct db *db, const char *sql);
+
+/* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout). */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+/* Rolls back if a transaction is open; never fails loudly. */
+void db_rollback(struct db *db);
+
+/* sqlite3_last_insert_rowid */
+int64_t db_last_id(struct db *db);
+/* sqlite3_changes */
+int db_changes(struct db *db);
+
+/* Bind helpers: text NULL binds SQL NULL; int64 < 0 with the _opt variant
+ * binds NULL.  Text is bound SQLITE_TRANSIENT unless noted. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+void db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n);
+void db_bind_int(sqlite3_stmt *st, int i, int64_t v);
+void db_bind_int_opt(sqlite3_stmt *st, int i, int64_t v);
+/* Column text as a C string ("" for NULL). */
+const char *db_col_text(sqlite3_stmt *st, int i);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * util.h - allocation, error reporting, growable strings, time and size
+ * parsing shared by every module.
+ *
+ * Allocation goes through x*() wrappers that abort on out-of-memory, so
+ * callers never check for NULL.  Errors are reported once, by the layer
+ * that can tell the user what to do: error() prints and returns -1, die()
+ * prints and exits with status 128 (used only for programming errors and
+ * unrecoverable states, never deep inside a command on bad input).
+ */
+#ifndef CACHEGC_UTIL_H
+#define CACHEGC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ATTR_NORETURN __attribute__((noreturn))
+#else
+#define ATTR_PRINTF(f, a)
+#define ATTR_NORETURN
+#endif
+
+/* Never return NULL: they abort with a message on out-of-memory. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grow *p (an array of elem-sized items, capacity *alloc) to hold at least
+ * need items.  May reallocate *p. */
+void xgrow(void **p, size_t *alloc, size_t need, size_t elem);
+#define GROW(arr, alloc, need) xgrow((void **)&(arr), &(alloc), (need), sizeof(*(arr)))
+
+/* Program name used as the message prefix ("cachegc"). */
+extern const char *progname;
+
+/* "cachegc: error: MSG\n" on stderr; returns -1 so callers can
+ * `return error(...)`. */
+int error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* "cachegc: warning: MSG\n" on stderr. */
+void warning(const char *fmt, ...) ATTR_PRINTF(1, 2);
+/* "cachegc: fatal: MSG\n" on stderr, exit(128). */
+void die(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
+
+/* Growable NUL-terminated byte string.  buf is never NULL after the first
+ * add; strbuf_release() frees it and resets to STRBUF_INIT. */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+#define STRBUF_INIT {NULL, 0, 0}
+void strbuf_grow(struct strbuf *sb, size_t extra);   /* may reallocate */
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, char c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3);
+void strbuf_reset(struct strbuf *sb);
+void strbuf_release(struct strbuf *sb);
+/* Returns the buffer (caller frees) and resets sb. Never NULL. */
+char *strbuf_detach(struct strbuf *sb);
+
+/* Read a whole file into *out (NUL-terminated; *len excludes the NUL).
+ * Fails with errno set and returns -1 when the file is larger than max
+ * bytes (errno = EFBIG) or cannot be read.  The caller frees *out. */
+int read_file_capped(const char *path, size_t max, char **out, size_t *len);
+
+/* The clock for everything a run records: --now when given, else the real
+ * time.  Seconds since the epoch, UTC. */
+int64_t clock_now(void);
+void clock_set(int64_t t);
+
+/* Parse "2024-05-01", "2024-05-01T12:00", "2024-05-01T12:00:00Z",
+ * "2024-05-01 12:00:00" (UTC) or "@EPOCH".  Returns 0 or -1. */
+int parse_time(const char *s, int64_t *out);
+/* Format as "2024-05-01T12:00:00Z" into buf (at least 21 bytes). */
+char *format_time(int64_t t, char *buf, size_t bufsz);
+
+/* Parse a size: plain bytes, or with K/M/G/T/P suffix (binary, 1024-based),
+ * "KiB"/"MiB"/... also binary, "KB"/"MB"/... decimal.  Returns 0 or -1. */
+int parse_size(const char *s, uint64_t *out);
+/* Human-readable binary size: "1.2 GiB", "512 B". */
+char *format_size(uint64_t n, char *buf, size_t bufsz);
+
+/* Parse a non-negative decimal integer that fills the whole string. */
+int parse_uint(const char *s, uint64_t *out);
+
+/* Progress on stderr, only when stderr is a terminal and not disabled.
+ * total may be 0 when unknown. */
+struct progress {
+	const char *label;
+	uint64_t total;
+	uint64_t done;
+	int64_t last_draw_ms;
+	int enabled;
+};
+void progress_start(struct progress *p, const char *label, uint64_t total);
+void progress_update(struct progress *p, uint64_t done);
+void progress_finish(struct progress *p);
+/* Set by --quiet / non-tty detection: globally disable progress. */
+extern int progress_disabled;
+
+/* Milliseconds from a monotonic clock, for rates and progress. */
+int64_t mono_ms(void);
+
+#endif

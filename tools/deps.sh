@@ -1,0 +1,30 @@
+#!/bin/sh
+# Make sure the Debian packages cachegc needs are installed.  As root, install
+# what is missing with apt-get; otherwise print the one apt-get line to run.
+#   tools/deps.sh build   - compiler, libraries
+#   tools/deps.sh test    - build + the test peers (real Nix, nginx, jq, sqlite3)
+set -eu
+what=${1:-build}
+need="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libssl-dev sqlite3 gnuplot-nox"
+if [ "$what" = test ]; then
+	need="$need nix-bin nginx-light jq valgrind"
+fi
+missing=
+for p in $need; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q --no-install-recommends $missing >/dev/null; then
+		apt-get update -q >/dev/null
+		apt-get install -y -q --no-install-recommends $missing >/dev/null
+	fi
+else
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
