@@ -15,6 +15,7 @@
 #define CACHEGC_DB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* application_id stamped into every cachegc DB ("CGC1"). */

@@ -40,6 +40,15 @@ CREATE TABLE crawls (
 );
 CREATE INDEX crawls_by_cache ON crawls (cache_id, id);
 
+-- Narinfos a crawl could not record, and why (file or URL, 1-based line
+-- or 0 for the whole record).
+CREATE TABLE crawl_rejects (
+	crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+	source   TEXT NOT NULL,
+	line     INTEGER NOT NULL,
+	message  TEXT NOT NULL
+);
+
 -- Every store path cachegc has heard of: from a narinfo, a reference, or
 -- (later) an evaluation.  The full path is meta.store_dir || '/' || hash
 -- || '-' || name.

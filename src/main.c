@@ -11,12 +11,16 @@
 #include "db.h"
 #include "util.h"
 
-extern const struct cmd cmd_crawl, cmd_closure, cmd_gen;
+extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_import_builds,
+	cmd_keys;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
 	&cmd_closure,
 	&cmd_gen,
+	&cmd_import_eval,
+	&cmd_import_builds,
+	&cmd_keys,
 };
 
 #define VERSION "0.1.0"

@@ -189,28 +189,25 @@ char *strbuf_detach(struct strbuf *sb)
 	return p;
 }
 
-int read_file_capped(const char *path, size_t max, char **out, size_t *len)
+int read_fd_capped(int fd, size_t max, char **out, size_t *len)
 {
-	int fd, saved;
 	struct stat st;
 	char *buf = NULL;
 	size_t n = 0, alloc;
 	ssize_t r;
+	int saved;
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	if (fstat(fd, &st) < 0)
-		goto fail;
+		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto fail;
+		return -1;
 	}
 	if ((uint64_t)st.st_size > max) {
 		errno = EFBIG;
-		goto fail;
+		return -1;
 	}
 	alloc = (size_t)st.st_size + 1;
 	buf = xmalloc(alloc);
@@ -238,7 +235,6 @@ int read_file_capped(const char *path, size_t max, char **out, size_t *len)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
@@ -246,9 +242,24 @@ int read_file_capped(const char *path, size_t max, char **out, size_t *len)
 fail:
 	saved = errno;
 	free(buf);
-	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int read_file_capped(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd, rc, saved;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	rc = read_fd_capped(fd, max, out, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 static int64_t clock_override = INT64_MIN;

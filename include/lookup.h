@@ -1,0 +1,28 @@
+/*
+ * lookup.h - resolving what a user names on the command line: a cache (URL,
+ * directory or id) and a store path (full path, basename or hash).
+ */
+#ifndef CACHEGC_LOOKUP_H
+#define CACHEGC_LOOKUP_H
+
+#include <stdint.h>
+
+struct db;
+
+/* The DB's store directory ("/nix/store").  Returns a malloc'd string the
+ * caller frees, or NULL (reported). */
+char *db_store_dir(struct db *db);
+
+/* Resolve --cache: NULL means "the only cache in the DB"; otherwise an id,
+ * a URL as recorded, or a directory (made file://absolute).  Sets *id and,
+ * when url is not NULL, *url (malloc'd).  Returns 0 or -1 (reported, with
+ * the list of known caches when ambiguous). */
+int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url);
+
+/* Resolve a store path given as "/nix/store/<hash>-<name>[/sub/path]",
+ * "<hash>-<name>" or "<hash>".  Returns 1 and sets *path_id when the DB
+ * knows the path, 0 when it does not, -1 when arg is not a store path
+ * (reported). */
+int path_resolve(struct db *db, const char *store_dir, const char *arg, int64_t *path_id);
+
+#endif

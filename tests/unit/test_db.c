@@ -1,0 +1,191 @@
+/*
+ * test_db.c - opening, migrating and refusing databases.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "harness.h"
+#include "schema.h"
+#include "util.h"
+
+static char dir[] = "/tmp/cachegc-test-db.XXXXXX";
+
+static const char *tmp(const char *name)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+static int64_t query_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+TEST(fresh_db_is_migrated_to_latest)
+{
+	struct db db;
+
+	CHECK(db_open(&db, tmp("fresh.db"), 0) == 0);
+	CHECK_INT(query_int(db.h, "PRAGMA user_version"), db_latest_version());
+	CHECK_INT(query_int(db.h, "PRAGMA application_id"), CACHEGC_APP_ID);
+	CHECK_INT(query_int(db.h, "SELECT count(*) FROM sqlite_master WHERE name = 'presence'"), 1);
+	CHECK_INT(query_int(db.h, "SELECT count(*) FROM meta WHERE key = 'store_dir'"), 1);
+	db_close(&db);
+	/* Reopening is a no-op: nothing re-applied (the INSERT into meta in
+	 * 001 would fail on a second run). */
+	CHECK(db_open(&db, tmp("fresh.db"), 0) == 0);
+	CHECK_INT(query_int(db.h, "SELECT count(*) FROM meta"), 1);
+	db_close(&db);
+	CHECK(db_open(&db, tmp("fresh.db"), 1) == 0);
+	db_close(&db);
+}
+
+TEST(migrations_are_numbered_in_order)
+{
+	CHECK(n_migrations >= 1);
+	for (unsigned i = 0; i < n_migrations; i++)
+		CHECK_INT(migrations[i].version, i + 1);
+}
+
+TEST(old_db_is_migrated_step_by_step)
+{
+	struct db db;
+	sqlite3 *h;
+	char *err = NULL;
+
+	/* A DB left at version 1 by an older cachegc. */
+	CHECK(sqlite3_open(tmp("old.db"), &h) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, migrations[0].sql, NULL, NULL, &err) == SQLITE_OK);
+	sqlite3_free(err);
+	{
+		char pragma[96];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = 1; PRAGMA application_id = %d",
+			 CACHEGC_APP_ID);
+		CHECK(sqlite3_exec(h, pragma, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(h, "INSERT INTO paths (hash, name) VALUES "
+			      "('00000000000000000000000000000000', 'kept')", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	if (db_latest_version() > 1) {
+		/* read-only opens refuse to migrate */
+		CHECK(db_open(&db, tmp("old.db"), 1) == -1);
+	}
+	CHECK(db_open(&db, tmp("old.db"), 0) == 0);
+	CHECK_INT(query_int(db.h, "PRAGMA user_version"), db_latest_version());
+	CHECK_INT(query_int(db.h, "SELECT count(*) FROM paths WHERE name = 'kept'"), 1);
+	db_close(&db);
+}
+
+TEST(newer_db_is_refused)
+{
+	struct db db;
+	sqlite3 *h;
+	char sql[128];
+
+	CHECK(db_open(&db, tmp("newer.db"), 0) == 0);
+	db_close(&db);
+	CHECK(sqlite3_open(tmp("newer.db"), &h) == SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", db_latest_version() + 1);
+	CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(db_open(&db, tmp("newer.db"), 0) == -1);
+	CHECK(db_open(&db, tmp("newer.db"), 1) == -1);
+	/* and it was not touched */
+	CHECK(sqlite3_open(tmp("newer.db"), &h) == SQLITE_OK);
+	CHECK_INT(query_int(h, "PRAGMA user_version"), db_latest_version() + 1);
+	sqlite3_close(h);
+}
+
+TEST(foreign_sqlite_db_is_refused_untouched)
+{
+	struct db db;
+	sqlite3 *h;
+
+	CHECK(sqlite3_open(tmp("foreign.db"), &h) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, "CREATE TABLE mine (x); INSERT INTO mine VALUES (42)",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(db_open(&db, tmp("foreign.db"), 0) == -1);
+	CHECK(sqlite3_open(tmp("foreign.db"), &h) == SQLITE_OK);
+	CHECK_INT(query_int(h, "SELECT count(*) FROM sqlite_master"), 1);
+	CHECK_INT(query_int(h, "PRAGMA user_version"), 0);
+	sqlite3_close(h);
+}
+
+TEST(non_sqlite_file_is_refused)
+{
+	struct db db;
+	FILE *f = fopen(tmp("text.db"), "w");
+	char *buf;
+	size_t len;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("this is not a database, it is a long enough text file to have a header\n", f);
+	fclose(f);
+	CHECK(db_open(&db, tmp("text.db"), 0) == -1);
+	CHECK(read_file_capped(tmp("text.db"), 4096, &buf, &len) == 0);
+	CHECK(buf && !strncmp(buf, "this is not a database", 22));
+	free(buf);
+}
+
+TEST(missing_db_read_only_is_refused_not_created)
+{
+	struct db db;
+
+	CHECK(db_open(&db, tmp("absent.db"), 1) == -1);
+	CHECK(access(tmp("absent.db"), F_OK) != 0);
+}
+
+TEST(statement_cache_reuses_statements)
+{
+	static const char sql[] = "SELECT ?1 + 1";
+	struct db db;
+	sqlite3_stmt *a, *b;
+
+	CHECK(db_open(&db, tmp("stmt.db"), 0) == 0);
+	a = db_stmt(&db, sql);
+	CHECK(a != NULL);
+	db_bind_int(a, 1, 41);
+	CHECK(db_step(&db, a) == 1);
+	CHECK_INT(sqlite3_column_int64(a, 0), 42);
+	b = db_stmt(&db, sql);
+	CHECK(a == b);
+	/* bindings were cleared: NULL + 1 is NULL */
+	CHECK(db_step(&db, b) == 1);
+	CHECK(sqlite3_column_type(b, 0) == SQLITE_NULL);
+	CHECK(db_stmt(&db, "SELECT nonsense FROM nowhere") == NULL);
+	db_close(&db);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	RUN(fresh_db_is_migrated_to_latest);
+	RUN(migrations_are_numbered_in_order);
+	RUN(old_db_is_migrated_step_by_step);
+	RUN(newer_db_is_refused);
+	RUN(foreign_sqlite_db_is_refused_untouched);
+	RUN(non_sqlite_file_is_refused);
+	RUN(missing_db_read_only_is_refused_not_created);
+	RUN(statement_cache_reuses_statements);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return test_summary();
+}

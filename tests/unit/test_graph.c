@@ -1,0 +1,258 @@
+/*
+ * test_graph.c - the crawl recorder and the closure engine on a small
+ * hand-made cache: a diamond, a self-reference, a reference the cache
+ * lacks, a path that goes and comes back.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crawl.h"
+#include "db.h"
+#include "graph.h"
+#include "harness.h"
+#include "util.h"
+
+static char dir[] = "/tmp/cachegc-test-graph.XXXXXX";
+static char dbpath[300];
+
+/* Path "<c x 32>-<name>" for a letter c of the nix32 alphabet. */
+static void base(char c, const char *name, char *out)
+{
+	memset(out, c, 32);
+	sprintf(out + 32, "-%s", name);
+}
+
+static int add(struct crawl *cr, char c, const char *name, int64_t nar, int64_t file,
+	       const char *refs)
+{
+	struct narinfo ni;
+	char sp[300], b[256], *rl[8];
+	size_t n = 0;
+	int rc;
+
+	memset(&ni, 0, sizeof(ni));
+	base(c, name, b);
+	snprintf(sp, sizeof(sp), "/nix/store/%s", b);
+	ni.store_path = sp;
+	memcpy(ni.hash, b, 32);
+	ni.hash[32] = '\0';
+	ni.name = sp + strlen("/nix/store/") + 33;
+	ni.url = (char *)"nar/x.nar.xz";
+	ni.compression = (char *)"xz";
+	ni.nar_hash = (char *)"sha256:0000000000000000000000000000000000000000000000000000";
+	ni.nar_size = nar;
+	ni.file_size = file;
+	for (const char *p = refs; *p; p += 2) {
+		/* refs: pairs "<letter><name initial>" */
+		rl[n] = xmalloc(64);
+		char nm[2] = {p[1], 0};
+		base(p[0], nm, rl[n]);
+		n++;
+	}
+	ni.refs = rl;
+	ni.nrefs = n;
+	rc = crawl_add_narinfo(cr, &ni, 1000);
+	for (size_t i = 0; i < n; i++)
+		free(rl[i]);
+	return rc;
+}
+
+static uint32_t id_of(struct db *db, char c)
+{
+	static const char sql[] = "SELECT id FROM paths WHERE hash = ?1";
+	char h[33];
+	sqlite3_stmt *st = db_stmt(db, sql);
+	uint32_t id = 0;
+
+	memset(h, c, 32);
+	h[32] = 0;
+	db_bind_text(st, 1, h);
+	if (db_step(db, st) == 1)
+		id = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+static int crawl_all(struct db *db, const char *skip, struct crawl_counts *n)
+{
+	struct crawl cr;
+	static const struct {
+		char c;
+		const char *name, *refs;
+		int64_t nar, file;
+	} world[] = {
+		{'a', "a", "", 100, 10},
+		{'b', "b", "aa", 200, 20},
+		{'c', "c", "bbaacc", 300, -1},
+		{'d', "d", "aa", 400, 40},
+		{'f', "f", "ccdd", 500, 50},
+		{'g', "g", "xx", 600, 60},   /* x: never in the cache */
+	};
+
+	if (crawl_begin(&cr, db, "file:///test-cache", NULL))
+		return -1;
+	for (size_t i = 0; i < sizeof(world) / sizeof(world[0]); i++) {
+		char h[33];
+		if (strchr(skip, world[i].c))
+			continue;
+		memset(h, world[i].c, 32);
+		h[32] = 0;
+		if (crawl_known(&cr, h)) {
+			if (crawl_seen(&cr, h, 2000))
+				return -1;
+		} else if (add(&cr, world[i].c, world[i].name, world[i].nar, world[i].file,
+			       world[i].refs)) {
+			return -1;
+		}
+	}
+	if (crawl_finish(&cr, 1, 0))
+		return -1;
+	*n = cr.n;
+	crawl_release(&cr);
+	return 0;
+}
+
+static int64_t q(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static struct db db;
+
+TEST(first_crawl_records_everything)
+{
+	struct crawl_counts n;
+
+	clock_set(10000);
+	CHECK(crawl_all(&db, "", &n) == 0);
+	CHECK_INT(n.new_, 6);
+	CHECK_INT(n.present, 0);
+	CHECK_INT(n.gone, 0);
+	CHECK_INT(q(&db, "SELECT count(*) FROM narinfos"), 6);
+	CHECK_INT(q(&db, "SELECT count(*) FROM paths"), 7);   /* + x, only referenced */
+	CHECK_INT(q(&db, "SELECT count(*) FROM refs"), 8);    /* c's self-ref kept */
+	CHECK_INT(q(&db, "SELECT count(*) FROM presence WHERE gone_at IS NULL"), 6);
+	CHECK_INT(q(&db, "SELECT min(push_time) FROM presence"), 1000);
+	CHECK_INT(q(&db, "SELECT first_seen FROM presence LIMIT 1"), 10000);
+}
+
+TEST(closure_sizes_count_each_path_once)
+{
+	struct graph g;
+	struct closure c = {0};
+	uint32_t roots[2];
+
+	CHECK(graph_load(&g, &db, 1) == 0);
+	roots[0] = id_of(&db, 'f');
+	graph_closure(&g, roots, 1, &c);
+	CHECK_INT(c.n, 5);
+	CHECK_INT(c.nar_bytes, 1500);
+	CHECK_INT(c.file_bytes, 120);       /* c has no FileSize */
+	CHECK_INT(c.stored_bytes, 420);     /* ... so its NarSize stands in */
+	CHECK_INT(c.nmissing, 0);
+
+	roots[0] = id_of(&db, 'c');
+	roots[1] = id_of(&db, 'd');
+	graph_closure(&g, roots, 2, &c);
+	CHECK_INT(c.n, 4);
+	CHECK_INT(c.nar_bytes, 1000);
+
+	roots[0] = roots[1] = id_of(&db, 'a');   /* same root twice */
+	graph_closure(&g, roots, 2, &c);
+	CHECK_INT(c.n, 1);
+	CHECK_INT(c.nar_bytes, 100);
+
+	roots[0] = id_of(&db, 'g');
+	graph_closure(&g, roots, 1, &c);
+	CHECK_INT(c.n, 2);
+	CHECK_INT(c.nmissing, 1);           /* x was never in the cache */
+	CHECK_INT(c.nar_bytes, 600);
+	closure_release(&c);
+	graph_release(&g);
+}
+
+TEST(recrawl_marks_gone_and_closures_see_it)
+{
+	struct crawl_counts n;
+	struct graph g;
+	struct closure c = {0};
+	uint32_t root;
+
+	clock_set(20000);
+	CHECK(crawl_all(&db, "b", &n) == 0);
+	CHECK_INT(n.new_, 0);
+	CHECK_INT(n.present, 5);
+	CHECK_INT(n.gone, 1);
+	CHECK_INT(q(&db, "SELECT gone_at FROM presence WHERE gone_at IS NOT NULL"), 20000);
+	CHECK_INT(q(&db, "SELECT last_seen FROM presence WHERE gone_at IS NOT NULL"), 10000);
+	CHECK_INT(q(&db, "SELECT count(*) FROM narinfos"), 6);  /* facts kept */
+
+	CHECK(graph_load(&g, &db, 1) == 0);
+	root = id_of(&db, 'f');
+	graph_closure(&g, &root, 1, &c);
+	CHECK_INT(c.n, 5);
+	CHECK_INT(c.nmissing, 1);
+	CHECK_INT(c.missing_bytes, 200);
+	root = id_of(&db, 'b');             /* a gone path's closure, from history */
+	graph_closure(&g, &root, 1, &c);
+	CHECK_INT(c.n, 2);
+	CHECK_INT(c.nar_bytes, 300);
+	closure_release(&c);
+	graph_release(&g);
+}
+
+TEST(path_that_comes_back_opens_a_new_episode)
+{
+	struct crawl_counts n;
+
+	clock_set(30000);
+	CHECK(crawl_all(&db, "", &n) == 0);
+	CHECK_INT(n.present, 6);
+	CHECK_INT(n.gone, 0);
+	CHECK_INT(q(&db, "SELECT count(*) FROM presence WHERE path_id = "
+			 "(SELECT id FROM paths WHERE name = 'b')"), 2);
+	CHECK_INT(q(&db, "SELECT push_time FROM presence WHERE first_seen = 30000"), 2000);
+	CHECK_INT(q(&db, "SELECT count(*) FROM presence WHERE gone_at IS NULL"), 6);
+	CHECK_INT(q(&db, "SELECT count(*) FROM crawls WHERE status = 'complete'"), 3);
+}
+
+TEST(interrupted_crawl_marks_nothing_gone)
+{
+	struct crawl cr;
+
+	clock_set(40000);
+	CHECK(crawl_begin(&cr, &db, "file:///test-cache", NULL) == 0);
+	CHECK(crawl_finish(&cr, 1, 1) == 0);
+	crawl_release(&cr);
+	CHECK_INT(q(&db, "SELECT count(*) FROM presence WHERE gone_at IS NULL"), 6);
+	CHECK_INT(q(&db, "SELECT count(*) FROM crawls WHERE status = 'interrupted'"), 1);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(dbpath, sizeof(dbpath), "%s/g.db", dir);
+	if (db_open(&db, dbpath, 0))
+		return 1;
+	RUN(first_crawl_records_everything);
+	RUN(closure_sizes_count_each_path_once);
+	RUN(recrawl_marks_gone_and_closures_see_it);
+	RUN(path_that_comes_back_opens_a_new_episode);
+	RUN(interrupted_crawl_marks_nothing_gone);
+	db_close(&db);
+	{
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return test_summary();
+}
