@@ -103,7 +103,14 @@ int db_open(struct db *db, const char *path, int readonly)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
-	sqlite3_busy_timeout(db->h, 10000);
+	{
+		/* Wait out another writer for a while; tests shorten it. */
+		const char *t = getenv("CACHEGC_BUSY_TIMEOUT_MS");
+		uint64_t ms = 10000;
+		if (t && parse_uint(t, &ms))
+			ms = 10000;
+		sqlite3_busy_timeout(db->h, ms > 600000 ? 600000 : (int)ms);
+	}
 	/* Reading the header tells a foreign file ("file is not a database")
 	 * apart before we write anything. */
 	if (pragma_int(db, "PRAGMA application_id", &appid) ||
