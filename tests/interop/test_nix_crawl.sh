@@ -18,6 +18,7 @@ nix_keys cachegc-test-1
 nix_keys cachegc-test-2
 CACHE=$(cd "$T/cache" && pwd -P)
 URL="file://$CACHE"
+# shellcheck disable=SC2046
 nix_push "$CACHE" "$T/cachegc-test-1.secret" $(cut -d' ' -f2 "$T/world/paths")
 # A second signature on a few paths, so Sig repeats.
 if ! nix store sign --store "$URL" --key-file "$T/cachegc-test-2.secret" \
@@ -210,6 +211,7 @@ done
 # Several at once; a path may be named by its basename or its hash.
 # shellcheck disable=SC2046
 want=$(nix path-info -sS --store "$URL" $(cat "$T/all") 2>&1 | awk '{ print $1, $2, $3 }' | sort)
+# shellcheck disable=SC2046
 got=$($CG --db "$DB" closure $(cat "$T/all") 2>&1 | awk '{ print $1, $2, $3 }' | sort)
 expect_eq closure-text-many "$got" "$want"
 c=$(nix_world_path c)
