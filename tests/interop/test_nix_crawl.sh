@@ -44,7 +44,7 @@ if ! nix path-info --json -rsS --store "$URL" $(cat "$T/all") >"$T/nix.json" 2>"
 fi
 expect_eq nix-path-info-count "$(jq length "$T/nix.json")" "$n_all"
 nix path-info --all --store "$URL" 2>&1 | sort >"$T/nix.all"
-check nix-path-info-all cmp "$T/nix.all" "$T/all"
+check nix-path-info-all diff "$T/all" "$T/nix.all"
 check nix-verify-sigs nix store verify --store "$URL" --all --sigs-needed 1 \
 	--trusted-public-keys "$(cat "$T/cachegc-test-1.public")"
 expect_eq nix-two-sigs "$(grep -l '^Sig: cachegc-test-2:' "$CACHE"/*.narinfo | wc -l)" 2
@@ -128,6 +128,7 @@ expect_eq db-caches "$(q 'SELECT url FROM caches')" "$URL"
 expect_eq db-narinfos "$(q 'SELECT count(*) FROM narinfos')" "$n_all"
 expect_eq db-sigs "$(q 'SELECT count(*) FROM sigs')" "$((n_all + 2))"
 expect_eq db-first-seen "$(q "SELECT count(*) FROM presence WHERE first_seen = $day1 AND gone_at IS NULL")" "$n_all"
+expect_eq db-last-seen "$(q "SELECT count(*) FROM presence WHERE last_seen = $((day1 + 43200))")" "$n_all"
 # push_time of a file:// cache is the narinfo's mtime.
 for p in $(cat "$T/all"); do
 	h=$(hash_of "$p")

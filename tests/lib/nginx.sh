@@ -27,10 +27,10 @@ nginx_stop() {
 
 # _nginx_conf PORT DOCROOT: the whole configuration.
 _nginx_conf() {
-	user=
-	[ "$(id -u)" = 0 ] && user="user root root;"  # workers must read $T (mode 700)
+	_nginx_user=
+	[ "$(id -u)" = 0 ] && _nginx_user="user root root;"  # workers must read $T (mode 700)
 	cat <<EOF
-$user
+$_nginx_user
 worker_processes 1;
 pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log warn;
@@ -77,7 +77,7 @@ nginx_start() {
 	docroot=$(cd "$1" && pwd)
 	NGINX_DIR="$T/nginx"
 	mkdir -p "$NGINX_DIR/tmp"
-	# nginx writes to stderr until its error_log is open: keep that too.
+	# lib.sh's trap only removes $T; a signal exits, so the EXIT trap runs.
 	trap 'nginx_stop; rm -rf "$T"' EXIT
 	trap 'exit 130' INT TERM
 	NGINX_TOKEN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -88,6 +88,7 @@ nginx_start() {
 		port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 + 20000 ))
 		_nginx_conf "$port" "$docroot" >"$NGINX_DIR/nginx.conf"
 		: >"$NGINX_DIR/error.log"
+		# -e: nginx logs to its built-in path until the config is read.
 		nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" \
 			-g 'daemon off; master_process on;' </dev/null >"$NGINX_DIR/stderr" 2>&1 &
 		NGINX_PID=$!
