@@ -73,9 +73,16 @@ unit-tests: $(UNIT_BIN) $(TOOL_BIN)
 deps:
 	@sh tools/deps.sh $(if $(filter check,$(MAKECMDGOALS)),test,build)
 
+# VALGRIND=1: run every cachegc and unit-test process under valgrind's
+# memcheck; a leak or memory error fails the test that ran it.
+ifdef VALGRIND
+CHECK_WRAP := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+endif
+
 check: deps
 	$(MAKE) --no-print-directory all unit-tests
-	@CACHEGC=$(abspath $(BIN)) BUILD=$(abspath $(B)) sh tests/run.sh
+	@CACHEGC=$(abspath $(BIN)) BUILD=$(abspath $(B)) CACHEGC_WRAP="$(CHECK_WRAP)" sh tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "util.h"
+#include "version.h"
 
 extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_import_builds,
 	cmd_keys;
@@ -23,7 +24,7 @@ static const struct cmd *commands[] = {
 	&cmd_keys,
 };
 
-#define VERSION "0.1.0"
+
 
 static void usage(FILE *f)
 {
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
-			printf("cachegc %s (schema %u)\n", VERSION, db_latest_version());
+			printf("cachegc %s (schema %u)\n", CACHEGC_VERSION, db_latest_version());
 			return 0;
 		} else {
 			error("unknown global option '%s'", argv[i]);
