@@ -11,18 +11,33 @@
 
 static const char nix32_chars[] = NIX32_ALPHABET;
 
+/*
+ * Byte -> nix32 digit, -1 for bytes outside the alphabet.  A constant table
+ * rather than one filled on first use: filling it lazily raced when two
+ * threads decoded their first hash at the same time.
+ */
+static const signed char nix32_digit[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,        /* 0x30 '0'-'9' */
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, -1, 14, 15, 16, 17, 18, 19, 20, 21, 22, -1, /* 0x60 'a'-'o' */
+	23, 24, 25, 26, -1, -1, 27, 28, 29, 30, 31, -1, -1, -1, -1, -1, /* 0x70 'p'-'z' */
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static int nix32_value(unsigned char c)
 {
-	static signed char table[256];
-	static int ready;
-
-	if (!ready) {
-		memset(table, -1, sizeof(table));
-		for (int i = 0; i < 32; i++)
-			table[(unsigned char)nix32_chars[i]] = (signed char)i;
-		ready = 1;
-	}
-	return table[c];
+	return nix32_digit[c];
 }
 
 size_t nix32_len(size_t nbytes)
