@@ -97,7 +97,7 @@ fuzz:
 
 build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/narinfo.c src/nixhash.c src/util.c
 	mkdir -p build-fuzz
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -D_GNU_SOURCE -o $@ $^
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -D_GNU_SOURCE -o $@ $^
 
 clean:
 	rm -rf build build-san build-fuzz cachegc
