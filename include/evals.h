@@ -1,0 +1,272 @@
+/*
+ * evals.h - what CI evaluated and built: nix-eval-jobs output, build
+ * outcomes (Hydra's build JSON or JSON lines), cudaCapabilities sets, and
+ * their import into the DB (sql/003_evals.sql).
+ *
+ * Two layers:
+ *  - pure parsers over a (pointer, length) buffer: no I/O, no globals, safe
+ *    on any bytes.  They fill structs whose strings they own (free with the
+ *    matching _release) or say why not in a struct evals_error.
+ *  - importers that take an open DB and an input and record it, one
+ *    transaction per evaluation or per build file, so an input is either
+ *    wholly recorded or not at all.  They know nothing of argv or stdout:
+ *    problems with single lines are collected in a struct import_problems
+ *    for the caller to print; failures that stop an import are reported
+ *    once with error() (naming the file) and make the function return -1.
+ *
+ * Untrusted text (attrs, error messages, branch names) is only ever bound
+ * to SQL parameters, never spliced into SQL.
+ */
+#ifndef CACHEGC_EVALS_H
+#define CACHEGC_EVALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct db;
+
+/* A line (an eval job, a build record) longer than this is refused. */
+#define EVALS_MAX_LINE (1024 * 1024)
+/* A build-results document is read whole; larger ones are refused. */
+#define BUILDS_MAX_INPUT (256u * 1024 * 1024)
+/* At most this many capabilities in one set. */
+#define CAPS_MAX 64
+
+struct evals_error {
+	char msg[256];
+};
+
+/* ---- cudaCapabilities sets ---------------------------------------- */
+
+/*
+ * Normalize a capability list such as "8.9, 8.6" or "8.6 8.9 8.6" to the
+ * canonical set string "8.6,8.9": items are split on commas and white
+ * space, deduplicated and sorted numerically by major, minor, then suffix
+ * ("9.0" < "9.0a" < "9.0f" < "10.0").  An item is MAJOR.MINOR in decimal
+ * without leading zeros, optionally followed by the architecture suffix
+ * 'a' or 'f' (nixpkgs' "9.0a", "10.0f").  An empty list, "8", "8.x" or
+ * any other junk is refused.
+ * Returns 0 and *out (malloc'd, the caller frees), or -1 with *err filled.
+ */
+int caps_normalize(const char *s, size_t len, char **out, struct evals_error *err);
+
+/* ---- nix-eval-jobs lines ------------------------------------------ */
+
+struct eval_output {
+	char *name;            /* "out", "lib", ... */
+	char *path;            /* full store path, or NULL when nix-eval-jobs
+	                          could not know it (floating CA derivations) */
+};
+
+struct eval_job {
+	char *attr;            /* "python3Packages.torch" (required) */
+	char *error;           /* non-NULL: the attr failed to evaluate; then
+	                          drv_path and outputs may be empty */
+	char *name;            /* derivation name, or NULL */
+	char *system;          /* the job's system, or NULL */
+	char *drv_path;        /* full .drv store path (required without error) */
+	struct eval_output *outputs;  /* sorted by name; >= 1 without error */
+	size_t noutputs;
+	const char *cache_status; /* static "local"|"cached"|"notBuilt", or NULL
+	                          (from cacheStatus, or the legacy isCached) */
+	int64_t needed_builds;      /* length of neededBuilds, -1 when absent */
+	int64_t needed_substitutes; /* length of neededSubstitutes, -1 when absent */
+};
+
+/*
+ * Parse one nix-eval-jobs output line (a JSON object) into *job.  Store
+ * paths must lie directly in store_dir ("/nix/store").  Unknown keys (meta,
+ * inputDrvs, attrPath, ...) are ignored; keys given twice are refused.
+ * Returns 0, or -1 with *err filled and *job released.
+ */
+int eval_job_parse(const char *buf, size_t len, const char *store_dir,
+		   struct eval_job *job, struct evals_error *err);
+void eval_job_release(struct eval_job *job);
+
+/* ---- build outcomes ------------------------------------------------ */
+
+/*
+ * Build statuses, as stored in builds.status: "succeeded", "failed",
+ * "dependency-failed", "aborted", "cancelled", "failed-with-output",
+ * "timed-out", "cached-failure", "unsupported", "log-limit-exceeded",
+ * "output-limit-exceeded", "non-deterministic", "queued".
+ */
+/* The canonical (static) name for s[0..len), or NULL when unknown. */
+const char *build_status_name(const char *s, size_t len);
+/* The status for a Hydra buildstatus code, or NULL for an unknown code. */
+const char *build_status_from_hydra(int64_t code);
+/* The status names, NULL-terminated, for messages and the schema check. */
+extern const char *const build_statuses[];
+
+struct build_record {
+	char *drv_path;        /* full .drv store path (required) */
+	const char *status;    /* one of build_statuses (static) */
+	int hydra_status;      /* Hydra's buildstatus, -1 when not from Hydra
+	                          or when queued */
+	int64_t hydra_id;      /* Hydra's build id, -1 when absent */
+	int64_t time;          /* when it finished (or was queued), -1 when
+	                          the record has no time */
+	char *job;             /* Hydra job or attr name, or NULL */
+	char *name;            /* derivation name (nixname), or NULL */
+	char *system;          /* or NULL */
+};
+void build_record_release(struct build_record *rec);
+
+/* Called by builds_parse for each record.  line is the 1-based line the
+ * record starts on; item is its 1-based index in a top-level array (0
+ * when the document is not an array).  Return 0 to go on, -1 to stop
+ * (builds_parse then returns -1 without reporting anything itself). */
+typedef int (*build_record_fn)(void *ctx, const struct build_record *rec,
+			       unsigned line, unsigned item);
+/* Called for each record that cannot be used; parsing goes on. */
+typedef void (*build_bad_fn)(void *ctx, unsigned line, unsigned item, const char *msg);
+
+/*
+ * Parse a build-results document: one Hydra build object, an array of
+ * them (Hydra's eval builds list), or JSON lines / concatenated objects,
+ * in either shape: Hydra's {"drvpath", "buildstatus", "finished",
+ * "stoptime", "timestamp", "job", "nixname", "system", "id", ...} or
+ * {"drvPath", "status", "time" (epoch seconds or a date), "attr"|"job",
+ * "name", "system"}.  A JSON-lines line that is not JSON is reported to
+ * bad() and skipped; so is a record with an unknown status or a missing
+ * field.  An array that is not valid JSON cannot be split and fails whole.
+ * Returns 0, or -1: *err filled when the document is unusable, or fn
+ * asked to stop.
+ */
+int builds_parse(const char *buf, size_t len, const char *store_dir,
+		 build_record_fn fn, build_bad_fn bad, void *ctx,
+		 struct evals_error *err);
+
+/* ---- reading lines -------------------------------------------------- */
+
+/* Reads a stream line by line with a bounded buffer: a line longer than
+ * max is skipped whole and reported, never held in memory. */
+struct line_reader {
+	FILE *f;
+	size_t max;
+	char *buf;
+	size_t alloc, start, end;
+	int eof;
+	unsigned lineno;       /* of the line last returned */
+};
+enum { LR_ERROR = -1, LR_EOF = 0, LR_LINE = 1, LR_TOO_LONG = 2 };
+void line_reader_init(struct line_reader *lr, FILE *f, size_t max);
+/* Next line without its "\n" (and "\r"): LR_LINE with *line valid until
+ * the next call, LR_TOO_LONG (line skipped), LR_EOF, or LR_ERROR (errno
+ * set by the read). */
+int line_reader_next(struct line_reader *lr, const char **line, size_t *len);
+void line_reader_release(struct line_reader *lr);
+
+/* Read all of f into *out (NUL-terminated; *len excludes the NUL).  Fails
+ * with errno = EFBIG past max bytes, or the read's errno.  0 or -1; the
+ * caller frees *out. */
+int read_stream_capped(FILE *f, size_t max, char **out, size_t *len);
+
+/* ---- importing ------------------------------------------------------ */
+
+/* Problems with single lines of an input, kept for the caller to print.
+ * Only the first IMPORT_PROBLEMS_KEPT are kept; total counts them all. */
+#define IMPORT_PROBLEMS_KEPT 200
+struct import_problem {
+	unsigned line;         /* 1-based, 0 when unknown */
+	unsigned item;         /* 1-based index in a top-level array, or 0 */
+	char *msg;
+};
+struct import_problems {
+	struct import_problem *v;
+	size_t n, alloc;
+	size_t total;
+};
+void import_problems_release(struct import_problems *p);
+
+/* Check text metadata (branch, rev, system, jobset): non-empty, printable,
+ * bounded.  what names the field for the message.  0 or -1 with *err. */
+int evals_check_label(const char *what, const char *s, int allow_space,
+		      struct evals_error *err);
+
+struct eval_meta {
+	const char *branch;
+	const char *rev;
+	const char *capabilities;  /* normalized (caps_normalize) */
+	const char *system;        /* "x86_64-linux" */
+	const char *jobset;        /* or NULL */
+	const char *source;        /* file name for messages and the DB, "-" for stdin */
+	int64_t time;              /* when it was evaluated */
+	int time_given;            /* 0: time is the clock's; see evals_import */
+	int strict;                /* any bad line fails the whole evaluation */
+};
+
+struct eval_import_result {
+	int64_t evaluation_id;     /* the new one, or the one already there */
+	int already;               /* 1: identical evaluation already imported */
+	int64_t existing_time;     /* with already: its time */
+	int64_t imported_at;       /* with already: when it was imported */
+	unsigned lines;            /* non-blank lines read */
+	unsigned jobs;             /* jobs recorded (with eval_errors) */
+	unsigned outputs;          /* (attr, output) rows recorded */
+	unsigned eval_errors;      /* jobs that failed to evaluate */
+	unsigned bad_lines;        /* malformed lines skipped */
+	unsigned duplicates;       /* lines repeating an attr, skipped */
+	struct import_problems problems;
+	char failure[512];         /* why it failed, when the input was at fault
+	                              (empty when the error was reported already,
+	                              e.g. by the DB layer) */
+};
+
+/*
+ * Import one nix-eval-jobs output read from in as the evaluation m, in one
+ * transaction.  Lines that are not usable jobs are counted, kept in
+ * res->problems and skipped (with m->strict they fail the import).  An
+ * evaluation that yields no jobs fails.  The same evaluation imported
+ * again (same key, same jobs) changes nothing and sets res->already; the
+ * same key with other jobs fails (evaluations are immutable).  When
+ * m->time_given is 0, the evaluation also counts as already imported when
+ * the newest one of the same branch, rev, capabilities and system has the
+ * same jobs, so re-running an import without --time is idempotent too.
+ * Returns 0, or -1 with nothing recorded: the reason is in res->failure
+ * when the input was at fault, else already reported.  The caller
+ * releases res->problems in both cases.
+ */
+int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
+		 struct eval_import_result *res);
+
+struct builds_import_result {
+	unsigned records;          /* usable records read */
+	unsigned imported;         /* new rows */
+	unsigned known;            /* records already in the DB */
+	unsigned bad;              /* records skipped */
+	struct import_problems problems;
+	char failure[512];         /* as in struct eval_import_result */
+};
+
+/*
+ * Import a build-results document (see builds_parse) in one transaction.
+ * An outcome already recorded (same derivation, status and time) is
+ * counted as known.  An empty document imports nothing and succeeds; one
+ * whose records are all unusable fails.  Returns 0, or -1 with nothing
+ * recorded (reason as for evals_import).
+ */
+int builds_import(struct db *db, const char *buf, size_t len, const char *source,
+		  struct builds_import_result *res);
+
+/* ---- trusted keys --------------------------------------------------- */
+
+struct trusted_key_arg {
+	char name[128 + 1];        /* SIG_NAME_MAX + 1 */
+	char key_b64[64];          /* canonical base64 of the 32 bytes */
+};
+/* Parse "NAME:BASE64" (a Nix public key).  The key must decode to exactly
+ * 32 bytes.  0, or -1 with *err filled. */
+int trusted_key_parse(const char *s, struct trusted_key_arg *out, struct evals_error *err);
+
+/* Trust key k from now on.  Returns 0 when added, 1 when the same key was
+ * already trusted under that name, -1 (reported) when the name is taken
+ * by another key or was revoked (a revoked key stays revoked). */
+int keys_add(struct db *db, const struct trusted_key_arg *k, int64_t now);
+/* Revoke the key called name as of at.  Returns 0 when revoked (*when =
+ * at), 1 when it already was (*when = then), -1 (reported) when there is
+ * no such key or on a DB error. */
+int keys_revoke(struct db *db, const char *name, int64_t at, int64_t *when);
+
+#endif

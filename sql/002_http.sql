@@ -1,0 +1,1 @@
+-- 002: reserved for the HTTP crawl (issue 3); intentionally empty for now
