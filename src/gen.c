@@ -282,6 +282,9 @@ static const struct fixed_pkg famous_cuda[] = {
 	 "glibc gcc openblas " CU "cuda_cudart " CU "libcublas !" CU "cuda_nvcc !cmake", 1},
 	{"suitesparse", "suitesparse", "7.7.0", 150, OB_OUT | OB_DEV, J | PF_CAPS,
 	 "glibc gcc openblas " CU "cuda_cudart " CU "libcublas !" CU "cuda_nvcc", 0},
+	/* header-only: built per capability set, the same bytes for each, so
+	 * its narinfos share NAR files (as identical contents do in caches) */
+	{CU "cuda_cccl", "cuda_cccl", "12.2.140", 9, OB_OUT, JM | PF_CAPS | PF_CSTABLE, "", 0},
 	{CU "saxpy", "saxpy", "unstable-2023-07-11", 0.1, OB_OUT, JM | PF_CAPS,
 	 CU "cuda_cudart " CU "libcublas !" CU "cuda_nvcc !cmake", 0},
 };
@@ -607,7 +610,7 @@ static void add_fixed(struct world *w, const struct fixed_pkg *f, enum kind kind
 	p->size = f->mb * MB * exp(0.3 * normal(h));
 	p->ratio = (float)(kind == K_BASE || kind == K_HUB ? 0.3 : 0.55);
 	p->build_min = (float)(kind == K_CUDA ? 60 + f->mb / 20 : 5 + f->mb / 10);
-	if (unit(h2(h, 1)) < 0.5)
+	if (unit(h2(h, 1)) < 0.5 && !(p->flags & PF_CSTABLE))
 		p->flags |= PF_SELFREF;
 	while (*s) {
 		const char *e = strchr(s, ' ');
@@ -1632,38 +1635,50 @@ static void nar_name(const struct world *w, uint32_t path, char out[64])
 	snprintf(out, 64, "%s.nar.%s", fh + 7, comp_ext[pa->comp]);
 }
 
-struct ref_name {
-	char hash[STORE_HASH_LEN];
-	uint32_t path;
+/* Buffers format_narinfo() reuses from one narinfo to the next. */
+struct fmt_scratch {
+	struct strbuf names;     /* reference basenames, NUL-separated */
+	struct strbuf store_path;
+	size_t *offs;            /* where each name starts in names */
+	const char **refv;       /* the names, sorted */
+	size_t alloc;
 };
 
-static int cmp_ref_name(const void *a, const void *b)
+static void fmt_scratch_release(struct fmt_scratch *fs)
 {
-	return memcmp(((const struct ref_name *)a)->hash, ((const struct ref_name *)b)->hash,
-		      STORE_HASH_LEN);
+	strbuf_release(&fs->names);
+	strbuf_release(&fs->store_path);
+	free(fs->offs);
+	free(fs->refv);
+	memset(fs, 0, sizeof(*fs));
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
  * Format the narinfo of path into sb, without its Sig line, and the
- * fingerprint into fp.  Returns 0 or -1 (err filled).
+ * fingerprint Nix signs into fp.  Returns 0 or -1 (err filled).
  */
 static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *sb,
-			  struct strbuf *fp, struct strbuf *scratch, struct ref_name **rn,
-			  size_t *rn_alloc, char *err, size_t errsz)
+			  struct strbuf *fp, struct fmt_scratch *fs, char *err, size_t errsz)
 {
 	const struct path *pa = &w->paths[path];
 	const struct drv *x = &w->drvs[pa->drv];
 	char narhash[60], filehash[60], nar[64];
-	const char **refv = NULL;
-	size_t base_at, *offs = NULL;
-	int rc;
+	size_t base_at;
 
 	strbuf_reset(sb);
 	strbuf_reset(fp);
-	strbuf_reset(scratch);
-	strbuf_addstr(sb, "StorePath: " STORE_DIR "/");
+	strbuf_reset(&fs->names);
+	strbuf_reset(&fs->store_path);
+	strbuf_addstr(sb, "StorePath: ");
 	base_at = sb->len;
+	strbuf_addstr(sb, STORE_DIR "/");
 	path_basename(w, path, sb);
+	strbuf_add(&fs->store_path, sb->buf + base_at, sb->len - base_at);
 	nar_name(w, path, nar);
 	strbuf_addf(sb, "\nURL: nar/%s\n", nar);
 	sha256_of(h3(x->content, pa->out, T_FILEHASH), filehash);
@@ -1674,27 +1689,20 @@ static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *s
 	strbuf_addf(sb, "NarHash: %s\nNarSize: %llu\nReferences:", narhash,
 		    (unsigned long long)pa->nar_size);
 
-	GROW(*rn, *rn_alloc, pa->nref ? pa->nref : 1);
+	GROW(fs->offs, fs->alloc, (size_t)pa->nref + 1);
+	fs->refv = xrealloc(fs->refv, fs->alloc * sizeof(*fs->refv));
 	for (uint32_t i = 0; i < pa->nref; i++) {
-		uint32_t r = w->refs[pa->ref_off + i];
-		size_t at = scratch->len;
-		path_basename(w, r, scratch);
-		memcpy((*rn)[i].hash, scratch->buf + at, STORE_HASH_LEN);
-		(*rn)[i].path = r;
-		strbuf_reset(scratch);
+		fs->offs[i] = fs->names.len;
+		path_basename(w, w->refs[pa->ref_off + i], &fs->names);
+		strbuf_addch(&fs->names, '\0');
 	}
-	qsort(*rn, pa->nref, sizeof(**rn), cmp_ref_name);
-	offs = xmalloc((pa->nref + 1) * sizeof(*offs));
+	for (uint32_t i = 0; i < pa->nref; i++)
+		fs->refv[i] = fs->names.buf + fs->offs[i];
+	/* Nix lists references sorted */
+	qsort(fs->refv, pa->nref, sizeof(*fs->refv), cmp_cstr);
 	for (uint32_t i = 0; i < pa->nref; i++) {
-		offs[i] = scratch->len;
-		path_basename(w, (*rn)[i].path, scratch);
-		strbuf_addch(scratch, '\0');
-	}
-	refv = xmalloc((pa->nref + 1) * sizeof(*refv));
-	for (uint32_t i = 0; i < pa->nref; i++) {
-		refv[i] = scratch->buf + offs[i];
 		strbuf_addch(sb, ' ');
-		strbuf_addstr(sb, refv[i]);
+		strbuf_addstr(sb, fs->refv[i]);
 	}
 	/* Nix writes "References: " with the space even when empty */
 	if (!pa->nref)
@@ -1707,19 +1715,8 @@ static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *s
 	} else if (pa->deriver == 2) {
 		strbuf_addstr(sb, "Deriver: unknown-deriver\n");
 	}
-	{
-		/* the full store path, NUL-terminated, for the fingerprint */
-		struct strbuf sp = STRBUF_INIT;
-		const char *eol = memchr(sb->buf + base_at, '\n', sb->len - base_at);
-		strbuf_addstr(&sp, STORE_DIR "/");
-		strbuf_add(&sp, sb->buf + base_at, (size_t)(eol - (sb->buf + base_at)));
-		rc = sig_fingerprint(fp, STORE_DIR, sp.buf, narhash, pa->nar_size, refv,
-				     pa->nref, err, errsz);
-		strbuf_release(&sp);
-	}
-	free(refv);
-	free(offs);
-	return rc;
+	return sig_fingerprint(fp, STORE_DIR, fs->store_path.buf, narhash, pa->nar_size,
+			       fs->refv, pa->nref, err, errsz);
 }
 
 /* ---- narinfos, in parallel: signing is most of the cost ------------ */
@@ -1761,9 +1758,9 @@ static void writer_fail(struct writer *wr, const char *fmt, ...)
 static void writer_loop(struct writer *wr, struct progress *pr)
 {
 	const struct world *w = wr->w;
-	struct strbuf sb = STRBUF_INIT, fp = STRBUF_INIT, scratch = STRBUF_INIT;
-	struct ref_name *rn = NULL;
-	size_t rn_alloc = 0, keylen = strlen(wr->key->name);
+	struct strbuf sb = STRBUF_INIT, fp = STRBUF_INIT;
+	struct fmt_scratch fs = {STRBUF_INIT, STRBUF_INIT, NULL, NULL, 0};
+	size_t keylen = strlen(wr->key->name);
 	char err[SIG_ERR_MAX], name[STORE_HASH_LEN + 9];
 
 	while (!atomic_load(&wr->failed)) {
@@ -1778,8 +1775,7 @@ static void writer_loop(struct writer *wr, struct progress *pr)
 			struct stat st;
 			size_t want;
 
-			if (format_narinfo(w, path, &sb, &fp, &scratch, &rn, &rn_alloc, err,
-					   sizeof(err))) {
+			if (format_narinfo(w, path, &sb, &fp, &fs, err, sizeof(err))) {
 				writer_fail(wr, "internal error: %s", err);
 				break;
 			}
@@ -1807,10 +1803,9 @@ static void writer_loop(struct writer *wr, struct progress *pr)
 		if (pr)
 			progress_update(pr, atomic_load(&wr->written) + atomic_load(&wr->kept));
 	}
-	free(rn);
+	fmt_scratch_release(&fs);
 	strbuf_release(&sb);
 	strbuf_release(&fp);
-	strbuf_release(&scratch);
 }
 
 static void *writer_thread(void *arg)
@@ -2084,12 +2079,15 @@ static void plan_world(const struct gen_options *opt, uint32_t *npkgs, uint64_t 
 	double want = (double)opt->paths, p;
 	uint32_t np = (uint32_t)(want / PATHS_PER_PKG_GUESS), actual;
 	uint64_t paths, bytes;
+	struct progress pr;
 
 	if (np < min_pkgs())
 		np = min_pkgs();
 	if (np > PILOT_PKGS)
 		np = PILOT_PKGS;
+	progress_start(&pr, "sizing the world", PLAN_ROUNDS + 1);
 	for (int round = 0;; round++) {
+		progress_update(&pr, (uint64_t)round);
 		trial(opt, np, &paths, &bytes, &actual);
 		p = (double)actual * want / (double)(paths ? paths : 1);
 		if (p < min_pkgs())
@@ -2101,6 +2099,7 @@ static void plan_world(const struct gen_options *opt, uint32_t *npkgs, uint64_t 
 			break;
 		np = (uint32_t)(p + 0.5);
 	}
+	progress_finish(&pr);
 	*npkgs = actual;
 	*limit = (uint64_t)(GC_FRACTION * (double)bytes);
 }
