@@ -21,9 +21,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 ALL_CPPFLAGS = -Iinclude -I$(B) -D_GNU_SOURCE $(PKG_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
-LIBS         = $(PKG_LIBS) -lm
+LIBS         = $(PKG_LIBS) -lm -pthread
 
 SRC      := $(wildcard src/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))

@@ -8,6 +8,7 @@
  *   crawl_known() / crawl_seen()      a narinfo already recorded is there
  *   crawl_add_narinfo()               a new narinfo, parsed
  *   crawl_reject() / crawl_absent() / crawl_unknown()
+ *   crawl_gone()                      one path asked for is not there
  *   crawl_finish(mark_gone)           commits; with mark_gone, every path
  *                                     present before and not seen by this
  *                                     crawl is recorded as gone
@@ -24,6 +25,7 @@
 
 #include "narinfo.h"
 #include "pathindex.h"
+#include "util.h"
 
 struct db;
 
@@ -51,6 +53,9 @@ struct crawl {
 	unsigned pending;         /* writes since the last commit */
 	unsigned reject_reports;  /* reject messages printed so far */
 	int finished;             /* crawl_finish succeeded */
+	uint32_t *ref_ids;        /* scratch for crawl_add_narinfo */
+	size_t ref_alloc;
+	struct strbuf refs_json, sigs_json;
 	struct crawl_counts n;
 };
 
@@ -65,6 +70,10 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
  * no need to read or fetch it again), else 0. */
 int crawl_known(struct crawl *c, const char *hash);
 
+/* 1 when the path has an open presence episode in this cache (present at
+ * the last crawl that saw it), else 0. */
+int crawl_is_open(struct crawl *c, const char *hash);
+
 /* A recorded narinfo is present now.  push_time (or -1) is used only
  * when the path comes back after being gone. 0 or -1. */
 int crawl_seen(struct crawl *c, const char *hash, int64_t push_time);
@@ -76,6 +85,15 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 /* Record a rejected narinfo (source: a file name or URL). Prints the
  * first few as errors.  0 or -1 (DB failure). */
 int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg);
+
+/* One path was asked for and the cache said it is not there (the HTTP
+ * crawler's 404): when it was present (an open presence episode), close
+ * the episode at this crawl's time and count it gone, returning 1.
+ * Returns 0 when there was nothing to close (count it with crawl_absent),
+ * -1 on a DB failure.  Unlike crawl_finish(mark_gone), it touches only
+ * this path, so a crawl that checks some paths can record what it found
+ * without taking the unchecked ones for gone. */
+int crawl_gone(struct crawl *c, const char *hash);
 
 /* Count an absent / undeterminable path (the HTTP crawler). */
 void crawl_absent(struct crawl *c);

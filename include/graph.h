@@ -17,6 +17,7 @@ struct db;
 
 #define GRAPH_NARINFO 1   /* the cache has (or had) a narinfo for it */
 #define GRAPH_PRESENT 2   /* present as of the last crawl */
+#define GRAPH_SELFREF 4   /* its narinfo lists itself among References */
 
 struct graph {
 	uint32_t n;            /* max path id + 1 */

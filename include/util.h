@@ -70,8 +70,10 @@ char *strbuf_detach(struct strbuf *sb);
  * Fails with errno set and returns -1 when the file is larger than max
  * bytes (errno = EFBIG) or cannot be read.  The caller frees *out. */
 int read_file_capped(const char *path, size_t max, char **out, size_t *len);
-/* The same for an open file descriptor (which must be a regular file). */
-int read_fd_capped(int fd, size_t max, char **out, size_t *len);
+/* The same for an open file descriptor (which must be a regular file);
+ * when st is not NULL it receives the file's fstat (one call, not two). */
+struct stat;
+int read_fd_capped(int fd, size_t max, char **out, size_t *len, struct stat *st);
 
 /* The clock for everything a run records: --now when given, else the real
  * time.  Seconds since the epoch, UTC. */

@@ -60,6 +60,9 @@ CREATE TABLE paths (
 
 -- The facts of one path's narinfo in one cache.  A narinfo is immutable:
 -- recorded once, never updated, kept after the path is gone (for history).
+-- References and signatures are kept in the row as JSON arrays (one row per
+-- narinfo keeps a crawl of a million paths fast); the views refs and sigs
+-- below give them one row each.
 CREATE TABLE narinfos (
 	cache_id    INTEGER NOT NULL REFERENCES caches(id),
 	path_id     INTEGER NOT NULL REFERENCES paths(id),
@@ -72,32 +75,31 @@ CREATE TABLE narinfos (
 	deriver     TEXT,                -- .drv basename; NULL for unknown-deriver
 	ca          TEXT,
 	system      TEXT,
+	refs        TEXT NOT NULL,       -- JSON array of paths.id, ascending; may
+	                                 -- hold path_id itself (a self-reference)
+	sigs        TEXT NOT NULL,       -- JSON array of "keyname:base64sig", as given
 	crawl_id    INTEGER NOT NULL REFERENCES crawls(id),
 	fetched_at  INTEGER NOT NULL,
 	PRIMARY KEY (cache_id, path_id)
 ) WITHOUT ROWID;
 
--- References of a narinfo (may include the path itself).
-CREATE TABLE refs (
-	cache_id INTEGER NOT NULL,
-	path_id  INTEGER NOT NULL,
-	ref_id   INTEGER NOT NULL REFERENCES paths(id),
-	PRIMARY KEY (cache_id, path_id, ref_id)
-) WITHOUT ROWID;
-CREATE INDEX refs_by_ref ON refs (cache_id, ref_id);
+-- References of a narinfo, one row each (may include the path itself).
+CREATE VIEW refs (cache_id, path_id, ref_id) AS
+	SELECT n.cache_id, n.path_id, r.value
+	FROM narinfos n, json_each(n.refs) r;
 
--- Signatures of a narinfo: "key_name:sig" split at the first colon.
-CREATE TABLE sigs (
-	cache_id INTEGER NOT NULL,
-	path_id  INTEGER NOT NULL,
-	key_name TEXT NOT NULL,
-	sig      TEXT NOT NULL,          -- base64 as in the narinfo
-	PRIMARY KEY (cache_id, path_id, key_name, sig)
-) WITHOUT ROWID;
+-- Signatures of a narinfo, one row each: "key_name:sig" split at the first
+-- colon; sig is base64 as in the narinfo.
+CREATE VIEW sigs (cache_id, path_id, key_name, sig) AS
+	SELECT n.cache_id, n.path_id,
+	       substr(s.value, 1, instr(s.value, ':') - 1),
+	       substr(s.value, instr(s.value, ':') + 1)
+	FROM narinfos n, json_each(n.sigs) s;
 
 -- Presence history: one row per episode of a path being in a cache.  An
--- open episode (gone_at NULL) means present as of last_seen.  A path that
--- comes back after being gone opens a new episode.
+-- open episode (gone_at NULL) means present as of last_seen; a path has at
+-- most one open episode per cache.  A path that comes back after being gone
+-- opens a new episode.
 CREATE TABLE presence (
 	id            INTEGER PRIMARY KEY,
 	cache_id      INTEGER NOT NULL REFERENCES caches(id),
@@ -109,5 +111,4 @@ CREATE TABLE presence (
 	gone_at       INTEGER,           -- clock of the first complete crawl without it
 	gone_crawl_id INTEGER
 );
-CREATE UNIQUE INDEX presence_open ON presence (cache_id, path_id) WHERE gone_at IS NULL;
-CREATE INDEX presence_by_path ON presence (cache_id, path_id, first_seen);
+CREATE INDEX presence_by_path ON presence (cache_id, path_id);

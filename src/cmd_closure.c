@@ -92,6 +92,15 @@ static void sort_ids(struct names *nm, uint32_t *ids, size_t n)
 	qsort(ids, n, sizeof(*ids), cmp_ids);
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
 static json_t *paths_array(struct names *nm, uint32_t *ids, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -111,15 +120,11 @@ static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struc
 			 uint32_t id, struct closure *c, uint32_t **scratch, size_t *scratch_alloc)
 {
 	static const char sql_ni[] =
-		"SELECT nar_hash, nar_size, url, compression, file_hash, file_size, deriver, ca "
-		"FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
-	static const char sql_sigs[] =
-		"SELECT key_name || ':' || sig FROM sigs WHERE cache_id = ?1 AND path_id = ?2 "
-		"ORDER BY 1";
-	static const char sql_refs[] = "SELECT ref_id FROM refs WHERE cache_id = ?1 AND path_id = ?2";
+		"SELECT nar_hash, nar_size, url, compression, file_hash, file_size, deriver, ca, "
+		"sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
 	struct strbuf sb = STRBUF_INIT;
 	sqlite3_stmt *st;
-	json_t *o = json_object(), *a;
+	json_t *o = json_object(), *sigs = NULL;
 	size_t nref = 0, nmiss = 0;
 
 	full_path(nm, id, &sb);
@@ -144,31 +149,39 @@ static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struc
 			}
 			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 				json_object_set_new(o, "ca", json_string(db_col_text(st, 7)));
+			sigs = json_loads(db_col_text(st, 8), 0, NULL);
 		}
 		sqlite3_reset(st);
 	}
-	if ((st = db_stmt(db, sql_refs))) {
-		db_bind_int(st, 1, cache_id);
-		db_bind_int(st, 2, id);
-		while (db_step(db, st) == 1) {
-			int64_t r = sqlite3_column_int64(st, 0);
-			if (r <= 0 || r >= g->n)
-				continue;
-			GROW(*scratch, *scratch_alloc, nref + 1);
-			(*scratch)[nref++] = (uint32_t)r;
-		}
-		sqlite3_reset(st);
+	/* The graph holds the references without the self-reference. */
+	for (uint32_t e = g->off[id]; e < g->off[id + 1]; e++) {
+		GROW(*scratch, *scratch_alloc, nref + 1);
+		(*scratch)[nref++] = g->adj[e];
+	}
+	if (g->flags[id] & GRAPH_SELFREF) {
+		GROW(*scratch, *scratch_alloc, nref + 1);
+		(*scratch)[nref++] = id;
 	}
 	json_object_set_new(o, "references", paths_array(nm, *scratch, nref));
-	a = json_array();
-	if ((st = db_stmt(db, sql_sigs))) {
-		db_bind_int(st, 1, cache_id);
-		db_bind_int(st, 2, id);
-		while (db_step(db, st) == 1)
-			json_array_append_new(a, json_string(db_col_text(st, 0)));
-		sqlite3_reset(st);
+	if (!json_is_array(sigs)) {
+		json_decref(sigs);
+		sigs = json_array();
 	}
-	json_object_set_new(o, "signatures", a);
+	/* Nix prints signatures as a sorted set. */
+	{
+		size_t ns = json_array_size(sigs);
+		const char **v = xcalloc(ns + 1, sizeof(*v));
+		json_t *sorted = json_array();
+		for (size_t i = 0; i < ns; i++)
+			v[i] = json_string_value(json_array_get(sigs, i));
+		qsort(v, ns, sizeof(*v), cmp_cstr);
+		for (size_t i = 0; i < ns; i++)
+			if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1])))
+				json_array_append_new(sorted, json_string(v[i]));
+		free(v);
+		json_decref(sigs);
+		json_object_set_new(o, "signatures", sorted);
+	}
 	json_object_set_new(o, "closureSize", json_integer((json_int_t)c->nar_bytes));
 	json_object_set_new(o, "closureDownloadSize", json_integer((json_int_t)c->file_bytes));
 	for (size_t i = 0; i < c->n; i++) {

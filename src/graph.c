@@ -13,11 +13,10 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 {
 	static const char sql_max[] = "SELECT coalesce(max(id), 0) FROM paths";
 	static const char sql_ni[] =
-		"SELECT path_id, nar_size, coalesce(file_size, -1) FROM narinfos WHERE cache_id = ?1";
+		"SELECT path_id, nar_size, coalesce(file_size, -1), refs FROM narinfos "
+		"WHERE cache_id = ?1 ORDER BY path_id";
 	static const char sql_pres[] =
 		"SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
-	static const char sql_refs[] =
-		"SELECT path_id, ref_id FROM refs WHERE cache_id = ?1 ORDER BY path_id";
 	sqlite3_stmt *st;
 	size_t aedges = 0;
 	int64_t max;
@@ -40,16 +39,35 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 	g->stamp = xcalloc(g->n, sizeof(*g->stamp));
 	g->stack = xmalloc(g->n * sizeof(*g->stack));
 
+	/* Rows come in path_id order (the primary key), so the CSR is filled
+	 * in one pass: count into off[id + 1], append targets to adj.  refs is
+	 * the JSON array of ids the crawler wrote: digits, commas, brackets. */
 	if (!(st = db_stmt(db, sql_ni)))
 		goto fail;
 	db_bind_int(st, 1, cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
+		const char *r = (const char *)sqlite3_column_text(st, 3);
 		if (id <= 0 || id >= g->n)
 			continue;
 		g->flags[id] |= GRAPH_NARINFO;
 		g->nar_size[id] = sqlite3_column_int64(st, 1);
 		g->file_size[id] = sqlite3_column_int64(st, 2);
+		for (; r && *r; r++) {
+			uint64_t ref = 0;
+			if (*r < '0' || *r > '9')
+				continue;
+			while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
+				ref = ref * 10 + (uint64_t)(*r++ - '0');
+			r--;
+			if ((int64_t)ref == id)
+				g->flags[id] |= GRAPH_SELFREF;
+			if (ref == 0 || ref >= g->n || (int64_t)ref == id)
+				continue;
+			GROW(g->adj, aedges, g->nedges + 1);
+			g->adj[g->nedges++] = (uint32_t)ref;
+			g->off[id + 1]++;
+		}
 	}
 	if (rc < 0)
 		goto fail;
@@ -60,21 +78,6 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id < g->n)
 			g->flags[id] |= GRAPH_PRESENT;
-	}
-	if (rc < 0)
-		goto fail;
-	/* Rows come in path_id order (the primary key), so the CSR is filled
-	 * in one pass: count into off[id + 1], append targets to adj. */
-	if (!(st = db_stmt(db, sql_refs)))
-		goto fail;
-	db_bind_int(st, 1, cache_id);
-	while ((rc = db_step(db, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0), ref = sqlite3_column_int64(st, 1);
-		if (id <= 0 || id >= g->n || ref <= 0 || ref >= g->n || id == ref)
-			continue;
-		GROW(g->adj, aedges, g->nedges + 1);
-		g->adj[g->nedges++] = (uint32_t)ref;
-		g->off[id + 1]++;
 	}
 	if (rc < 0)
 		goto fail;

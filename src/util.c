@@ -189,11 +189,11 @@ char *strbuf_detach(struct strbuf *sb)
 	return p;
 }
 
-int read_fd_capped(int fd, size_t max, char **out, size_t *len)
+int read_fd_capped(int fd, size_t max, char **out, size_t *len, struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t n = 0, alloc;
+	size_t n = 0, alloc, want;
 	ssize_t r;
 	int saved;
 
@@ -209,35 +209,40 @@ int read_fd_capped(int fd, size_t max, char **out, size_t *len)
 		errno = EFBIG;
 		return -1;
 	}
-	alloc = (size_t)st.st_size + 1;
+	/* Room for one byte more than fstat said: a read that stops short of
+	 * what we asked for is the end of a regular file, so a file that did
+	 * not grow is read with a single read(). */
+	alloc = (size_t)st.st_size + 2;
 	buf = xmalloc(alloc);
 	for (;;) {
 		if (n + 1 >= alloc) {
-			if (n >= max) {
-				/* The file grew past the cap while we read it. */
-				char c;
-				if (read(fd, &c, 1) > 0) {
-					errno = EFBIG;
-					goto fail;
-				}
-				break;
+			if (n > max) {
+				errno = EFBIG;
+				goto fail;
 			}
-			alloc = alloc * 2 > max + 1 ? max + 1 : alloc * 2;
+			alloc = alloc * 2 > max + 2 ? max + 2 : alloc * 2;
 			buf = xrealloc(buf, alloc);
 		}
-		r = read(fd, buf + n, alloc - 1 - n);
+		want = alloc - 1 - n;
+		r = read(fd, buf + n, want);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			goto fail;
 		}
-		if (r == 0)
-			break;
 		n += (size_t)r;
+		if (n > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+		if (r == 0 || (size_t)r < want)
+			break;
 	}
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
+	if (stp)
+		*stp = st;
 	return 0;
 fail:
 	saved = errno;
@@ -255,7 +260,7 @@ int read_file_capped(const char *path, size_t max, char **out, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	rc = read_fd_capped(fd, max, out, len);
+	rc = read_fd_capped(fd, max, out, len, NULL);
 	saved = errno;
 	close(fd);
 	errno = saved;
