@@ -226,7 +226,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct names nm = {0};
 	struct closure c = {0};
 	uint32_t *ids = NULL, *scratch = NULL;
-	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0;
+	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
 	struct strbuf sb = STRBUF_INIT;
 	int graph_loaded = 0;
 
@@ -320,13 +320,17 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			full_path(&nm, ids[i], &sb);
 			printf("%s\t%lld\t%llu\n", sb.buf, (long long)g.nar_size[ids[i]],
 			       (unsigned long long)c.nar_bytes);
-			if (c.nmissing)
+			if (c.nmissing && !all)
 				warning("closure of '%s' lacks %zu path%s in this cache (--json lists them)",
 					sb.buf, c.nmissing, c.nmissing == 1 ? "" : "s");
+			incomplete += c.nmissing > 0;
 		}
 	}
 	if (json)
 		fputs(nids ? "\n]" : "]", stdout);
+	if (all && incomplete)
+		warning("%zu of %zu closures lack paths in this cache (--json lists them per path)",
+			incomplete, nids);
 	if (total) {
 		graph_closure(&g, ids, nids, &c);
 		if (json) {
