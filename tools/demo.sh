@@ -1,0 +1,50 @@
+#!/bin/sh
+# tools/demo.sh CACHEGC - `make demo`: the main job on a sample cache it makes.
+#
+# Generates a CUDA CI world (4 branches, 3 capability sets, four weeks) and
+# replays it: the cache as of each week is crawled with --now set to that
+# week, so the database records pushes and evictions over time.  Then it
+# imports the evaluations, build outcomes and the signing key, and shows
+# what the cache holds.  Everything goes under ./demo.
+set -eu
+CG=$1
+DEMO=$(pwd)/demo
+W=$DEMO/world
+DB=$DEMO/cachegc.db
+PATHS=${DEMO_PATHS:-20000}
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+cg() { "$CG" --db "$DB" "$@"; }
+say() { printf '\n== %s\n' "$*"; }
+
+say "generating a sample world of about $PATHS store paths into $W"
+for day in 2024-05-08 2024-05-15 2024-05-22 2024-05-29; do
+	"$CG" gen "$W" --paths "$PATHS" --as-of "$day" >/dev/null
+	printf 'as of %s: ' "$day"
+	cg --now "$day" crawl "$W/cache"
+done
+
+say "importing what CI evaluated and built, and the key it signed with"
+cg import-eval --manifest "$W/evals/manifest.tsv" | tail -n 1
+cg import-builds "$W/builds.jsonl" | tail -n 1
+cg keys add "$(cat "$W"/keys/*.public)"
+
+say "what the cache holds (sqlite3 $DB)"
+sqlite3 -header -column "$DB" "
+SELECT count(*) AS paths_present,
+       printf('%.1f GiB', sum(coalesce(n.file_size, n.nar_size)) / 1073741824.0) AS stored
+FROM presence e JOIN narinfos n ON n.cache_id = e.cache_id AND n.path_id = e.path_id
+WHERE e.gone_at IS NULL;"
+sqlite3 -header -column "$DB" "
+SELECT date(gone_at, 'unixepoch') AS crawl, count(*) AS paths_gone,
+       printf('%.1f GiB', sum(coalesce(n.file_size, n.nar_size)) / 1073741824.0) AS bytes_gone
+FROM presence e JOIN narinfos n ON n.cache_id = e.cache_id AND n.path_id = e.path_id
+WHERE gone_at IS NOT NULL GROUP BY 1;"
+
+say "the largest closures in the cache (cachegc closure --all)"
+cg closure --all 2>/dev/null | sort -t "$(printf '\t')" -k3,3nr | head -n 5
+
+say "done"
+echo "database:      $DB   (query it with sqlite3; tables in README.md)"
+echo "sample cache:  $W/cache"
+echo "evaluations:   $W/evals/manifest.tsv"
