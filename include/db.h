@@ -69,6 +69,9 @@ int db_changes(struct db *db);
  * binds NULL.  Text is bound SQLITE_TRANSIENT unless noted. */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s);
 void db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n);
+/* Bind s (or NULL) without copying: s must stay valid until the statement
+ * is stepped and reset. */
+void db_bind_static(sqlite3_stmt *st, int i, const char *s);
 void db_bind_int(sqlite3_stmt *st, int i, int64_t v);
 void db_bind_int_opt(sqlite3_stmt *st, int i, int64_t v);
 /* Column text as a C string ("" for NULL). */

@@ -22,7 +22,7 @@
 
 #define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */
 #define CRAWL_F_SEEN    2   /* seen by this crawl */
-#define BATCH_WRITES    20000
+#define BATCH_WRITES    100000
 #define REJECT_REPORT_MAX 20
 
 volatile int crawl_interrupted;
@@ -281,7 +281,16 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	for (size_t i = 0; i < nref; i++) {
 		if (i && c->ref_ids[i] == c->ref_ids[i - 1])
 			continue;
-		strbuf_addf(&c->refs_json, i ? ",%u" : "%u", c->ref_ids[i]);
+		{
+			char num[12], *e = num + sizeof(num), *q = e;
+			uint32_t v = c->ref_ids[i];
+			do
+				*--q = (char)('0' + v % 10);
+			while (v /= 10);
+			if (c->refs_json.len > 1)
+				strbuf_addch(&c->refs_json, ',');
+			strbuf_add(&c->refs_json, q, (size_t)(e - q));
+		}
 	}
 	strbuf_addch(&c->refs_json, ']');
 	strbuf_reset(&c->sigs_json);
@@ -296,17 +305,18 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 		return -1;
 	db_bind_int(st, 1, c->cache_id);
 	db_bind_int(st, 2, id);
-	db_bind_text(st, 3, ni->url);
-	db_bind_text(st, 4, ni->compression);
-	db_bind_text(st, 5, ni->file_hash);
+	/* The strings outlive the step: bind them without a copy. */
+	db_bind_static(st, 3, ni->url);
+	db_bind_static(st, 4, ni->compression);
+	db_bind_static(st, 5, ni->file_hash);
 	db_bind_int_opt(st, 6, ni->file_size);
-	db_bind_text(st, 7, ni->nar_hash);
+	db_bind_static(st, 7, ni->nar_hash);
 	db_bind_int(st, 8, ni->nar_size);
-	db_bind_text(st, 9, ni->deriver);
-	db_bind_text(st, 10, ni->ca);
-	db_bind_text(st, 11, ni->system);
-	db_bind_textn(st, 12, c->refs_json.buf, c->refs_json.len);
-	db_bind_textn(st, 13, c->sigs_json.buf, c->sigs_json.len);
+	db_bind_static(st, 9, ni->deriver);
+	db_bind_static(st, 10, ni->ca);
+	db_bind_static(st, 11, ni->system);
+	sqlite3_bind_text(st, 12, c->refs_json.buf, (int)c->refs_json.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, c->sigs_json.buf, (int)c->sigs_json.len, SQLITE_STATIC);
 	db_bind_int(st, 14, c->crawl_id);
 	db_bind_int(st, 15, c->now);
 	if (db_run(c->db, st))

@@ -272,6 +272,14 @@ void db_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+void db_bind_static(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 void db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n)
 {
 	sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
