@@ -359,18 +359,20 @@ static const struct sched {
 	{B_MASTER, 2, 1, 7, 5, 12},
 };
 
-/* Mass rebuilds: hubs bumped at a fraction of the history. */
+/* Mass rebuilds: hubs bumped every period days from day first (in the
+ * default 28 days: python on day 6, staging-next on day 14, the release's
+ * security fix on day 17, a CUDA update on day 22). */
 static const struct {
 	int line;
-	double at;
+	double first, period;
 	const char *attrs;
 } mass_bumps[] = {
-	{0, 0.22, "python3 python3Packages.numpy"},
-	{0, 0.50, "glibc gcc"},
-	{0, 0.78, "cudaPackages.cuda_cudart cudaPackages.libcublas cudaPackages.cudnn "
-		  "cudaPackages.cuda_nvcc cudaPackages.libcufft cudaPackages.libcurand "
-		  "cudaPackages.libcusparse cudaPackages.libcusolver cudaPackages.cuda_cupti"},
-	{1, 0.60, "libxml2 libjpeg"},
+	{0, 6.2, 30, "python3 python3Packages.numpy"},
+	{0, 14, 14, "glibc gcc"},
+	{0, 21.8, 42, "cudaPackages.cuda_cudart cudaPackages.libcublas cudaPackages.cudnn "
+		       "cudaPackages.cuda_nvcc cudaPackages.libcufft cudaPackages.libcurand "
+		       "cudaPackages.libcusparse cudaPackages.libcusolver cudaPackages.cuda_cupti"},
+	{1, 16.8, 30, "libxml2 libjpeg"},
 };
 
 #define NEVAL_ERRORS 3
@@ -850,26 +852,26 @@ static void build_lines(struct world *w)
 			}
 		}
 		for (size_t m = 0; m < ARRAY_SIZE(mass_bumps); m++) {
-			const char *s = mass_bumps[m].attrs;
-			int64_t at = w->start + (int64_t)(mass_bumps[m].at * w->days * DAY);
-			uint32_t c;
-
 			if (mass_bumps[m].line != li)
 				continue;
-			c = commit_at(l, at);
-			while (*s) {
-				const char *e = strchr(s, ' ');
-				size_t len = e ? (size_t)(e - s) : strlen(s);
-				uint32_t p = find_attr(w, s, len);
-				if (p == NONE)
-					die("gen: unknown mass bump '%.*s'", (int)len, s);
-				GROW(pairs_pkg, alloc, npairs + 1);
-				GROW(pairs_commit, alloc2, npairs + 1);
-				pairs_pkg[npairs] = p;
-				pairs_commit[npairs++] = c;
-				s += len;
-				while (*s == ' ')
-					s++;
+			for (double day = mass_bumps[m].first; day < w->days;
+			     day += mass_bumps[m].period) {
+				uint32_t c = commit_at(l, w->start + (int64_t)(day * DAY));
+				const char *s = mass_bumps[m].attrs;
+				while (*s) {
+					const char *e = strchr(s, ' ');
+					size_t len = e ? (size_t)(e - s) : strlen(s);
+					uint32_t p = find_attr(w, s, len);
+					if (p == NONE)
+						die("gen: unknown mass bump '%.*s'", (int)len, s);
+					GROW(pairs_pkg, alloc, npairs + 1);
+					GROW(pairs_commit, alloc2, npairs + 1);
+					pairs_pkg[npairs] = p;
+					pairs_commit[npairs++] = c;
+					s += len;
+					while (*s == ' ')
+						s++;
+				}
 			}
 		}
 		/* counting sort by package; commits stay ordered within one
@@ -950,7 +952,7 @@ static int cmp_eval(const void *a, const void *b)
  * union of their job sets: the files are named by that triple. */
 static void build_evals(struct world *w)
 {
-	size_t alloc = 0, n = 0;
+	size_t alloc = 0, n = 0, last[ARRAY_SIZE(branches)][ARRAY_SIZE(caps_sets)];
 	struct eval *ev = NULL;
 
 	for (unsigned d = 0; d < w->days; d++) {
@@ -971,19 +973,20 @@ static void build_evals(struct world *w)
 		}
 	}
 	qsort(ev, n, sizeof(*ev), cmp_eval);
+	/* A branch's commit never goes back in time, so a repeat can only be
+	 * the latest evaluation of the same branch and capability set. */
+	for (size_t b = 0; b < ARRAY_SIZE(branches); b++)
+		for (size_t c = 0; c < ARRAY_SIZE(caps_sets); c++)
+			last[b][c] = SIZE_MAX;
 	w->nevals = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t j;
-		for (j = 0; j < w->nevals; j++) {
-			struct eval *o = &ev[j];
-			if (o->branch == ev[i].branch && o->commit == ev[i].commit &&
-			    o->caps == ev[i].caps)
-				break;
+		size_t *l = &last[ev[i].branch][ev[i].caps];
+		if (*l != SIZE_MAX && ev[*l].commit == ev[i].commit) {
+			ev[*l].full |= ev[i].full;
+			continue;
 		}
-		if (j < w->nevals)
-			ev[j].full |= ev[i].full;
-		else
-			ev[w->nevals++] = ev[i];
+		*l = w->nevals;
+		ev[w->nevals++] = ev[i];
 	}
 	w->evals = ev;
 }
