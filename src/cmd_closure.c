@@ -89,7 +89,8 @@ static int cmp_ids(const void *a, const void *b)
 static void sort_ids(struct names *nm, uint32_t *ids, size_t n)
 {
 	sort_names = nm;
-	qsort(ids, n, sizeof(*ids), cmp_ids);
+	if (n > 1)  /* ids may be NULL when n == 0 */
+		qsort(ids, n, sizeof(*ids), cmp_ids);
 }
 
 static int cmp_cstr(const void *a, const void *b)
