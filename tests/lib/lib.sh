@@ -11,7 +11,13 @@ export LC_ALL
 CG="${CACHEGC_WRAP:-} $CACHEGC"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/cachegc-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+# at_exit CMD: run CMD (a shell command string) when the test exits, before
+# $T is removed; later registrations run first.  A signal exits, so the EXIT
+# trap runs for it too.
+AT_EXIT=
+at_exit() { AT_EXIT="$1; $AT_EXIT"; }
+trap 'eval "$AT_EXIT"; rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
 export CACHEGC_DB="$T/default.db"
 failures=0
 

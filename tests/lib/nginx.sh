@@ -77,9 +77,7 @@ nginx_start() {
 	docroot=$(cd "$1" && pwd)
 	NGINX_DIR="$T/nginx"
 	mkdir -p "$NGINX_DIR/tmp"
-	# lib.sh's trap only removes $T; a signal exits, so the EXIT trap runs.
-	trap 'nginx_stop; rm -rf "$T"' EXIT
-	trap 'exit 130' INT TERM
+	at_exit nginx_stop
 	NGINX_TOKEN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	tries=0
 	while [ $tries -lt 20 ]; do
