@@ -41,6 +41,8 @@ struct gen_options {
 	int64_t as_of;         /* the moment shown, or GEN_AS_OF_END */
 	const char *key_name;
 	int nar_stubs;         /* write a placeholder at every NAR URL */
+	int no_gc;             /* the cache never collects garbage: it keeps
+	                          every path ever pushed */
 };
 
 /* Fill o with the defaults (dir NULL, seed 1). */

@@ -14,7 +14,8 @@
 
 static const char usage_text[] =
 	"usage: cachegc gen DIR [--paths N] [--seed S] [--start DATE] [--days D]\n"
-	"                   [--as-of DATE] [--key-name NAME] [--nar-stubs] [--json]\n"
+	"                   [--as-of DATE] [--key-name NAME] [--nar-stubs] [--no-gc]\n"
+	"                   [--json]\n"
 	"\n"
 	"Write a synthetic but realistic world into DIR: a signed file:// binary\n"
 	"cache as a CUDA CI leaves it, the evaluations that filled it and their\n"
@@ -50,6 +51,8 @@ static const char usage_text[] =
 	"                   DATE is 2024-05-01, 2024-05-01T12:00:00Z or @EPOCH (UTC)\n"
 	"  --key-name NAME  the signing key's name (default " GEN_DEFAULT_KEY_NAME ")\n"
 	"  --nar-stubs      also write a small placeholder file at every NAR URL\n"
+	"  --no-gc          the cache keeps every path ever pushed (for benchmarks\n"
+	"                   that want a cache of about --paths narinfos)\n"
 	"  --json           print the summary as a JSON object\n"
 	"\n"
 	"Exit status: 0 on success, 1 when DIR could not be written, 2 for a usage\n"
@@ -133,6 +136,10 @@ static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (!strcmp(a, "--nar-stubs")) {
 			o.nar_stubs = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-gc")) {
+			o.no_gc = 1;
 			continue;
 		}
 		if ((r = take_opt(argc, argv, &i, "--paths", &v))) {

@@ -2114,6 +2114,8 @@ static char *params_text(const struct gen_options *o)
 	strbuf_addf(&sb, "cachegc gen 1\nseed %llu\npaths %llu\nstart %lld\ndays %u\nkey %s\n",
 		    (unsigned long long)o->seed, (unsigned long long)o->paths,
 		    (long long)o->start, o->days, o->key_name);
+	if (o->no_gc)
+		strbuf_addstr(&sb, "no-gc\n");
 	return strbuf_detach(&sb);
 }
 
@@ -2202,7 +2204,7 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	plan_world(opt, &npkgs, &limit);
 	world_init(&w, opt, 0);
 	w.as_of = opt->as_of == GEN_AS_OF_END ? w.end : opt->as_of;
-	w.limit = limit;
+	w.limit = opt->no_gc ? UINT64_MAX : limit;
 	world_build(&w, npkgs);
 	if (write_keys(&w, path.buf, opt, &key, s))
 		goto out;

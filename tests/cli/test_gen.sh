@@ -185,4 +185,14 @@ else
 	pass nix-verify-other-key
 fi
 expect_eq nix-key-pair "$(nix key convert-secret-to-public <"$T/a/keys/cachegc-gen-1.secret")" "$KEY"
+
+# --no-gc: the same history, but the cache keeps every path ever pushed.
+gen "$T/nogc" $ARGS --no-gc --json
+expect_eq no-gc-status "$rc" 0
+expect_eq no-gc-no-evictions "$(jq .evictions "$T/out")" 0
+if [ "$(narinfos "$T/nogc" | wc -l)" -gt "$(narinfos "$T/a" | wc -l)" ]; then
+	pass no-gc-more-than-with-gc
+else
+	fail no-gc-more-than-with-gc "$(narinfos "$T/nogc" | wc -l) narinfos without GC"
+fi
 finish
