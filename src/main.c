@@ -14,6 +14,7 @@
 
 extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_import_builds,
 	cmd_keys;
+extern const struct cmd cmd_plan, cmd_evict;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -22,6 +23,8 @@ static const struct cmd *commands[] = {
 	&cmd_import_eval,
 	&cmd_import_builds,
 	&cmd_keys,
+	&cmd_plan,
+	&cmd_evict,
 };
 
 

@@ -1,0 +1,1 @@
+-- 004: reserved for the GC model (issue 5)
