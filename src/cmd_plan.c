@@ -205,6 +205,18 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		plan_text(&plan);
 	}
+	{
+		size_t bad = 0;
+		const char *why, *first = NULL;
+		for (size_t i = 0; i < plan.n; i++)
+			if (evict_url_check(plan.paths[i].url, strlen(plan.paths[i].url), &why) &&
+			    !bad++)
+				first = plan.paths[i].url;
+		if (bad)
+			warning("%zu planned path%s name%s a NAR URL outside the cache (first: "
+				"'%s'); 'cachegc evict' will refuse %s", bad, bad == 1 ? "" : "s",
+				bad == 1 ? "s" : "", first, bad == 1 ? "it" : "them");
+	}
 	if (!plan.nevaluations)
 		warning("no evaluations imported ('cachegc import-eval'): every path counts as "
 			"unreached");

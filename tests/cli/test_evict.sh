@@ -204,7 +204,8 @@ mkh "$h4" fine "nar/$h4.nar"
 echo nar >"$C3/nar/$h4.nar"
 DB4="$T/hostile.db"
 $CG --db "$DB4" crawl "$C3" >/dev/null 2>&1
-$CG --db "$DB4" plan evict --limit 0 >/dev/null 2>&1
+$CG --db "$DB4" plan evict --limit 0 >/dev/null 2>"$T/err"
+has hostile-plan-warns "$T/err" "2 planned paths name a NAR URL outside the cache"
 expect_eq hostile-plan "$(sqlite3 "$DB4" "SELECT n_paths FROM evict_plans")" 4
 $CG --db "$DB4" evict --plan 1 >"$T/out" 2>"$T/err"
 expect_eq hostile-dry-status $? 0
