@@ -44,7 +44,7 @@ static const char usage[] =
 	"  --dir DIR   work on DIR, the directory holding the plan's cache (say, the\n"
 	"              one an HTTP cache serves) instead of the plan's file:// URL;\n"
 	"              DIR must have a nix-cache-info for the database's store\n"
-	"  --json      {\"plan\", \"cache\", \"dir\", \"apply\", \"complete\", \"deleted\",\n"
+	"  --json      {\"plan\", \"dir\", \"apply\", \"complete\", \"deleted\",\n"
 	"              \"deletedBytes\", \"narinfos\", \"nars\", \"shared\", \"gone\",\n"
 	"              \"refused\", \"held\", \"interrupted\", \"actions\": [{\"action\",\n"
 	"              \"kind\", \"object\", \"path\", \"bytes\", \"detail\"}]}; for an HTTP\n"

@@ -1008,7 +1008,7 @@ TEST(apply_resume_after_sigkill)
 	free(want);
 }
 
-TEST(apply_missing_plan_and_http)
+TEST(apply_missing_plan_and_not_a_cache)
 {
 	struct spec specs[2] = {{0}, {"", NULL, 1000, 0}};
 	struct world w;
@@ -1040,6 +1040,58 @@ TEST(apply_missing_plan_and_http)
 	world_close(&w);
 }
 
+struct keys_seen {
+	struct strbuf deleted;
+	unsigned deferred, shared, refused;
+};
+
+static void on_key(void *ctx, const struct evict_event *ev)
+{
+	struct keys_seen *k = ctx;
+
+	if (ev->action == EVICT_DELETE)
+		strbuf_addf(&k->deleted, "%s\n", ev->object);
+	k->deferred += ev->action == EVICT_DEFERRED;
+	k->shared += ev->action == EVICT_KEEP_SHARED;
+	k->refused += ev->action == EVICT_REFUSED;
+}
+
+TEST(keys_for_http)
+{
+	/* 1 and 2 share a NAR and both go; 3 goes but shares its NAR with
+	 * 4, which stays; 5 names a NAR outside. */
+	struct spec specs[6] = {{0}, {"", "nar/s12.nar", 1000, 0}, {"", "nar/s12.nar", 1000, 0},
+				{"", "nar/s34.nar", 1000, 0}, {"", "nar/s34.nar", 1000, 0},
+				{"", "../x", 1000, 0}};
+	struct world w;
+	struct evict_plan plan, loaded;
+	struct keys_seen k = {STRBUF_INIT, 0, 0, 0};
+	char h[33], want[400];
+
+	if (world_make(&w, specs, 6)) {
+		CHECK(0);
+		return;
+	}
+	add_eval(&w, "master", 100, "4");
+	CHECK(make_plan(&w, 1000, &plan) > 0);
+	CHECK_INT(plan.n, 4);
+	CHECK_INT(evict_plan_load(&w.db, plan.id, &loaded), 0);
+	CHECK_INT(evict_keys(&w.db, &loaded, on_key, &k), 0);
+	CHECK_INT(k.deferred, 1);
+	CHECK_INT(k.shared, 1);
+	CHECK_INT(k.refused, 1);
+	CHECK(strstr(k.deleted.buf, "nar/s12.nar\n") != NULL);
+	CHECK(strstr(k.deleted.buf, "nar/s34.nar") == NULL);
+	CHECK(strstr(k.deleted.buf, "../x") == NULL);
+	hash_of(3, h);
+	snprintf(want, sizeof(want), "%s.narinfo\n%s.ls\n", h, h);
+	CHECK(strstr(k.deleted.buf, want) != NULL);
+	strbuf_release(&k.deleted);
+	evict_plan_release(&plan);
+	evict_plan_release(&loaded);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[400];
@@ -1060,7 +1112,8 @@ int main(void)
 	RUN(apply_holds_paths_pushed_later);
 	RUN(apply_resume_after_crash_states);
 	RUN(apply_resume_after_sigkill);
-	RUN(apply_missing_plan_and_http);
+	RUN(apply_missing_plan_and_not_a_cache);
+	RUN(keys_for_http);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", root);
