@@ -1,18 +1,26 @@
 /*
- * cmd_crawl.c - `cachegc crawl SOURCE`: record what a binary cache holds.
+ * cmd_crawl.c - `cachegc crawl SOURCE`: record what a binary cache holds,
+ * from a directory (crawl.h) or over HTTP(S) (crawl_http.h).
  */
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmd.h"
 #include "crawl.h"
+#include "crawl_http.h"
 #include "db.h"
+#include "fetch.h"
+#include "lookup.h"
 #include "util.h"
 
 static const char usage[] =
 	"usage: cachegc [--db FILE] [--now TIME] crawl [--json] SOURCE\n"
+	"       cachegc [--db FILE] [--now TIME] crawl [--json] [--roots FILE]...\n"
+	"               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
 	"\n"
 	"Record every narinfo of a binary cache in the database: sizes, references,\n"
 	"signatures, push time (the narinfo's mtime) and presence.  A narinfo is\n"
@@ -21,14 +29,33 @@ static const char usage[] =
 	"this crawl's time (--now).\n"
 	"\n"
 	"SOURCE   a cache directory, or file:///abs/dir\n"
+	"URL      an HTTP(S) cache, http(s)://HOST[:PORT][/PREFIX]\n"
 	"\n"
 	"options:\n"
-	"  --json   print the summary as a JSON object\n"
-	"  --help   this text\n"
+	"  --json          print the summary as a JSON object\n"
+	"  --help          this text\n"
 	"\n"
-	"Corrupt narinfos are reported (file and line), skipped, counted and kept in\n"
-	"the crawl_rejects table; the crawl goes on.  Ctrl-C stops cleanly: what was\n"
-	"recorded is kept and the next crawl goes on from there.\n"
+	"An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
+	"narinfo of every path listed and walks References to the whole closure;\n"
+	"without, it re-checks every path the database knows for this cache.  A\n"
+	"narinfo already recorded is never fetched again: only its presence is\n"
+	"checked (HEAD).  Last-Modified is the push time.  404 means absent; a path\n"
+	"whose presence cannot be determined (time-outs, 5xx, 429, 403, TLS errors,\n"
+	"a redirect to another scheme, after every try) is unknown, never absent,\n"
+	"and only paths checked and found absent are recorded as gone.\n"
+	"\n"
+	"HTTP options:\n"
+	"  --roots FILE    store paths to start from, one a line ('#' comments), or\n"
+	"                  nix-eval-jobs output (every output of every job); '-' is\n"
+	"                  standard input; may be repeated\n"
+	"  --jobs N        requests in flight, and connections at most (default 64)\n"
+	"  --tries N       tries per request, with exponential backoff (default 5)\n"
+	"  --timeout SECS  time limit of one try (default 120)\n"
+	"  --cacert FILE   also trust the CAs in FILE (TLS is always verified)\n"
+	"\n"
+	"Corrupt narinfos are reported (file or URL, and line), skipped, counted and\n"
+	"kept in the crawl_rejects table; the crawl goes on.  Ctrl-C stops cleanly:\n"
+	"what was recorded is kept and the next crawl goes on from there.\n"
 	"\n"
 	"exit status: 0 crawl complete, 1 failed, 2 usage error, 130 interrupted\n";
 
@@ -36,10 +63,11 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	crawl_interrupted = 1;
+	fetch_stop = 1;
 }
 
-static void print_summary(int json, const char *url, int64_t crawl_id, const char *status,
-			  const struct crawl_counts *n)
+static void print_summary(int json, int http, const char *url, int64_t crawl_id,
+			  const char *status, const struct crawl_counts *n)
 {
 	if (json) {
 		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -53,55 +81,174 @@ static void print_summary(int json, const char *url, int64_t crawl_id, const cha
 		json_decref(o);
 		return;
 	}
-	printf("crawled %s: %llu new, %llu present, %llu gone, %llu rejected%s\n", url,
+	printf("crawled %s: %llu new, %llu present, %llu gone, %llu rejected", url,
 	       (unsigned long long)n->new_, (unsigned long long)n->present,
-	       (unsigned long long)n->gone, (unsigned long long)n->rejected,
-	       strcmp(status, "complete") ? " (interrupted: run crawl again to finish)" : "");
+	       (unsigned long long)n->gone, (unsigned long long)n->rejected);
+	if (http)
+		printf(", %llu absent, %llu unknown", (unsigned long long)n->absent,
+		       (unsigned long long)n->unknown);
+	printf("%s\n", strcmp(status, "complete") ? " (interrupted: run crawl again to finish)" : "");
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL when
+ * argv[*i] is another option.  *missing is set when the value is. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+	size_t n = strlen(opt);
+
+	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (strcmp(argv[*i], opt))
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int parse_count(const char *s, int max, int *out)
+{
+	uint64_t v;
+
+	if (parse_uint(s, &v) || v < 1 || v > (uint64_t)max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_secs(const char *s, long *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !isfinite(v) || v < 0.001 || v > 86400)
+		return -1;
+	*ms = (long)(v * 1000.0 + 0.5);
+	return 0;
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	extern const struct cmd cmd_crawl;
-	const char *source = NULL;
+	struct crawl_http_options ho;
+	struct crawl_roots roots;
+	const char *source = NULL, *v, **root_files = NULL;
+	size_t nroot_files = 0, aroot_files = 0;
 	struct crawl_counts n;
-	char *url = NULL;
+	char *url = NULL, *store_dir = NULL;
 	int64_t crawl_id = 0;
-	int json = 0, rc;
+	int json = 0, http, http_opts = 0, rc, ret = 1;
 	struct sigaction sa;
 
+	memset(&ho, 0, sizeof(ho));
+	memset(&roots, 0, sizeof(roots));
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+		int missing = 0;
+
+		if (!strcmp(argv[i], "--json")) {
 			json = 1;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cmd_usage_error(&cmd_crawl, "unknown option '%s'", argv[i]);
-		else if (source)
-			return cmd_usage_error(&cmd_crawl, "only one SOURCE per crawl");
-		else
+		} else if ((v = opt_value(argc, argv, &i, "--roots", &missing))) {
+			GROW(root_files, aroot_files, nroot_files + 1);
+			root_files[nroot_files++] = v;
+			http_opts = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--jobs", &missing))) {
+			if (parse_count(v, 1024, &ho.jobs)) {
+				ret = cmd_usage_error(&cmd_crawl, "--jobs wants 1 to 1024, not '%s'", v);
+				goto out;
+			}
+			http_opts = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--tries", &missing))) {
+			if (parse_count(v, 100, &ho.tries)) {
+				ret = cmd_usage_error(&cmd_crawl, "--tries wants 1 to 100, not '%s'", v);
+				goto out;
+			}
+			http_opts = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--timeout", &missing))) {
+			if (parse_secs(v, &ho.timeout_ms)) {
+				ret = cmd_usage_error(&cmd_crawl,
+						      "--timeout wants seconds (0.001 to 86400), not '%s'", v);
+				goto out;
+			}
+			http_opts = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--cacert", &missing))) {
+			ho.cacert = v;
+			http_opts = 1;
+		} else if (missing) {
+			ret = cmd_usage_error(&cmd_crawl, "option '%s' needs a value", argv[i]);
+			goto out;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			ret = cmd_usage_error(&cmd_crawl, "unknown option '%s'", argv[i]);
+			goto out;
+		} else if (source) {
+			ret = cmd_usage_error(&cmd_crawl, "only one SOURCE per crawl");
+			goto out;
+		} else {
 			source = argv[i];
+		}
 	}
-	if (!source)
-		return cmd_usage_error(&cmd_crawl, "missing SOURCE (a cache directory or URL)");
-	if (!strncmp(source, "http://", 7) || !strncmp(source, "https://", 8)) {
-		error("crawling over HTTP is not supported by this build yet; "
-		      "crawl a local copy or file:// directory");
-		return 1;
+	if (!source) {
+		ret = cmd_usage_error(&cmd_crawl, "missing SOURCE (a cache directory or URL)");
+		goto out;
 	}
-	if (!strncmp(source, "file://", 7))
-		source += 7;
-	else if (strstr(source, "://"))
-		return cmd_usage_error(&cmd_crawl, "unsupported URL scheme in '%s'", source);
+	http = !strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8);
+	if (!http) {
+		if (!strncmp(source, "file://", 7)) {
+			source += 7;
+		} else if (strstr(source, "://")) {
+			ret = cmd_usage_error(&cmd_crawl, "unsupported URL scheme in '%s'", source);
+			goto out;
+		}
+		if (http_opts) {
+			ret = cmd_usage_error(&cmd_crawl, "--roots, --jobs, --tries, --timeout and "
+					      "--cacert are for HTTP(S) caches; a directory is read whole");
+			goto out;
+		}
+	}
+	if (http && nroot_files) {
+		if (!(store_dir = db_store_dir(ctx->db)))
+			goto out;
+		for (size_t i = 0; i < nroot_files; i++)
+			if (crawl_roots_read(&roots, root_files[i], store_dir) < 0)
+				goto out;
+		if (!roots.n) {
+			error("no store paths in the roots file%s%s", nroot_files > 1 ? "s" : "",
+			      roots.eval_errors ? " (only jobs that failed to evaluate)" : "");
+			goto out;
+		}
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	memset(&n, 0, sizeof(n));
-	rc = crawl_dir(ctx->db, source, &n, &crawl_id, &url);
+	if (http) {
+		ho.url = source;
+		ho.roots = nroot_files ? &roots : NULL;
+		rc = crawl_http(ctx->db, &ho, &n, &crawl_id, &url);
+	} else {
+		rc = crawl_dir(ctx->db, source, &n, &crawl_id, &url);
+	}
 	if (rc < 0)
-		return 1;
-	print_summary(json, url, crawl_id, rc ? "interrupted" : "complete", &n);
+		goto out;
+	if (rc && !crawl_id) {
+		error("interrupted before the crawl started; nothing was recorded");
+		ret = 130;
+		goto out;
+	}
+	if (n.unknown)
+		warning("%llu path%s could not be checked and %s recorded as unknown; "
+			"the next crawl asks again", (unsigned long long)n.unknown,
+			n.unknown == 1 ? "" : "s", n.unknown == 1 ? "is" : "are");
+	print_summary(json, http, url, crawl_id, rc ? "interrupted" : "complete", &n);
+	ret = rc ? 130 : 0;
+out:
+	crawl_roots_release(&roots);
+	free(root_files);
+	free(store_dir);
 	free(url);
-	return rc ? 130 : 0;
+	return ret;
 }
 
 const struct cmd cmd_crawl = {
