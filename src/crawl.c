@@ -544,7 +544,10 @@ struct dir_reader {
 	size_t n;
 	struct dir_item *ring;
 	size_t produced, consumed;  /* guarded by mu */
-	int stop;
+	int stop, consumer_waiting; /* guarded by mu */
+	size_t consumed_seen;       /* reader's copy of consumed */
+	size_t produced_seen;       /* consumer's copy of produced */
+	size_t consumed_local;      /* consumer's own count, published in steps */
 	pthread_mutex_t mu;
 	pthread_cond_t can_produce, can_consume;
 };
@@ -590,26 +593,43 @@ static void read_one(struct dir_reader *r, const char *name, struct dir_item *it
 	free(buf);
 }
 
+#define HANDOFF 64   /* items per wake-up: fewer futex calls */
+
 static void *reader_main(void *arg)
 {
 	struct dir_reader *r = arg;
+	size_t produced = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct dir_item it;
 		read_one(r, r->names[i], &it);
-		pthread_mutex_lock(&r->mu);
-		while (!r->stop && r->produced - r->consumed >= RING_SIZE)
-			pthread_cond_wait(&r->can_produce, &r->mu);
-		if (r->stop) {
+		/* The ring slot is free once consumed passed it; check under the
+		 * lock only when we might be a ring ahead. */
+		if (i - r->consumed_seen >= RING_SIZE) {
+			pthread_mutex_lock(&r->mu);
+			r->produced = produced;
+			pthread_cond_signal(&r->can_consume);
+			while (!r->stop && i - r->consumed >= RING_SIZE)
+				pthread_cond_wait(&r->can_produce, &r->mu);
+			r->consumed_seen = r->consumed;
+			if (r->stop) {
+				pthread_mutex_unlock(&r->mu);
+				if (it.state == ITEM_OK)
+					narinfo_release(&it.ni);
+				return NULL;
+			}
 			pthread_mutex_unlock(&r->mu);
-			if (it.state == ITEM_OK)
-				narinfo_release(&it.ni);
-			break;
 		}
 		r->ring[i % RING_SIZE] = it;
-		r->produced++;
-		pthread_cond_signal(&r->can_consume);
-		pthread_mutex_unlock(&r->mu);
+		produced = i + 1;
+		if (produced % HANDOFF == 0 || produced == r->n) {
+			pthread_mutex_lock(&r->mu);
+			r->produced = produced;
+			r->consumed_seen = r->consumed;
+			if (r->consumer_waiting)
+				pthread_cond_signal(&r->can_consume);
+			pthread_mutex_unlock(&r->mu);
+		}
 	}
 	return NULL;
 }
@@ -617,19 +637,27 @@ static void *reader_main(void *arg)
 /* Wait for item i; returns it (owned by the caller until reader_done). */
 static struct dir_item *reader_next(struct dir_reader *r, size_t i)
 {
-	pthread_mutex_lock(&r->mu);
-	while (r->produced <= i)
-		pthread_cond_wait(&r->can_consume, &r->mu);
-	pthread_mutex_unlock(&r->mu);
+	if (i >= r->produced_seen) {
+		pthread_mutex_lock(&r->mu);
+		r->consumer_waiting = 1;
+		while (r->produced <= i)
+			pthread_cond_wait(&r->can_consume, &r->mu);
+		r->consumer_waiting = 0;
+		r->produced_seen = r->produced;
+		pthread_mutex_unlock(&r->mu);
+	}
 	return &r->ring[i % RING_SIZE];
 }
 
 static void reader_done(struct dir_reader *r)
 {
-	pthread_mutex_lock(&r->mu);
-	r->consumed++;
-	pthread_cond_signal(&r->can_produce);
-	pthread_mutex_unlock(&r->mu);
+	r->consumed_local++;
+	if (r->consumed_local % HANDOFF == 0 || r->consumed_local == r->n) {
+		pthread_mutex_lock(&r->mu);
+		r->consumed = r->consumed_local;
+		pthread_cond_signal(&r->can_produce);
+		pthread_mutex_unlock(&r->mu);
+	}
 }
 
 /* Stop the reader and free what it produced and nobody consumed. */
@@ -640,7 +668,7 @@ static void reader_stop(struct dir_reader *r, pthread_t th)
 	pthread_cond_broadcast(&r->can_produce);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(th, NULL);
-	for (size_t i = r->consumed; i < r->produced; i++)
+	for (size_t i = r->consumed_local; i < r->produced; i++)
 		if (r->ring[i % RING_SIZE].state == ITEM_OK)
 			narinfo_release(&r->ring[i % RING_SIZE].ni);
 }
