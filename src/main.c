@@ -15,6 +15,7 @@
 extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_import_builds,
 	cmd_keys;
 extern const struct cmd cmd_plan, cmd_evict;
+extern const struct cmd cmd_coverage, cmd_verify;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -25,6 +26,8 @@ static const struct cmd *commands[] = {
 	&cmd_keys,
 	&cmd_plan,
 	&cmd_evict,
+	&cmd_coverage,
+	&cmd_verify,
 };
 
 
