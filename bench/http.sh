@@ -34,8 +34,9 @@ ulimit -s 262144 2>/dev/null || ulimit -s unlimited 2>/dev/null || :
 # whole closure (nix path-info -r fails on a path its store lacks, also deep
 # in a closure; the generated cache's GC leaves a few such holes), the same
 # for both.
+# Kept until the cache directory changes (gen --as-of moves it in place).
 ROOTS="$W/.http-roots"
-if ! [ -s "$ROOTS" ]; then
+if ! [ -s "$ROOTS" ] || ! [ "$ROOTS" -nt "$W/cache" ]; then
 	find "$W/cache" -maxdepth 1 -name '*.narinfo' -exec cat {} + | awk '
 		/^StorePath: / { n = split($2, a, "/"); h = substr(a[n], 1, 32); have[h] = 1; next }
 		/^References:/ {
