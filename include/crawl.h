@@ -62,7 +62,8 @@ struct crawl {
 /* Open (or create) the cache row for url and start a crawl at the clock's
  * time.  ci, when given, is the cache's nix-cache-info: a StoreDir other
  * than the DB's is refused.  Crawls of this cache left 'running' by a
- * killed process are marked 'interrupted'.  Returns 0 or -1 (reported). */
+ * killed process are marked 'interrupted'.  Returns 0 or -1 (reported; *c
+ * is then released, and crawl_release() on it again does nothing). */
 int crawl_begin(struct crawl *c, struct db *db, const char *url,
 		const struct nix_cache_info *ci);
 

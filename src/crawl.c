@@ -168,10 +168,12 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 	if (db_commit(db))
 		goto fail;
 	if (load_state(c) || db_begin(db))
-		return -1;
+		goto fail;
 	return 0;
 fail:
-	db_rollback(db);
+	/* Leaves *c released (a crawl row already committed says 'failed'),
+	 * so calling crawl_release() again is harmless. */
+	crawl_release(c);
 	return -1;
 }
 
@@ -443,6 +445,8 @@ void crawl_release(struct crawl *c)
 		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1";
 	sqlite3_stmt *st;
 
+	if (!c->db)
+		return;
 	db_rollback(c->db);
 	/* A crawl that stopped on an error says so; what it committed stays. */
 	if (c->crawl_id && !c->finished && (st = db_stmt(c->db, sql))) {
