@@ -21,8 +21,8 @@
  * by id directly, as in graph.h.  Sizes are what the cache stores:
  * FileSize, NarSize where the narinfo had none (gc_size()).
  *
- * A gc_world is read-only for its users but not thread-safe: gc_select()
- * and gc_breaks() use scratch arrays kept in it.
+ * gc_select(), gc_breaks() and gc_simulate() leave the world as it was
+ * but use the graph's traversal marks: one thread at a time.
  */
 #ifndef CACHEGC_GC_H
 #define CACHEGC_GC_H
@@ -177,6 +177,7 @@ struct gc_world {
 	                          back to first_seen; 0 when never present */
 	int64_t *access;       /* per id: last access of any kind, 0 = never */
 	int64_t *nar_access;   /* per id: last NAR download, 0 = never */
+	uint64_t accessed_paths; /* paths with a recorded access */
 
 	struct gc_group *groups;
 	size_t ngroups;
@@ -195,10 +196,11 @@ struct gc_world {
 	size_t ngones;
 	struct gc_event *accesses; /* every recorded access (per day, the last) */
 	size_t naccesses;
+	struct gc_event *seens;    /* first_seen of every presence episode */
+	size_t nseens;
 	int64_t *crawl_times;      /* complete crawls of the cache, ascending */
 	size_t ncrawls;
-
-	void *scratch;             /* private */
+	unsigned flags;            /* as loaded (GC_LOAD_*) */
 };
 
 /*
@@ -227,7 +229,19 @@ struct gc_params {
 	                          default */
 	int64_t now;           /* the GC's clock: evaluations, pushes and
 	                          accesses after it are not seen */
+	int access_model;      /* GC_ACCESS_* below; 0 is AUTO */
 };
+
+/*
+ * What counts as an access for cachix and attic.  Logs: only accesses
+ * recorded by `cachegc import-access`.  Evals: also, at each
+ * evaluation's time, every path of its outputs' closures (CI builders and
+ * users substituting what the evaluation needs).  Auto: evals when the
+ * cache has no recorded access, else logs.
+ */
+#define GC_ACCESS_AUTO 0
+#define GC_ACCESS_LOGS 1
+#define GC_ACCESS_EVALS 2
 
 struct gc_victim {
 	uint32_t path;
