@@ -282,8 +282,9 @@ void gc_victims_release(struct gc_victims *v);
  * newest evaluation of each group when current_only) whose output's
  * closure is whole in stored and holds the victim.  For victim i,
  * out->count[i] is how many, and out->jobs[out->off[i] .. out->off[i+1])
- * lists the first max_per_victim of them (0: all) as indices into w->jobs,
- * newest evaluation first.  Returns 0; release with gc_breaks_release().
+ * lists max_per_victim of them (0: all), those of the newest evaluations,
+ * as indices into w->jobs, newest evaluation first.  Returns 0; release
+ * with gc_breaks_release().
  */
 struct gc_breaks {
 	uint32_t *count;       /* per victim */

@@ -531,7 +531,7 @@ static int load_evals(struct gc_world *w, struct db *db)
 		" ORDER BY time, id";
 	static const char sql_jobs[] =
 		"SELECT evaluation_id, attr, output, path_id FROM eval_jobs"
-		" WHERE path_id IS NOT NULL";
+		" WHERE path_id IS NOT NULL ORDER BY evaluation_id, attr, output";
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
 	struct u64map byid = {0}, last = {0};
 	struct tmpjob *tj = NULL;
@@ -1694,6 +1694,25 @@ void gc_breaks_release(struct gc_breaks *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Keep job j for victim vi when it is among the newest: a full list
+ * drops its oldest job for a newer one. */
+static void keep_newest(const struct gc_world *w, struct gc_breaks *out, uint32_t *kept,
+			size_t vi, uint32_t j)
+{
+	uint32_t *v = out->jobs + out->off[vi];
+	size_t cap = out->off[vi + 1] - out->off[vi], old = 0;
+
+	if (kept[vi] < cap) {
+		v[kept[vi]++] = j;
+		return;
+	}
+	for (size_t i = 1; i < cap; i++)
+		if (w->jobs[v[i]].eval < w->jobs[v[old]].eval)
+			old = i;
+	if (cap && w->jobs[j].eval > w->jobs[v[old]].eval)
+		v[old] = j;
+}
+
 int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims *vs,
 	      int64_t now, int current_only, unsigned max_per_victim, struct gc_breaks *out)
 {
@@ -1798,11 +1817,10 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 				if (vpos[v]) {
 					size_t vi = vpos[v] - 1;
 					for (uint32_t j = first[r]; j != NONE; j = nextj[j]) {
-						if (!fillpass) {
+						if (!fillpass)
 							out->count[vi]++;
-						} else if (kept[vi] < out->off[vi + 1] - out->off[vi]) {
-							out->jobs[out->off[vi] + kept[vi]++] = j;
-						}
+						else
+							keep_newest(w, out, kept, vi, j);
 					}
 				}
 				for (uint32_t q = g->off[v]; q < g->off[v + 1]; q++) {
