@@ -52,8 +52,9 @@ enum trust_verdict {
 	TRUST_NOT_CHECKED,     /* no keys configured at all: not applicable */
 	/* untrusted, most telling reason first when several apply: */
 	TRUST_BAD,             /* a signature names a trusted key, does not verify */
+	TRUST_MALFORMED,       /* a signature naming a trusted key is not
+	                          "name:base64(64 bytes)" (Nix 2.8 throws on it) */
 	TRUST_REVOKED,         /* signed by a key revoked as of `at` */
-	TRUST_MALFORMED,       /* a signature is not "name:base64(64 bytes)" */
 	TRUST_UNKNOWN_KEY,     /* signed only by keys not configured */
 	TRUST_UNSIGNED,        /* no signature at all */
 };

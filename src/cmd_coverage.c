@@ -305,7 +305,9 @@ static void print_text(const struct coverage *cv, const char *url)
 static void md_escape(struct strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '|' || *s == '\\' || *s == '<' || *s == '>' || *s == '*' || *s == '_' ||
+		/* '_' inside words is no emphasis in GitHub's Markdown:
+		 * x86_64-linux stays as it is. */
+		if (*s == '|' || *s == '\\' || *s == '<' || *s == '>' || *s == '*' ||
 		    *s == '`' || *s == '[' || *s == ']')
 			strbuf_addch(sb, '\\');
 		if (*s == '\n' || *s == '\t')
@@ -333,7 +335,8 @@ static void md_cell(struct strbuf *sb, const struct cov_row *r)
 		strbuf_addch(sb, ')');
 		break;
 	case COV_UNTRUSTED:
-		strbuf_addf(sb, " (%llu paths)", (unsigned long long)r->untrusted_paths);
+		strbuf_addf(sb, " (%llu path%s)", (unsigned long long)r->untrusted_paths,
+			    r->untrusted_paths == 1 ? "" : "s");
 		break;
 	case COV_EVICTED:
 		strbuf_addf(sb, " since %.10s", iso(r->since, t, sizeof(t)));

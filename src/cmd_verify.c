@@ -123,9 +123,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (trust_check(&t, want))
 		goto out;
 	if (!t.names_loaded) {
+		/* trust_release frees them either way */
+		t.names_loaded = 1;
 		if (path_names_load(&t.names, ctx->db, t.n))
 			goto out;
-		t.names_loaded = 1;
 	}
 	if (json)
 		paths = json_array();

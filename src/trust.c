@@ -490,11 +490,9 @@ static int need_names(struct trust *t)
 {
 	if (t->names_loaded)
 		return 0;
-	if (path_names_load(&t->names, t->db, t->n)) {
-		path_names_release(&t->names);
+	t->names_loaded = 1;   /* trust_release frees them, loaded or not */
+	if (path_names_load(&t->names, t->db, t->n))
 		return -1;
-	}
-	t->names_loaded = 1;
 	return 0;
 }
 
@@ -730,8 +728,8 @@ int trust_check(struct trust *t, const uint8_t *want)
 		t->verdict[id] = f & F_CA ? TRUST_CA
 			: f & F_SIGNED ? TRUST_SIGNED
 			: f & F_BAD ? TRUST_BAD
-			: f & F_REVOKED ? TRUST_REVOKED
 			: f & F_MALFORMED ? TRUST_MALFORMED
+			: f & F_REVOKED ? TRUST_REVOKED
 			: f & F_UNKNOWN ? TRUST_UNKNOWN_KEY
 			: TRUST_UNSIGNED;
 		t->stats.checked++;
