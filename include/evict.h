@@ -10,10 +10,13 @@
  *    references: a path goes only after every present path referencing it
  *    went first, so the plan's order (seq) is an order in which the cache
  *    can be cut at any point without leaving a kept path with a hole in its
- *    closure.  Candidates are ordered by a policy: the built-in "reach"
- *    ranking (unreached, then superseded, then current outputs by value),
- *    or one of the GC models of gc.h.  Each path carries its reason and
- *    the jobs it breaks.  evict_plan_save() stores it with an id.
+ *    closure.  A policy proposes candidates in its order: one of the GC
+ *    models of gc.h (priority, cachix, attic, niks3), or the built-in
+ *    "reach" ranking (unreached, then superseded, then current outputs,
+ *    oldest evaluation first).  The plan takes them in that order wherever
+ *    closure safety allows, and never a path the policy does not propose.
+ *    Each path carries its reason and the jobs it breaks.
+ *    evict_plan_save() stores it with an id.
  *
  *  - Applying.  evict_apply() walks a plan against the real directory:
  *    it reads every narinfo there (to learn which NARs are still used and
@@ -36,12 +39,19 @@
 
 struct db;
 
+/* Why a path goes: the same values, in the same order, as gc.h's
+ * enum gc_reason. */
 enum evict_reason {
 	EVICT_UNREACHED,       /* reached by no evaluation output */
 	EVICT_SUPERSEDED,      /* only by outputs of replaced evaluations */
 	EVICT_LOW_VALUE,       /* by current outputs; the lowest valued go */
+	EVICT_LRU,             /* least recently accessed (cachix) */
+	EVICT_EXPIRED,         /* older than the retention (attic, niks3) */
+	EVICT_DEPENDENCY_LOST, /* a path it references goes (cachix) */
 };
-/* "unreached", "superseded", "low-value" (static). */
+#define EVICT_NREASONS 6
+/* "unreached", "superseded", "low-value", "lru", "expired",
+ * "dependency-lost" (static). */
 const char *evict_reason_name(int reason);
 
 /* At most this many broken jobs are kept (and stored) per evicted path;
@@ -79,13 +89,19 @@ struct evict_plan {
 	int64_t crawl_id;      /* latest crawl of the cache, 0 when none */
 	int64_t created_at;
 	char *policy;
+	char *weights;         /* the weights file given, or NULL */
+	int64_t retention;     /* seconds given, or 0 for the default */
 	char *store_dir;
 	uint64_t limit;
 	uint64_t size_before, size_after;
 	uint64_t paths_before;
 	int limit_reached;
-	/* When the limit is not reached: bytes the policy would evict next
-	 * but that kept paths still reference. */
+	/* What the policy proposed (present paths only). */
+	uint64_t proposed_paths, proposed_bytes;
+	/* When the limit is not reached: proposed paths the plan could not
+	 * take because paths that stay reference them.  When even all the
+	 * proposed paths would leave the cache above the limit, the policy
+	 * is what falls short (attic and niks3 choose by age, not size). */
 	uint64_t blocked_bytes;
 	uint64_t blocked_paths;
 	size_t nevaluations;   /* evaluations known when planning */
@@ -101,7 +117,10 @@ extern const char *const evict_policies[];
 struct evict_plan_opts {
 	int64_t cache_id;
 	uint64_t limit;        /* stored bytes to stay at or under */
-	const char *policy;    /* NULL: "reach" */
+	const char *policy;    /* NULL: "priority" */
+	const char *weights;   /* priority's weights file (gc.h), or NULL */
+	int64_t retention;     /* seconds, for attic and niks3; <= 0: their
+	                          default */
 };
 
 /*

@@ -17,7 +17,11 @@ CREATE TABLE evict_plans (
 	cache_id      INTEGER NOT NULL REFERENCES caches(id),
 	crawl_id      INTEGER REFERENCES crawls(id),  -- latest crawl of the cache
 	created_at    INTEGER NOT NULL,
-	policy        TEXT NOT NULL,     -- the policy that ordered the candidates
+	policy        TEXT NOT NULL,     -- the policy that proposed the candidates:
+	                                 -- priority, cachix, attic, niks3 or reach
+	weights       TEXT,              -- --weights FILE (priority), NULL: defaults
+	retention     INTEGER,           -- --retention in seconds (attic, niks3),
+	                                 -- NULL: the policy's default
 	limit_bytes   INTEGER NOT NULL,  -- --limit
 	size_before   INTEGER NOT NULL,  -- stored bytes of the present paths
 	size_after    INTEGER NOT NULL,  -- size_before minus the evicted paths
@@ -39,13 +43,18 @@ CREATE INDEX evict_plans_by_cache ON evict_plans (cache_id, id);
 --                       system replaced
 --           low-value   reached by a current evaluation's output: the
 --                       lowest-valued of those go first
+--   and, with the GC models as the policy (gc.h):
+--           lru              least recently accessed (cachix)
+--           expired          older than the retention (attic, niks3)
+--           dependency-lost  a path it references goes (cachix)
 -- url is the NAR URL as recorded by the crawl; the file's own URL, read
 -- when the plan is applied, wins (evict_journal.url).
 CREATE TABLE evict_plan_paths (
 	plan_id     INTEGER NOT NULL REFERENCES evict_plans(id),
 	seq         INTEGER NOT NULL,
 	path_id     INTEGER NOT NULL REFERENCES paths(id),
-	reason      TEXT NOT NULL CHECK (reason IN ('unreached', 'superseded', 'low-value')),
+	reason      TEXT NOT NULL CHECK (reason IN ('unreached', 'superseded', 'low-value',
+	                                        'lru', 'expired', 'dependency-lost')),
 	url         TEXT NOT NULL,
 	stored_size INTEGER NOT NULL,    -- FileSize, else NarSize
 	file_size   INTEGER,             -- NULL when the narinfo had none

@@ -13,41 +13,59 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: cachegc plan evict --limit SIZE [--policy P] [--cache CACHE] [--json]\n"
+	"usage: cachegc plan evict --limit SIZE [--policy P] [--weights FILE]\n"
+	"                          [--retention DAYS] [--cache CACHE] [--json]\n"
 	"\n"
 	"Plan evictions that bring a cache's stored size under SIZE, and store the\n"
 	"plan in the database with an id for 'cachegc evict --plan ID'.  The stored\n"
 	"size is the sum of FileSize (NarSize where a narinfo has none) over the\n"
 	"paths present at the last crawl.\n"
 	"\n"
-	"The plan is closure-safe: it never evicts a path that a kept path\n"
-	"references, and it lists paths in an order (referrers first) in which the\n"
-	"cache may be cut at any point.  Each path comes with its reason:\n"
-	"  unreached   reached by no evaluation output's closure\n"
-	"  superseded  reached only by outputs of evaluations that a newer\n"
-	"              evaluation of the same branch, capabilities and system replaced\n"
-	"  low-value   reached by a current evaluation's output; the outputs of the\n"
-	"              oldest current evaluations go first\n"
+	"A policy proposes paths in its order; the plan takes them in that order\n"
+	"but is closure-safe: it never evicts a path that a kept path references,\n"
+	"and it lists paths in an order (referrers first) in which the cache may be\n"
+	"cut at any point.  It never takes a path the policy does not propose, and\n"
+	"stops once the cache is under SIZE.  Each path comes with its reason:\n"
+	"  unreached        reached by no evaluation output's closure\n"
+	"  superseded       reached only by outputs of evaluations that a newer\n"
+	"                   evaluation of the same branch, capabilities and system\n"
+	"                   replaced\n"
+	"  low-value        reached by current evaluation outputs, the least valuable\n"
+	"  lru              least recently accessed (cachix)\n"
+	"  expired          older than the retention (attic, niks3)\n"
+	"  dependency-lost  a path it references goes (cachix)\n"
 	"and the jobs it breaks: jobs whose output's closure is whole in the cache\n"
 	"now and would not be after the plan.\n"
 	"\n"
-	"When closure safety keeps the cache above SIZE, the plan evicts what it\n"
-	"safely can, is stored all the same, and the command says so and exits 1.\n"
+	"When the cache cannot be brought under SIZE (closure safety keeps paths\n"
+	"the policy proposed, or the policy proposes too little), the plan takes\n"
+	"what it can, is stored all the same, and the command says why and exits 1.\n"
 	"\n"
 	"options:\n"
-	"  --limit SIZE    the size to stay at or under: bytes, or K/M/G/T (1024-based),\n"
-	"                  KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)\n"
-	"  --policy P      the order candidates go in: reach (the default: unreached\n"
-	"                  oldest push first, then superseded oldest evaluation first,\n"
-	"                  then current outputs oldest evaluation first)\n"
-	"  --cache CACHE   the cache (URL, directory or id); default: the only one\n"
-	"  --json          {\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
-	"                  \"sizeAfter\", \"limitReached\", \"brokenJobs\", \"paths\": [{\"path\",\n"
-	"                  \"reason\", \"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
-	"                  \"breaks\": [{\"evaluation\", \"branch\", \"capabilities\", \"attr\",\n"
-	"                  \"output\"}]}]}; downloadSize is the stored size, breaks holds at\n"
-	"                  most 20 jobs per path (newest evaluations first)\n"
-	"  --help          this text\n";
+	"  --limit SIZE      the size to stay at or under: bytes, or K/M/G/T\n"
+	"                    (1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)\n"
+	"  --policy P        who proposes what goes (default: priority):\n"
+	"                      priority  keep whole closures of the most valuable\n"
+	"                                evaluation outputs (see --weights); the rest\n"
+	"                                goes: unreached, superseded, then low-value\n"
+	"                      cachix    least recently accessed first\n"
+	"                      attic     not accessed within the retention\n"
+	"                      niks3     not reached by outputs of evaluations within\n"
+	"                                the retention\n"
+	"                      reach     unreached (oldest push first), superseded\n"
+	"                                (oldest evaluation first), then current\n"
+	"                                outputs (oldest evaluation first); no weights\n"
+	"  --weights FILE    value weights for priority (format in README.md)\n"
+	"  --retention DAYS  for attic and niks3 (default 30)\n"
+	"  --cache CACHE     the cache (URL, directory or id); default: the only one\n"
+	"  --json            {\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
+	"                    \"sizeAfter\", \"limitReached\", \"proposedPaths\",\n"
+	"                    \"proposedBytes\", \"brokenJobs\", \"paths\": [{\"path\", \"reason\",\n"
+	"                    \"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
+	"                    \"breaks\": [{\"evaluation\", \"branch\", \"capabilities\",\n"
+	"                    \"attr\", \"output\"}]}]}; downloadSize is the stored size;\n"
+	"                    breaks holds at most 20 jobs per path (newest first)\n"
+	"  --help            this text\n";
 
 extern const struct cmd cmd_plan;
 
@@ -69,6 +87,8 @@ static json_t *plan_json(const struct evict_plan *plan)
 	json_object_set_new(o, "sizeAfter", json_integer((json_int_t)plan->size_after));
 	json_object_set_new(o, "pathsBefore", json_integer((json_int_t)plan->paths_before));
 	json_object_set_new(o, "limitReached", json_boolean(plan->limit_reached));
+	json_object_set_new(o, "proposedPaths", json_integer((json_int_t)plan->proposed_paths));
+	json_object_set_new(o, "proposedBytes", json_integer((json_int_t)plan->proposed_bytes));
 	if (!plan->limit_reached) {
 		json_object_set_new(o, "blockedPaths", json_integer((json_int_t)plan->blocked_paths));
 		json_object_set_new(o, "blockedBytes", json_integer((json_int_t)plan->blocked_bytes));
@@ -101,8 +121,9 @@ static json_t *plan_json(const struct evict_plan *plan)
 
 static void plan_text(const struct evict_plan *plan)
 {
-	char a[32], b[32], c[32];
-	uint64_t count[3] = {0}, bytes[3] = {0};
+	char a[32], b[32];
+	uint64_t count[EVICT_NREASONS] = {0}, bytes[EVICT_NREASONS] = {0};
+	int first = 1;
 
 	printf("plan %lld: evict %zu of %llu paths from %s (policy %s)\n", (long long)plan->id,
 	       plan->n, (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
@@ -128,10 +149,15 @@ static void plan_text(const struct evict_plan *plan)
 		}
 		putchar('\n');
 	}
-	printf("\nby reason: unreached %llu (%s), superseded %llu (%s), low-value %llu (%s)\n",
-	       (unsigned long long)count[0], fmt(bytes[0], a, sizeof(a)),
-	       (unsigned long long)count[1], fmt(bytes[1], b, sizeof(b)),
-	       (unsigned long long)count[2], fmt(bytes[2], c, sizeof(c)));
+	printf("\nby reason:");
+	for (int r = 0; r < EVICT_NREASONS; r++) {
+		if (!count[r] && r > EVICT_LOW_VALUE)
+			continue;
+		printf("%s %s %llu (%s)", first ? "" : ",", evict_reason_name(r),
+		       (unsigned long long)count[r], fmt(bytes[r], a, sizeof(a)));
+		first = 0;
+	}
+	putchar('\n');
 	printf("next: 'cachegc evict --plan %lld' lists what it deletes; add --apply to do it\n",
 	       (long long)plan->id);
 }
@@ -140,7 +166,7 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct evict_plan_opts po;
 	struct evict_plan plan;
-	const char *cache_arg = NULL, *limit_arg = NULL;
+	const char *cache_arg = NULL, *limit_arg = NULL, *retention_arg = NULL;
 	char a[32], b[32], c[32];
 	int json = 0, ret = 1;
 
@@ -156,6 +182,8 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (!(olen == 7 && !strncmp(opt, "--limit", 7)) &&
 		    !(olen == 8 && !strncmp(opt, "--policy", 8)) &&
+		    !(olen == 9 && !strncmp(opt, "--weights", 9)) &&
+		    !(olen == 11 && !strncmp(opt, "--retention", 11)) &&
 		    !(olen == 7 && !strncmp(opt, "--cache", 7)))
 			return cmd_usage_error(&cmd_plan, "unknown option or argument '%s'", opt);
 		if (!val) {
@@ -167,6 +195,10 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 			limit_arg = val;
 		else if (opt[2] == 'p')
 			po.policy = val;
+		else if (opt[2] == 'w')
+			po.weights = val;
+		else if (opt[2] == 'r')
+			retention_arg = val;
 		else
 			cache_arg = val;
 	}
@@ -175,6 +207,13 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 	if (parse_size(limit_arg, &po.limit) || po.limit > INT64_MAX)
 		return cmd_usage_error(&cmd_plan, "--limit: cannot parse '%s' (want e.g. 500G, "
 				       "1.5TiB or a number of bytes)", limit_arg);
+	if (retention_arg) {
+		uint64_t days;
+		if (parse_uint(retention_arg, &days) || !days || days > 36500)
+			return cmd_usage_error(&cmd_plan, "--retention wants a number of days "
+					       "(1 to 36500), not '%s'", retention_arg);
+		po.retention = (int64_t)days * 86400;
+	}
 	if (po.policy) {
 		size_t k;
 		for (k = 0; evict_policies[k] && strcmp(evict_policies[k], po.policy); k++)
@@ -217,18 +256,28 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 				"'%s'); 'cachegc evict' will refuse %s", bad, bad == 1 ? "" : "s",
 				bad == 1 ? "s" : "", first, bad == 1 ? "it" : "them");
 	}
-	if (!plan.nevaluations)
+	if (!plan.nevaluations && strcmp(plan.policy, "cachix") && strcmp(plan.policy, "attic"))
 		warning("no evaluations imported ('cachegc import-eval'): every path counts as "
 			"unreached");
 	if (!plan.limit_reached) {
 		fflush(stdout);
-		error("cannot bring %s under %s without breaking closure safety: %llu path%s "
-		      "(%s) stay because paths that stay reference them; plan %lld evicts what "
-		      "can go safely and leaves %s",
-		      plan.cache_url, fmt(plan.limit, a, sizeof(a)),
-		      (unsigned long long)plan.blocked_paths, plan.blocked_paths == 1 ? "" : "s",
-		      fmt(plan.blocked_bytes, b, sizeof(b)), (long long)plan.id,
-		      fmt(plan.size_after, c, sizeof(c)));
+		if (plan.blocked_paths)
+			error("cannot bring %s under %s without breaking closure safety: %llu "
+			      "path%s (%s) the %s policy proposes stay because paths that stay "
+			      "reference them; plan %lld evicts what can go safely and leaves %s",
+			      plan.cache_url, fmt(plan.limit, a, sizeof(a)),
+			      (unsigned long long)plan.blocked_paths,
+			      plan.blocked_paths == 1 ? "" : "s", fmt(plan.blocked_bytes, b, sizeof(b)),
+			      plan.policy, (long long)plan.id, fmt(plan.size_after, c, sizeof(c)));
+		else
+			error("cannot bring %s under %s with the %s policy: it proposes only %llu "
+			      "path%s (%s); plan %lld evicts them and leaves %s; try another "
+			      "--policy%s", plan.cache_url, fmt(plan.limit, a, sizeof(a)), plan.policy,
+			      (unsigned long long)plan.proposed_paths,
+			      plan.proposed_paths == 1 ? "" : "s", fmt(plan.proposed_bytes, b, sizeof(b)),
+			      (long long)plan.id, fmt(plan.size_after, c, sizeof(c)),
+			      !strcmp(plan.policy, "attic") || !strcmp(plan.policy, "niks3")
+				      ? " or a shorter --retention" : "");
 		goto out;
 	}
 	ret = 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "gc.h"
 #include "graph.h"
 #include "lookup.h"
 #include "narinfo.h"
@@ -24,7 +25,15 @@
 
 volatile int evict_interrupted;
 
-const char *const evict_policies[] = {"reach", NULL};
+/* The GC models first, the default first of all. */
+const char *const evict_policies[] = {"priority", "cachix", "attic", "niks3", "reach", NULL};
+
+/* A victim's gc_reason is stored as is. */
+_Static_assert((int)GC_UNREACHED == EVICT_UNREACHED && (int)GC_SUPERSEDED == EVICT_SUPERSEDED &&
+	       (int)GC_LOW_VALUE == EVICT_LOW_VALUE && (int)GC_LRU == EVICT_LRU &&
+	       (int)GC_EXPIRED == EVICT_EXPIRED &&
+	       (int)GC_DEPENDENCY_LOST == EVICT_DEPENDENCY_LOST && GC_NREASONS == EVICT_NREASONS,
+	       "enum evict_reason follows enum gc_reason");
 
 const char *evict_reason_name(int reason)
 {
@@ -32,13 +41,16 @@ const char *evict_reason_name(int reason)
 	case EVICT_UNREACHED: return "unreached";
 	case EVICT_SUPERSEDED: return "superseded";
 	case EVICT_LOW_VALUE: return "low-value";
+	case EVICT_LRU: return "lru";
+	case EVICT_EXPIRED: return "expired";
+	case EVICT_DEPENDENCY_LOST: return "dependency-lost";
 	}
 	return "?";
 }
 
 static int reason_parse(const char *s)
 {
-	for (int r = EVICT_UNREACHED; r <= EVICT_LOW_VALUE; r++)
+	for (int r = 0; r < EVICT_NREASONS; r++)
 		if (!strcmp(s, evict_reason_name(r)))
 			return r;
 	return -1;
@@ -333,6 +345,7 @@ void evict_plan_release(struct evict_plan *plan)
 	free(plan->jobs);
 	free(plan->cache_url);
 	free(plan->policy);
+	free(plan->weights);
 	free(plan->store_dir);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -430,8 +443,15 @@ static struct heap_item heap_pop(struct heap *h)
 struct planner {
 	struct db *db;
 	struct evict_plan *plan;
-	struct graph g;
-	int graph_loaded;
+	struct graph *g;       /* own, or the GC world's */
+	struct graph own;
+	int own_loaded;
+	struct gc_world world;
+	int world_loaded;
+	int reach;             /* the built-in ranking, else the GC world's */
+	int64_t *rank;         /* per id: 1 + the victim's place, 0 = not
+	                          proposed (GC policies) */
+	uint8_t *vreason;      /* per id: the victim's gc_reason */
 	uint8_t *cls;          /* per id: CLS_* (present or not) */
 	uint8_t *marked;       /* per id: class assigned */
 	int64_t *key;          /* per id: the class key */
@@ -459,16 +479,18 @@ static int load_evals(struct planner *p)
 	static const char sql_evals[] =
 		"SELECT e.id, e.time, e.branch, e.capabilities, NOT EXISTS ("
 		" SELECT 1 FROM evaluations f WHERE f.branch = e.branch"
-		" AND f.capabilities = e.capabilities AND f.system = e.system"
+		" AND f.capabilities = e.capabilities AND f.system = e.system AND f.time <= ?1"
 		" AND (f.time > e.time OR (f.time = e.time AND f.id > e.id)))"
-		" FROM evaluations e ORDER BY e.id";
+		" FROM evaluations e WHERE e.time <= ?1 ORDER BY e.id";
 	static const char sql_jobs[] =
 		"SELECT evaluation_id, path_id FROM eval_jobs WHERE path_id IS NOT NULL";
 	sqlite3_stmt *st;
 	int rc;
 
+	/* Like the GC models, the plan sees what happened up to its clock. */
 	if (!(st = db_stmt(p->db, sql_evals)))
 		return -1;
+	db_bind_int(st, 1, p->plan->created_at);
 	while ((rc = db_step(p->db, st)) == 1) {
 		struct eval_row *e;
 		GROW(p->evals, p->aevals, p->nevals + 1);
@@ -486,7 +508,7 @@ static int load_evals(struct planner *p)
 	while ((rc = db_step(p->db, st)) == 1) {
 		int64_t eid = sqlite3_column_int64(st, 0), pid = sqlite3_column_int64(st, 1);
 		size_t lo = 0, hi = p->nevals;
-		if (pid <= 0 || pid >= p->g.n)
+		if (pid <= 0 || pid >= p->g->n)
 			continue;
 		while (lo < hi) {  /* evals are sorted by id */
 			size_t mid = lo + (hi - lo) / 2;
@@ -516,7 +538,7 @@ static int load_evals(struct planner *p)
  */
 static void mark_reach(struct planner *p, int current, uint8_t cls)
 {
-	struct graph *g = &p->g;
+	struct graph *g = p->g;
 
 	for (size_t r = 0; r < p->nroots; r++) {
 		size_t sp = 0;
@@ -555,7 +577,7 @@ static int load_push_times(struct planner *p)
 	db_bind_int(st, 1, p->plan->cache_id);
 	while ((rc = db_step(p->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		if (id > 0 && id < p->g.n)
+		if (id > 0 && id < p->g->n)
 			p->push_time[id] = sqlite3_column_int64(st, 1);
 	}
 	return rc < 0 ? -1 : 0;
@@ -575,7 +597,7 @@ struct dfs_frame {
 
 static int closure_whole(struct planner *p, uint8_t *state, struct dfs_frame *fr, uint32_t root)
 {
-	struct graph *g = &p->g;
+	struct graph *g = p->g;
 	size_t sp = 0;
 
 	if (state[root] >= 2)
@@ -627,7 +649,7 @@ static int find_broken(struct planner *p)
 	static const char sql[] =
 		"SELECT attr, output FROM eval_jobs WHERE evaluation_id = ?1 AND path_id = ?2"
 		" ORDER BY attr, output";
-	struct graph *g = &p->g;
+	struct graph *g = p->g;
 	struct evict_plan *plan = p->plan;
 	struct broken_pair *pairs = NULL;
 	size_t npairs = 0, apairs = 0, k;
@@ -772,15 +794,83 @@ static int plan_header(struct db *db, struct evict_plan *plan)
 	return 0;
 }
 
+/* Ask the GC model for its victims: their order and reasons. */
+static int gc_propose(struct planner *p, const struct evict_plan_opts *o, enum gc_policy gp)
+{
+	struct gc_weights wt;
+	struct gc_victims v = {0};
+	struct gc_params params;
+	uint8_t *stored = NULL;
+	int ret = -1;
+
+	gc_weights_init(&wt);
+	if (o->weights && gc_weights_load(&wt, o->weights))
+		goto out;
+	p->world_loaded = 1;
+	if (gc_world_load(&p->world, p->db, o->cache_id, &wt, 0))
+		goto out;
+	p->g = &p->world.g;
+	memset(&params, 0, sizeof(params));
+	params.limit = o->limit;
+	params.retention = o->retention;
+	params.now = p->plan->created_at;
+	stored = gc_stored_now(&p->world);
+	if (gc_select(&p->world, gp, &params, stored, &v))
+		goto out;
+	p->rank = xcalloc(p->g->n, sizeof(*p->rank));
+	p->vreason = xcalloc(p->g->n, 1);
+	for (size_t i = 0; i < v.n; i++) {
+		uint32_t id = v.v[i].path;
+		if (id >= p->g->n || p->rank[id])
+			continue;
+		p->rank[id] = (int64_t)i + 1;
+		p->vreason[id] = v.v[i].reason < EVICT_NREASONS ? v.v[i].reason : EVICT_LOW_VALUE;
+	}
+	ret = 0;
+out:
+	gc_victims_release(&v);
+	gc_weights_release(&wt);
+	free(stored);
+	return ret;
+}
+
+/* Whether the policy proposes present path v, and its place in the heap. */
+static int proposed(const struct planner *p, uint32_t v)
+{
+	return p->reach || p->rank[v];
+}
+
+static struct heap_item candidate(const struct planner *p, uint32_t v)
+{
+	struct heap_item it = {0, 0, v, 0};
+
+	if (!p->reach) {
+		it.key = p->rank[v];
+		return it;
+	}
+	it.cls = p->cls[v];
+	it.key = p->cls[v] == CLS_UNREACHED ? p->push_time[v] : p->key[v];
+	it.tie = -stored_of(p->g, v);
+	return it;
+}
+
+static int reason_of(const struct planner *p, uint32_t v)
+{
+	if (!p->reach)
+		return p->vreason[v];
+	return p->cls[v] == CLS_CURRENT ? EVICT_LOW_VALUE
+	     : p->cls[v] == CLS_SUPERSEDED ? EVICT_SUPERSEDED : EVICT_UNREACHED;
+}
+
 int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evict_plan *plan)
 {
 	struct planner p;
-	struct graph *g = &p.g;
+	struct graph *g;
 	struct heap h = {0};
 	uint32_t *cnt = NULL;
 	uint64_t size;
-	const char *policy = o->policy ? o->policy : "reach";
-	size_t k;
+	const char *policy = o->policy ? o->policy : "priority";
+	enum gc_policy gp = GC_PRIORITY;
 	int ret = -1;
 
 	memset(plan, 0, sizeof(*plan));
@@ -790,16 +880,24 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 	plan->cache_id = o->cache_id;
 	plan->limit = o->limit;
 	plan->created_at = clock_now();
-	for (k = 0; evict_policies[k] && strcmp(evict_policies[k], policy); k++)
-		;
-	if (!evict_policies[k])
-		return error("unknown policy '%s' (known: reach)", policy);
+	p.reach = !strcmp(policy, "reach");
+	if (!p.reach && gc_policy_parse(policy, &gp))
+		return error("unknown policy '%s' (known: priority, cachix, attic, niks3, reach)",
+			     policy);
 	plan->policy = xstrdup(policy);
+	plan->weights = o->weights ? xstrdup(o->weights) : NULL;
+	plan->retention = o->retention > 0 ? o->retention : 0;
 	if (plan_header(db, plan))
 		return -1;
-	if (graph_load(g, db, o->cache_id))
+	if (p.reach) {
+		if (graph_load(&p.own, db, o->cache_id))
+			goto out;
+		p.own_loaded = 1;
+		p.g = &p.own;
+	} else if (gc_propose(&p, o, gp)) {
 		goto out;
-	p.graph_loaded = 1;
+	}
+	g = p.g;
 	p.cls = xcalloc(g->n, 1);
 	p.marked = xcalloc(g->n, 1);
 	p.key = xcalloc(g->n, sizeof(*p.key));
@@ -819,16 +917,22 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 			continue;
 		plan->paths_before++;
 		plan->size_before += (uint64_t)stored_of(g, v);
+		if (proposed(&p, v)) {
+			plan->proposed_paths++;
+			plan->proposed_bytes += (uint64_t)stored_of(g, v);
+		}
 	}
 	size = plan->size_before;
 
 	/*
-	 * Peel the graph from the top: a path becomes a candidate once no
-	 * kept present path references it, and the lowest candidate goes
-	 * next.  Classes and keys only grow down the references (what a root
-	 * reaches, its references reach too), so this is the policy's order
-	 * wherever closure safety allows it, and every prefix of the plan is
-	 * closure-safe.
+	 * Peel the graph from the top: a proposed path becomes a candidate
+	 * once no kept present path references it, and the candidate the
+	 * policy ranks first goes next.  With "reach", classes and keys only
+	 * grow down the references (what a root reaches, its references
+	 * reach too); the GC models list referrers first (but attic, which
+	 * ignores references).  So this is the policy's order wherever
+	 * closure safety allows it, every prefix of the plan is
+	 * closure-safe, and a path the policy does not propose never goes.
 	 */
 	cnt = xcalloc(g->n, sizeof(*cnt));
 	for (uint32_t u = 1; u < g->n; u++) {
@@ -838,12 +942,9 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 			if (present(g, g->adj[e]))
 				cnt[g->adj[e]]++;
 	}
-	for (uint32_t v = 1; v < g->n; v++) {
-		if (!present(g, v) || cnt[v])
-			continue;
-		heap_push(&h, (struct heap_item){p.cls[v] == CLS_UNREACHED ? p.push_time[v] : p.key[v],
-						 -stored_of(g, v), v, p.cls[v]});
-	}
+	for (uint32_t v = 1; v < g->n; v++)
+		if (present(g, v) && !cnt[v] && proposed(&p, v))
+			heap_push(&h, candidate(&p, v));
 	while (size > plan->limit && h.n) {
 		struct heap_item it = heap_pop(&h);
 		uint32_t v = it.id;
@@ -852,8 +953,7 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 		ep = &plan->paths[plan->n++];
 		memset(ep, 0, sizeof(*ep));
 		ep->path_id = v;
-		ep->reason = p.cls[v] == CLS_CURRENT ? EVICT_LOW_VALUE
-			   : p.cls[v] == CLS_SUPERSEDED ? EVICT_SUPERSEDED : EVICT_UNREACHED;
+		ep->reason = reason_of(&p, v);
 		ep->stored = stored_of(g, v);
 		ep->file_size = g->file_size[v];
 		ep->nar_size = g->nar_size[v];
@@ -861,17 +961,16 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 		size -= (uint64_t)ep->stored;
 		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
 			uint32_t w = g->adj[e];
-			if (!present(g, w) || --cnt[w])
+			if (!present(g, w) || --cnt[w] || !proposed(&p, w))
 				continue;
-			heap_push(&h, (struct heap_item){p.cls[w] == CLS_UNREACHED ? p.push_time[w] : p.key[w],
-							 -stored_of(g, w), w, p.cls[w]});
+			heap_push(&h, candidate(&p, w));
 		}
 	}
 	plan->size_after = size;
 	plan->limit_reached = size <= plan->limit;
 	if (!plan->limit_reached) {
 		for (uint32_t v = 1; v < g->n; v++) {
-			if (!present(g, v) || p.pos[v])
+			if (!present(g, v) || p.pos[v] || !proposed(&p, v))
 				continue;
 			plan->blocked_paths++;
 			plan->blocked_bytes += (uint64_t)stored_of(g, v);
@@ -881,8 +980,10 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 		goto out;
 	ret = 0;
 out:
-	if (p.graph_loaded)
-		graph_release(g);
+	if (p.own_loaded)
+		graph_release(&p.own);
+	if (p.world_loaded)
+		gc_world_release(&p.world);
 	for (size_t i = 0; i < p.nevals; i++) {
 		free(p.evals[i].branch);
 		free(p.evals[i].caps);
@@ -895,6 +996,8 @@ out:
 	free(p.push_time);
 	free(p.pos);
 	free(p.stack);
+	free(p.rank);
+	free(p.vreason);
 	free(cnt);
 	free(h.v);
 	return ret;
@@ -906,8 +1009,9 @@ int evict_plan_save(struct db *db, struct evict_plan *plan)
 {
 	static const char sql_plan[] =
 		"INSERT INTO evict_plans (cache_id, crawl_id, created_at, policy, limit_bytes,"
-		" size_before, size_after, paths_before, n_paths, n_jobs, limit_reached)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+		" size_before, size_after, paths_before, n_paths, n_jobs, limit_reached,"
+		" weights, retention)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 	static const char sql_path[] =
 		"INSERT INTO evict_plan_paths (plan_id, seq, path_id, reason, url, stored_size,"
 		" file_size, nar_size, breaks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -935,6 +1039,8 @@ int evict_plan_save(struct db *db, struct evict_plan *plan)
 	db_bind_int(st, 9, (int64_t)plan->n);
 	db_bind_int(st, 10, (int64_t)plan->njobs);
 	db_bind_int(st, 11, plan->limit_reached);
+	db_bind_text(st, 12, plan->weights);
+	db_bind_int_opt(st, 13, plan->retention > 0 ? plan->retention : -1);
 	if (db_run(db, st))
 		goto fail;
 	id = db_last_id(db);

@@ -22,7 +22,10 @@ listing() { (cd "$1" && find . -type f | sort); }
 # --- help and usage -----------------------------------------------------------
 
 $CG plan --help >"$T/h1"; expect_eq help-plan-status $? 0
-for o in --limit --policy --cache --json unreached superseded low-value; do has "help-plan$o" "$T/h1" "$o"; done
+for o in --limit --policy --weights --retention --cache --json unreached superseded low-value \
+	lru expired dependency-lost priority cachix attic niks3 reach; do
+	has "help-plan$o" "$T/h1" "$o"
+done
 $CG evict --help >"$T/h2"; expect_eq help-evict-status $? 0
 for o in --plan --apply --dir --json CACHEGC_EVICT_STEP_DELAY_MS; do has "help-evict$o" "$T/h2" "$o"; done
 
@@ -35,6 +38,8 @@ has usage-plan-bad-limit-msg "$T/err" "cannot parse 'lots'"
 cg plan evict --limit 1G --policy random; expect_eq usage-plan-bad-policy "$rc" 2
 has usage-plan-bad-policy-msg "$T/err" "unknown policy 'random'"
 cg plan evict --limit 1G --bogus; expect_eq usage-plan-bad-option "$rc" 2
+cg plan evict --limit 1G --retention soon; expect_eq usage-plan-bad-retention "$rc" 2
+has usage-plan-bad-retention-msg "$T/err" "--retention wants a number of days"
 cg plan evict --limit; expect_eq usage-plan-limit-value "$rc" 2
 cg evict; expect_eq usage-evict-no-plan "$rc" 2
 cg evict --plan x; expect_eq usage-evict-bad-plan "$rc" 2
@@ -76,11 +81,41 @@ expect_eq plan-db-sizes "$(q "SELECT size_before || ' ' || size_after || ' ' || 
 n_plan=$(jq '.paths | length' "$T/plan.json")
 jq -r '.paths[].path' "$T/plan.json" | sort >"$T/planned"
 
+# Every policy's plan is closure-safe, checked in SQL against the recorded
+# references: no path that stays references an evicted one, and referrers
+# go before what they reference.
+closure_violations() { # PLAN_ID
+	q "WITH ev AS (SELECT path_id, seq FROM evict_plan_paths WHERE plan_id = $1),
+	     live AS (SELECT path_id FROM presence WHERE gone_at IS NULL)
+	   SELECT count(*) FROM refs r
+	   JOIN live lu ON lu.path_id = r.path_id JOIN live lv ON lv.path_id = r.ref_id
+	   JOIN ev v ON v.path_id = r.ref_id LEFT JOIN ev u ON u.path_id = r.path_id
+	   WHERE r.ref_id != r.path_id AND (u.seq IS NULL OR u.seq > v.seq)"
+}
+expect_eq plan-closure-safe "$(closure_violations 1)" 0
+for p in priority cachix attic niks3 reach; do
+	cg plan evict --limit "$limit" --policy "$p" --json
+	case $rc in
+	0 | 1) pass "policy-$p-status" ;;
+	*) fail "policy-$p-status" "exit $rc: $(cat "$T/err")" ;;
+	esac
+	pid=$(jq .id "$T/out")
+	expect_eq "policy-$p-closure-safe" "$(closure_violations "$pid")" 0
+	expect_eq "policy-$p-recorded" "$(q "SELECT policy FROM evict_plans WHERE id = $pid")" "$p"
+	if [ "$rc" = 1 ]; then
+		has "policy-$p-says-why" "$T/err" "cannot bring"
+	else
+		expect_eq "policy-$p-under" "$(jq --argjson l "$limit" '.sizeAfter <= $l' "$T/out")" true
+	fi
+done
+# plans made here are numbered 2.. : keep plan 1 for what follows
+np=$(q "SELECT max(id) FROM evict_plans")
+
 # the text form says the same
 cg plan evict --limit "$limit"
 expect_eq plan-text-status "$rc" 0
-has plan-text-head "$T/out" "plan 2: evict $n_plan of $n_paths paths"
-has plan-text-next "$T/out" "cachegc evict --plan 2"
+has plan-text-head "$T/out" "plan $((np + 1)): evict $n_plan of $n_paths paths"
+has plan-text-next "$T/out" "cachegc evict --plan $((np + 1))"
 
 # --- dry run, then apply ------------------------------------------------------------
 
@@ -130,8 +165,8 @@ has rerun-summary "$T/out" "deleted 0 narinfos, 0 NARs"
 listing "$CACHE" >"$T/l2"
 check rerun-changes-nothing cmp "$T/l1" "$T/l2"
 
-# plan 2 was made before plan 1 went: its paths are gone already
-cg evict --plan 2 --apply
+# the text plan was made before plan 1 went: its paths are gone already
+cg evict --plan "$((np + 1))" --apply
 expect_eq stale-plan-status "$rc" 0
 has stale-plan-gone "$T/out" "deleted 0 narinfos"
 
@@ -176,7 +211,7 @@ mk "$hb" b "$ha-a"
 mk "$hc" c ""
 DB3="$T/cycle.db"
 $CG --db "$DB3" crawl "$C2" >/dev/null 2>&1
-$CG --db "$DB3" plan evict --limit 500 >"$T/out" 2>"$T/err"
+$CG --db "$DB3" plan evict --limit 500 --policy reach >"$T/out" 2>"$T/err"
 expect_eq cycle-status $? 1
 has cycle-msg "$T/err" "without breaking closure safety"
 has cycle-stored "$T/err" "plan 1 evicts what"
@@ -204,7 +239,7 @@ mkh "$h4" fine "nar/$h4.nar"
 echo nar >"$C3/nar/$h4.nar"
 DB4="$T/hostile.db"
 $CG --db "$DB4" crawl "$C3" >/dev/null 2>&1
-$CG --db "$DB4" plan evict --limit 0 >/dev/null 2>"$T/err"
+$CG --db "$DB4" plan evict --limit 0 --policy reach >/dev/null 2>"$T/err"
 has hostile-plan-warns "$T/err" "2 planned paths name a NAR URL outside the cache"
 expect_eq hostile-plan "$(sqlite3 "$DB4" "SELECT n_paths FROM evict_plans")" 4
 $CG --db "$DB4" evict --plan 1 >"$T/out" 2>"$T/err"

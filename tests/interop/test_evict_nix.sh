@@ -72,7 +72,10 @@ LIMIT=$(size_of $KEPT)
 
 # --- the plan -----------------------------------------------------------------------
 
-if $CG --db "$DB" plan evict --limit "$LIMIT" --json >"$T/plan.json" 2>"$T/plan.err"; then
+# The plan's clock: the evaluations are dated 2030.
+NOW="--now 2030-01-03"
+# shellcheck disable=SC2086
+if $CG --db "$DB" $NOW plan evict --limit "$LIMIT" --json >"$T/plan.json" 2>"$T/plan.err"; then
 	pass plan-status
 else
 	fail plan-status "$(cat "$T/plan.err")"
@@ -81,7 +84,18 @@ expect_eq plan-paths "$(jq -r '.paths[].path' "$T/plan.json" | sort)" "$(printf 
 expect_eq plan-size-after "$(jq .sizeAfter "$T/plan.json")" "$LIMIT"
 reason() { jq -r --arg p "$1" '.paths[] | select(.path == $p) | .reason' "$T/plan.json"; }
 for n in self big; do expect_eq "plan-reason-$n" "$(reason "$(nix_world_path $n)")" unreached; done
-for n in b c e; do expect_eq "plan-reason-$n" "$(reason "$(nix_world_path $n)")" superseded; done
+# The priority model supersedes outputs attr by attr: the newer evaluation
+# has no job e, so e's newest output is still the old one: low-value.
+for n in b c e; do expect_eq "plan-reason-$n" "$(reason "$(nix_world_path $n)")" low-value; done
+# The reach ranking takes every output of a replaced evaluation as
+# superseded: the same paths go, for that reason.
+# shellcheck disable=SC2086
+$CG --db "$DB" $NOW plan evict --limit "$LIMIT" --policy reach --json >"$T/reach.json" 2>"$T/reach.err"
+expect_eq reach-paths "$(jq -r '.paths[].path' "$T/reach.json" | sort)" "$(printf '%s\n' $EVICTED | sort)"
+for n in b c e; do
+	expect_eq "reach-reason-$n" "$(jq -r --arg p "$(nix_world_path $n)" \
+		'.paths[] | select(.path == $p) | .reason' "$T/reach.json")" superseded
+done
 # the old evaluation's job e is broken by e, c and b
 for n in b c e; do
 	expect_eq "plan-breaks-$n" "$(jq -c --arg p "$(nix_world_path $n)" \
@@ -91,6 +105,7 @@ done
 expect_eq plan-order "$(jq -r '.paths[].path' "$T/plan.json" | grep -n -e "$p_e" -e "$p_c" -e "$p_b" |
 	cut -d: -f2 | tr '\n' ' ')" "$p_e $p_c $p_b "
 PLAN=$(jq .id "$T/plan.json")
+expect_eq plan-policy "$(jq -r .policy "$T/plan.json")" priority
 
 # --- a clean run ---------------------------------------------------------------------
 
@@ -153,7 +168,8 @@ listing "$T/main" >"$T/want"
 for trial in 1 2 3; do
 	setup "kill$trial"
 	KDB="$T/kill$trial.db"
-	$CG --db "$KDB" plan evict --limit "$LIMIT" >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	$CG --db "$KDB" $NOW plan evict --limit "$LIMIT" >/dev/null 2>&1
 	listing "$T/kill$trial" >"$T/kbefore"
 	CACHEGC_EVICT_STEP_DELAY_MS=150 $CACHEGC --db "$KDB" evict --plan 1 --apply \
 		>"$T/kill.out" 2>&1 &
@@ -197,7 +213,8 @@ HDB="$T/hostile.db"
 echo sentinel >"$T/outside"
 hs=$(hash_of "$p_self")
 sed -i 's|^URL: .*|URL: nar/../../outside|' "$T/hostile/$hs.narinfo"
-$CG --db "$HDB" plan evict --limit "$LIMIT" >/dev/null 2>&1
+# shellcheck disable=SC2086
+$CG --db "$HDB" $NOW plan evict --limit "$LIMIT" >/dev/null 2>&1
 $CG --db "$HDB" evict --plan 1 --apply >"$T/h.out" 2>"$T/h.err"
 expect_eq hostile-status $? 1
 if grep -q "refused.*$hs.*nar/\.\./\.\./outside.*leaves the cache directory" "$T/h.out"; then

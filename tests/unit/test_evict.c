@@ -19,6 +19,7 @@
 #include "crawl.h"
 #include "db.h"
 #include "evict.h"
+#include "gc.h"
 #include "graph.h"
 #include "harness.h"
 #include "util.h"
@@ -205,9 +206,17 @@ static void add_eval(struct world *w, const char *branch, int64_t t, const char 
 	}
 }
 
+/* The policy make_plan() asks for. */
+static const char *policy = "reach";
+
 static int64_t make_plan(struct world *w, uint64_t limit, struct evict_plan *plan)
 {
-	struct evict_plan_opts o = {w->cache_id, limit, NULL};
+	struct evict_plan_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.cache_id = w->cache_id;
+	o.limit = limit;
+	o.policy = policy;
 
 	if (evict_plan_build(&w->db, &o, plan) || evict_plan_save(&w->db, plan))
 		return -1;
@@ -558,6 +567,106 @@ TEST(plan_reasons_and_breaks)
 		evict_plan_release(&b);
 	}
 	world_close(&w);
+}
+
+/* With a GC model as the policy: the plan takes only what the model
+ * proposes, keeps its reasons, stays closure-safe, and for the models
+ * that promise a closure-safe order (all but attic) is a prefix of it. */
+TEST(plan_gc_policies)
+{
+	static const char *const names[] = {"priority", "cachix", "attic", "niks3"};
+	unsigned rnd = 777;
+
+	for (int trial = 0; trial < 4; trial++) {
+		struct spec specs[MAXP];
+		char refs[MAXP][200];
+		unsigned n = 40 + (unsigned)trial * 8;
+		struct world w;
+		uint64_t total = 0;
+
+		memset(specs, 0, sizeof(specs));
+		for (unsigned i = 1; i < n; i++) {
+			refs[i][0] = '\0';
+			for (unsigned j = 1; j < i; j++) {
+				rnd = rnd * 1103515245u + 12345u;
+				if ((rnd >> 16) % 6 == 0) {
+					size_t l = strlen(refs[i]);
+					snprintf(refs[i] + l, sizeof(refs[i]) - l, "%u ", j);
+				}
+			}
+			specs[i].refs = refs[i];
+			rnd = rnd * 1103515245u + 12345u;
+			specs[i].size = 100 + (rnd >> 16) % 3000;
+			total += (uint64_t)specs[i].size;
+		}
+		if (world_make(&w, specs, n)) {
+			CHECK(0);
+			return;
+		}
+		add_eval(&w, "master", 1600000000, "5 9 13");
+		add_eval(&w, "master", 1690000000, "20 21 22");
+		add_eval(&w, "nixos-unstable", 1650000000, "25 3");
+		for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
+			struct evict_plan plan;
+			struct gc_world gw;
+			struct gc_victims v = {0};
+			struct gc_params params;
+			enum gc_policy gp;
+			uint8_t *stored;
+			uint8_t *reason;
+			int64_t *place;
+			int prefix = 1;
+
+			memset(&params, 0, sizeof(params));
+			params.limit = total / 3;
+			params.now = 1700000000;
+			policy = names[k];
+			if (make_plan(&w, total / 3, &plan) < 0) {
+				CHECK(0);
+				continue;
+			}
+			check_plan(&w, &plan);
+			CHECK_STR(plan.policy, names[k]);
+			/* what the model proposes, asked directly */
+			CHECK_INT(gc_policy_parse(names[k], &gp), 0);
+			CHECK_INT(gc_world_load(&gw, &w.db, w.cache_id, NULL, 0), 0);
+			stored = gc_stored_now(&gw);
+			CHECK_INT(gc_select(&gw, gp, &params, stored, &v), 0);
+			place = xcalloc(gw.n, sizeof(*place));
+			reason = xcalloc(gw.n, 1);
+			for (size_t i = 0; i < v.n; i++) {
+				place[v.v[i].path] = (int64_t)i + 1;
+				reason[v.v[i].path] = v.v[i].reason;
+			}
+			for (size_t i = 0; i < plan.n; i++) {
+				uint32_t id = plan.paths[i].path_id;
+				if (!place[id]) {
+					fprintf(stderr, "%s: plan takes %s, not proposed\n", names[k],
+						plan.paths[i].base);
+					CHECK(0);
+					continue;
+				}
+				CHECK_INT(plan.paths[i].reason, reason[id]);
+				prefix &= place[id] == (int64_t)i + 1;
+			}
+			if (gp != GC_ATTIC && !prefix) {
+				fprintf(stderr, "%s: the plan is not a prefix of the model's order\n",
+					names[k]);
+				CHECK(0);
+			}
+			if (!plan.limit_reached)
+				CHECK(plan.blocked_paths > 0 ||
+				      plan.proposed_bytes + plan.limit < plan.size_before);
+			free(place);
+			free(reason);
+			free(stored);
+			gc_victims_release(&v);
+			gc_world_release(&gw);
+			evict_plan_release(&plan);
+		}
+		policy = "reach";
+		world_close(&w);
+	}
 }
 
 TEST(plan_cycle_cannot_reach_limit)
@@ -1105,6 +1214,7 @@ int main(void)
 	RUN(narinfo_scan);
 	RUN(plan_closure_safe_random);
 	RUN(plan_reasons_and_breaks);
+	RUN(plan_gc_policies);
 	RUN(plan_cycle_cannot_reach_limit);
 	RUN(apply_shared_nar);
 	RUN(apply_shared_nar_other_name);
