@@ -84,7 +84,6 @@ warm=$SECS warm_rss=$RSS_MB
 measure "coverage --json (verdicts recorded)" "$CG" --quiet --db "$DB" --now 2024-06-01 coverage --json
 json=$SECS
 json_rows=$(grep -c '"attr"' "$OUT/.stdout" || :)
-measure "coverage --at 2024-05-21 (history replay)" "$CG" --quiet --db "$DB" --now 2024-06-01 coverage --at 2024-05-21
 measure "verify, every path (first run)" "$CG" --quiet --db "$DB" --now 2024-06-01 verify
 vcold=$SECS
 tail -n 1 "$OUT/.stdout"
