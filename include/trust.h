@@ -76,7 +76,8 @@ const char *trust_verdict_str(enum trust_verdict v);
 struct trust_key {
 	struct sig_public_key pk;
 	char text[SIG_NAME_MAX + 72];  /* "name:base64", to re-parse per thread */
-	const char *b64;               /* the base64 part of text */
+	size_t b64;                    /* offset of the base64 part in text (an
+	                                  offset: the array of keys may move) */
 	int64_t revoked_at;            /* -1 while trusted */
 	int active;                    /* counts as of `at` */
 };

@@ -276,7 +276,7 @@ int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uin
 			error("trusted key '%s' is unusable (%s); ignored", name, err);
 			continue;
 		}
-		k->b64 = strchr(k->text, ':') + 1;
+		k->b64 = nlen + 1;
 		k->revoked_at = sqlite3_column_type(st, 2) == SQLITE_NULL
 					? -1 : sqlite3_column_int64(st, 2);
 		k->active = k->revoked_at < 0 || k->revoked_at > at;
@@ -448,7 +448,7 @@ static int load_cached(struct check *c, uint32_t id)
 		{
 			const char *name = db_col_text(st, off), *pk = db_col_text(st, off + 1);
 			struct trust_key *k = key_named(t, name, strlen(name));
-			if (k && !strcmp(k->b64, pk)) {
+			if (k && !strcmp(k->text + k->b64, pk)) {
 				GROW(c->cached, c->acached, c->ncached + 1);
 				c->cached[c->ncached].key = (uint32_t)(k - t->keys);
 				c->cached[c->ncached++].valid = sqlite3_column_int(st, off + 2);
@@ -616,7 +616,7 @@ static int store_learned(struct check *c)
 		db_bind_int(st, 1, t->cache_id);
 		db_bind_int(st, 2, c->learned[i].id);
 		db_bind_static(st, 3, k->pk.name);
-		db_bind_static(st, 4, k->b64);
+		db_bind_static(st, 4, k->text + k->b64);
 		db_bind_int(st, 5, c->learned[i].valid);
 		db_bind_int(st, 6, now);
 		if (db_run(t->db, st))

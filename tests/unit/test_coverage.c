@@ -527,6 +527,50 @@ TEST(verdicts_recorded)
 	db_close(&db);
 }
 
+/* More keys than the key array first holds: verdicts still name the
+ * right key after it moved. */
+TEST(many_keys)
+{
+	struct db db;
+	struct trust t;
+	uint8_t *want;
+	struct strbuf pk = STRBUF_INIT;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	for (int i = 0; i < 40; i++) {
+		unsigned char seed[32];
+		char name[32], err[SIG_ERR_MAX];
+		struct sig_secret_key k;
+		memset(seed, 100 + i, sizeof(seed));
+		snprintf(name, sizeof(name), "x-extra-%02d", i);  /* after k1..k3 */
+		CHECK(sig_secret_from_seed(name, seed, &k, err, sizeof(err)) == 0);
+		key_row(&db, &k, "NULL");
+		sig_secret_release(&k);
+	}
+	sql(&db, "DELETE FROM sig_verdicts WHERE path_id = %lld", (long long)I.caref);
+	CHECK(trust_init(&t, &db, 1, 160, 0, 2) == 0);
+	CHECK_INT(t.nkeys, 43);
+	want = xcalloc(t.n, 1);
+	want[I.caref] = 1;
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(t.stats.verified, 1);
+	CHECK_INT(trust_verdict(&t, I.caref), TRUST_SIGNED);
+	trust_release(&t);
+	free(want);
+	sig_secret_format_public(&k3, &pk);
+	{
+		static const char q[] = "SELECT public_key FROM sig_verdicts WHERE path_id = ?1";
+		sqlite3_stmt *st = db_stmt(&db, q);
+		db_bind_int(st, 1, I.caref);
+		CHECK(db_step(&db, st) == 1);
+		CHECK_STR(db_col_text(st, 0), strchr(pk.buf, ':') + 1);
+		sqlite3_reset(st);
+	}
+	strbuf_release(&pk);
+	sql(&db, "DELETE FROM trusted_keys WHERE name LIKE 'x-extra-%%'");
+	db_close(&db);
+}
+
 TEST(replay)
 {
 	struct db db;
@@ -611,6 +655,7 @@ int main(void)
 	RUN(content_addressed);
 	RUN(statuses);
 	RUN(verdicts_recorded);
+	RUN(many_keys);
 	RUN(replay);
 	RUN(sets_and_filters);
 	RUN(no_keys);
