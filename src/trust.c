@@ -330,12 +330,33 @@ struct learned {
 	int valid;
 };
 
+struct check;
+
+struct worker {
+	struct check *c;
+	struct batch *b;
+	unsigned idx, nworkers;
+};
+
+/*
+ * Checks queued for the threads.  There are two: while the threads verify
+ * one, the scan fills the other, so reading narinfos and building
+ * fingerprints costs no verification time.
+ */
+struct batch {
+	struct job *jobs;
+	size_t njobs, ajobs;
+	struct strbuf arena;   /* fingerprints and signatures */
+	struct worker w[64];
+	pthread_t tid[64];
+	unsigned started;      /* threads running on it, 0 when idle */
+};
+
 struct check {
 	struct trust *t;
 	uint8_t *found;        /* F_* per id */
-	struct job *jobs;
-	size_t njobs, ajobs;
-	struct strbuf arena;
+	struct batch b[2];
+	unsigned cur;          /* the batch being filled */
 	struct learned *learned;
 	size_t nlearned, alearned;
 	struct sig_public_key *tkeys;  /* per-thread copies: threads x nkeys */
@@ -350,65 +371,79 @@ struct check {
 	size_t arefs;
 };
 
-struct worker {
-	struct check *c;
-	unsigned idx, nworkers;
-};
-
 static void *verify_worker(void *arg)
 {
 	struct worker *w = arg;
-	struct check *c = w->c;
-	const struct sig_public_key *keys = c->tkeys + (size_t)w->idx * c->t->nkeys;
+	struct batch *b = w->b;
+	const struct sig_public_key *keys = w->c->tkeys + (size_t)w->idx * w->c->t->nkeys;
 
-	for (size_t i = w->idx; i < c->njobs; i += w->nworkers) {
-		struct job *j = &c->jobs[i];
-		j->valid = sig_verify(&keys[j->key], c->arena.buf + j->sig, j->siglen,
-				      c->arena.buf + j->fp, j->fplen) == SIG_VERIFIED;
+	for (size_t i = w->idx; i < b->njobs; i += w->nworkers) {
+		struct job *j = &b->jobs[i];
+		j->valid = sig_verify(&keys[j->key], b->arena.buf + j->sig, j->siglen,
+				      b->arena.buf + j->fp, j->fplen) == SIG_VERIFIED;
 	}
 	return NULL;
 }
 
-/* Run the queued jobs on every thread, fold the results in, empty the queue. */
-static void run_jobs(struct check *c)
+/* Start threads on batch b.  A thread that cannot start has its share
+ * run here and now. */
+static void batch_start(struct check *c, struct batch *b)
 {
-	struct trust *t = c->t;
-	unsigned nw = t->threads;
-	struct worker w[64];
-	pthread_t tid[64];
-	unsigned started = 1;
+	unsigned nw = c->t->threads;
 
-	if (!c->njobs)
+	b->started = 0;
+	if (!b->njobs)
 		return;
-	if (nw > c->njobs / 64 + 1)
-		nw = (unsigned)(c->njobs / 64 + 1);
-	for (unsigned i = 0; i < nw; i++)
-		w[i] = (struct worker){c, i, nw};
-	for (unsigned i = 1; i < nw; i++) {
-		if (pthread_create(&tid[i], NULL, verify_worker, &w[i]))
-			break;
-		started++;
+	if (nw > b->njobs / 64 + 1)
+		nw = (unsigned)(b->njobs / 64 + 1);
+	for (unsigned i = 0; i < nw; i++) {
+		b->w[i] = (struct worker){c, b, i, nw};
+		if (pthread_create(&b->tid[b->started], NULL, verify_worker, &b->w[i]))
+			verify_worker(&b->w[i]);
+		else
+			b->started++;
 	}
-	if (started < nw) {
-		/* Could not start them all: run everything here instead. */
-		for (unsigned i = 1; i < started; i++)
-			pthread_join(tid[i], NULL);
-		w[0] = (struct worker){c, 0, 1};
-		verify_worker(&w[0]);
-	} else {
-		verify_worker(&w[0]);
-		for (unsigned i = 1; i < nw; i++)
-			pthread_join(tid[i], NULL);
-	}
-	for (size_t i = 0; i < c->njobs; i++) {
-		struct job *j = &c->jobs[i];
+	/* started counts threads to join; mark a batch run here as busy too */
+	if (!b->started)
+		b->started = UINT32_MAX;
+}
+
+/* Wait for batch b, fold its results in, empty it. */
+static void batch_finish(struct check *c, struct batch *b)
+{
+	if (!b->started)
+		return;
+	if (b->started != UINT32_MAX)
+		for (unsigned i = 0; i < b->started; i++)
+			pthread_join(b->tid[i], NULL);
+	b->started = 0;
+	for (size_t i = 0; i < b->njobs; i++) {
+		struct job *j = &b->jobs[i];
 		c->found[j->id] |= j->valid ? F_SIGNED : F_BAD;
 		GROW(c->learned, c->alearned, c->nlearned + 1);
 		c->learned[c->nlearned++] = (struct learned){j->id, j->key, j->valid};
 	}
-	t->stats.verified += c->njobs;
-	c->njobs = 0;
-	strbuf_reset(&c->arena);
+	c->t->stats.verified += b->njobs;
+	b->njobs = 0;
+	strbuf_reset(&b->arena);
+}
+
+/* The batch being filled is full: hand it to the threads, fill the other. */
+static void batch_flush(struct check *c)
+{
+	struct batch *full = &c->b[c->cur];
+
+	c->cur ^= 1;
+	batch_finish(c, &c->b[c->cur]);
+	batch_start(c, full);
+}
+
+/* Everything queued, verified and folded in. */
+static void batch_drain(struct check *c)
+{
+	batch_finish(c, &c->b[c->cur ^ 1]);
+	batch_start(c, &c->b[c->cur]);
+	batch_finish(c, &c->b[c->cur]);
 }
 
 /* Fill c->cached with the sig_verdicts rows of id under the current keys. */
@@ -503,6 +538,7 @@ static int need_names(struct trust *t)
 static int process_row(struct check *c, sqlite3_stmt *st)
 {
 	struct trust *t = c->t;
+	struct batch *b = &c->b[c->cur];
 	uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
 	const char *sigs_text = db_col_text(st, 4);
 	json_t *sigs = NULL;
@@ -577,17 +613,17 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 				break;
 			}
 			strbuf_release(&path);
-			fp_off = c->arena.len;
+			fp_off = b->arena.len;
 			fp_len = c->fp.len;
-			strbuf_add(&c->arena, c->fp.buf, c->fp.len);
+			strbuf_add(&b->arena, c->fp.buf, c->fp.len);
 			have_fp = 1;
 		}
-		GROW(c->jobs, c->ajobs, c->njobs + 1);
-		c->jobs[c->njobs] = (struct job){.id = id, .key = (uint32_t)klen, .fp = fp_off,
-						 .fplen = fp_len, .sig = c->arena.len,
+		GROW(b->jobs, b->ajobs, b->njobs + 1);
+		b->jobs[b->njobs] = (struct job){.id = id, .key = (uint32_t)klen, .fp = fp_off,
+						 .fplen = fp_len, .sig = b->arena.len,
 						 .siglen = strlen(s)};
-		strbuf_addstr(&c->arena, s);
-		c->njobs++;
+		strbuf_addstr(&b->arena, s);
+		b->njobs++;
 	}
 	rc = 0;
 out:
@@ -690,8 +726,8 @@ int trust_check(struct trust *t, const uint8_t *want)
 				goto out;
 			}
 			sqlite3_reset(st);
-			if (c.njobs >= BATCH)
-				run_jobs(&c);
+			if (c.b[c.cur].njobs >= BATCH)
+				batch_flush(&c);
 		}
 	} else {
 		/* Many: one pass over the cache's narinfos, merged with its
@@ -711,15 +747,15 @@ int trust_check(struct trust *t, const uint8_t *want)
 				continue;
 			if (process_row(&c, st))
 				break;
-			if (c.njobs >= BATCH)
-				run_jobs(&c);
+			if (c.b[c.cur].njobs >= BATCH)
+				batch_flush(&c);
 		}
 		sqlite3_reset(st);
 		sqlite3_reset(c.vcur);
 		if (rc != 0)
 			goto out;
 	}
-	run_jobs(&c);
+	batch_drain(&c);
 
 	for (uint32_t id = 0; id < t->n; id++) {
 		uint8_t f = c.found[id];
@@ -739,16 +775,22 @@ int trust_check(struct trust *t, const uint8_t *want)
 	store_learned(&c);
 	ret = 0;
 out:
+	/* On an error half-way a batch may still be running: wait for it
+	 * before freeing what its threads use. */
+	for (int i = 0; i < 2; i++) {
+		if (c.found)
+			batch_finish(&c, &c.b[i]);
+		free(c.b[i].jobs);
+		strbuf_release(&c.b[i].arena);
+	}
 	if (c.tkeys)
 		for (size_t i = 0; i < (size_t)t->threads * t->nkeys; i++)
 			sig_public_release(&c.tkeys[i]);
 	free(c.tkeys);
 	free(c.found);
-	free(c.jobs);
 	free(c.learned);
 	free(c.cached);
 	free(c.refs);
-	strbuf_release(&c.arena);
 	strbuf_release(&c.fp);
 	return ret;
 }
