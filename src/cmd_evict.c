@@ -89,13 +89,51 @@ static const char *action_json(int action)
 	return "?";
 }
 
+/*
+ * JSON goes out as it comes, one action a line, so a plan of a million
+ * paths is never held as a JSON tree: the opening is printed with the
+ * first item, the summary fields after the last.
+ */
 struct out {
 	int json;
 	int apply;
 	int keys;              /* HTTP: keys on stdout, notes on stderr */
-	json_t *actions;
-	json_t *keylist;
+	int keys_only;         /* HTTP JSON, first pass: the "keys" array */
+	const char *opening;   /* printed before the first item */
+	int opened;
+	size_t n;              /* items printed in the current array */
 };
+
+static void json_open(struct out *o)
+{
+	if (!o->opened)
+		fputs(o->opening, stdout);
+	o->opened = 1;
+}
+
+static void json_item(struct out *o, json_t *v)
+{
+	json_open(o);
+	fputs(o->n++ ? ",\n" : "\n", stdout);
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(v);
+}
+
+/* Close the array, then print fields (an object) as the rest of the
+ * outer object; fields is consumed. */
+static void json_close(struct out *o, json_t *fields)
+{
+	char *rest = json_dumps(fields, JSON_COMPACT);
+
+	json_open(o);
+	fputs(o->n ? "\n]" : "]", stdout);
+	if (rest && strlen(rest) > 2)
+		printf(", %s\n", rest + 1);
+	else
+		fputs("}\n", stdout);
+	free(rest);
+	json_decref(fields);
+}
 
 static void on_event(void *ctx, const struct evict_event *ev)
 {
@@ -103,16 +141,20 @@ static void on_event(void *ctx, const struct evict_event *ev)
 	char sz[32];
 
 	if (o->json) {
-		json_t *a = json_object();
+		json_t *a;
+		if (o->keys_only) {
+			if (ev->action == EVICT_DELETE)
+				json_item(o, json_string(ev->object));
+			return;
+		}
+		a = json_object();
 		json_object_set_new(a, "action", json_string(action_json(ev->action)));
 		json_object_set_new(a, "kind", json_string(evict_kind_name(ev->kind)));
 		json_object_set_new(a, "object", ev->object ? json_string(ev->object) : json_null());
 		json_object_set_new(a, "path", json_string(ev->path));
 		json_object_set_new(a, "bytes", ev->bytes >= 0 ? json_integer(ev->bytes) : json_null());
 		json_object_set_new(a, "detail", ev->detail ? json_string(ev->detail) : json_null());
-		json_array_append_new(o->actions, a);
-		if (o->keys && ev->action == EVICT_DELETE)
-			json_array_append_new(o->keylist, json_string(ev->object));
+		json_item(o, a);
 		return;
 	}
 	if (o->keys) {
@@ -142,6 +184,9 @@ static int list_keys(struct cmd_ctx *ctx, int64_t plan_id, int json)
 {
 	struct evict_plan plan;
 	struct out o = {0};
+	struct strbuf open = STRBUF_INIT;
+	json_t *head = NULL;
+	char *h = NULL;
 	int rc, ret = 1;
 
 	rc = evict_plan_load(ctx->db, plan_id, &plan);
@@ -153,21 +198,33 @@ static int list_keys(struct cmd_ctx *ctx, int64_t plan_id, int json)
 	}
 	o.json = json;
 	o.keys = 1;
-	o.actions = json_array();
-	o.keylist = json_array();
+	if (!json) {
+		ret = evict_keys(ctx->db, &plan, on_event, &o) ? 1 : 0;
+		goto out;
+	}
+	/* Two passes over the plan: the keys, then every action. */
+	head = json_pack("{s:I, s:s}", "plan", (json_int_t)plan_id, "cache", plan.cache_url);
+	h = json_dumps(head, JSON_COMPACT);
+	strbuf_add(&open, h, strlen(h) - 1);
+	strbuf_addstr(&open, ", \"keys\": [");
+	o.opening = open.buf;
+	o.keys_only = 1;
 	if (evict_keys(ctx->db, &plan, on_event, &o))
 		goto out;
-	if (json) {
-		json_t *j = json_pack("{s:I, s:s, s:O, s:O}", "plan", (json_int_t)plan_id,
-				      "cache", plan.cache_url, "keys", o.keylist, "actions", o.actions);
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(j);
-	}
+	json_open(&o);
+	fputs(o.n ? "\n], \"actions\": [" : "], \"actions\": [", stdout);
+	o.keys_only = 0;
+	o.n = 0;
+	if (evict_keys(ctx->db, &plan, on_event, &o))
+		goto out;
+	json_close(&o, json_object());
 	ret = 0;
 out:
-	json_decref(o.actions);
-	json_decref(o.keylist);
+	if (ret && o.opened)
+		json_close(&o, json_pack("{s:b}", "failed", 1));
+	json_decref(head);
+	free(h);
+	strbuf_release(&open);
 	evict_plan_release(&plan);
 	return ret;
 }
@@ -181,7 +238,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *plan_arg = NULL, *delay;
 	uint64_t id, ms;
 	int json = 0, apply = 0, rc, ret = 1;
-	char sz[32];
+	char sz[32], opening[64];
 
 	memset(&ao, 0, sizeof(ao));
 	memset(&r, 0, sizeof(r));
@@ -256,7 +313,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	o.json = json;
 	o.apply = apply;
-	o.actions = json_array();
+	snprintf(opening, sizeof(opening), "{\"plan\": %llu, \"actions\": [", (unsigned long long)id);
+	o.opening = opening;
 	ao.plan_id = (int64_t)id;
 	ao.apply = apply;
 	ao.fn = on_event;
@@ -268,24 +326,22 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (rc < 0) {
+		if (o.json && o.opened)
+			json_close(&o, json_pack("{s:b}", "failed", 1));
 		if (apply)
 			error("plan %llu was not finished; run the same command again to go on",
 			      (unsigned long long)id);
 		goto out;
 	}
 	if (json) {
-		json_t *j = json_pack("{s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-				      " s:b, s:O}",
-				      "plan", (json_int_t)id, "dir", r.dir, "apply", apply,
-				      "complete", r.complete, "deleted", (json_int_t)r.deleted,
-				      "deletedBytes", (json_int_t)r.deleted_bytes,
-				      "narinfos", (json_int_t)r.narinfos, "nars", (json_int_t)r.nars,
-				      "shared", (json_int_t)r.shared, "gone", (json_int_t)r.gone,
-				      "refused", (json_int_t)r.refused, "held", (json_int_t)r.held,
-				      "interrupted", r.interrupted, "actions", o.actions);
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(j);
+		json_close(&o, json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+					 "dir", r.dir, "apply", apply, "complete", r.complete,
+					 "deleted", (json_int_t)r.deleted,
+					 "deletedBytes", (json_int_t)r.deleted_bytes,
+					 "narinfos", (json_int_t)r.narinfos, "nars", (json_int_t)r.nars,
+					 "shared", (json_int_t)r.shared, "gone", (json_int_t)r.gone,
+					 "refused", (json_int_t)r.refused, "held", (json_int_t)r.held,
+					 "interrupted", r.interrupted));
 	} else {
 		printf("%s plan %llu on %s: %s %llu narinfo%s, %llu NAR%s, %llu file%s in all "
 		       "(%s); %llu shared NAR%s kept; %llu already gone\n",
@@ -329,7 +385,6 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	ret = 0;
 out:
-	json_decref(o.actions);
 	evict_apply_result_release(&r);
 	return ret;
 }

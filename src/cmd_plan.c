@@ -74,10 +74,13 @@ static const char *fmt(uint64_t n, char *buf, size_t sz)
 	return format_size(n, buf, sz);
 }
 
-static json_t *plan_json(const struct evict_plan *plan)
+/* The plan as JSON on stdout, one path a line: built path by path, so a
+ * plan of a million paths never sits in memory as a JSON tree. */
+static void plan_json(const struct evict_plan *plan)
 {
-	json_t *o = json_object(), *paths = json_array();
+	json_t *o = json_object();
 	struct strbuf sb = STRBUF_INIT;
+	char *head;
 
 	json_object_set_new(o, "id", json_integer(plan->id));
 	json_object_set_new(o, "cache", json_string(plan->cache_url));
@@ -94,6 +97,12 @@ static json_t *plan_json(const struct evict_plan *plan)
 		json_object_set_new(o, "blockedBytes", json_integer((json_int_t)plan->blocked_bytes));
 	}
 	json_object_set_new(o, "brokenJobs", json_integer((json_int_t)plan->njobs));
+	/* the object without its closing brace, then the paths */
+	head = json_dumps(o, JSON_COMPACT);
+	fwrite(head, 1, strlen(head) - 1, stdout);
+	fputs(", \"paths\": [", stdout);
+	free(head);
+	json_decref(o);
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct evict_path *ep = &plan->paths[i];
 		json_t *p = json_object(), *breaks = json_array();
@@ -112,11 +121,12 @@ static json_t *plan_json(const struct evict_plan *plan)
 				"capabilities", j->capabilities, "attr", j->attr, "output", j->output));
 		}
 		json_object_set_new(p, "breaks", breaks);
-		json_array_append_new(paths, p);
+		fputs(i ? ",\n" : "\n", stdout);
+		json_dumpf(p, stdout, JSON_COMPACT);
+		json_decref(p);
 	}
-	json_object_set_new(o, "paths", paths);
+	fputs(plan->n ? "\n]}\n" : "]}\n", stdout);
 	strbuf_release(&sb);
-	return o;
 }
 
 static void plan_text(const struct evict_plan *plan)
@@ -237,10 +247,7 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_t *o = plan_json(&plan);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(o);
+		plan_json(&plan);
 	} else {
 		plan_text(&plan);
 	}
