@@ -42,7 +42,7 @@ enum gc_policy {
 	GC_ATTIC,      /* pushed and last accessed (NAR downloads) before
 	                  now - retention: gone; references ignored */
 	GC_NIKS3,      /* evaluation outputs of the retention window are roots;
-	                  what they do not reach goes */
+	                  what they do not reach goes, after a grace period */
 	GC_PRIORITY,   /* whole closures of the most valuable roots are kept
 	                  under the limit; the rest goes, least valuable first */
 };
@@ -58,6 +58,9 @@ extern const char *const gc_policy_names[];
 /* Default retention (days) for the policies that use one. */
 #define GC_ATTIC_RETENTION_DAYS 30
 #define GC_NIKS3_RETENTION_DAYS 30
+/* niks3's grace period (seconds): a path pushed more recently is a root
+ * with its closure (its evaluation may not be seen yet). */
+#define GC_NIKS3_GRACE 86400
 
 enum gc_reason {
 	GC_UNREACHED,        /* reached by no evaluation output */
@@ -178,6 +181,9 @@ struct gc_world {
 	int64_t *access;       /* per id: last access of any kind, 0 = never */
 	int64_t *nar_access;   /* per id: last NAR download, 0 = never */
 	uint64_t accessed_paths; /* paths with a recorded access */
+	uint32_t *sibling;     /* per id: the next output of the same derivation
+	                          (narinfo Deriver), circular; id itself when
+	                          it has none or is alone */
 
 	struct gc_group *groups;
 	size_t ngroups;
@@ -235,9 +241,11 @@ struct gc_params {
 /*
  * What counts as an access for cachix and attic.  Logs: only accesses
  * recorded by `cachegc import-access`.  Evals: also, at each
- * evaluation's time, every path of its outputs' closures (CI builders and
- * users substituting what the evaluation needs).  Auto: evals when the
- * cache has no recorded access, else logs.
+ * evaluation's time, every path of its outputs' closures and the other
+ * outputs of their derivations (CI builders substituting what they build
+ * on: a dependency's -dev output is no runtime reference, but building
+ * needs it).  Auto: evals when the cache has no recorded access, else
+ * logs.
  */
 #define GC_ACCESS_AUTO 0
 #define GC_ACCESS_LOGS 1
@@ -333,7 +341,11 @@ struct gc_step {
  * recorded state: for each pair of consecutive complete crawls, the
  * policy runs (at the later crawl's time) on what the earlier crawl saw
  * plus what was pushed between them, and its victims are compared with
- * the paths the later crawl found gone.
+ * the paths the later crawl found gone (both counted among the paths the
+ * earlier crawl saw).  Limit-based policies (cachix, priority) are asked
+ * for as many bytes as the crawl found gone, not for the limit: a real
+ * cache runs its GC at its own moments and overshoots its limit between
+ * them, so the comparison measures the order a policy takes paths in.
  */
 struct gc_match {
 	int64_t from, to;      /* the two crawls' times */

@@ -479,6 +479,51 @@ static int load_presence(struct gc_world *w, struct db *db)
 	return 0;
 }
 
+/* Outputs of one derivation, from the narinfos' Deriver. */
+static int load_siblings(struct gc_world *w, struct db *db)
+{
+	static const char sql[] =
+		"SELECT path_id, deriver FROM narinfos WHERE cache_id = ?1 AND deriver IS NOT NULL";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	struct intern drv = {0};
+	uint32_t *last = NULL;
+	size_t alast = 0;
+	int rc;
+
+	w->sibling = xmalloc((w->n ? w->n : 1) * sizeof(*w->sibling));
+	for (uint32_t i = 0; i < w->n; i++)
+		w->sibling[i] = i;
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, w->cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		uint32_t k;
+		if (id <= 0 || id >= w->n || !d)
+			continue;
+		k = intern(&drv, d, (size_t)sqlite3_column_bytes(st, 1));
+		if (k >= alast) {
+			size_t old = alast;
+			GROW(last, alast, (size_t)k + 1);
+			for (size_t i = old; i < alast; i++)
+				last[i] = NONE;
+		}
+		/* Insert id into the ring after the last one of its drv. */
+		if (last[k] != NONE) {
+			w->sibling[id] = w->sibling[last[k]];
+			w->sibling[last[k]] = (uint32_t)id;
+		}
+		last[k] = (uint32_t)id;
+	}
+	for (size_t i = 0; i < drv.n; i++)
+		free(drv.v[i]);
+	free(drv.v);
+	free(drv.tab);
+	free(last);
+	return rc < 0 ? -1 : 0;
+}
+
 static int load_access(struct gc_world *w, struct db *db)
 {
 	static const char sql[] =
@@ -720,7 +765,8 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 	w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
 	w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
 	w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
-	if (load_presence(w, db) || load_access(w, db) || load_evals(w, db))
+	if (load_presence(w, db) || load_siblings(w, db) || load_access(w, db) ||
+	    load_evals(w, db))
 		return -1;
 	if ((flags & GC_LOAD_HISTORY) && load_crawls(w, db))
 		return -1;
@@ -735,6 +781,7 @@ void gc_world_release(struct gc_world *w)
 	free(w->push_time);
 	free(w->access);
 	free(w->nar_access);
+	free(w->sibling);
 	for (size_t i = 0; i < w->ngroups; i++) {
 		free(w->groups[i].branch);
 		free(w->groups[i].capabilities);
@@ -1193,8 +1240,10 @@ static void eval_touch_collect(struct eng *e, size_t a, size_t b)
 			e->tmp[e->ntmp++] = r;
 			for (size_t q = e->ntmp - 1; q < e->ntmp; q++) {
 				uint32_t v = e->tmp[q];
-				for (uint32_t x = g->off[v]; x < g->off[v + 1]; x++) {
-					uint32_t y = g->adj[x];
+				for (uint32_t x = g->off[v]; x <= g->off[v + 1]; x++) {
+					/* the references, then the next sibling
+					 * output (the ring brings all of them) */
+					uint32_t y = x < g->off[v + 1] ? g->adj[x] : w->sibling[v];
 					if (e->stamp[y] != ep) {
 						e->stamp[y] = ep;
 						GROW(e->tmp, e->atmp, e->ntmp + 1);
@@ -1476,6 +1525,7 @@ static size_t first_eval_after(const struct gc_world *w, size_t nvis, int64_t t)
 	return lo;
 }
 
+/* The stored paths not stamped ep. */
 static void collect_unmarked(struct eng *e, uint32_t ep)
 {
 	e->ntmp = 0;
@@ -1500,6 +1550,12 @@ static void pass_niks3(struct eng *e, int64_t now)
 				mark_stored(e, r, ep, NULL, 0);
 		}
 	}
+	/* niks3 deletes what it marked unreachable only after a grace
+	 * period: a closure pushed within it is a root not registered yet
+	 * (its evaluation may not be seen yet). */
+	for (uint32_t v = 1; v < e->n; v++)
+		if (e->stored[v] && e->stamp[v] != ep && e->push[v] > now - GC_NIKS3_GRACE)
+			mark_stored(e, v, ep, NULL, 0);
 	collect_unmarked(e, ep);
 	take_upward(e, reason_niks3, 0);
 }
@@ -1986,6 +2042,13 @@ static void simulate_anchored(struct gc_world *w, const struct gc_sim_opts *o,
 		out.bytes = 0;
 		e.stepno++;
 		advance(&e, &c, t1, &sr);
+		if (o->policy == GC_CACHIX || o->policy == GC_PRIORITY) {
+			uint64_t gone_bytes = 0;
+			for (size_t k = 0; k < sr.ngone; k++)
+				if (e.base[sr.gone[k]])
+					gone_bytes += (uint64_t)gc_size(w, sr.gone[k]);
+			e.limit = e.bytes > gone_bytes ? e.bytes - gone_bytes : 0;
+		}
 		run_pass(&e, t1);
 		GROW(res->match, amatch, res->nmatch + 1);
 		m = &res->match[res->nmatch++];

@@ -16,6 +16,7 @@ extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_im
 	cmd_keys;
 extern const struct cmd cmd_plan, cmd_evict;
 extern const struct cmd cmd_coverage, cmd_verify;
+extern const struct cmd cmd_simulate;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -28,6 +29,7 @@ static const struct cmd *commands[] = {
 	&cmd_evict,
 	&cmd_coverage,
 	&cmd_verify,
+	&cmd_simulate,
 };
 
 
