@@ -83,7 +83,9 @@ static void add_age(struct strbuf *sb, int64_t s)
 static void add_label(struct strbuf *sb, const struct cov_row *r)
 {
 	strbuf_addstr(sb, r->attr);
-	if (*r->output && strcmp(r->output, "out"))
+	if (!*r->output)
+		strbuf_addstr(sb, " (evaluation)");  /* it failed: no outputs known */
+	else if (strcmp(r->output, "out"))
 		strbuf_addf(sb, "^%s", r->output);
 }
 

@@ -200,4 +200,13 @@ cg verify --at >/dev/null 2>&1
 expect_eq usage-verify $? 2
 cg verify /nix/store/00000000000000000000000000000009-nothing >/dev/null 2>&1
 expect_eq verify-unknown-path $? 1
+# an attr that failed to evaluate has its own row, named as such
+printf '%s\n' '{"attr":"brokenpkg","attrPath":["brokenpkg"],"error":"error: Package brokenpkg is marked as broken"}' \
+	>"$T/broken.jsonl"
+cg import-eval --branch extra --rev 0000000000000000000000000000000000000001 --capabilities 8.6 \
+	--time 2024-05-28 "$T/broken.jsonl" >/dev/null 2>&1 || fail cov-import-broken "import failed"
+cg --now $AT coverage --branch extra >"$T/cb.txt" 2>&1
+has cov-text-eval-error-row "$T/cb.txt" "brokenpkg (evaluation)"
+has cov-text-eval-error-detail "$T/cb.txt" "brokenpkg (evaluation): failed: "
+
 finish
