@@ -18,7 +18,9 @@ cg() { "$CG" --db "$DB" "$@"; }
 say() { printf '\n== %s\n' "$*"; }
 
 say "generating a sample world of about $PATHS store paths into $W"
-for day in 2024-05-08 2024-05-15 2024-05-22 2024-05-29; do
+LAST=2024-05-29
+LIMIT=${DEMO_LIMIT:-300G}
+for day in 2024-05-08 2024-05-15 2024-05-22 $LAST; do
 	"$CG" gen "$W" --paths "$PATHS" --as-of "$day" >/dev/null
 	printf 'as of %s: ' "$day"
 	cg --now "$day" crawl "$W/cache"
@@ -41,6 +43,27 @@ SELECT date(gone_at, 'unixepoch') AS crawl, count(*) AS paths_gone,
 FROM presence e JOIN narinfos n ON n.cache_id = e.cache_id AND n.path_id = e.path_id
 WHERE gone_at IS NOT NULL GROUP BY 1;"
 
+say "coverage as of the last crawl (cachegc coverage; full matrix in $DEMO/coverage.txt)"
+cg --now "$LAST" coverage >"$DEMO/coverage.txt"
+cg --now "$LAST" coverage --markdown >"$DEMO/coverage.md"
+awk '/^PACKAGE/ { exit } { print }' "$DEMO/coverage.txt"
+
+say "which GC does the cache run? each policy replayed against the recorded evictions"
+for p in cachix attic niks3 priority; do
+	cg simulate --policy "$p" --limit "$LIMIT" --json >"$DEMO/simulate-$p.json"
+	jq -r --arg p "$p" '.match | "\($p):\t predicted \(.predicted), recorded \(.recorded), matched \(.matched)  precision \(if .precision then (.precision * 100 | floor | tostring) + "%" else "-" end), recall \(if .recall then (.recall * 100 | floor | tostring) + "%" else "-" end)"' \
+		"$DEMO/simulate-$p.json"
+done
+
+say "the history replayed under a $LIMIT limit with the priority policy (cachegc simulate)"
+cg simulate --policy priority --limit "$LIMIT" | tail -n +4
+
+say "what cachix-style GC takes next at $LIMIT, and which jobs that breaks"
+cg --now "$LAST" simulate --policy cachix --limit "$LIMIT" --next 8
+
+say "a closure-safe eviction plan for $LIMIT (cachegc plan evict; apply with cachegc evict)"
+cg --now "$LAST" plan evict --limit "$LIMIT" | head -n 6
+
 say "the largest closures in the cache (cachegc closure --all)"
 cg closure --all 2>/dev/null | sort -t "$(printf '\t')" -k3,3nr | head -n 5
 
@@ -48,3 +71,5 @@ say "done"
 echo "database:      $DB   (query it with sqlite3; tables in README.md)"
 echo "sample cache:  $W/cache"
 echo "evaluations:   $W/evals/manifest.tsv"
+echo "coverage:      $DEMO/coverage.txt, $DEMO/coverage.md"
+echo "simulations:   $DEMO/simulate-POLICY.json"

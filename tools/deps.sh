@@ -1,13 +1,14 @@
 #!/bin/sh
-# Make sure the Debian packages cachegc needs are installed.  As root, install
+# Make sure the Debian packages cachegc needs are installed (make demo also
+# uses sqlite3 and jq to show the database).  As root, install
 # what is missing with apt-get; otherwise print the one apt-get line to run.
 #   tools/deps.sh build   - compiler, libraries
 #   tools/deps.sh test    - build + the test peers (real Nix, nginx, jq, sqlite3)
 set -eu
 what=${1:-build}
-need="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libssl-dev sqlite3 gnuplot-nox"
+need="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libssl-dev sqlite3 jq gnuplot-nox"
 if [ "$what" = test ]; then
-	need="$need nix-bin nginx-light jq valgrind"
+	need="$need nix-bin nginx-light valgrind"
 fi
 missing=
 for p in $need; do
