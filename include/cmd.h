@@ -39,4 +39,11 @@ void cmd_print_usage(const struct cmd *c, FILE *f);
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 with *val set (and *i past
+ * a separate value), 0 when argv[*i] is not opt, -1 when the value is
+ * missing.
+ */
+int cmd_take_opt(int argc, char **argv, int *i, const char *opt, const char **val);
+
 #endif

@@ -519,23 +519,6 @@ static void print_json(const struct coverage *cv)
 	fputs(cv->nrows ? "\n]\n" : "]\n", stdout);
 }
 
-/* "--opt VALUE" or "--opt=VALUE": 1 with *val, 0 not this option, -1 no value. */
-static int take(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], opt))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const char *const opts[] = {"--cache", "--branch", "--capabilities", "--attr", "--at"};
@@ -557,7 +540,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		for (size_t k = 0; k < ARRAY_SIZE(opts) && !got; k++) {
-			got = take(argc, argv, &i, opts[k], &val[k]);
+			got = cmd_take_opt(argc, argv, &i, opts[k], &val[k]);
 			if (got < 0)
 				return cmd_usage_error(&cmd_coverage, "%s needs a value", opts[k]);
 		}

@@ -56,24 +56,6 @@ static const char usage_text[] =
 
 const struct cmd cmd_import_eval;
 
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 with *val, 0 when argv[*i]
- * is another option, -1 when the value is missing. */
-static int take_opt(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], opt))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 struct entry {
 	char *file;            /* path to open, resolved against the manifest */
 	char *shown;           /* where it was named: "MANIFEST:LINE", or NULL */
@@ -376,7 +358,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (!positional && argv[i][0] == '-' && argv[i][1]) {
 			for (size_t k = 0; k < ARRAY_SIZE(opts) && !matched; k++) {
-				int r = take_opt(argc, argv, &i, opts[k], &v);
+				int r = cmd_take_opt(argc, argv, &i, opts[k], &v);
 				if (r < 0)
 					return cmd_usage_error(&cmd_import_eval, "%s needs a value", opts[k]);
 				if (r > 0) {
