@@ -90,21 +90,16 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 	printf("%s\n", strcmp(status, "complete") ? " (interrupted: run crawl again to finish)" : "");
 }
 
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL when
- * argv[*i] is another option.  *missing is set when the value is. */
+/* cmd_take_opt() as the value, or NULL when argv[*i] is another option;
+ * *missing is set when the value is. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
 {
-	size_t n = strlen(opt);
+	const char *v = NULL;
+	int r = cmd_take_opt(argc, argv, i, opt, &v);
 
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (strcmp(argv[*i], opt))
-		return NULL;
-	if (*i + 1 >= argc) {
+	if (r < 0)
 		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
+	return r > 0 ? v : NULL;
 }
 
 static int parse_count(const char *s, int max, int *out)
