@@ -1462,11 +1462,18 @@ static void take_upward(struct eng *e, int (*reason)(struct eng *, uint32_t), in
 				}
 				continue;
 			}
+			/* Each victim is checked against the limit, not just
+			 * each start: the walk from one old path can take
+			 * many referrers, and any prefix of the emission
+			 * order is closure-safe. */
+			if (until_limit && e->bytes <= e->limit)
+				goto done;
 			if (e->stored[f->v])
 				victim(e, f->v, reason(e, f->v));
 			sp--;
 		}
 	}
+done:
 	for (size_t i = 0; i < n; i++)
 		e->cand[e->tmp[i]] = 0;
 }

@@ -321,6 +321,31 @@ TEST(priority_select)
 	gc_weights_release(&wt);
 }
 
+TEST(priority_stops_at_limit)
+{
+	struct gc_world w;
+	struct gc_victims v = {0};
+	/* At day 2.5 only E1 and E3 are known; stored: glibc, gcc-lib,
+	 * torch-b, blender (43 bytes).  E1's blender reaches glibc; gcc-lib
+	 * and torch-b (pushed later, not reached by any evaluation seen) are
+	 * unreached.  The oldest, gcc-lib, needs its referrer torch-b to go
+	 * first; that alone brings the cache to 23 <= 30: gcc-lib stays. */
+	struct gc_params pa = {30, 0, T0 + 2 * D + D / 2, 0};
+	uint8_t stored[8] = {0, 1, 1, 0, 1, 1, 0, 0};
+
+	CHECK(gc_world_load(&w, world_db(), 1, NULL, 0) == 0);
+	CHECK(gc_select(&w, GC_PRIORITY, &pa, stored, &v) == 0);
+	CHECK_STR(victims_str(&v), "4:unreached");
+	CHECK_INT(v.bytes, 20);
+	/* Without a limit the order goes on: gcc-lib, then the kept order
+	 * backwards (blender, glibc). */
+	pa.limit = 0;
+	CHECK(gc_select(&w, GC_PRIORITY, &pa, stored, &v) == 0);
+	CHECK_STR(victims_str(&v), "4:unreached 2:unreached 5:low-value 1:low-value");
+	gc_victims_release(&v);
+	gc_world_release(&w);
+}
+
 TEST(breaks)
 {
 	struct gc_world w;
@@ -728,6 +753,7 @@ int main(void)
 	RUN(attic_select);
 	RUN(niks3_select);
 	RUN(priority_select);
+	RUN(priority_stops_at_limit);
 	RUN(breaks);
 	RUN(cachix_simulation);
 	RUN(priority_simulation);
