@@ -43,6 +43,9 @@ struct gen_options {
 	int nar_stubs;         /* write a placeholder at every NAR URL */
 	int no_gc;             /* the cache never collects garbage: it keeps
 	                          every path ever pushed */
+	int daily;             /* evaluate master, nixpkgs-unstable and the
+	                          release x every capability set in full once
+	                          a day, instead of the CI's schedule */
 };
 
 /* Fill o with the defaults (dir NULL, seed 1). */

@@ -15,7 +15,7 @@
 static const char usage_text[] =
 	"usage: cachegc gen DIR [--paths N] [--seed S] [--start DATE] [--days D]\n"
 	"                   [--as-of DATE] [--key-name NAME] [--nar-stubs] [--no-gc]\n"
-	"                   [--json]\n"
+	"                   [--daily] [--json]\n"
 	"\n"
 	"Write a synthetic but realistic world into DIR: a signed file:// binary\n"
 	"cache as a CUDA CI leaves it, the evaluations that filled it and their\n"
@@ -53,6 +53,9 @@ static const char usage_text[] =
 	"  --nar-stubs      also write a small placeholder file at every NAR URL\n"
 	"  --no-gc          the cache keeps every path ever pushed (for benchmarks\n"
 	"                   that want a cache of about --paths narinfos)\n"
+	"  --daily          instead of the CI's schedule, evaluate master,\n"
+	"                   nixpkgs-unstable and nixos-24.05 with each capability\n"
+	"                   set, in full, once a day (9 evaluations a day)\n"
 	"  --json           print the summary as a JSON object\n"
 	"\n"
 	"Exit status: 0 on success, 1 when DIR could not be written, 2 for a usage\n"
@@ -140,6 +143,10 @@ static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (!strcmp(a, "--no-gc")) {
 			o.no_gc = 1;
+			continue;
+		}
+		if (!strcmp(a, "--daily")) {
+			o.daily = 1;
 			continue;
 		}
 		if ((r = take_opt(argc, argv, &i, "--paths", &v))) {

@@ -359,6 +359,20 @@ static const struct sched {
 	{B_MASTER, 2, 1, 7, 5, 12},
 };
 
+/* --daily: three branches (both lines) x the three capability sets, each
+ * evaluated in full once a day (the simulate benchmark's history). */
+static const struct sched daily_schedule[] = {
+	{B_MASTER, 0, 1, 1, 0, 0},
+	{B_MASTER, 1, 1, 1, 0, 1},
+	{B_MASTER, 2, 1, 1, 0, 2},
+	{B_NIXPKGS_UNSTABLE, 0, 1, 1, 0, 6},
+	{B_NIXPKGS_UNSTABLE, 1, 1, 1, 0, 7},
+	{B_NIXPKGS_UNSTABLE, 2, 1, 1, 0, 8},
+	{B_RELEASE, 0, 1, 1, 0, 12},
+	{B_RELEASE, 1, 1, 1, 0, 13},
+	{B_RELEASE, 2, 1, 1, 0, 14},
+};
+
 /* Mass rebuilds: hubs bumped every period days from day first (in the
  * default 28 days: python on day 6, staging-next on day 14, the release's
  * security fix on day 17, a CUDA update on day 22). */
@@ -466,6 +480,7 @@ struct world {
 	uint64_t seed;
 	int64_t start, end, as_of;
 	unsigned days;
+	int daily;               /* daily_schedule instead of schedule */
 	int simulate_only;       /* pilot: no cache, no files */
 
 	struct strbuf pool;
@@ -954,10 +969,12 @@ static void build_evals(struct world *w)
 {
 	size_t alloc = 0, n = 0, last[ARRAY_SIZE(branches)][ARRAY_SIZE(caps_sets)];
 	struct eval *ev = NULL;
+	const struct sched *sched = w->daily ? daily_schedule : schedule;
+	size_t nsched = w->daily ? ARRAY_SIZE(daily_schedule) : ARRAY_SIZE(schedule);
 
 	for (unsigned d = 0; d < w->days; d++) {
-		for (size_t s = 0; s < ARRAY_SIZE(schedule); s++) {
-			const struct sched *sc = &schedule[s];
+		for (size_t s = 0; s < nsched; s++) {
+			const struct sched *sc = &sched[s];
 			struct eval e;
 			if (d < (unsigned)sc->offset || (d - (unsigned)sc->offset) % (unsigned)sc->every)
 				continue;
@@ -1503,6 +1520,7 @@ static void world_init(struct world *w, const struct gen_options *opt, int64_t a
 	w->seed = mix64(opt->seed ^ 0xc0dec0dec0deULL);
 	w->start = opt->start;
 	w->days = opt->days;
+	w->daily = opt->daily;
 	w->end = opt->start + (int64_t)opt->days * DAY;
 	w->as_of = as_of;
 }
@@ -2116,6 +2134,8 @@ static char *params_text(const struct gen_options *o)
 		    (long long)o->start, o->days, o->key_name);
 	if (o->no_gc)
 		strbuf_addstr(&sb, "no-gc\n");
+	if (o->daily)
+		strbuf_addstr(&sb, "daily\n");
 	return strbuf_detach(&sb);
 }
 
