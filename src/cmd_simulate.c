@@ -311,7 +311,9 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 	/* How many the limit takes; then the order beyond it. */
 	if (gc_select(w, p, &pa, stored, &v))
 		goto out;
-	due = v.n;
+	/* Without a limit a size-based policy is not required to take
+	 * anything: the list is only its order. */
+	due = (p == GC_CACHIX || p == GC_PRIORITY) && !params->limit ? 0 : v.n;
 	if (p == GC_CACHIX || p == GC_PRIORITY) {
 		pa.limit = 0;
 		if (gc_select(w, p, &pa, stored, &v))

@@ -340,7 +340,9 @@ has next-text-line "$T/out" "---- under the limit from here: next in line"
 has next-text-breaks "$T/out" "breaks python3Packages.torch.out (master [8.6], evaluation $E2)"
 # --next needs no --limit (it lists the order), takes no --from or --step.
 cg --now "$NOW" simulate --policy cachix --next 2 --json
-expect_eq next-no-limit "$rc $(jq '.paths | length' "$T/out")" "0 2"
+expect_eq next-no-limit "$rc $(jq -c '[(.paths | length), ([.paths[].due] | unique), .limit]' "$T/out")" "0 [2,[false],null]"
+cg --now "$NOW" simulate --policy priority --next 2
+has next-no-limit-text "$T/out" "it takes 0 paths now"
 cg simulate --policy cachix --next 2 --from 2024-01-01
 expect_eq next-from "$rc" 2
 cg simulate --policy cachix --next 2 --step 2
