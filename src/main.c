@@ -17,6 +17,7 @@ extern const struct cmd cmd_crawl, cmd_closure, cmd_gen, cmd_import_eval, cmd_im
 extern const struct cmd cmd_plan, cmd_evict;
 extern const struct cmd cmd_coverage, cmd_verify;
 extern const struct cmd cmd_simulate;
+extern const struct cmd cmd_import_access;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -24,6 +25,7 @@ static const struct cmd *commands[] = {
 	&cmd_gen,
 	&cmd_import_eval,
 	&cmd_import_builds,
+	&cmd_import_access,
 	&cmd_keys,
 	&cmd_plan,
 	&cmd_evict,
