@@ -570,6 +570,16 @@ static json_t *result_json(const struct log_result *r)
 	return o;
 }
 
+static void show_problems(const struct log_result *r)
+{
+	for (size_t i = 0; i < r->nproblems; i++)
+		warning("%s:%llu: %s", r->src, (unsigned long long)r->problems[i].line,
+			r->problems[i].msg);
+	if (r->malformed > r->nproblems)
+		warning("%s: %llu more malformed lines not shown", r->src,
+			(unsigned long long)(r->malformed - r->nproblems));
+}
+
 /* Import one log; 0 or -1 (r->error says why, or the DB layer did). */
 static int import_one(struct ctx *c, const char *file, struct log_result *r)
 {
@@ -583,13 +593,8 @@ static int import_one(struct ctx *c, const char *file, struct log_result *r)
 	access_agg_init(&agg);
 	if (read_log(c, file, r, &agg))
 		goto out;
-	for (size_t i = 0; i < r->nproblems; i++)
-		warning("%s:%llu: %s", r->src, (unsigned long long)r->problems[i].line,
-			r->problems[i].msg);
-	if (r->malformed > r->nproblems)
-		warning("%s: %llu more malformed lines not shown", r->src,
-			(unsigned long long)(r->malformed - r->nproblems));
 	if (!r->parsed && r->malformed) {
+		show_problems(r);
 		snprintf(r->error, sizeof(r->error), "'%s': none of its %llu lines is in %s "
 			 "format; nothing imported", r->src, (unsigned long long)r->lines,
 			 c->format == ACCESS_FMT_AUTO ? "combined or S3 access log"
@@ -605,6 +610,9 @@ static int import_one(struct ctx *c, const char *file, struct log_result *r)
 	r->days = distinct(&agg, 1);
 	if (write_log(c, r, &agg))
 		goto out;
+	/* a log imported before had its malformed lines shown then */
+	if (!strcmp(r->status, "imported"))
+		show_problems(r);
 	if (!strcmp(r->status, "imported") && r->unknown > r->recorded)
 		warning("'%s': %llu of %llu requests are for narinfos or NARs the database does "
 			"not know for %s; was the cache crawled before its logs were imported?",

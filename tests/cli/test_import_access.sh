@@ -160,6 +160,7 @@ expect_eq nginx-last-access "$(q "$DB" "SELECT l.narinfo_last || ' ' || ifnull(l
 cg "$DB" import-access "$T/access.log"
 expect_eq again-status "$rc" 0
 has again-says "$T/out" "'$T/access.log': already imported as log 1 (from '$T/access.log' at 2024-05-29T00:00:00Z); nothing changed"
+hasnt again-no-warnings "$T/err" "access.log:15"
 gzip -9 -c "$T/access.log" >"$T/access.log.2.gz"
 cg "$DB" import-access "$T/access.log.2.gz"
 has again-gzip "$T/out" "already imported as log 1"
@@ -215,11 +216,13 @@ has json-missing-error "$T/out" "cannot open '$T/missing.log'"
 # --- bad logs ---------------------------------------------------------------------------------------
 
 before=$(logs "$DB")
-printf 'garbage\nmore garbage\n' >"$T/garbage.log"
+printf 'garbage %s\n' 1 2 3 4 5 6 7 >"$T/garbage.log"
 cg "$DB" import-access "$T/garbage.log"
 expect_eq garbage-status "$rc" 1
-has garbage-says "$T/err" "none of its 2 lines is in combined or S3 access log format"
-has garbage-line "$T/err" "garbage.log:2: "
+has garbage-says "$T/err" "none of its 7 lines is in combined or S3 access log format"
+has garbage-line "$T/err" "garbage.log:5: "
+hasnt garbage-line-6 "$T/err" "garbage.log:6: "
+has garbage-more "$T/err" "garbage.log: 2 more malformed lines not shown"
 cg "$DB" import-access --format s3 "$T/access.log"
 expect_eq forced-s3-status "$rc" 1
 has forced-s3-says "$T/err" "none of its 20 lines is in s3 format"
