@@ -855,7 +855,10 @@ struct eng {
 	size_t ncur, acur;
 	uint32_t *rprev, *rnext;   /* priority: output paths, newest
 	                              evaluation first, then by value */
-	uint8_t *rlinked;
+	uint8_t *rlinked;          /* RL_* */
+	uint64_t *rkey, rclock;    /* list position: larger is nearer the front */
+	uint32_t *rback;           /* pruned roots stored again, to merge back */
+	size_t nrback, arback;
 
 	/* recorded presence, for MODE_ANCHORED */
 	uint8_t *rec, *base;
@@ -908,6 +911,8 @@ static void eng_release(struct eng *e)
 	free(e->rprev);
 	free(e->rnext);
 	free(e->rlinked);
+	free(e->rkey);
+	free(e->rback);
 	free(e->rec);
 	free(e->base);
 	free(e->stamp);
@@ -965,6 +970,7 @@ static void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 		e->rprev = xcalloc(n, sizeof(*e->rprev));
 		e->rnext = xcalloc(n, sizeof(*e->rnext));
 		e->rlinked = xcalloc(n, 1);
+		e->rkey = xcalloc(n, sizeof(*e->rkey));
 		e->order = xmalloc(n * sizeof(*e->order));
 		e->cls = xcalloc(n, 1);
 	}
@@ -1042,6 +1048,8 @@ static void touch(struct eng *e, uint32_t id, int64_t t, int kind)
 	lru_touch(e, id, 0);
 }
 
+static void root_restored(struct eng *e, uint32_t id);
+
 static void store_one(struct eng *e, uint32_t id, int64_t t)
 {
 	e->stored[id] = 1;
@@ -1049,6 +1057,7 @@ static void store_one(struct eng *e, uint32_t id, int64_t t)
 	e->npaths++;
 	e->push[id] = t;
 	lru_touch(e, id, 1);
+	root_restored(e, id);
 }
 
 static void unstore(struct eng *e, uint32_t id)
@@ -1143,17 +1152,77 @@ static int cmp_job_newest(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/*
+ * The priority policy's roots list.  A root that is not stored is of no
+ * use to a pass, so the free simulation prunes it from the list as it
+ * walks (RL_PRUNED) and merges it back at its place (its key) when a push
+ * stores it again: the walk then only meets stored roots, not every
+ * output ever evaluated.
+ */
+enum { RL_NONE, RL_LINKED, RL_PRUNED, RL_BACK };
+
+static void root_unlink(struct eng *e, uint32_t id)
+{
+	e->rnext[e->rprev[id]] = e->rnext[id];
+	e->rprev[e->rnext[id]] = e->rprev[id];
+}
+
+static void root_insert_after(struct eng *e, uint32_t at, uint32_t id)
+{
+	e->rprev[id] = at;
+	e->rnext[id] = e->rnext[at];
+	e->rprev[e->rnext[at]] = id;
+	e->rnext[at] = id;
+	e->rlinked[id] = RL_LINKED;
+}
+
 static void root_front(struct eng *e, uint32_t id)
 {
-	if (e->rlinked[id]) {
-		e->rnext[e->rprev[id]] = e->rnext[id];
-		e->rprev[e->rnext[id]] = e->rprev[id];
+	if (e->rlinked[id] == RL_LINKED)
+		root_unlink(e, id);
+	/* An RL_BACK entry left in rback is skipped when merged. */
+	e->rkey[id] = ++e->rclock;
+	root_insert_after(e, 0, id);
+}
+
+/* Stored again: due back in the list at the next pass. */
+static void root_restored(struct eng *e, uint32_t id)
+{
+	if (e->rlinked && e->rlinked[id] == RL_PRUNED) {
+		e->rlinked[id] = RL_BACK;
+		GROW(e->rback, e->arback, e->nrback + 1);
+		e->rback[e->nrback++] = id;
 	}
-	e->rprev[id] = 0;
-	e->rnext[id] = e->rnext[0];
-	e->rprev[e->rnext[0]] = id;
-	e->rnext[0] = id;
-	e->rlinked[id] = 1;
+}
+
+static const uint64_t *sort_rkey;
+
+static int cmp_rkey_desc(const void *a, const void *b)
+{
+	uint64_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
+
+	return x > y ? -1 : x < y;
+}
+
+/* Put the roots stored again back at their places (one walk). */
+static void roots_merge_back(struct eng *e)
+{
+	uint32_t at = 0;
+
+	if (!e->nrback)
+		return;
+	sort_rkey = e->rkey;
+	qsort(e->rback, e->nrback, sizeof(*e->rback), cmp_rkey_desc);
+	for (size_t i = 0; i < e->nrback; i++) {
+		uint32_t id = e->rback[i];
+		if (e->rlinked[id] != RL_BACK)
+			continue;    /* made a root again since: linked already */
+		while (e->rnext[at] && e->rkey[e->rnext[at]] > e->rkey[id])
+			at = e->rnext[at];
+		root_insert_after(e, at, id);
+		at = id;
+	}
+	e->nrback = 0;
 }
 
 /* Mark what the outputs of evaluation ei reach (niks3's reasons). */
@@ -1585,9 +1654,21 @@ static void pass_priority(struct eng *e, int64_t now)
 		if (e->stored[r] && e->stamp[r] != ep)
 			mark_stored(e, r, ep, &nseq, GC_LOW_VALUE);
 	}
-	for (uint32_t r = e->rnext[0]; r; r = e->rnext[r])
-		if (e->stored[r] && e->stamp[r] != ep)
+	roots_merge_back(e);
+	for (uint32_t r = e->rnext[0], nx; r; r = nx) {
+		nx = e->rnext[r];
+		if (!e->stored[r]) {
+			/* Only the free simulation stores paths through
+			 * store_one() alone (anchored runs reset stored). */
+			if (e->mode == MODE_FREE) {
+				root_unlink(e, r);
+				e->rlinked[r] = RL_PRUNED;
+			}
+			continue;
+		}
+		if (e->stamp[r] != ep)
 			mark_stored(e, r, ep, &nseq, GC_SUPERSEDED);
+	}
 	/* What no stored output reaches goes first; it is upward closed (a
 	 * referrer of it is not reached either). */
 	collect_unmarked(e, ep);
