@@ -44,7 +44,7 @@ int access_format_parse(const char *s, enum access_format *out)
 {
 	if (!strcmp(s, "auto"))
 		*out = ACCESS_FMT_AUTO;
-	else if (!strcmp(s, "combined") || !strcmp(s, "common"))
+	else if (!strcmp(s, "combined"))
 		*out = ACCESS_FMT_COMBINED;
 	else if (!strcmp(s, "s3"))
 		*out = ACCESS_FMT_S3;
