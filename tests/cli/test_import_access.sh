@@ -232,6 +232,13 @@ expect_eq forced-combined-status "$rc" 1
 cg "$DB" import-access "$T/empty.log"
 expect_eq empty-status "$rc" 0
 has empty-says "$T/out" "no log lines"
+# the cap on decompressed bytes (4 GiB; lowered here): a gzip bomb stops
+head -c 3000000 /dev/zero | tr '\0' '\n' | gzip -c >"$T/bomb.log.gz"
+CACHEGC_ACCESS_MAX_INPUT=1000000 $CG --db "$DB" --now "$NOW" import-access "$T/bomb.log.gz" "$T/p5-nar.log" \
+	>"$T/out" 2>"$T/err"
+expect_eq bomb-status $? 1
+has bomb-says "$T/err" "cannot read '$T/bomb.log.gz': more than 1000000 bytes (decompressed)"
+has bomb-next "$T/out" "'$T/p5-nar.log': already imported as log 4"
 cg "$DB" import-access "$T"
 expect_eq directory-status "$rc" 1
 has directory-says "$T/err" "is a directory"
