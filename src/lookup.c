@@ -67,8 +67,10 @@ int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
 		rc = db_step(db, st);
 		sqlite3_reset(st);
 		if (rc == 1) {
-			if (url)
+			if (url) {
 				free(*url);
+				*url = NULL;  /* callers free it on failure too */
+			}
 			error("database '%s' holds several caches; choose one with --cache", db->path);
 			list_caches(db);
 			return -1;

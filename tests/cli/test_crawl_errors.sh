@@ -117,4 +117,20 @@ expect_eq "locked-db-nothing-lost" "$(sqlite3 "$T/db" 'SELECT count(*) FROM nari
 $CG --db "$T/absent.db" closure --all 2>"$T/err"
 expect_eq "absent-db-exit-1" "$?" 1
 [ -e "$T/absent.db" ] && fail "absent-db-not-created" || pass "absent-db-not-created"
+# A DB of two caches: commands that need one say which to choose (and
+# do not crash freeing what they were not given).
+mkdir -p "$T/two-a" "$T/two-b"
+cp "$ROOT/tests/fixtures/cache-small/nix-cache-info" "$T/two-a/"
+cp "$ROOT/tests/fixtures/cache-small/nix-cache-info" "$T/two-b/"
+$CG --db "$T/two.db" crawl "$T/two-a" >/dev/null 2>&1
+$CG --db "$T/two.db" crawl "$T/two-b" >/dev/null 2>&1
+for c in "closure --all" "coverage" "verify" "simulate --policy attic" "plan evict --limit 1G" \
+	"import-access /dev/null"; do
+	# shellcheck disable=SC2086
+	$CG --db "$T/two.db" $c >/dev/null 2>"$T/err"
+	rc=$?
+	name=two-caches-$(echo "$c" | cut -d' ' -f1)
+	expect_eq "$name-exit-1" "$rc" 1
+	check "$name-message" grep -q "holds several caches; choose one with --cache" "$T/err"
+done
 finish
