@@ -102,9 +102,13 @@ static int on_step(void *vctx, const struct gc_step *s)
 	GROW(c->group0, c->agroup0, c->nsteps + 1);
 	c->steps[c->nsteps].s = *s;
 	c->group0[c->nsteps] = c->ngroups;
-	GROW(c->groups, c->agroups, c->ngroups + s->ngroups);
-	memcpy(c->groups + c->ngroups, s->groups, s->ngroups * sizeof(*s->groups));
-	c->ngroups += s->ngroups;
+	/* A step before any evaluation has no groups (and maybe no array):
+	 * memcpy from NULL is undefined even for 0 bytes. */
+	if (s->ngroups) {
+		GROW(c->groups, c->agroups, c->ngroups + s->ngroups);
+		memcpy(c->groups + c->ngroups, s->groups, s->ngroups * sizeof(*s->groups));
+		c->ngroups += s->ngroups;
+	}
 	c->nsteps++;
 	progress_update(&c->prog, c->nsteps);
 	return 0;
