@@ -330,7 +330,9 @@ struct gc_step {
 	uint64_t evicted_by_reason[GC_NREASONS];
 	uint64_t stored_paths, stored_bytes;   /* after the GC */
 	/* Recorded evictions (presence.gone_at) in (previous step, time],
-	 * and how many of them the simulation evicted in the same span. */
+	 * and how many of those paths the simulated cache does not hold
+	 * either after this step's GC (whichever step evicted them: a crawl
+	 * records an eviction at the crawl, not when it happened). */
 	uint64_t recorded_evictions, matched_evictions;
 	struct gc_step_group *groups;  /* groups evaluated by then */
 	size_t ngroups;
