@@ -396,6 +396,34 @@ cg simulate --policy cachix --limit 60 --from 2024-01-01 --to 2030-01-01 --step 
 expect_eq err-too-many-steps "$rc" 2
 has err-too-many-steps-msg "$T/err" "more than a million steps"
 
+# --- imported access logs ---------------------------------------------------------
+# On a copy: one NAR download of c (torch-a) at d1 20:00.  With a log, auto
+# counts only logged accesses: keys are pushes, and c's download.  d2 (62):
+# the least recent is a, and every stored path needs it: cachix loses all
+# but f (7).  d3: d is pushed with a and b (42); E2's torch is whole.  d4:
+# c and g are recorded gone, and the simulated cache holds neither.
+cp "$DB" "$T/acc.db"
+printf '10.0.0.1 - - [02/Jan/2024:20:00:00 +0000] "GET /nar/%sc.nar.xz HTTP/1.1" 200 20 "-" "Nix/2.18"\n' "$H" >"$T/access.log"
+$CG --db "$T/acc.db" import-access "$T/access.log" >"$T/out" 2>"$T/err"
+expect_eq access-import "$?" 0
+DB0=$DB
+DB="$T/acc.db"
+sim --policy cachix --limit 60
+expect_eq access-auto "$(jq -r .access "$T/s.json")" "logs (auto)"
+step access-d2 2 "2024-01-03T12:00:00Z stored=7/1 pushed=1/12 evicted=5/55 rec=0/1 master[8.6]=0/2 nixos-24.05[7.5,8.6]=0/1"
+step access-d3 3 "2024-01-04T12:00:00Z stored=42/4 pushed=3/35 evicted=0/0 rec=0/0 master[8.6]=1/2 nixos-24.05[7.5,8.6]=0/1"
+step access-d4 4 "2024-01-05T12:00:00Z stored=42/4 pushed=0/0 evicted=0/0 rec=2/2 master[8.6]=1/2 nixos-24.05[7.5,8.6]=0/1"
+expect_eq access-reasons "$(reasons)" '[{},{"lru":1,"dependency-lost":4},{},{}]'
+# Anchored: from d0's cache plus c h g, a goes with b (and c h g, pushed
+# after the crawl: not counted), where the crawl found f gone; from d2's
+# plus d, a again, with b c h g: c and g match.
+match access-match "7 3 2 0.2857142857142857 0.6666666666666666"
+# --access evals: the evaluations count again, as without the log.
+sim --policy cachix --limit 60 --access evals
+step access-evals-d2 2 "2024-01-03T12:00:00Z stored=55/5 pushed=1/12 evicted=1/7 rec=1/1 master[8.6]=2/2 nixos-24.05[7.5,8.6]=1/1"
+expect_eq access-evals-name "$(jq -r .access "$T/s.json")" evals
+DB=$DB0
+
 # A cache crawled once but whose crawl found nothing: no pushes to replay.
 mkdir -p "$T/empty"
 printf 'StoreDir: /nix/store\n' >"$T/empty/nix-cache-info"
