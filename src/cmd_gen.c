@@ -63,24 +63,6 @@ static const char usage_text[] =
 
 const struct cmd cmd_gen;
 
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 with *val, 0 when argv[*i]
- * is another option, -1 when the value is missing. */
-static int take_opt(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], opt))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static void print_json(const struct gen_options *o, const struct gen_summary *s)
 {
 	char start[32], end[32], as_of[32];
@@ -149,19 +131,19 @@ static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 			o.daily = 1;
 			continue;
 		}
-		if ((r = take_opt(argc, argv, &i, "--paths", &v))) {
+		if ((r = cmd_take_opt(argc, argv, &i, "--paths", &v))) {
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--paths needs a value");
 			if (parse_uint(v, &o.paths) || o.paths < 1 || o.paths > GEN_MAX_PATHS)
 				return cmd_usage_error(&cmd_gen, "--paths: '%s' is not a number "
 						       "from 1 to %llu", v, GEN_MAX_PATHS);
-		} else if ((r = take_opt(argc, argv, &i, "--seed", &v))) {
+		} else if ((r = cmd_take_opt(argc, argv, &i, "--seed", &v))) {
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--seed needs a value");
 			if (parse_uint(v, &o.seed))
 				return cmd_usage_error(&cmd_gen,
 						       "--seed: '%s' is not an unsigned integer", v);
-		} else if ((r = take_opt(argc, argv, &i, "--days", &v))) {
+		} else if ((r = cmd_take_opt(argc, argv, &i, "--days", &v))) {
 			uint64_t d;
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--days needs a value");
@@ -169,19 +151,19 @@ static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 				return cmd_usage_error(&cmd_gen, "--days: '%s' is not a number "
 						       "from 1 to %d", v, GEN_MAX_DAYS);
 			o.days = (unsigned)d;
-		} else if ((r = take_opt(argc, argv, &i, "--start", &v))) {
+		} else if ((r = cmd_take_opt(argc, argv, &i, "--start", &v))) {
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--start needs a value");
 			if (parse_time(v, &o.start))
 				return cmd_usage_error(&cmd_gen, "--start: cannot parse '%s' (want "
 						       "2024-05-01, 2024-05-01T12:00:00Z or @EPOCH)", v);
-		} else if ((r = take_opt(argc, argv, &i, "--as-of", &v))) {
+		} else if ((r = cmd_take_opt(argc, argv, &i, "--as-of", &v))) {
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--as-of needs a value");
 			if (parse_time(v, &o.as_of))
 				return cmd_usage_error(&cmd_gen, "--as-of: cannot parse '%s' (want "
 						       "2024-05-01, 2024-05-01T12:00:00Z or @EPOCH)", v);
-		} else if ((r = take_opt(argc, argv, &i, "--key-name", &v))) {
+		} else if ((r = cmd_take_opt(argc, argv, &i, "--key-name", &v))) {
 			if (r < 0)
 				return cmd_usage_error(&cmd_gen, "--key-name needs a value");
 			if (!*v || strchr(v, ':') || strchr(v, '/') || strpbrk(v, " \t\n"))
