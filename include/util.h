@@ -83,6 +83,8 @@ void clock_set(int64_t t);
 /* Parse "2024-05-01", "2024-05-01T12:00", "2024-05-01T12:00:00Z",
  * "2024-05-01 12:00:00" (UTC) or "@EPOCH".  Returns 0 or -1. */
 int parse_time(const char *s, int64_t *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12, d 1-31). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Format as "2024-05-01T12:00:00Z" into buf (at least 21 bytes). */
 char *format_time(int64_t t, char *buf, size_t bufsz);
 

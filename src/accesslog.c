@@ -136,20 +136,6 @@ static int digits(const char *s, size_t n, int *out)
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* "10/Oct/2024:13:55:36 +0200" -> UTC epoch seconds.  0 or -1. */
 static int parse_clf_time(const char *s, size_t n, int64_t *out)
 {
@@ -368,17 +354,6 @@ int access_parse_line(const char *line, size_t len, enum access_format fmt,
 
 /* ---- paths --------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Append a byte to out[0..*o), merging slashes.  -1 when it is refused or
  * does not fit. */
 static int put(char *out, size_t outsz, size_t *o, unsigned char c)
@@ -442,8 +417,8 @@ int access_target_path(const char *target, size_t len, int s3, char *out, size_t
 			int hi, lo;
 			if (i + 2 >= end)
 				return -1;
-			hi = hexval(target[i + 1]);
-			lo = hexval(target[i + 2]);
+			hi = hex_value((unsigned char)target[i + 1]);
+			lo = hex_value((unsigned char)target[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi * 16 + lo);

@@ -653,22 +653,6 @@ static const char *url_path(const char *url)
 	return p ? p : "/";
 }
 
-static int take_opt(int argc, char **argv, int *i, const char *opt, const char **val)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], opt))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static int run(struct cmd_ctx *cctx, int argc, char **argv)
 {
 	const char *cache = NULL, *format = NULL, *prefix = NULL;
@@ -691,7 +675,7 @@ static int run(struct cmd_ctx *cctx, int argc, char **argv)
 		}
 		if (!positional && argv[i][0] == '-' && argv[i][1]) {
 			for (size_t k = 0; k < ARRAY_SIZE(opts) && !matched; k++) {
-				int r = take_opt(argc, argv, &i, opts[k], &v);
+				int r = cmd_take_opt(argc, argv, &i, opts[k], &v);
 				if (r < 0) {
 					rc = cmd_usage_error(&cmd_import_access, "%s needs a value",
 							     opts[k]);

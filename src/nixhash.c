@@ -166,7 +166,7 @@ static const struct {
 	{"sha512", HASH_SHA512, 64},
 };
 
-static int hex_value(unsigned char c)
+int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

@@ -291,7 +291,7 @@ int64_t mono_ms(void)
 
 /* Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's
  * well-known civil-date arithmetic). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	int64_t era;
 	unsigned yoe, doy, doe;
