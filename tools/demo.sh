@@ -49,8 +49,11 @@ cg --now "$LAST" coverage --markdown >"$DEMO/coverage.md"
 awk '/^PACKAGE/ { exit } { print }' "$DEMO/coverage.txt"
 
 say "which GC does the cache run? each policy replayed against the recorded evictions"
+# (attic and niks3 with a 7-day retention: the sample history is 4 weeks)
 for p in cachix attic niks3 priority; do
-	cg simulate --policy "$p" --limit "$LIMIT" --json >"$DEMO/simulate-$p.json"
+	case $p in attic|niks3) opt="--retention 7" ;; *) opt="--limit $LIMIT" ;; esac
+	# shellcheck disable=SC2086
+	cg simulate --policy "$p" $opt --json >"$DEMO/simulate-$p.json"
 	jq -r --arg p "$p" '.match | "\($p):\t predicted \(.predicted), recorded \(.recorded), matched \(.matched)  precision \(if .precision then (.precision * 100 | floor | tostring) + "%" else "-" end), recall \(if .recall then (.recall * 100 | floor | tostring) + "%" else "-" end)"' \
 		"$DEMO/simulate-$p.json"
 done
