@@ -113,7 +113,7 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 	c->now = clock_now();
 	c->cache_url = xstrdup(url);
 	if (db_begin(db))
-		return -1;
+		goto fail;  /* e.g. the DB is locked: cache_url is ours to free */
 	if (!(st = db_stmt(db, SQL_STORE_DIR)) || db_step(db, st) != 1)
 		goto fail;
 	c->store_dir = xstrdup(db_col_text(st, 0));
