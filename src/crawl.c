@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -71,6 +72,16 @@ static void ensure_cap(struct crawl *c, uint32_t id)
 	c->open_presence = xrealloc(c->open_presence, c->nalloc * sizeof(*c->open_presence));
 	memset(c->flags + old, 0, c->nalloc - old);
 	memset(c->open_presence + old, 0, (c->nalloc - old) * sizeof(*c->open_presence));
+}
+
+/* Every write transaction of a crawl starts here: another process may have
+ * added paths since the last one (see path_index_sync). */
+static int txn_begin(struct crawl *c)
+{
+	if (db_begin(c->db) || path_index_sync(&c->pi, c->db))
+		return -1;
+	ensure_cap(c, path_index_max_id(&c->pi));
+	return 0;
 }
 
 static int load_state(struct crawl *c)
@@ -167,7 +178,7 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 	c->crawl_id = db_last_id(db);
 	if (db_commit(db))
 		goto fail;
-	if (load_state(c) || db_begin(db))
+	if (load_state(c) || txn_begin(c))
 		goto fail;
 	return 0;
 fail:
@@ -388,20 +399,30 @@ void crawl_unknown(struct crawl *c)
 int crawl_checkpoint(struct crawl *c)
 {
 	static unsigned batch;
+	static uint64_t pause_ms;
 
 	if (!batch) {
-		/* Tests shrink the batch to kill a crawl between commits. */
+		/* Tests shrink the batch to kill a crawl between commits, and
+		 * pause between batches to let another writer in. */
 		const char *e = getenv("CACHEGC_BATCH_WRITES");
 		uint64_t v;
 		batch = e && !parse_uint(e, &v) && v > 0 && v < BATCH_WRITES ? (unsigned)v
 									      : BATCH_WRITES;
+		e = getenv("CACHEGC_BATCH_PAUSE_MS");
+		if (e && !parse_uint(e, &v) && v <= 10000)
+			pause_ms = v;
 	}
 	if (c->pending < batch)
 		return 0;
 	c->pending = 0;
 	if (db_commit(c->db))
 		return -1;
-	return db_begin(c->db);
+	if (pause_ms) {
+		struct timespec ts = { (time_t)(pause_ms / 1000), (long)(pause_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) && errno == EINTR && !crawl_interrupted)
+			;
+	}
+	return txn_begin(c);
 }
 
 int crawl_finish(struct crawl *c, int mark_gone, int interrupted)
@@ -729,6 +750,13 @@ int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t 
 			toread[nread++] = names[i];
 		}
 	}
+	/* New narinfos are recorded in file order: reserve their paths' ids in
+	 * that order, so narinfos and presence rows are appended to their
+	 * B-trees instead of landing all over them (a path first met as a
+	 * reference would otherwise get an id long before its narinfo). */
+	for (i = 0; i < nread; i++)
+		path_index_reserve(&c.pi, toread[i]);
+	ensure_cap(&c, path_index_max_id(&c.pi));
 	rd.dfd = dfd;
 	rd.store_dir = c.store_dir;
 	rd.names = toread;

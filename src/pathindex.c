@@ -58,6 +58,19 @@ static void add(struct path_index *pi, uint32_t id, const char *hash)
 		slots_insert(pi, id);
 }
 
+/* SQLite's count of commits by other connections: it changes exactly when
+ * another process (or connection) has written the DB since we last looked. */
+static int data_version(struct db *db, int64_t *out)
+{
+	sqlite3_stmt *st = db_stmt(db, "PRAGMA data_version");
+
+	if (!st || db_step(db, st) != 1)
+		return -1;
+	*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
 int path_index_load(struct path_index *pi, struct db *db)
 {
 	static const char sql[] = "SELECT id, hash FROM paths ORDER BY id";
@@ -78,13 +91,16 @@ int path_index_load(struct path_index *pi, struct db *db)
 	sqlite3_reset(st);
 	if (!pi->nslots)
 		rehash(pi, 1024);
-	return rc < 0 ? -1 : 0;
+	if (rc < 0)
+		return -1;
+	return data_version(db, &pi->data_version);
 }
 
 void path_index_release(struct path_index *pi)
 {
 	free(pi->slots);
 	free(pi->hashes);
+	free(pi->reserved);
 	memset(pi, 0, sizeof(*pi));
 }
 
@@ -101,23 +117,42 @@ uint32_t path_index_find(const struct path_index *pi, const char *hash)
 	return 0;
 }
 
+static int is_reserved(const struct path_index *pi, uint32_t id)
+{
+	return id < pi->reserved_alloc && pi->reserved[id];
+}
+
 uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *basename,
 			   size_t len)
 {
 	static const char sql[] = "INSERT INTO paths (hash, name) VALUES (?1, ?2)";
+	static const char sql_id[] = "INSERT INTO paths (hash, name, id) VALUES (?1, ?2, ?3)";
 	sqlite3_stmt *st;
 	uint32_t id = path_index_find(pi, basename);
 	int64_t rowid;
 
-	if (id)
+	if (id && !is_reserved(pi, id))
 		return id;
-	st = db_stmt(db, sql);
+	if (!id && pi->nreserved && pi->max_id == UINT32_MAX) {
+		error("paths table ids exhausted");
+		return 0;
+	}
+	/* With reservations outstanding the DB's next rowid may be one of
+	 * them: give the id explicitly, the reserved one or one past all. */
+	st = db_stmt(db, id || pi->nreserved ? sql_id : sql);
 	if (!st)
 		return 0;
 	db_bind_textn(st, 1, basename, STORE_HASH_LEN);
 	db_bind_textn(st, 2, basename + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1);
+	if (id || pi->nreserved)
+		db_bind_int(st, 3, id ? id : pi->max_id + 1);
 	if (db_run(db, st))
 		return 0;
+	if (id) {
+		pi->reserved[id] = 0;
+		pi->nreserved--;
+		return id;
+	}
 	rowid = db_last_id(db);
 	if (rowid <= 0 || rowid > UINT32_MAX) {
 		error("paths table id %lld out of range", (long long)rowid);
@@ -125,4 +160,82 @@ uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *bas
 	}
 	add(pi, (uint32_t)rowid, basename);
 	return (uint32_t)rowid;
+}
+
+/* Reserve id for hash (not yet in the index). */
+static void mark_reserved(struct path_index *pi, uint32_t id, const char *hash)
+{
+	if ((size_t)id + 1 > pi->reserved_alloc) {
+		size_t old = pi->reserved_alloc;
+		GROW(pi->reserved, pi->reserved_alloc, (size_t)id + 1);
+		memset(pi->reserved + old, 0, pi->reserved_alloc - old);
+	}
+	add(pi, id, hash);
+	pi->reserved[id] = 1;
+	pi->nreserved++;
+}
+
+uint32_t path_index_reserve(struct path_index *pi, const char *hash)
+{
+	uint32_t id = path_index_find(pi, hash);
+
+	if (id)
+		return id;
+	if (pi->max_id == UINT32_MAX)
+		return 0;
+	mark_reserved(pi, pi->max_id + 1, hash);
+	return pi->max_id;
+}
+
+int path_index_sync(struct path_index *pi, struct db *db)
+{
+	struct path_index fresh;
+	char (*res)[STORE_HASH_LEN] = NULL, (*moved)[STORE_HASH_LEN] = NULL;
+	uint32_t *res_id = NULL;
+	size_t nres = 0, nmoved = 0, i;
+	int64_t v;
+
+	if (data_version(db, &v))
+		return -1;
+	if (v == pi->data_version)
+		return 0;
+	/* Another process wrote: reload the paths it may have added (anywhere:
+	 * another crawl writes the ids it reserved), then put back the
+	 * reservations, each at its id unless a row took the id (then past
+	 * everything, in the same order) or its hash (then it is that row). */
+	if (pi->nreserved) {
+		res = xmalloc(pi->nreserved * sizeof(*res));
+		res_id = xmalloc(pi->nreserved * sizeof(*res_id));
+		for (uint32_t id = 1; id <= pi->max_id; id++) {
+			if (!is_reserved(pi, id))
+				continue;
+			memcpy(res[nres], pi->hashes[id], STORE_HASH_LEN);
+			res_id[nres++] = id;
+		}
+		moved = xmalloc(nres * sizeof(*moved));
+	}
+	if (path_index_load(&fresh, db)) {
+		path_index_release(&fresh);
+		free(res);
+		free(res_id);
+		free(moved);
+		return -1;
+	}
+	for (i = 0; i < nres; i++) {
+		uint32_t id = res_id[i];
+		if (path_index_find(&fresh, res[i]))
+			continue;
+		if (id < fresh.hashes_alloc && fresh.hashes[id][0])
+			memcpy(moved[nmoved++], res[i], STORE_HASH_LEN);
+		else
+			mark_reserved(&fresh, id, res[i]);
+	}
+	for (i = 0; i < nmoved; i++)
+		path_index_reserve(&fresh, moved[i]);
+	path_index_release(pi);
+	*pi = fresh;
+	free(res);
+	free(res_id);
+	free(moved);
+	return 0;
 }
