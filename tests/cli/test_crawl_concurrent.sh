@@ -30,16 +30,20 @@ expect_eq "reference-crawl" "$(sqlite3 "$T/ref.db" 'SELECT count(*) FROM narinfo
 facts "$T/ref.db" >"$T/ref.facts"
 
 # Create the DB, then let an inserter add paths while the crawl runs with
-# small transactions.  The inserter's rows get the next free rowid: ids the
-# crawl has reserved but not yet written.
+# small transactions.  Like another crawl writing its own reservations, the
+# inserter takes the lowest id above the crawl's first narinfo that has no
+# row yet: an id this crawl has reserved and not yet written.
 $CG --db "$T/c.db" keys list >/dev/null 2>&1
 [ -f "$T/c.db" ] || { fail "create-db"; exit 1; }
 rm -f "$T/stop"
 (
 	n=0
-	while ! [ -f "$T/stop" ] && [ $n -lt 2000 ]; do
+	while ! [ -f "$T/stop" ] && [ $n -lt 100000 ]; do
 		h=$(printf 'zz%030d' $n)
-		printf '.timeout 20000\nINSERT INTO paths (hash, name) VALUES (%s, %s);\n' \
+		printf '.timeout 20000\nINSERT INTO paths (id, hash, name) VALUES (%s, %s, %s);\n' \
+			"(SELECT min(p.id) + 1 FROM paths p
+			  WHERE p.id >= (SELECT coalesce(min(path_id), 0) FROM narinfos)
+			  AND NOT EXISTS (SELECT 1 FROM paths q WHERE q.id = p.id + 1))" \
 			"'$h'" "'foreign-$n'" | sqlite3 "$T/c.db" >/dev/null 2>&1
 		n=$((n + 1))
 	done
