@@ -115,4 +115,8 @@ extern int progress_disabled;
 /* Milliseconds from a monotonic clock, for rates and progress. */
 int64_t mono_ms(void);
 
+/* Sleep ms milliseconds, going on after a signal unless *stop was set by it
+ * (a test knob's pause must not outlast Ctrl-C). */
+void sleep_ms(unsigned ms, const volatile int *stop);
+
 #endif

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -399,7 +398,7 @@ void crawl_unknown(struct crawl *c)
 int crawl_checkpoint(struct crawl *c)
 {
 	static unsigned batch;
-	static uint64_t pause_ms;
+	static unsigned pause_ms;
 
 	if (!batch) {
 		/* Tests shrink the batch to kill a crawl between commits, and
@@ -410,18 +409,14 @@ int crawl_checkpoint(struct crawl *c)
 									      : BATCH_WRITES;
 		e = getenv("CACHEGC_BATCH_PAUSE_MS");
 		if (e && !parse_uint(e, &v) && v <= 10000)
-			pause_ms = v;
+			pause_ms = (unsigned)v;
 	}
 	if (c->pending < batch)
 		return 0;
 	c->pending = 0;
 	if (db_commit(c->db))
 		return -1;
-	if (pause_ms) {
-		struct timespec ts = { (time_t)(pause_ms / 1000), (long)(pause_ms % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) && errno == EINTR && !crawl_interrupted)
-			;
-	}
+	sleep_ms(pause_ms, &crawl_interrupted);
 	return txn_begin(c);
 }
 

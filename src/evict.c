@@ -1609,15 +1609,6 @@ static int journal(struct applier *a, const char *object, int kind, uint32_t pat
 	return db_run(a->db, st);
 }
 
-static void step_delay(unsigned ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	if (ms)
-		while (nanosleep(&ts, &ts) && errno == EINTR && !evict_interrupted)
-			;
-}
-
 /*
  * Delete object (name in parent fd pfd) write-ahead: intent, unlink, done.
  * A file already missing counts as done.  Returns 0 or -1 (reported).
@@ -1631,7 +1622,7 @@ static int remove_file(struct applier *a, size_t i, int pfd, const char *name,
 	if (a->o->apply) {
 		if (journal(a, object, kind, pid, url, "intent", NULL))
 			return -1;
-		step_delay(a->o->step_delay_ms);
+		sleep_ms(a->o->step_delay_ms, &evict_interrupted);
 		if (unlinkat(pfd, name, 0)) {
 			if (errno != ENOENT)
 				return error("cannot delete '%s/%s': %s; the plan is not finished, "

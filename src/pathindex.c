@@ -190,7 +190,7 @@ uint32_t path_index_reserve(struct path_index *pi, const char *hash)
 int path_index_sync(struct path_index *pi, struct db *db)
 {
 	struct path_index fresh;
-	char (*res)[STORE_HASH_LEN] = NULL, (*moved)[STORE_HASH_LEN] = NULL;
+	char (*res)[STORE_HASH_LEN] = NULL;
 	uint32_t *res_id = NULL;
 	size_t nres = 0, nmoved = 0, i;
 	int64_t v;
@@ -212,30 +212,28 @@ int path_index_sync(struct path_index *pi, struct db *db)
 			memcpy(res[nres], pi->hashes[id], STORE_HASH_LEN);
 			res_id[nres++] = id;
 		}
-		moved = xmalloc(nres * sizeof(*moved));
 	}
 	if (path_index_load(&fresh, db)) {
 		path_index_release(&fresh);
 		free(res);
 		free(res_id);
-		free(moved);
 		return -1;
 	}
+	/* Those that must move are compacted to the front of res, in order. */
 	for (i = 0; i < nres; i++) {
 		uint32_t id = res_id[i];
 		if (path_index_find(&fresh, res[i]))
 			continue;
 		if (id < fresh.hashes_alloc && fresh.hashes[id][0])
-			memcpy(moved[nmoved++], res[i], STORE_HASH_LEN);
+			memmove(res[nmoved++], res[i], STORE_HASH_LEN);
 		else
 			mark_reserved(&fresh, id, res[i]);
 	}
 	for (i = 0; i < nmoved; i++)
-		path_index_reserve(&fresh, moved[i]);
+		path_index_reserve(&fresh, res[i]);
 	path_index_release(pi);
 	*pi = fresh;
 	free(res);
 	free(res_id);
-	free(moved);
 	return 0;
 }

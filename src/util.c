@@ -281,6 +281,15 @@ void clock_set(int64_t t)
 	clock_override = t;
 }
 
+void sleep_ms(unsigned ms, const volatile int *stop)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	if (ms)
+		while (nanosleep(&ts, &ts) && errno == EINTR && !*stop)
+			;
+}
+
 int64_t mono_ms(void)
 {
 	struct timespec ts;
