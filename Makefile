@@ -25,8 +25,10 @@ ALL_CFLAGS   = $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
 LIBS         = $(PKG_LIBS) -lm -pthread
 
-SRC      := $(wildcard src/*.c)
-LIB_SRC  := $(filter-out src/main.c,$(SRC))
+# Sources live in one folder per layer (src/lib, src/nix, src/store,
+# src/ingest, src/analysis, src/gen, src/cli); objects mirror that tree.
+SRC      := $(sort $(shell find src -name '*.c'))
+LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o
 SQL      := $(sort $(wildcard sql/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -41,6 +43,7 @@ all: $(BIN)
 	@ln -sf $(BIN) cachegc
 
 $(B)/%.o: src/%.c | $(B)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/sql_embed.c: $(SQL) tools/embed-sql.sh | $(B)
@@ -53,8 +56,8 @@ $(B)/sql_embed.o: $(B)/sql_embed.c
 $(B)/libcachegc.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(B)/main.o $(B)/libcachegc.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(B)/main.o $(B)/libcachegc.a $(LIBS)
+$(BIN): $(B)/cli/main.o $(B)/libcachegc.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(B)/cli/main.o $(B)/libcachegc.a $(LIBS)
 
 $(B)/tests/%.o: tests/unit/%.c | $(B)/tests
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -c -o $@ $<
@@ -95,11 +98,11 @@ bench: all
 fuzz:
 	$(MAKE) --no-print-directory CC=clang SANITIZE=fuzzer,address,undefined B=build-fuzz build-fuzz/fuzz_narinfo
 
-build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/narinfo.c src/nixhash.c src/util.c
+build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/nix/narinfo.c src/nix/nixhash.c src/lib/util.c
 	mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -D_GNU_SOURCE -o $@ $^
 
 clean:
 	rm -rf build build-san build-fuzz cachegc
 
--include $(wildcard $(B)/*.d $(B)/tests/*.d)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -53,7 +53,7 @@
 
 #include <zlib.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define MAX_HEADER 16384
 #define HUGE_SIZE (10u * 1024 * 1024)

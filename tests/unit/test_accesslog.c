@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accesslog.h"
+#include "nix/accesslog.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define H1 "0c5mm8ka4jnlgpc9ld6xnrsz8xjpgqbn"
 #define H2 "1b9p7w4aqr1mxrcnbfp2pizy9hp8m0vf"

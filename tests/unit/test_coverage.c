@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "coverage.h"
-#include "db.h"
+#include "analysis/coverage.h"
+#include "store/db.h"
 #include "harness.h"
-#include "nixhash.h"
-#include "sig.h"
-#include "trust.h"
-#include "util.h"
+#include "nix/nixhash.h"
+#include "nix/sig.h"
+#include "analysis/trust.h"
+#include "lib/util.h"
 
 #define SD "/nix/store"
 #define NARHASH "sha256:0000000000000000000000000000000000000000000000000000"

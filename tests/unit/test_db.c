@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
-#include "schema.h"
-#include "util.h"
+#include "store/schema.h"
+#include "lib/util.h"
 
 static char dir[] = "/tmp/cachegc-test-db.XXXXXX";
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evals.h"
+#include "ingest/evals.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define SD "/nix/store"
 #define H1 "0c5mm8ka4jnlgpc9ld6xnrsz8xjpgqbn"

@@ -16,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crawl.h"
-#include "db.h"
-#include "evict.h"
-#include "gc.h"
-#include "graph.h"
+#include "ingest/crawl.h"
+#include "store/db.h"
+#include "analysis/evict.h"
+#include "analysis/gc.h"
+#include "analysis/graph.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char root[] = "/tmp/cachegc-test-evict.XXXXXX";
 static unsigned seq;

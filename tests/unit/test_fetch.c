@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fetch.h"
+#include "ingest/fetch.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define LM_TIME 1700000000
 #define NFILES 200

@@ -28,10 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "gc.h"
+#include "store/db.h"
+#include "analysis/gc.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define T0 1704067200LL   /* 2024-01-01 */
 #define D 86400LL

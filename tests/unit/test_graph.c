@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crawl.h"
-#include "db.h"
-#include "graph.h"
+#include "ingest/crawl.h"
+#include "store/db.h"
+#include "analysis/graph.h"
 #include "harness.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char dir[] = "/tmp/cachegc-test-graph.XXXXXX";
 static char dbpath[300];

@@ -7,8 +7,8 @@
  * each case states the line its error must name.
  */
 #include "harness.h"
-#include "narinfo.h"
-#include "util.h"
+#include "nix/narinfo.h"
+#include "lib/util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

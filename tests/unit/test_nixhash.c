@@ -4,7 +4,7 @@
  * (`nix hash to-base32`, `nix hash file --base32/--sri`).
  */
 #include "harness.h"
-#include "nixhash.h"
+#include "nix/nixhash.h"
 
 #include <stdint.h>
 

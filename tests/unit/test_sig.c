@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "harness.h"
-#include "nixhash.h"
-#include "sig.h"
-#include "util.h"
+#include "nix/nixhash.h"
+#include "nix/sig.h"
+#include "lib/util.h"
 
 static char *fixture(const char *name)
 {

@@ -1,0 +1,168 @@
+/*
+ * trust.h - which recorded paths of a cache Nix would trust: signature
+ * verdicts against the trusted keys (table trusted_keys), as of a moment.
+ *
+ * A path is trusted, as Nix decides it (`nix store verify --sigs-needed 1`,
+ * substitution with require-sigs), when one of its narinfo's Sig lines
+ * verifies with Ed25519 over Nix's fingerprint under a key that is trusted,
+ * or when it is content-addressed (its CA field, recomputed into a store
+ * path, gives the path itself).  A key counts as of `at` unless it was
+ * revoked at or before `at`: Nix cannot date a signature, so once revoked
+ * a key's signatures count for no moment after that, whenever they were
+ * made; replaying an earlier moment sees the keys as they were then.
+ *
+ * Ed25519 verification is the expensive part (about 10,000 a second per
+ * core), so each (cache, path, key) verdict is computed at most once and
+ * kept in table sig_verdicts (sql/006_trust.sql) when the DB is writable;
+ * narinfos are immutable, so a verdict never goes stale.  Missing verdicts
+ * are computed in batches over all cores.
+ *
+ * Call order: trust_init, then trust_check with the ids whose verdicts are
+ * wanted (any number of times), then trust_verdict / trust_describe, then
+ * trust_release.  Nothing here prints except errors (reported once).
+ */
+#ifndef CACHEGC_TRUST_H
+#define CACHEGC_TRUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nix/sig.h"
+#include "lib/util.h"
+
+struct db;
+
+/* Base names ("<hash>-<name>") of every path, by id: one allocation. */
+struct path_names {
+	char *pool;
+	uint32_t *at;          /* offset into pool per id; 0 = unknown ("") */
+	uint32_t n;            /* ids 0 .. n-1 */
+};
+/* Load every row of paths with id < n.  Returns 0 or -1 (reported);
+ * free with path_names_release(). */
+int path_names_load(struct path_names *pn, struct db *db, uint32_t n);
+/* The base name of id, or "" when unknown.  Valid until release. */
+const char *path_names_get(const struct path_names *pn, uint32_t id);
+void path_names_release(struct path_names *pn);
+
+enum trust_verdict {
+	TRUST_UNCHECKED = 0,   /* not asked for (or no narinfo recorded) */
+	TRUST_SIGNED,          /* a signature verifies under a trusted key */
+	TRUST_CA,              /* content-addressed: trusted without signature */
+	TRUST_NOT_CHECKED,     /* no keys configured at all: not applicable */
+	/* untrusted, most telling reason first when several apply: */
+	TRUST_BAD,             /* a signature names a trusted key, does not verify */
+	TRUST_MALFORMED,       /* a signature naming a trusted key is not
+	                          "name:base64(64 bytes)" (Nix 2.8 throws on it) */
+	TRUST_REVOKED,         /* signed by a key revoked as of `at` */
+	TRUST_UNKNOWN_KEY,     /* signed only by keys not configured */
+	TRUST_UNSIGNED,        /* no signature at all */
+};
+
+/* 1 when v lets Nix use the path (signed, content-addressed). */
+static inline int trust_ok(enum trust_verdict v)
+{
+	return v == TRUST_SIGNED || v == TRUST_CA;
+}
+/* 1 when v says the path is not trusted (not: unchecked, not checked). */
+static inline int trust_bad(enum trust_verdict v)
+{
+	return v >= TRUST_BAD;
+}
+/* A static word for v: "signed", "content-addressed", "bad-signature",
+ * "revoked-key", "malformed-signature", "unknown-key", "unsigned", ... */
+const char *trust_verdict_str(enum trust_verdict v);
+
+struct trust_key {
+	struct sig_public_key pk;
+	char text[SIG_NAME_MAX + 72];  /* "name:base64", to re-parse per thread */
+	size_t b64;                    /* offset of the base64 part in text (an
+	                                  offset: the array of keys may move) */
+	int64_t revoked_at;            /* -1 while trusted */
+	int active;                    /* counts as of `at` */
+};
+
+struct trust_stats {
+	uint64_t checked;      /* paths given a verdict by trust_check */
+	uint64_t verified;     /* Ed25519 verifications run */
+	uint64_t reused;       /* verdicts taken from sig_verdicts */
+	uint64_t stored;       /* new verdicts written to sig_verdicts */
+};
+
+struct trust {
+	struct db *db;
+	int64_t cache_id;
+	int64_t at;
+	char *store_dir;
+	struct trust_key *keys;
+	size_t nkeys, nactive;
+	uint32_t n;            /* ids 0 .. n-1 */
+	uint8_t *verdict;      /* enum trust_verdict per id */
+	struct path_names names;
+	int names_loaded;
+	unsigned threads;
+	struct trust_stats stats;
+};
+
+/*
+ * Prepare verdicts for cache_id as of at, for path ids below n (size the
+ * arrays like the graph: max path id + 1; 0: every path id of the DB,
+ * read into t->n).  Loads the keys; a key that
+ * does not parse is reported and ignored.  threads 0 means one per
+ * online CPU.  Returns 0 or -1 (reported); release with trust_release()
+ * in both cases.
+ */
+int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uint32_t n,
+	       unsigned threads);
+void trust_release(struct trust *t);
+
+/* 1 when no key is configured at all: signatures are not checked and
+ * every verdict is TRUST_NOT_CHECKED. */
+static inline int trust_no_keys(const struct trust *t)
+{
+	return t->nkeys == 0;
+}
+
+/*
+ * Give a verdict to every id with want[id] != 0 that has a narinfo in the
+ * cache and none yet (want has t->n entries).  Verifies what
+ * sig_verdicts does not know, then records the new verdicts there when
+ * the DB is writable (a failure to record is reported and ignored: the
+ * verdicts stand).  Returns 0 or -1 (reported).
+ */
+int trust_check(struct trust *t, const uint8_t *want);
+
+/*
+ * Set want[id] = 1 for every path present in the cache as of t->at (a
+ * presence episode with first_seen <= at, not gone by then).  Returns the
+ * number of such paths, or -1 (reported).
+ */
+int64_t trust_want_present(struct trust *t, uint8_t *want);
+
+/* The verdict of id (TRUST_UNCHECKED when never checked). */
+static inline enum trust_verdict trust_verdict(const struct trust *t, uint32_t id)
+{
+	return id < t->n ? (enum trust_verdict)t->verdict[id] : TRUST_UNCHECKED;
+}
+
+/*
+ * Append to sb who signed id's narinfo, for messages: one entry per
+ * signature, "NAME (trusted)", "NAME (revoked 2024-05-01T00:00:00Z)",
+ * "NAME (not a configured key)", "NAME (bad signature)", "NAME
+ * (malformed)", joined by ", "; "no signatures" when none.  Reads the
+ * narinfo; runs no crypto (the verdict says which signatures failed).
+ * Returns 0, 1 when the cache has no narinfo for id (sb unchanged), or -1
+ * (reported).
+ */
+int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb);
+
+/*
+ * 1 when the narinfo's CA field ca, for the path store_dir/base whose
+ * references are refs[0..nrefs) (base names, any order, may include base
+ * itself), names that same path: the path is content-addressed and Nix
+ * trusts it unsigned.  0 otherwise (unknown CA forms included).  Pure.
+ */
+int trust_ca_matches(const char *store_dir, const char *base, const char *ca,
+		     const char *const *refs, size_t nrefs);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * crawl.h - recording what a crawl of one cache finds.
+ *
+ * A crawl is a recorder (crawl_begin .. crawl_finish) fed by a source: the
+ * directory walker crawl_dir() here, or the HTTP crawler.  Call order:
+ *
+ *   crawl_begin()                     opens the cache row and a crawl row
+ *   crawl_known() / crawl_seen()      a narinfo already recorded is there
+ *   crawl_add_narinfo()               a new narinfo, parsed
+ *   crawl_reject() / crawl_absent() / crawl_unknown()
+ *   crawl_gone()                      one path asked for is not there
+ *   crawl_finish(mark_gone)           commits; with mark_gone, every path
+ *                                     present before and not seen by this
+ *                                     crawl is recorded as gone
+ *   crawl_release()
+ *
+ * Writes are committed in batches, so an interrupted crawl keeps what it
+ * recorded (narinfos are immutable: the next crawl does not fetch them
+ * again) and only a finished full crawl marks paths gone.
+ */
+#ifndef CACHEGC_CRAWL_H
+#define CACHEGC_CRAWL_H
+
+#include <stdint.h>
+
+#include "nix/narinfo.h"
+#include "store/pathindex.h"
+#include "lib/util.h"
+
+struct db;
+
+struct crawl_counts {
+	uint64_t listed;     /* narinfos listed or asked for */
+	uint64_t new_;       /* recorded for the first time */
+	uint64_t present;    /* already recorded, still there */
+	uint64_t gone;       /* present before, not found now */
+	uint64_t rejected;   /* failed to read, parse or validate */
+	uint64_t absent;     /* asked for, not in the cache */
+	uint64_t unknown;    /* presence could not be determined */
+};
+
+struct crawl {
+	struct db *db;
+	int64_t cache_id;
+	int64_t crawl_id;
+	int64_t now;
+	char *cache_url;
+	char *store_dir;
+	struct path_index pi;
+	uint8_t *flags;           /* per path id: CRAWL_F_* */
+	int64_t *open_presence;   /* per path id: open presence row, or 0 */
+	size_t nalloc;
+	unsigned pending;         /* writes since the last commit */
+	unsigned reject_reports;  /* reject messages printed so far */
+	int finished;             /* crawl_finish succeeded */
+	uint32_t *ref_ids;        /* scratch for crawl_add_narinfo */
+	size_t ref_alloc;
+	struct strbuf refs_json, sigs_json;
+	struct crawl_counts n;
+};
+
+/* Open (or create) the cache row for url and start a crawl at the clock's
+ * time.  ci, when given, is the cache's nix-cache-info: a StoreDir other
+ * than the DB's is refused.  Crawls of this cache left 'running' by a
+ * killed process are marked 'interrupted'.  Returns 0 or -1 (reported; *c
+ * is then released, and crawl_release() on it again does nothing). */
+int crawl_begin(struct crawl *c, struct db *db, const char *url,
+		const struct nix_cache_info *ci);
+
+/* 1 when this cache's narinfo for hash is already recorded (so there is
+ * no need to read or fetch it again), else 0. */
+int crawl_known(struct crawl *c, const char *hash);
+
+/* 1 when the path has an open presence episode in this cache (present at
+ * the last crawl that saw it), else 0. */
+int crawl_is_open(struct crawl *c, const char *hash);
+
+/* A recorded narinfo is present now.  push_time (or -1) is used only
+ * when the path comes back after being gone. 0 or -1. */
+int crawl_seen(struct crawl *c, const char *hash, int64_t push_time);
+
+/* Record a new narinfo (already validated by narinfo_parse) as present,
+ * with push_time (or -1 when unknown).  0 or -1. */
+int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time);
+
+/* Record a rejected narinfo (source: a file name or URL). Prints the
+ * first few as errors.  0 or -1 (DB failure). */
+int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg);
+
+/* One path was asked for and the cache said it is not there (the HTTP
+ * crawler's 404): when it was present (an open presence episode), close
+ * the episode at this crawl's time and count it gone, returning 1.
+ * Returns 0 when there was nothing to close (count it with crawl_absent),
+ * -1 on a DB failure.  Unlike crawl_finish(mark_gone), it touches only
+ * this path, so a crawl that checks some paths can record what it found
+ * without taking the unchecked ones for gone. */
+int crawl_gone(struct crawl *c, const char *hash);
+
+/* Count an absent / undeterminable path (the HTTP crawler). */
+void crawl_absent(struct crawl *c);
+void crawl_unknown(struct crawl *c);
+
+/* Commit the pending batch when it is large.  0 or -1. */
+int crawl_checkpoint(struct crawl *c);
+
+/* End the crawl: status 'complete' (mark_gone: record unseen paths as
+ * gone), or 'interrupted' when interrupted is set.  0 or -1. */
+int crawl_finish(struct crawl *c, int mark_gone, int interrupted);
+void crawl_release(struct crawl *c);
+
+/* Walk a file:// cache directory (dir is a local path).  Fills *out with
+ * the counts and *crawl_id.  Returns 0 when the crawl completed, 1 when it
+ * was interrupted (SIGINT; what it found is kept), -1 on failure. */
+int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t *crawl_id,
+	      char **cache_url);
+
+/* Set from a SIGINT handler: long loops stop cleanly when it is set. */
+extern volatile int crawl_interrupted;
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * graph.c - load a cache's reference graph into CSR arrays; closures.
+ */
+#include "analysis/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "lib/util.h"
+
+int graph_load(struct graph *g, struct db *db, int64_t cache_id)
+{
+	static const char sql_max[] = "SELECT coalesce(max(id), 0) FROM paths";
+	static const char sql_ni[] =
+		"SELECT path_id, nar_size, coalesce(file_size, -1), refs FROM narinfos "
+		"WHERE cache_id = ?1 ORDER BY path_id";
+	static const char sql_pres[] =
+		"SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
+	sqlite3_stmt *st;
+	size_t aedges = 0;
+	int64_t max;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (!(st = db_stmt(db, sql_max)) || db_step(db, st) != 1)
+		return -1;
+	max = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (max >= UINT32_MAX - 1)
+		return error("too many paths in '%s'", db->path);
+	g->n = (uint32_t)max + 1;
+	g->flags = xcalloc(g->n, 1);
+	g->nar_size = xcalloc(g->n, sizeof(*g->nar_size));
+	g->file_size = xmalloc(g->n * sizeof(*g->file_size));
+	for (uint32_t i = 0; i < g->n; i++)
+		g->file_size[i] = -1;
+	g->off = xcalloc((size_t)g->n + 1, sizeof(*g->off));
+	g->stamp = xcalloc(g->n, sizeof(*g->stamp));
+	g->stack = xmalloc(g->n * sizeof(*g->stack));
+
+	/* Rows come in path_id order (the primary key), so the CSR is filled
+	 * in one pass: count into off[id + 1], append targets to adj.  refs is
+	 * the JSON array of ids the crawler wrote: digits, commas, brackets. */
+	if (!(st = db_stmt(db, sql_ni)))
+		goto fail;
+	db_bind_int(st, 1, cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *r = (const char *)sqlite3_column_text(st, 3);
+		if (id <= 0 || id >= g->n)
+			continue;
+		g->flags[id] |= GRAPH_NARINFO;
+		g->nar_size[id] = sqlite3_column_int64(st, 1);
+		g->file_size[id] = sqlite3_column_int64(st, 2);
+		for (; r && *r; r++) {
+			uint64_t ref = 0;
+			if (*r < '0' || *r > '9')
+				continue;
+			while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
+				ref = ref * 10 + (uint64_t)(*r++ - '0');
+			r--;
+			if ((int64_t)ref == id)
+				g->flags[id] |= GRAPH_SELFREF;
+			if (ref == 0 || ref >= g->n || (int64_t)ref == id)
+				continue;
+			GROW(g->adj, aedges, g->nedges + 1);
+			g->adj[g->nedges++] = (uint32_t)ref;
+			g->off[id + 1]++;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	if (!(st = db_stmt(db, sql_pres)))
+		goto fail;
+	db_bind_int(st, 1, cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id < g->n)
+			g->flags[id] |= GRAPH_PRESENT;
+	}
+	if (rc < 0)
+		goto fail;
+	for (uint32_t i = 0; i < g->n; i++)
+		g->off[i + 1] += g->off[i];
+	return 0;
+fail:
+	graph_release(g);
+	return -1;
+}
+
+void graph_release(struct graph *g)
+{
+	free(g->flags);
+	free(g->nar_size);
+	free(g->file_size);
+	free(g->off);
+	free(g->adj);
+	free(g->stamp);
+	free(g->stack);
+	memset(g, 0, sizeof(*g));
+}
+
+void graph_closure(struct graph *g, const uint32_t *roots, size_t nroots, struct closure *c)
+{
+	size_t sp = 0;
+
+	c->n = 0;
+	c->nar_bytes = c->file_bytes = c->stored_bytes = c->missing_bytes = 0;
+	c->nmissing = 0;
+	if (++g->epoch == 0) {  /* wrapped: clear once every 2^32 closures */
+		memset(g->stamp, 0, g->n * sizeof(*g->stamp));
+		g->epoch = 1;
+	}
+	for (size_t i = 0; i < nroots; i++) {
+		uint32_t r = roots[i];
+		if (r >= g->n || g->stamp[r] == g->epoch)
+			continue;
+		g->stamp[r] = g->epoch;
+		g->stack[sp++] = r;
+	}
+	while (sp) {
+		uint32_t v = g->stack[--sp];
+		GROW(c->ids, c->alloc, c->n + 1);
+		c->ids[c->n++] = v;
+		if (g->flags[v] & GRAPH_NARINFO) {
+			c->nar_bytes += (uint64_t)g->nar_size[v];
+			if (g->file_size[v] >= 0) {
+				c->file_bytes += (uint64_t)g->file_size[v];
+				c->stored_bytes += (uint64_t)g->file_size[v];
+			} else {
+				c->stored_bytes += (uint64_t)g->nar_size[v];
+			}
+		}
+		if (!(g->flags[v] & GRAPH_PRESENT)) {
+			c->nmissing++;
+			c->missing_bytes += (uint64_t)g->nar_size[v];
+		}
+		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
+			uint32_t w = g->adj[e];
+			if (g->stamp[w] != g->epoch) {
+				g->stamp[w] = g->epoch;
+				g->stack[sp++] = w;
+			}
+		}
+	}
+}
+
+void closure_release(struct closure *c)
+{
+	free(c->ids);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,875 @@
+/*
+ * trust.c - signature verdicts for a cache's paths: which keys count as of
+ * a moment, Nix's content-address check, Ed25519 checks in parallel
+ * batches, and the sig_verdicts table that makes each check happen once.
+ */
+#include "analysis/trust.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "store/db.h"
+#include "store/lookup.h"
+#include "nix/nixhash.h"
+
+/* ---- path names ------------------------------------------------------ */
+
+int path_names_load(struct path_names *pn, struct db *db, uint32_t n)
+{
+	static const char sql[] = "SELECT id, hash, name FROM paths WHERE id < ?1";
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	pn->n = n;
+	pn->at = xcalloc(n ? n : 1, sizeof(*pn->at));
+	strbuf_addch(&sb, '\0');
+	pn->pool = NULL;
+	if (!(st = db_stmt(db, sql))) {
+		pn->pool = strbuf_detach(&sb);
+		return -1;
+	}
+	db_bind_int(st, 1, n);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id >= n)
+			continue;
+		pn->at[id] = (uint32_t)sb.len;
+		strbuf_addstr(&sb, db_col_text(st, 1));
+		strbuf_addch(&sb, '-');
+		strbuf_addstr(&sb, db_col_text(st, 2));
+		strbuf_addch(&sb, '\0');
+	}
+	pn->pool = strbuf_detach(&sb);
+	return rc < 0 ? -1 : 0;
+}
+
+const char *path_names_get(const struct path_names *pn, uint32_t id)
+{
+	return id < pn->n ? pn->pool + pn->at[id] : "";
+}
+
+void path_names_release(struct path_names *pn)
+{
+	free(pn->pool);
+	free(pn->at);
+	memset(pn, 0, sizeof(*pn));
+}
+
+/* ---- content addresses ----------------------------------------------- */
+
+static void sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int olen = 32;
+
+	if (EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL) != 1)
+		die("libcrypto cannot compute SHA-256");
+}
+
+static void add_hex(struct strbuf *sb, const unsigned char *b, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addch(sb, hex[b[i] >> 4]);
+		strbuf_addch(sb, hex[b[i] & 15]);
+	}
+}
+
+static const char *algo_name(enum hash_algo a)
+{
+	switch (a) {
+	case HASH_MD5:
+		return "md5";
+	case HASH_SHA1:
+		return "sha1";
+	case HASH_SHA256:
+		return "sha256";
+	case HASH_SHA512:
+		return "sha512";
+	}
+	return "?";
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Nix's makeStorePath: the store hash of "TYPE:sha256:HEX:STOREDIR:NAME",
+ * SHA-256 folded to 20 bytes, in nix32.  inner is a sha256 digest.
+ */
+static void make_store_hash(const char *type, const unsigned char inner[32],
+			    const char *store_dir, const char *name, char out[STORE_HASH_LEN])
+{
+	struct strbuf s = STRBUF_INIT;
+	unsigned char h[32], c[20] = {0};
+
+	strbuf_addstr(&s, type);
+	strbuf_addstr(&s, ":sha256:");
+	add_hex(&s, inner, 32);
+	strbuf_addf(&s, ":%s:%s", store_dir, name);
+	sha256(s.buf, s.len, h);
+	for (size_t i = 0; i < 32; i++)
+		c[i % 20] ^= h[i];
+	nix32_encode(c, 20, out);
+	strbuf_release(&s);
+}
+
+int trust_ca_matches(const char *store_dir, const char *base, const char *ca,
+		     const char *const *refs, size_t nrefs)
+{
+	struct strbuf type = STRBUF_INIT;
+	const char **others = NULL;
+	size_t nothers = 0, calen = strlen(ca);
+	int self = 0, text = 0, recursive = 0, ok = 0;
+	struct nixhash h;
+	unsigned char inner[32];
+	char got[STORE_HASH_LEN];
+	const char *name;
+
+	if (strlen(base) < STORE_HASH_LEN + 2 || base[STORE_HASH_LEN] != '-')
+		return 0;
+	name = base + STORE_HASH_LEN + 1;
+	if (calen > 5 && !memcmp(ca, "text:", 5)) {
+		text = 1;
+		ca += 5;
+	} else if (calen > 6 && !memcmp(ca, "fixed:", 6)) {
+		ca += 6;
+		if (!strncmp(ca, "r:", 2)) {
+			recursive = 1;
+			ca += 2;
+		}
+	} else {
+		return 0;
+	}
+	if (nixhash_parse(ca, strlen(ca), &h))
+		return 0;
+	others = xmalloc((nrefs ? nrefs : 1) * sizeof(*others));
+	for (size_t i = 0; i < nrefs; i++) {
+		if (!strcmp(refs[i], base))
+			self = 1;
+		else
+			others[nothers++] = refs[i];
+	}
+	qsort(others, nothers, sizeof(*others), cmp_cstr);
+
+	if (text || (recursive && h.algo == HASH_SHA256)) {
+		/* makeTextPath / makeFixedOutputPath("source"): the type
+		 * lists the references; a text path cannot refer to itself. */
+		if (h.algo != HASH_SHA256 || (text && self))
+			goto out;
+		strbuf_addstr(&type, text ? "text" : "source");
+		for (size_t i = 0; i < nothers; i++)
+			strbuf_addf(&type, ":%s/%s", store_dir, others[i]);
+		if (self)
+			strbuf_addstr(&type, ":self");
+		memcpy(inner, h.bytes, 32);
+	} else {
+		/* Any other fixed output: "output:out" over the hash of
+		 * "fixed:out:[r:]ALGO:HEX:"; Nix allows no references. */
+		if (nothers || self)
+			goto out;
+		strbuf_addf(&type, "fixed:out:%s%s:", recursive ? "r:" : "", algo_name(h.algo));
+		add_hex(&type, h.bytes, h.len);
+		strbuf_addch(&type, ':');
+		sha256(type.buf, type.len, inner);
+		strbuf_reset(&type);
+		strbuf_addstr(&type, "output:out");
+	}
+	make_store_hash(type.buf, inner, store_dir, name, got);
+	ok = !memcmp(got, base, STORE_HASH_LEN);
+out:
+	free(others);
+	strbuf_release(&type);
+	return ok;
+}
+
+/* ---- verdicts ---------------------------------------------------------- */
+
+const char *trust_verdict_str(enum trust_verdict v)
+{
+	switch (v) {
+	case TRUST_UNCHECKED:
+		return "unchecked";
+	case TRUST_SIGNED:
+		return "signed";
+	case TRUST_CA:
+		return "content-addressed";
+	case TRUST_NOT_CHECKED:
+		return "not-checked";
+	case TRUST_BAD:
+		return "bad-signature";
+	case TRUST_REVOKED:
+		return "revoked-key";
+	case TRUST_MALFORMED:
+		return "malformed-signature";
+	case TRUST_UNKNOWN_KEY:
+		return "unknown-key";
+	case TRUST_UNSIGNED:
+		return "unsigned";
+	}
+	return "?";
+}
+
+int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uint32_t n,
+	       unsigned threads)
+{
+	static const char sql[] =
+		"SELECT name, public_key, revoked_at FROM trusted_keys ORDER BY name";
+	sqlite3_stmt *st;
+	size_t akeys = 0;
+	int rc;
+
+	static const char sql_n[] = "SELECT coalesce(max(id), 0) + 1 FROM paths";
+
+	memset(t, 0, sizeof(*t));
+	t->db = db;
+	t->cache_id = cache_id;
+	t->at = at;
+	if (!n) {
+		if (!(st = db_stmt(db, sql_n)) || db_step(db, st) != 1)
+			return -1;
+		if (sqlite3_column_int64(st, 0) >= UINT32_MAX) {
+			sqlite3_reset(st);
+			return error("too many paths in '%s'", db->path);
+		}
+		n = (uint32_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	t->n = n;
+	t->verdict = xcalloc(n ? n : 1, 1);
+	if (!threads) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = c > 0 ? (unsigned)c : 1;
+	}
+	t->threads = threads > 64 ? 64 : threads;
+	if (!(t->store_dir = db_store_dir(db)))
+		return -1;
+	if (!(st = db_stmt(db, sql)))
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
+		const char *name = db_col_text(st, 0), *b64 = db_col_text(st, 1);
+		struct trust_key *k;
+		char err[SIG_ERR_MAX];
+		size_t nlen, blen;
+
+		GROW(t->keys, akeys, t->nkeys + 1);
+		k = &t->keys[t->nkeys];
+		memset(k, 0, sizeof(*k));
+		nlen = strlen(name);
+		blen = strlen(b64);
+		if (nlen + blen + 2 > sizeof(k->text)) {
+			error("trusted key '%.40s' is too long; ignored", name);
+			continue;
+		}
+		memcpy(k->text, name, nlen);
+		k->text[nlen] = ':';
+		memcpy(k->text + nlen + 1, b64, blen + 1);
+		if (sig_public_parse(k->text, strlen(k->text), &k->pk, err, sizeof(err))) {
+			error("trusted key '%s' is unusable (%s); ignored", name, err);
+			continue;
+		}
+		k->b64 = nlen + 1;
+		k->revoked_at = sqlite3_column_type(st, 2) == SQLITE_NULL
+					? -1 : sqlite3_column_int64(st, 2);
+		k->active = k->revoked_at < 0 || k->revoked_at > at;
+		t->nactive += k->active;
+		t->nkeys++;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+void trust_release(struct trust *t)
+{
+	for (size_t i = 0; i < t->nkeys; i++)
+		sig_public_release(&t->keys[i].pk);
+	free(t->keys);
+	free(t->verdict);
+	free(t->store_dir);
+	if (t->names_loaded)
+		path_names_release(&t->names);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct trust_key *key_named(struct trust *t, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < t->nkeys; i++)
+		if (strlen(t->keys[i].pk.name) == nlen && !memcmp(t->keys[i].pk.name, name, nlen))
+			return &t->keys[i];
+	return NULL;
+}
+
+/* Provisional findings per path while its signatures are checked. */
+#define F_SIGNED    0x01
+#define F_BAD       0x02
+#define F_REVOKED   0x04
+#define F_MALFORMED 0x08
+#define F_UNKNOWN   0x10
+#define F_CA        0x20
+#define F_SEEN      0x80   /* the cache has a narinfo for it */
+
+/* One Ed25519 check to run: signature sig over fingerprint fp. */
+struct job {
+	uint32_t id;
+	uint32_t key;          /* index into t->keys */
+	size_t fp, fplen;      /* offsets into the arena */
+	size_t sig, siglen;
+	int valid;
+};
+
+/* A verdict to remember in sig_verdicts. */
+struct learned {
+	uint32_t id, key;
+	int valid;
+};
+
+struct check;
+
+struct worker {
+	struct check *c;
+	struct batch *b;
+	unsigned idx, nworkers;
+};
+
+/*
+ * Checks queued for the threads.  There are two: while the threads verify
+ * one, the scan fills the other, so reading narinfos and building
+ * fingerprints costs no verification time.
+ */
+struct batch {
+	struct job *jobs;
+	size_t njobs, ajobs;
+	struct strbuf arena;   /* fingerprints and signatures */
+	struct worker w[64];
+	pthread_t tid[64];
+	unsigned started;      /* threads running on it, 0 when idle */
+};
+
+struct check {
+	struct trust *t;
+	uint8_t *found;        /* F_* per id */
+	struct batch b[2];
+	unsigned cur;          /* the batch being filled */
+	struct learned *learned;
+	size_t nlearned, alearned;
+	struct sig_public_key *tkeys;  /* per-thread copies: threads x nkeys */
+	/* sig_verdicts rows of the current path: (key index, valid) */
+	struct { uint32_t key; int valid; } *cached;
+	size_t ncached, acached;
+	/* scan mode: a cursor over sig_verdicts in path_id order */
+	sqlite3_stmt *vcur;
+	int64_t vcur_id;       /* path_id of the row vcur is on; -1 at the end */
+	struct strbuf fp;
+	const char **refs;
+	size_t arefs;
+};
+
+static void *verify_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct batch *b = w->b;
+	const struct sig_public_key *keys = w->c->tkeys + (size_t)w->idx * w->c->t->nkeys;
+
+	for (size_t i = w->idx; i < b->njobs; i += w->nworkers) {
+		struct job *j = &b->jobs[i];
+		j->valid = sig_verify(&keys[j->key], b->arena.buf + j->sig, j->siglen,
+				      b->arena.buf + j->fp, j->fplen) == SIG_VERIFIED;
+	}
+	return NULL;
+}
+
+/* Start threads on batch b.  A thread that cannot start has its share
+ * run here and now. */
+static void batch_start(struct check *c, struct batch *b)
+{
+	unsigned nw = c->t->threads;
+
+	b->started = 0;
+	if (!b->njobs)
+		return;
+	if (nw > b->njobs / 64 + 1)
+		nw = (unsigned)(b->njobs / 64 + 1);
+	for (unsigned i = 0; i < nw; i++) {
+		b->w[i] = (struct worker){c, b, i, nw};
+		if (pthread_create(&b->tid[b->started], NULL, verify_worker, &b->w[i]))
+			verify_worker(&b->w[i]);
+		else
+			b->started++;
+	}
+	/* started counts threads to join; mark a batch run here as busy too */
+	if (!b->started)
+		b->started = UINT32_MAX;
+}
+
+/* Wait for batch b, fold its results in, empty it. */
+static void batch_finish(struct check *c, struct batch *b)
+{
+	if (!b->started)
+		return;
+	if (b->started != UINT32_MAX)
+		for (unsigned i = 0; i < b->started; i++)
+			pthread_join(b->tid[i], NULL);
+	b->started = 0;
+	for (size_t i = 0; i < b->njobs; i++) {
+		struct job *j = &b->jobs[i];
+		c->found[j->id] |= j->valid ? F_SIGNED : F_BAD;
+		GROW(c->learned, c->alearned, c->nlearned + 1);
+		c->learned[c->nlearned++] = (struct learned){j->id, j->key, j->valid};
+	}
+	c->t->stats.verified += b->njobs;
+	b->njobs = 0;
+	strbuf_reset(&b->arena);
+}
+
+/* The batch being filled is full: hand it to the threads, fill the other. */
+static void batch_flush(struct check *c)
+{
+	struct batch *full = &c->b[c->cur];
+
+	c->cur ^= 1;
+	batch_finish(c, &c->b[c->cur]);
+	batch_start(c, full);
+}
+
+/* Everything queued, verified and folded in. */
+static void batch_drain(struct check *c)
+{
+	batch_finish(c, &c->b[c->cur ^ 1]);
+	batch_start(c, &c->b[c->cur]);
+	batch_finish(c, &c->b[c->cur]);
+}
+
+/* Fill c->cached with the sig_verdicts rows of id under the current keys. */
+static int load_cached(struct check *c, uint32_t id)
+{
+	static const char sql_one[] =
+		"SELECT key_name, public_key, valid FROM sig_verdicts "
+		"WHERE cache_id = ?1 AND path_id = ?2";
+	struct trust *t = c->t;
+	sqlite3_stmt *st = c->vcur;
+	int rc;
+
+	c->ncached = 0;
+	if (!st) {
+		if (!(st = db_stmt(t->db, sql_one)))
+			return -1;
+		db_bind_int(st, 1, t->cache_id);
+		db_bind_int(st, 2, id);
+	} else {
+		/* Merge with the scan: vcur is on the first row >= the last id. */
+		while (c->vcur_id >= 0 && c->vcur_id < id) {
+			if ((rc = db_step(t->db, st)) < 0)
+				return -1;
+			c->vcur_id = rc ? sqlite3_column_int64(st, 0) : -1;
+		}
+		if (c->vcur_id != id)
+			return 0;
+	}
+	for (;;) {
+		int off = c->vcur ? 1 : 0;
+		if (!c->vcur) {
+			if ((rc = db_step(t->db, st)) < 0)
+				return -1;
+			if (!rc)
+				break;
+		}
+		{
+			const char *name = db_col_text(st, off), *pk = db_col_text(st, off + 1);
+			struct trust_key *k = key_named(t, name, strlen(name));
+			if (k && !strcmp(k->text + k->b64, pk)) {
+				GROW(c->cached, c->acached, c->ncached + 1);
+				c->cached[c->ncached].key = (uint32_t)(k - t->keys);
+				c->cached[c->ncached++].valid = sqlite3_column_int(st, off + 2);
+			}
+		}
+		if (c->vcur) {
+			if ((rc = db_step(t->db, st)) < 0)
+				return -1;
+			c->vcur_id = rc ? sqlite3_column_int64(st, 0) : -1;
+			if (c->vcur_id != id)
+				break;
+		}
+	}
+	if (!c->vcur)
+		sqlite3_reset(st);
+	return 0;
+}
+
+/* Base names of the ids in a refs JSON array ("[1,5,9]") into c->refs. */
+static size_t refs_names(struct check *c, const char *r)
+{
+	struct trust *t = c->t;
+	size_t n = 0;
+
+	for (; r && *r; r++) {
+		uint64_t ref = 0;
+		if (*r < '0' || *r > '9')
+			continue;
+		while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
+			ref = ref * 10 + (uint64_t)(*r++ - '0');
+		r--;
+		GROW(c->refs, c->arefs, n + 1);
+		c->refs[n++] = path_names_get(&t->names, (uint32_t)ref);
+	}
+	return n;
+}
+
+static int need_names(struct trust *t)
+{
+	if (t->names_loaded)
+		return 0;
+	t->names_loaded = 1;   /* trust_release frees them, loaded or not */
+	if (path_names_load(&t->names, t->db, t->n))
+		return -1;
+	return 0;
+}
+
+/*
+ * One narinfo: classify its signatures, queue the checks sig_verdicts
+ * cannot answer.  Column order: path_id, nar_hash, nar_size, refs, sigs, ca.
+ */
+static int process_row(struct check *c, sqlite3_stmt *st)
+{
+	struct trust *t = c->t;
+	struct batch *b = &c->b[c->cur];
+	uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+	const char *sigs_text = db_col_text(st, 4);
+	json_t *sigs = NULL;
+	size_t fp_off = 0, fp_len = 0, nrefs = 0;
+	int have_fp = 0, have_cached = 0, rc = -1;
+
+	c->found[id] |= F_SEEN;
+	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		if (need_names(t))
+			return -1;
+		nrefs = refs_names(c, db_col_text(st, 3));
+		if (trust_ca_matches(t->store_dir, path_names_get(&t->names, id),
+				     db_col_text(st, 5), c->refs, nrefs)) {
+			c->found[id] |= F_CA;
+			return 0;
+		}
+	}
+	sigs = json_loads(sigs_text, 0, NULL);
+	for (size_t i = 0; i < json_array_size(sigs); i++) {
+		const char *s = json_string_value(json_array_get(sigs, i));
+		const char *colon = s ? strchr(s, ':') : NULL;
+		struct trust_key *k;
+		unsigned char raw[96];
+		size_t got, klen;
+		int known = -1;
+
+		if (!colon || colon == s) {
+			c->found[id] |= F_MALFORMED;
+			continue;
+		}
+		if (!(k = key_named(t, s, (size_t)(colon - s)))) {
+			c->found[id] |= F_UNKNOWN;
+			continue;
+		}
+		if (!k->active) {
+			c->found[id] |= F_REVOKED;
+			continue;
+		}
+		if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
+		    got != SIG_BYTES) {
+			c->found[id] |= F_MALFORMED;
+			continue;
+		}
+		klen = (size_t)(k - t->keys);
+		if (!have_cached) {
+			if (load_cached(c, id))
+				goto out;
+			have_cached = 1;
+		}
+		for (size_t j = 0; j < c->ncached; j++)
+			if (c->cached[j].key == klen)
+				known = c->cached[j].valid;
+		if (known >= 0) {
+			c->found[id] |= known ? F_SIGNED : F_BAD;
+			t->stats.reused++;
+			continue;
+		}
+		if (!have_fp) {
+			char err[SIG_ERR_MAX];
+			struct strbuf path = STRBUF_INIT;
+			if (need_names(t))
+				goto out;
+			nrefs = refs_names(c, db_col_text(st, 3));
+			strbuf_addf(&path, "%s/%s", t->store_dir, path_names_get(&t->names, id));
+			strbuf_reset(&c->fp);
+			if (sig_fingerprint(&c->fp, t->store_dir, path.buf, db_col_text(st, 1),
+					    (uint64_t)sqlite3_column_int64(st, 2), c->refs, nrefs,
+					    err, sizeof(err))) {
+				/* No fingerprint, nothing can verify: not trusted. */
+				strbuf_release(&path);
+				c->found[id] |= F_BAD;
+				break;
+			}
+			strbuf_release(&path);
+			fp_off = b->arena.len;
+			fp_len = c->fp.len;
+			strbuf_add(&b->arena, c->fp.buf, c->fp.len);
+			have_fp = 1;
+		}
+		GROW(b->jobs, b->ajobs, b->njobs + 1);
+		b->jobs[b->njobs] = (struct job){.id = id, .key = (uint32_t)klen, .fp = fp_off,
+						 .fplen = fp_len, .sig = b->arena.len,
+						 .siglen = strlen(s)};
+		strbuf_addstr(&b->arena, s);
+		b->njobs++;
+	}
+	rc = 0;
+out:
+	json_decref(sigs);
+	return rc;
+}
+
+static int store_learned(struct check *c)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO sig_verdicts "
+		"(cache_id, path_id, key_name, public_key, valid, checked_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	struct trust *t = c->t;
+	int64_t now = clock_now();
+
+	if (!c->nlearned || t->db->readonly)
+		return 0;
+	if (db_begin(t->db))
+		return -1;
+	for (size_t i = 0; i < c->nlearned; i++) {
+		struct trust_key *k = &t->keys[c->learned[i].key];
+		sqlite3_stmt *st = db_stmt(t->db, sql);
+		if (!st)
+			goto fail;
+		db_bind_int(st, 1, t->cache_id);
+		db_bind_int(st, 2, c->learned[i].id);
+		db_bind_static(st, 3, k->pk.name);
+		db_bind_static(st, 4, k->text + k->b64);
+		db_bind_int(st, 5, c->learned[i].valid);
+		db_bind_int(st, 6, now);
+		if (db_run(t->db, st))
+			goto fail;
+	}
+	if (db_commit(t->db))
+		goto fail;
+	t->stats.stored += c->nlearned;
+	return 0;
+fail:
+	db_rollback(t->db);
+	return -1;
+}
+
+#define BATCH 8192
+
+int trust_check(struct trust *t, const uint8_t *want)
+{
+	static const char sql_scan[] =
+		"SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
+		"WHERE cache_id = ?1 ORDER BY path_id";
+	static const char sql_one[] =
+		"SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
+		"WHERE cache_id = ?1 AND path_id = ?2";
+	static const char sql_vcur[] =
+		"SELECT path_id, key_name, public_key, valid FROM sig_verdicts "
+		"WHERE cache_id = ?1 ORDER BY path_id";
+	struct check c = {0};
+	size_t nwant = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	for (uint32_t id = 0; id < t->n; id++)
+		nwant += want[id] && !t->verdict[id];
+	if (!nwant)
+		return 0;
+	if (!t->nkeys) {
+		for (uint32_t id = 0; id < t->n; id++)
+			if (want[id] && !t->verdict[id])
+				t->verdict[id] = TRUST_NOT_CHECKED;
+		return 0;
+	}
+	c.t = t;
+	c.found = xcalloc(t->n, 1);
+	/* Every thread gets its own key objects: nothing is shared but the
+	 * read-only job list. */
+	c.tkeys = xcalloc((size_t)t->threads * t->nkeys, sizeof(*c.tkeys));
+	for (unsigned w = 0; w < t->threads; w++) {
+		for (size_t k = 0; k < t->nkeys; k++) {
+			char err[SIG_ERR_MAX];
+			if (sig_public_parse(t->keys[k].text, strlen(t->keys[k].text),
+					     &c.tkeys[(size_t)w * t->nkeys + k], err, sizeof(err))) {
+				error("trusted key '%s': %s", t->keys[k].pk.name, err);
+				goto out;
+			}
+		}
+	}
+
+	if (nwant < t->n / 16 + 64) {
+		/* A few paths: look each one up. */
+		for (uint32_t id = 1; id < t->n; id++) {
+			if (!want[id] || t->verdict[id])
+				continue;
+			if (!(st = db_stmt(t->db, sql_one)))
+				goto out;
+			db_bind_int(st, 1, t->cache_id);
+			db_bind_int(st, 2, id);
+			rc = db_step(t->db, st);
+			if (rc < 0 || (rc > 0 && process_row(&c, st))) {
+				sqlite3_reset(st);
+				goto out;
+			}
+			sqlite3_reset(st);
+			if (c.b[c.cur].njobs >= BATCH)
+				batch_flush(&c);
+		}
+	} else {
+		/* Many: one pass over the cache's narinfos, merged with its
+		 * recorded verdicts (both in path_id order). */
+		if (!(c.vcur = db_stmt(t->db, sql_vcur)))
+			goto out;
+		db_bind_int(c.vcur, 1, t->cache_id);
+		if ((rc = db_step(t->db, c.vcur)) < 0)
+			goto out;
+		c.vcur_id = rc ? sqlite3_column_int64(c.vcur, 0) : -1;
+		if (!(st = db_stmt(t->db, sql_scan)))
+			goto out;
+		db_bind_int(st, 1, t->cache_id);
+		while ((rc = db_step(t->db, st)) == 1) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (id <= 0 || id >= t->n || !want[id] || t->verdict[id])
+				continue;
+			if (process_row(&c, st))
+				break;
+			if (c.b[c.cur].njobs >= BATCH)
+				batch_flush(&c);
+		}
+		sqlite3_reset(st);
+		sqlite3_reset(c.vcur);
+		if (rc != 0)
+			goto out;
+	}
+	batch_drain(&c);
+
+	for (uint32_t id = 0; id < t->n; id++) {
+		uint8_t f = c.found[id];
+		if (!want[id] || t->verdict[id] || !(f & F_SEEN))
+			continue;
+		t->verdict[id] = f & F_CA ? TRUST_CA
+			: f & F_SIGNED ? TRUST_SIGNED
+			: f & F_BAD ? TRUST_BAD
+			: f & F_MALFORMED ? TRUST_MALFORMED
+			: f & F_REVOKED ? TRUST_REVOKED
+			: f & F_UNKNOWN ? TRUST_UNKNOWN_KEY
+			: TRUST_UNSIGNED;
+		t->stats.checked++;
+	}
+	/* Verdicts stand even when they cannot be kept (DB locked, disk
+	 * full): store_learned has reported why. */
+	store_learned(&c);
+	ret = 0;
+out:
+	/* On an error half-way a batch may still be running: wait for it
+	 * before freeing what its threads use. */
+	for (int i = 0; i < 2; i++) {
+		if (c.found)
+			batch_finish(&c, &c.b[i]);
+		free(c.b[i].jobs);
+		strbuf_release(&c.b[i].arena);
+	}
+	if (c.tkeys)
+		for (size_t i = 0; i < (size_t)t->threads * t->nkeys; i++)
+			sig_public_release(&c.tkeys[i]);
+	free(c.tkeys);
+	free(c.found);
+	free(c.learned);
+	free(c.cached);
+	free(c.refs);
+	strbuf_release(&c.fp);
+	return ret;
+}
+
+int64_t trust_want_present(struct trust *t, uint8_t *want)
+{
+	static const char sql[] =
+		"SELECT DISTINCT path_id FROM presence WHERE cache_id = ?1 AND first_seen <= ?2 "
+		"AND (gone_at IS NULL OR gone_at > ?2)";
+	sqlite3_stmt *st = db_stmt(t->db, sql);
+	int64_t count = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, t->cache_id);
+	db_bind_int(st, 2, t->at);
+	while ((rc = db_step(t->db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id < t->n && !want[id]) {
+			want[id] = 1;
+			count++;
+		}
+	}
+	return rc < 0 ? -1 : count;
+}
+
+int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb)
+{
+	static const char sql[] =
+		"SELECT sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
+	sqlite3_stmt *st = db_stmt(t->db, sql);
+	json_t *sigs;
+	size_t n;
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, t->cache_id);
+	db_bind_int(st, 2, id);
+	if ((rc = db_step(t->db, st)) <= 0) {
+		sqlite3_reset(st);
+		return rc < 0 ? -1 : 1;
+	}
+	sigs = json_loads(db_col_text(st, 0), 0, NULL);
+	sqlite3_reset(st);
+	n = json_array_size(sigs);
+	if (!n)
+		strbuf_addstr(sb, "no signatures");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(sigs, i));
+		const char *colon = s ? strchr(s, ':') : NULL;
+		struct trust_key *k;
+		unsigned char raw[96];
+		size_t got;
+
+		if (i)
+			strbuf_addstr(sb, ", ");
+		if (!colon || colon == s) {
+			strbuf_addf(sb, "'%.40s' (malformed)", s ? s : "?");
+			continue;
+		}
+		strbuf_addf(sb, "%.*s ", (int)(colon - s), s);
+		if (!(k = key_named(t, s, (size_t)(colon - s)))) {
+			strbuf_addstr(sb, "(not a configured key)");
+		} else if (!k->active) {
+			char when[32];
+			strbuf_addf(sb, "(revoked %s)", format_time(k->revoked_at, when, sizeof(when)));
+		} else if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
+			   got != SIG_BYTES) {
+			strbuf_addstr(sb, "(malformed)");
+		} else if (trust_ok(trust_verdict(t, id))) {
+			strbuf_addstr(sb, "(trusted)");
+		} else {
+			/* A trusted key's well-formed signature on a path that
+			 * is not trusted: it did not verify. */
+			strbuf_addstr(sb, "(bad signature)");
+		}
+	}
+	json_decref(sigs);
+	return 0;
+}

@@ -1,0 +1,371 @@
+/*
+ * cmd_closure.c - `cachegc closure`: closures and their sizes, as recorded.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "store/db.h"
+#include "analysis/graph.h"
+#include "store/lookup.h"
+#include "lib/util.h"
+
+static const char usage[] =
+	"usage: cachegc closure [--cache CACHE] [--json] [--total] PATH...\n"
+	"       cachegc closure [--cache CACHE] [--json] --all\n"
+	"\n"
+	"Print each path's NAR size and closure size as recorded by the last crawl,\n"
+	"shaped like `nix path-info -sS` (path, NAR size, closure size).  The\n"
+	"closure is walked over the references recorded for the cache; members\n"
+	"absent from the cache are counted and, with --json, listed as `missing`.\n"
+	"\n"
+	"PATH     a store path (/nix/store/<hash>-<name>), a basename or a 32-char hash\n"
+	"\n"
+	"options:\n"
+	"  --cache CACHE  the cache (URL, directory or id); default: the only one\n"
+	"  --all          every path present in the cache\n"
+	"  --json         an array of objects with `nix path-info --json` field names\n"
+	"                 (path, narHash, narSize, references, deriver, signatures,\n"
+	"                 url, compression, downloadHash, downloadSize, closureSize,\n"
+	"                 closureDownloadSize) plus missing and present\n"
+	"  --total        also the union closure of all the paths, each path counted\n"
+	"                 once (text: a last line 'total (N paths) DOWNLOAD CLOSURE';\n"
+	"                 JSON: {\"paths\":[...],\n"
+	"                 \"total\":{...}})\n"
+	"  --help         this text\n";
+
+struct names {
+	char *pool;
+	uint32_t *at;          /* offset of "<hash>-<name>" per id, 0 = unknown */
+	uint32_t n;
+	const char *store_dir;
+};
+
+static int names_load(struct names *nm, struct db *db, uint32_t n, const char *store_dir)
+{
+	static const char sql[] = "SELECT id, hash, name FROM paths";
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	nm->n = n;
+	nm->store_dir = store_dir;
+	nm->at = xcalloc(n ? n : 1, sizeof(*nm->at));
+	strbuf_addch(&sb, '\0');
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id >= n)
+			continue;
+		nm->at[id] = (uint32_t)sb.len;
+		strbuf_addf(&sb, "%s-%s", db_col_text(st, 1), db_col_text(st, 2));
+		strbuf_addch(&sb, '\0');
+	}
+	nm->pool = strbuf_detach(&sb);
+	return rc < 0 ? -1 : 0;
+}
+
+static const char *base_of(const struct names *nm, uint32_t id)
+{
+	return nm->pool + nm->at[id];
+}
+
+static void full_path(const struct names *nm, uint32_t id, struct strbuf *sb)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, "%s/%s", nm->store_dir, base_of(nm, id));
+}
+
+static struct names *sort_names;
+
+static int cmp_ids(const void *a, const void *b)
+{
+	return strcmp(base_of(sort_names, *(const uint32_t *)a),
+		      base_of(sort_names, *(const uint32_t *)b));
+}
+
+static void sort_ids(struct names *nm, uint32_t *ids, size_t n)
+{
+	sort_names = nm;
+	if (n > 1)  /* ids may be NULL when n == 0 */
+		qsort(ids, n, sizeof(*ids), cmp_ids);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
+static json_t *paths_array(struct names *nm, uint32_t *ids, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *a = json_array();
+
+	sort_ids(nm, ids, n);
+	for (size_t i = 0; i < n; i++) {
+		full_path(nm, ids[i], &sb);
+		json_array_append_new(a, json_string(sb.buf));
+	}
+	strbuf_release(&sb);
+	return a;
+}
+
+/* The nix path-info --json object for one path. */
+static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struct names *nm,
+			 uint32_t id, struct closure *c, uint32_t **scratch, size_t *scratch_alloc)
+{
+	static const char sql_ni[] =
+		"SELECT nar_hash, nar_size, url, compression, file_hash, file_size, deriver, ca, "
+		"sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *st;
+	json_t *o = json_object(), *sigs = NULL;
+	size_t nref = 0, nmiss = 0;
+
+	full_path(nm, id, &sb);
+	json_object_set_new(o, "path", json_string(sb.buf));
+	if ((st = db_stmt(db, sql_ni))) {
+		db_bind_int(st, 1, cache_id);
+		db_bind_int(st, 2, id);
+		if (db_step(db, st) == 1) {
+			json_object_set_new(o, "narHash", json_string(db_col_text(st, 0)));
+			json_object_set_new(o, "narSize", json_integer(sqlite3_column_int64(st, 1)));
+			json_object_set_new(o, "url", json_string(db_col_text(st, 2)));
+			json_object_set_new(o, "compression", json_string(db_col_text(st, 3)));
+			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+				json_object_set_new(o, "downloadHash", json_string(db_col_text(st, 4)));
+			if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+				json_object_set_new(o, "downloadSize",
+						    json_integer(sqlite3_column_int64(st, 5)));
+			if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+				strbuf_reset(&sb);
+				strbuf_addf(&sb, "%s/%s", nm->store_dir, db_col_text(st, 6));
+				json_object_set_new(o, "deriver", json_string(sb.buf));
+			}
+			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+				json_object_set_new(o, "ca", json_string(db_col_text(st, 7)));
+			sigs = json_loads(db_col_text(st, 8), 0, NULL);
+		}
+		sqlite3_reset(st);
+	}
+	/* The graph holds the references without the self-reference. */
+	for (uint32_t e = g->off[id]; e < g->off[id + 1]; e++) {
+		GROW(*scratch, *scratch_alloc, nref + 1);
+		(*scratch)[nref++] = g->adj[e];
+	}
+	if (g->flags[id] & GRAPH_SELFREF) {
+		GROW(*scratch, *scratch_alloc, nref + 1);
+		(*scratch)[nref++] = id;
+	}
+	json_object_set_new(o, "references", paths_array(nm, *scratch, nref));
+	if (!json_is_array(sigs)) {
+		json_decref(sigs);
+		sigs = json_array();
+	}
+	/* Nix prints signatures as a sorted set. */
+	{
+		size_t ns = json_array_size(sigs);
+		const char **v = xcalloc(ns + 1, sizeof(*v));
+		json_t *sorted = json_array();
+		for (size_t i = 0; i < ns; i++)
+			v[i] = json_string_value(json_array_get(sigs, i));
+		qsort(v, ns, sizeof(*v), cmp_cstr);
+		for (size_t i = 0; i < ns; i++)
+			if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1])))
+				json_array_append_new(sorted, json_string(v[i]));
+		free(v);
+		json_decref(sigs);
+		json_object_set_new(o, "signatures", sorted);
+	}
+	json_object_set_new(o, "closureSize", json_integer((json_int_t)c->nar_bytes));
+	json_object_set_new(o, "closureDownloadSize", json_integer((json_int_t)c->file_bytes));
+	for (size_t i = 0; i < c->n; i++) {
+		if (g->flags[c->ids[i]] & GRAPH_PRESENT)
+			continue;
+		GROW(*scratch, *scratch_alloc, nmiss + 1);
+		(*scratch)[nmiss++] = c->ids[i];
+	}
+	json_object_set_new(o, "missing", paths_array(nm, *scratch, nmiss));
+	json_object_set_new(o, "present", json_boolean(g->flags[id] & GRAPH_PRESENT));
+	strbuf_release(&sb);
+	return o;
+}
+
+static json_t *total_json(struct graph *g, struct names *nm, struct closure *c,
+			  uint32_t **scratch, size_t *scratch_alloc)
+{
+	size_t nmiss = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (g->flags[c->ids[i]] & GRAPH_PRESENT)
+			continue;
+		GROW(*scratch, *scratch_alloc, nmiss + 1);
+		(*scratch)[nmiss++] = c->ids[i];
+	}
+	return json_pack("{s:I, s:I, s:I, s:o}", "paths", (json_int_t)c->n,
+			 "closureSize", (json_int_t)c->nar_bytes,
+			 "closureDownloadSize", (json_int_t)c->file_bytes,
+			 "missing", paths_array(nm, *scratch, nmiss));
+}
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	extern const struct cmd cmd_closure;
+	static const char sql_all[] =
+		"SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
+	const char *cache_arg = NULL;
+	int json = 0, all = 0, total = 0, ret = 1, nargs = 0;
+	char *store_dir = NULL, *url = NULL;
+	int64_t cache_id;
+	struct graph g;
+	struct names nm = {0};
+	struct closure c = {0};
+	uint32_t *ids = NULL, *scratch = NULL;
+	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
+	struct strbuf sb = STRBUF_INIT;
+	int graph_loaded = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--all"))
+			all = 1;
+		else if (!strcmp(argv[i], "--total"))
+			total = 1;
+		else if (!strcmp(argv[i], "--cache")) {
+			if (++i >= argc)
+				return cmd_usage_error(&cmd_closure, "--cache needs a value");
+			cache_arg = argv[i];
+		} else if (!strncmp(argv[i], "--cache=", 8))
+			cache_arg = argv[i] + 8;
+		else if (argv[i][0] == '-' && argv[i][1] == '-')
+			return cmd_usage_error(&cmd_closure, "unknown option '%s'", argv[i]);
+		else
+			nargs++;
+	}
+	if (all == (nargs > 0))
+		return cmd_usage_error(&cmd_closure, all ? "--all takes no PATH"
+							 : "name at least one PATH, or --all");
+	if (!(store_dir = db_store_dir(ctx->db)) ||
+	    cache_resolve(ctx->db, cache_arg, &cache_id, &url))
+		goto out;
+	if (graph_load(&g, ctx->db, cache_id))
+		goto out;
+	graph_loaded = 1;
+	if (names_load(&nm, ctx->db, g.n, store_dir))
+		goto out;
+
+	if (all) {
+		sqlite3_stmt *st = db_stmt(ctx->db, sql_all);
+		if (!st)
+			goto out;
+		db_bind_int(st, 1, cache_id);
+		while (db_step(ctx->db, st) == 1) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (id <= 0 || id >= g.n)
+				continue;
+			GROW(ids, aids, nids + 1);
+			ids[nids++] = (uint32_t)id;
+		}
+		sqlite3_reset(st);
+	} else {
+		for (int i = 1; i < argc; i++) {
+			int64_t id;
+			int rc;
+			if (argv[i][0] == '-' && argv[i][1] == '-') {
+				if (!strcmp(argv[i], "--cache"))
+					i++;
+				continue;
+			}
+			rc = path_resolve(ctx->db, store_dir, argv[i], &id);
+			if (rc < 0)
+				goto out;
+			if (rc == 0 || id >= g.n || !(g.flags[id] & GRAPH_NARINFO)) {
+				error("'%s' was never seen in %s (no narinfo recorded)", argv[i], url);
+				unknown++;
+				continue;
+			}
+			GROW(ids, aids, nids + 1);
+			ids[nids++] = (uint32_t)id;
+		}
+	}
+	sort_ids(&nm, ids, nids);
+	{
+		/* drop duplicates (the same path named twice) */
+		size_t k = 0;
+		for (size_t i = 0; i < nids; i++)
+			if (!k || ids[k - 1] != ids[i])
+				ids[k++] = ids[i];
+		nids = k;
+	}
+
+	if (json && total)
+		fputs("{\"paths\": ", stdout);
+	if (json)
+		fputs("[", stdout);
+	for (size_t i = 0; i < nids; i++) {
+		graph_closure(&g, &ids[i], 1, &c);
+		if (json) {
+			json_t *o = path_json(ctx->db, cache_id, &g, &nm, ids[i], &c, &scratch,
+					      &ascratch);
+			fputs(i ? ",\n" : "\n", stdout);
+			json_dumpf(o, stdout, JSON_COMPACT);
+			json_decref(o);
+		} else {
+			full_path(&nm, ids[i], &sb);
+			printf("%s\t%lld\t%llu\n", sb.buf, (long long)g.nar_size[ids[i]],
+			       (unsigned long long)c.nar_bytes);
+			if (c.nmissing && !all)
+				warning("closure of '%s' lacks %zu path%s in this cache (--json lists them)",
+					sb.buf, c.nmissing, c.nmissing == 1 ? "" : "s");
+			incomplete += c.nmissing > 0;
+		}
+	}
+	if (json)
+		fputs(nids ? "\n]" : "]", stdout);
+	if (all && incomplete)
+		warning("%zu of %zu closures lack paths in this cache (--json lists them per path)",
+			incomplete, nids);
+	if (total) {
+		graph_closure(&g, ids, nids, &c);
+		if (json) {
+			json_t *t = total_json(&g, &nm, &c, &scratch, &ascratch);
+			fputs(", \"total\": ", stdout);
+			json_dumpf(t, stdout, JSON_COMPACT);
+			json_decref(t);
+			fputs("}", stdout);
+		} else {
+			printf("total (%zu paths)\t%llu\t%llu\n", c.n,
+			       (unsigned long long)c.file_bytes, (unsigned long long)c.nar_bytes);
+		}
+	}
+	if (json)
+		fputc('\n', stdout);
+	ret = unknown ? 1 : 0;
+out:
+	if (graph_loaded)
+		graph_release(&g);
+	closure_release(&c);
+	free(nm.pool);
+	free(nm.at);
+	free(ids);
+	free(scratch);
+	free(store_dir);
+	free(url);
+	strbuf_release(&sb);
+	return ret;
+}
+
+const struct cmd cmd_closure = {
+	.name = "closure",
+	.summary = "closures and their NAR / download sizes, and what they lack",
+	.usage = usage,
+	.db = DB_READ,
+	.run = run,
+};

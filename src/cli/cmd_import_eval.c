@@ -1,0 +1,439 @@
+/*
+ * cmd_import_eval.c - `cachegc import-eval`: record nix-eval-jobs output as
+ * evaluations (branch x rev x cudaCapabilities x system x time), one file
+ * or a manifest of many.  The work is evals_import() (evals.c); this file
+ * reads options, resolves the manifest and prints the summary.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "store/db.h"
+#include "ingest/evals.h"
+#include "lib/util.h"
+
+#define MANIFEST_MAX (16u * 1024 * 1024)
+#define DEFAULT_SYSTEM "x86_64-linux"
+
+static const char usage_text[] =
+	"usage: cachegc import-eval --branch B --rev R --capabilities LIST\n"
+	"                           [--system S] [--time T] [--jobset NAME]\n"
+	"                           [--strict] [--json] FILE|-\n"
+	"   or: cachegc import-eval --manifest FILE [--system S] [--jobset NAME]\n"
+	"                           [--strict] [--json]\n"
+	"\n"
+	"Record one evaluation: the JSON lines nix-eval-jobs printed for a nixpkgs\n"
+	"branch at a revision with a set of cudaCapabilities.  Lines with \"error\"\n"
+	"are kept as attrs that failed to evaluate; cacheStatus and neededBuilds\n"
+	"are kept when present.  Malformed lines are reported (file:line) and\n"
+	"skipped; the rest is imported in one transaction.  Importing the same\n"
+	"evaluation again changes nothing.\n"
+	"\n"
+	"options:\n"
+	"  --branch B          nixpkgs branch: master, nixos-unstable, nixos-24.05, ...\n"
+	"  --rev R             the nixpkgs revision evaluated\n"
+	"  --capabilities L    the cudaCapabilities, e.g. 8.6,8.9 (a set: order,\n"
+	"                      spaces and repeats do not matter)\n"
+	"  --system S          the evaluation's system (default " DEFAULT_SYSTEM ")\n"
+	"  --time T            when it was evaluated: 2024-05-01, 2024-05-01T12:00:00Z\n"
+	"                      or @EPOCH (default: the clock, see the global --now)\n"
+	"  --jobset NAME       a free label for it, e.g. the CI jobset\n"
+	"  --manifest FILE     import many evaluations: one per line,\n"
+	"                        FILE<TAB>BRANCH<TAB>REV<TAB>CAPABILITIES[<TAB>SYSTEM\n"
+	"                        [<TAB>TIME[<TAB>JOBSET]]]\n"
+	"                      empty fields take the defaults; '#' lines and blank\n"
+	"                      lines are ignored; relative FILEs are read from the\n"
+	"                      manifest's directory; each evaluation is its own\n"
+	"                      transaction\n"
+	"  --strict            a malformed or duplicate line fails the evaluation\n"
+	"  --json              print the summary as JSON\n"
+	"  FILE|-              the nix-eval-jobs output ('-': standard input)\n"
+	"\n"
+	"Exit status: 0 when every evaluation was imported or already there, 1 when\n"
+	"one failed (nothing of it recorded), 2 for a usage error.\n";
+
+const struct cmd cmd_import_eval;
+
+struct entry {
+	char *file;            /* path to open, resolved against the manifest */
+	char *shown;           /* where it was named: "MANIFEST:LINE", or NULL */
+	char *branch, *rev, *caps, *system, *jobset;
+	int64_t time;
+	int time_given;
+};
+
+static void entry_release(struct entry *e)
+{
+	free(e->file);
+	free(e->shown);
+	free(e->branch);
+	free(e->rev);
+	free(e->caps);
+	free(e->system);
+	free(e->jobset);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Fill e's metadata from text fields (system and jobset may be NULL or
+ * empty for the default; so may time_s, for the clock).  0, or -1 with
+ * the reason in msg. */
+static int entry_meta(struct entry *e, const char *branch, const char *rev, const char *caps,
+		      const char *system, const char *time_s, const char *jobset,
+		      char *msg, size_t msgsz)
+{
+	struct evals_error err;
+
+	if (!system || !*system)
+		system = DEFAULT_SYSTEM;
+	if (evals_check_label("the branch", branch, 1, &err) ||
+	    evals_check_label("the rev", rev, 0, &err) ||
+	    evals_check_label("the system", system, 0, &err) ||
+	    (jobset && *jobset && evals_check_label("the jobset", jobset, 1, &err))) {
+		snprintf(msg, msgsz, "%s", err.msg);
+		return -1;
+	}
+	if (caps_normalize(caps, strlen(caps), &e->caps, &err)) {
+		snprintf(msg, msgsz, "capabilities: %s", err.msg);
+		return -1;
+	}
+	if (time_s && *time_s) {
+		if (parse_time(time_s, &e->time)) {
+			snprintf(msg, msgsz, "cannot parse time '%.64s' (want 2024-05-01, "
+				 "2024-05-01T12:00:00Z or @EPOCH)", time_s);
+			return -1;
+		}
+		e->time_given = 1;
+	} else {
+		e->time = clock_now();
+	}
+	e->branch = xstrdup(branch);
+	e->rev = xstrdup(rev);
+	e->system = xstrdup(system);
+	e->jobset = jobset && *jobset ? xstrdup(jobset) : NULL;
+	return 0;
+}
+
+/* Split a manifest line at tabs into at most nf fields (pointers into
+ * line, NUL-terminated in place).  Returns the field count, or nf + 1 when
+ * there are more. */
+static size_t split_tabs(char *line, char **f, size_t nf)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char *tab = strchr(line, '\t');
+		if (n == nf)
+			return nf + 1;
+		f[n++] = line;
+		if (!tab)
+			return n;
+		*tab = '\0';
+		line = tab + 1;
+	}
+}
+
+/* Read the manifest into *entries.  Every line is checked before anything
+ * is imported: a bad manifest imports nothing.  0 or -1 (reported). */
+static int read_manifest(const char *path, const char *def_system, const char *def_jobset,
+			 struct entry **entries, size_t *n)
+{
+	char *buf = NULL, *dir = NULL, *p, *next;
+	size_t len, alloc = 0;
+	unsigned lineno = 0, bad = 0;
+	const char *slash;
+	int rc;
+
+	*entries = NULL;
+	*n = 0;
+	rc = strcmp(path, "-") ? read_file_capped(path, MANIFEST_MAX, &buf, &len)
+			       : read_stream_capped(stdin, MANIFEST_MAX, &buf, &len);
+	if (rc)
+		return error("cannot read manifest '%s': %s", path,
+			     errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+	slash = strrchr(path, '/');
+	dir = strcmp(path, "-") && slash ? xstrndup(path, (size_t)(slash - path + 1)) : xstrdup("");
+	if (memchr(buf, '\0', len)) {
+		error("manifest '%s' holds a NUL byte; is it a text file?", path);
+		goto fail;
+	}
+	for (p = buf; p < buf + len; p = next) {
+		char *eol = memchr(p, '\n', (size_t)(buf + len - p)), *f[7];
+		char where[600], msg[300];
+		struct entry e = {0};
+		size_t nf;
+
+		next = eol ? eol + 1 : buf + len;
+		if (eol)
+			*eol = '\0';
+		else
+			buf[len] = '\0';
+		lineno++;
+		if (eol > p && eol[-1] == '\r')
+			eol[-1] = '\0';
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		nf = split_tabs(p, f, ARRAY_SIZE(f));
+		if (nf > ARRAY_SIZE(f) || nf < 4) {
+			error("%s: %s tab-separated fields; want FILE<TAB>BRANCH<TAB>REV<TAB>"
+			      "CAPABILITIES[<TAB>SYSTEM[<TAB>TIME[<TAB>JOBSET]]]", where,
+			      nf > ARRAY_SIZE(f) ? "more than 7" : nf == 1 ? "1" : nf == 2 ? "2" : "3");
+			bad++;
+			continue;
+		}
+		if (!*f[0] || !strcmp(f[0], "-")) {
+			error("%s: the file field is empty or '-'", where);
+			bad++;
+			continue;
+		}
+		if (entry_meta(&e, f[1], f[2], f[3], nf > 4 && *f[4] ? f[4] : def_system,
+			       nf > 5 ? f[5] : NULL, nf > 6 && *f[6] ? f[6] : def_jobset,
+			       msg, sizeof(msg))) {
+			error("%s: %s", where, msg);
+			entry_release(&e);
+			bad++;
+			continue;
+		}
+		if (f[0][0] == '/') {
+			e.file = xstrdup(f[0]);
+		} else {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addstr(&sb, dir);
+			strbuf_addstr(&sb, f[0]);
+			e.file = strbuf_detach(&sb);
+		}
+		e.shown = xstrdup(where);
+		GROW(*entries, alloc, *n + 1);
+		(*entries)[(*n)++] = e;
+	}
+	if (bad) {
+		error("manifest '%s': %u bad line%s; nothing imported", path, bad, bad == 1 ? "" : "s");
+		goto fail;
+	}
+	if (!*n) {
+		error("manifest '%s' lists no evaluations", path);
+		goto fail;
+	}
+	free(buf);
+	free(dir);
+	return 0;
+fail:
+	for (size_t i = 0; i < *n; i++)
+		entry_release(&(*entries)[i]);
+	free(*entries);
+	*entries = NULL;
+	*n = 0;
+	free(buf);
+	free(dir);
+	return -1;
+}
+
+struct totals {
+	unsigned imported, already, failed;
+};
+
+static void print_problems(const char *src, const struct import_problems *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		warning("%s:%u: %s", src, p->v[i].line, p->v[i].msg);
+	if (p->total > p->n)
+		warning("%s: %zu more problems not shown", src, p->total - p->n);
+}
+
+static json_t *problems_json(const struct import_problems *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(a, json_pack("{s:i, s:s}", "line", (json_int_t)p->v[i].line,
+						   "message", p->v[i].msg));
+	return a;
+}
+
+/* Import one evaluation and report it (text now, or into arr). */
+static void import_one(struct db *db, const struct entry *e, int strict, json_t *arr,
+		       struct totals *tot)
+{
+	struct eval_import_result res;
+	struct eval_meta m = {0};
+	FILE *in;
+	char t[32], t2[32];
+	int rc, is_stdin = !strcmp(e->file, "-");
+
+	m.branch = e->branch;
+	m.rev = e->rev;
+	m.capabilities = e->caps;
+	m.system = e->system;
+	m.jobset = e->jobset;
+	m.source = is_stdin ? "<stdin>" : e->file;
+	m.time = e->time;
+	m.time_given = e->time_given;
+	m.strict = strict;
+
+	memset(&res, 0, sizeof(res));
+	in = is_stdin ? stdin : fopen(e->file, "r");
+	if (!in) {
+		snprintf(res.failure, sizeof(res.failure), "%s%scannot open '%s': %s",
+			 e->shown ? e->shown : "", e->shown ? ": " : "", e->file, strerror(errno));
+		rc = -1;
+	} else {
+		rc = evals_import(db, in, &m, &res);
+		if (!is_stdin)
+			fclose(in);
+	}
+	print_problems(m.source, &res.problems);
+	if (rc && res.failure[0])
+		error("%s", res.failure);
+	if (rc)
+		tot->failed++;
+	else if (res.already)
+		tot->already++;
+	else
+		tot->imported++;
+
+	if (arr) {
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:o}",
+				      "file", m.source,
+				      "status", rc ? "failed" : res.already ? "already-imported" : "imported",
+				      "evaluationId", rc ? json_null() : json_integer(res.evaluation_id),
+				      "branch", e->branch, "rev", e->rev, "capabilities", e->caps,
+				      "system", e->system,
+				      "time", format_time(res.already ? res.existing_time : e->time, t, sizeof(t)),
+				      "jobset", e->jobset ? json_string(e->jobset) : json_null());
+		json_object_set_new(o, "lines", json_integer(res.lines));
+		json_object_set_new(o, "jobs", json_integer(res.jobs));
+		json_object_set_new(o, "outputs", json_integer(res.outputs));
+		json_object_set_new(o, "evalErrors", json_integer(res.eval_errors));
+		json_object_set_new(o, "malformedLines", json_integer(res.bad_lines));
+		json_object_set_new(o, "duplicates", json_integer(res.duplicates));
+		json_object_set_new(o, "problemsTotal", json_integer((json_int_t)res.problems.total));
+		json_object_set_new(o, "problems", problems_json(&res.problems));
+		if (rc)
+			json_object_set_new(o, "error", json_string(res.failure[0] ? res.failure
+							  : "failed; see the messages above"));
+		json_array_append_new(arr, o);
+	} else if (!rc && res.already) {
+		printf("'%s': already imported as evaluation %lld (%s %.12s [%s] %s at %s, "
+		       "imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
+		       e->branch, e->rev, e->caps, e->system,
+		       format_time(res.existing_time, t, sizeof(t)),
+		       format_time(res.imported_at, t2, sizeof(t2)));
+	} else if (!rc) {
+		printf("'%s': imported evaluation %lld (%s %.12s [%s] %s at %s): %u jobs, "
+		       "%u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
+		       e->branch, e->rev, e->caps, e->system, format_time(e->time, t, sizeof(t)),
+		       res.jobs, res.outputs, res.eval_errors);
+		if (res.bad_lines || res.duplicates)
+			printf("; skipped %u malformed and %u duplicate lines", res.bad_lines,
+			       res.duplicates);
+		putchar('\n');
+	}
+	import_problems_release(&res.problems);
+}
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *branch = NULL, *rev = NULL, *caps = NULL, *system = NULL, *time_s = NULL;
+	const char *jobset = NULL, *manifest = NULL, *file = NULL;
+	struct entry *entries = NULL, single = {0};
+	size_t n = 0;
+	int json = 0, strict = 0, positional = 0, rc = 1;
+	struct totals tot = {0};
+	json_t *arr = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		static const char *const opts[] = {"--branch", "--rev", "--capabilities",
+						   "--system", "--time", "--jobset", "--manifest"};
+		const char **dst[] = {&branch, &rev, &caps, &system, &time_s, &jobset, &manifest};
+		int matched = 0;
+
+		if (!positional && !strcmp(argv[i], "--")) {
+			positional = 1;
+			continue;
+		}
+		if (!positional && argv[i][0] == '-' && argv[i][1]) {
+			for (size_t k = 0; k < ARRAY_SIZE(opts) && !matched; k++) {
+				int r = cmd_take_opt(argc, argv, &i, opts[k], &v);
+				if (r < 0)
+					return cmd_usage_error(&cmd_import_eval, "%s needs a value", opts[k]);
+				if (r > 0) {
+					*dst[k] = v;
+					matched = 1;
+				}
+			}
+			if (matched)
+				continue;
+			if (!strcmp(argv[i], "--json"))
+				json = 1;
+			else if (!strcmp(argv[i], "--strict"))
+				strict = 1;
+			else
+				return cmd_usage_error(&cmd_import_eval, "unknown option '%s'", argv[i]);
+			continue;
+		}
+		if (file)
+			return cmd_usage_error(&cmd_import_eval, "one FILE only (use --manifest "
+					       "for many); got '%s' and '%s'", file, argv[i]);
+		file = argv[i];
+	}
+	if (manifest) {
+		if (file || branch || rev || caps || time_s)
+			return cmd_usage_error(&cmd_import_eval, "--manifest takes no FILE, "
+					       "--branch, --rev, --capabilities or --time: "
+					       "they come from its lines");
+		if (read_manifest(manifest, system, jobset, &entries, &n))
+			return 1;
+	} else {
+		if (!file)
+			return cmd_usage_error(&cmd_import_eval, "no FILE given ('-' reads "
+					       "standard input)");
+		if (!branch || !rev || !caps)
+			return cmd_usage_error(&cmd_import_eval, "--branch, --rev and "
+					       "--capabilities are required");
+		char msg[300];
+		if (entry_meta(&single, branch, rev, caps, system, time_s, jobset, msg,
+			       sizeof(msg))) {
+			entry_release(&single);
+			return cmd_usage_error(&cmd_import_eval, "%s", msg);
+		}
+		single.file = xstrdup(file);
+		entries = &single;
+		n = 1;
+	}
+
+	if (json)
+		arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		import_one(ctx->db, &entries[i], strict, arr, &tot);
+	if (json) {
+		json_t *root = json_pack("{s:o, s:i, s:i, s:i}", "evaluations", arr,
+					 "imported", (json_int_t)tot.imported,
+					 "alreadyImported", (json_int_t)tot.already,
+					 "failed", (json_int_t)tot.failed);
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(root);
+	} else if (n > 1) {
+		printf("%zu evaluations: %u imported, %u already imported, %u failed\n", n,
+		       tot.imported, tot.already, tot.failed);
+	}
+	rc = tot.failed ? 1 : 0;
+	for (size_t i = 0; i < n; i++)
+		entry_release(&entries[i]);
+	if (entries != &single)
+		free(entries);
+	return rc;
+}
+
+const struct cmd cmd_import_eval = {
+	"import-eval",
+	"record nix-eval-jobs output as evaluations (branch x rev x capabilities)",
+	usage_text,
+	DB_WRITE,
+	run,
+};

@@ -1,0 +1,205 @@
+/*
+ * cmd_keys.c - `cachegc keys add|revoke|list`: the public keys whose
+ * signatures make a cached path trusted (table trusted_keys).
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "store/db.h"
+#include "ingest/evals.h"
+#include "lib/util.h"
+
+static const char usage_text[] =
+	"usage: cachegc keys add NAME:BASE64 [--json]\n"
+	"       cachegc keys revoke NAME [--at TIME] [--json]\n"
+	"       cachegc keys list [--json]\n"
+	"\n"
+	"The signing keys coverage trusts.  A path counts as trusted when one of\n"
+	"its signatures verifies under a key that is trusted and not revoked.\n"
+	"Nix cannot tell when a signature was made, so a revoked key's signatures\n"
+	"never count again, and a revoked key cannot be added back.\n"
+	"\n"
+	"  add NAME:BASE64   trust a public key as Nix writes it (32 bytes of\n"
+	"                    base64, e.g. from 'nix key convert-secret-to-public')\n"
+	"  revoke NAME       stop trusting the key called NAME\n"
+	"    --at TIME       when it was revoked: 2024-05-01, 2024-05-01T12:00:00Z\n"
+	"                    or @EPOCH (default: the clock, see the global --now)\n"
+	"  list              the keys, trusted and revoked\n"
+	"  --json            print the result as JSON\n"
+	"\n"
+	"Exit status: 0 done (also when there was nothing to do), 1 refused or\n"
+	"failed, 2 for a usage error.\n";
+
+const struct cmd cmd_keys;
+
+static void dump(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(v);
+}
+
+static int keys_add_cmd(struct db *db, const char *arg, int json)
+{
+	struct trusted_key_arg k;
+	struct evals_error err;
+	int r;
+
+	if (trusted_key_parse(arg, &k, &err)) {
+		error("keys add: %s", err.msg);
+		return 1;
+	}
+	if ((r = keys_add(db, &k, clock_now())) < 0)
+		return 1;
+	if (json) {
+		struct strbuf pk = STRBUF_INIT;
+		strbuf_addf(&pk, "%s:%s", k.name, k.key_b64);
+		dump(json_pack("{s:s, s:s, s:s}", "name", k.name, "publicKey", pk.buf,
+			       "status", r ? "already-trusted" : "added"));
+		strbuf_release(&pk);
+	} else if (r)
+		printf("key '%s' was already trusted; nothing changed\n", k.name);
+	else
+		printf("trusting key '%s'\n", k.name);
+	return 0;
+}
+
+static int keys_revoke_cmd(struct db *db, const char *name, int64_t at, int json)
+{
+	int64_t when = 0;
+	char t[32];
+	int r;
+
+	if ((r = keys_revoke(db, name, at, &when)) < 0)
+		return 1;
+	format_time(when, t, sizeof(t));
+	if (json)
+		dump(json_pack("{s:s, s:s, s:s}", "name", name, "status",
+			       r ? "already-revoked" : "revoked", "revokedAt", t));
+	else if (r)
+		printf("key '%s' was already revoked at %s; nothing changed\n", name, t);
+	else
+		printf("revoked key '%s' as of %s; its signatures no longer count\n", name, t);
+	return 0;
+}
+
+static const char SQL_KEYS_LIST[] =
+	"SELECT name, public_key, added_at, revoked_at FROM trusted_keys ORDER BY name";
+
+static int keys_list_cmd(struct db *db, int json)
+{
+	sqlite3_stmt *st = db_stmt(db, SQL_KEYS_LIST);
+	json_t *arr = json_array();
+	size_t n = 0, width = 4;
+	int r;
+
+	if (!st) {
+		json_decref(arr);
+		return 1;
+	}
+	/* Gather first: the name column's width depends on every name. */
+	while ((r = db_step(db, st)) > 0) {
+		const char *name = db_col_text(st, 0);
+		char added[32], revoked[32];
+		int is_revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		struct strbuf pk = STRBUF_INIT;
+
+		strbuf_addf(&pk, "%s:%s", name, db_col_text(st, 1));
+		format_time(sqlite3_column_int64(st, 2), added, sizeof(added));
+		if (is_revoked)
+			format_time(sqlite3_column_int64(st, 3), revoked, sizeof(revoked));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", name,
+						     "publicKey", pk.buf,
+						     "status", is_revoked ? "revoked" : "trusted",
+						     "addedAt", added,
+						     "revokedAt", is_revoked ? json_string(revoked)
+									     : json_null()));
+		strbuf_release(&pk);
+		if (strlen(name) > width)
+			width = strlen(name);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (r < 0) {
+		json_decref(arr);
+		return 1;
+	}
+	if (json) {
+		dump(arr);
+		return 0;
+	}
+	if (!n) {
+		printf("no trusted keys: coverage cannot check signatures; add one with "
+		       "'cachegc keys add NAME:BASE64'\n");
+	} else {
+		printf("%-*s  %-7s  %-20s  %-20s  %s\n", (int)width, "NAME", "STATUS", "ADDED",
+		       "REVOKED", "PUBLIC KEY");
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_array_get(arr, i);
+			json_t *rv = json_object_get(o, "revokedAt");
+			printf("%-*s  %-7s  %-20s  %-20s  %s\n", (int)width,
+			       json_string_value(json_object_get(o, "name")),
+			       json_string_value(json_object_get(o, "status")),
+			       json_string_value(json_object_get(o, "addedAt")),
+			       json_is_string(rv) ? json_string_value(rv) : "-",
+			       json_string_value(json_object_get(o, "publicKey")));
+		}
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *sub, *arg = NULL, *at_s = NULL;
+	int json = 0, positional = 0;
+	int64_t at;
+
+	if (argc < 2)
+		return cmd_usage_error(&cmd_keys, "say add, revoke or list");
+	sub = argv[1];
+	if (strcmp(sub, "add") && strcmp(sub, "revoke") && strcmp(sub, "list"))
+		return cmd_usage_error(&cmd_keys, "unknown subcommand '%s' (want add, revoke "
+				       "or list)", sub);
+	for (int i = 2; i < argc; i++) {
+		if (!positional && !strcmp(argv[i], "--")) {
+			positional = 1;
+		} else if (!positional && !strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!positional && !strcmp(sub, "revoke") && !strncmp(argv[i], "--at=", 5)) {
+			at_s = argv[i] + 5;
+		} else if (!positional && !strcmp(sub, "revoke") && !strcmp(argv[i], "--at")) {
+			if (i + 1 >= argc)
+				return cmd_usage_error(&cmd_keys, "--at needs a value");
+			at_s = argv[++i];
+		} else if (!positional && argv[i][0] == '-' && argv[i][1]) {
+			return cmd_usage_error(&cmd_keys, "unknown option '%s' for 'keys %s'",
+					       argv[i], sub);
+		} else if (arg || !strcmp(sub, "list")) {
+			return cmd_usage_error(&cmd_keys, "unexpected argument '%s'", argv[i]);
+		} else {
+			arg = argv[i];
+		}
+	}
+	if (!strcmp(sub, "list"))
+		return keys_list_cmd(ctx->db, json);
+	if (!arg)
+		return cmd_usage_error(&cmd_keys, "'keys %s' needs %s", sub,
+				       strcmp(sub, "add") ? "a key NAME" : "NAME:BASE64");
+	if (!strcmp(sub, "add"))
+		return keys_add_cmd(ctx->db, arg, json);
+	at = clock_now();
+	if (at_s && parse_time(at_s, &at))
+		return cmd_usage_error(&cmd_keys, "--at: cannot parse '%s' (want 2024-05-01, "
+				       "2024-05-01T12:00:00Z or @EPOCH)", at_s);
+	return keys_revoke_cmd(ctx->db, arg, at, json);
+}
+
+const struct cmd cmd_keys = {
+	"keys",
+	"trust or revoke signing keys (add NAME:BASE64, revoke NAME, list)",
+	usage_text,
+	DB_WRITE,
+	run,
+};

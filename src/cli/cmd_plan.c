@@ -1,0 +1,311 @@
+/*
+ * cmd_plan.c - `cachegc plan evict`: build, store and show a closure-safe
+ * eviction plan (the work is in evict.c).
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "store/db.h"
+#include "analysis/evict.h"
+#include "store/lookup.h"
+#include "lib/util.h"
+
+static const char usage[] =
+	"usage: cachegc plan evict --limit SIZE [--policy P] [--weights FILE]\n"
+	"                          [--retention DAYS] [--cache CACHE] [--json]\n"
+	"\n"
+	"Plan evictions that bring a cache's stored size under SIZE, and store the\n"
+	"plan in the database with an id for 'cachegc evict --plan ID'.  The stored\n"
+	"size is the sum of FileSize (NarSize where a narinfo has none) over the\n"
+	"paths present at the last crawl.\n"
+	"\n"
+	"A policy proposes paths in its order; the plan takes them in that order\n"
+	"but is closure-safe: it never evicts a path that a kept path references,\n"
+	"and it lists paths in an order (referrers first) in which the cache may be\n"
+	"cut at any point.  It never takes a path the policy does not propose, and\n"
+	"stops once the cache is under SIZE.  Each path comes with its reason:\n"
+	"  unreached        reached by no evaluation output's closure\n"
+	"  superseded       reached only by outputs of evaluations that a newer\n"
+	"                   evaluation of the same branch, capabilities and system\n"
+	"                   replaced\n"
+	"  low-value        reached by current evaluation outputs, the least valuable\n"
+	"  lru              least recently accessed (cachix)\n"
+	"  expired          older than the retention (attic, niks3)\n"
+	"  dependency-lost  a path it references goes (cachix)\n"
+	"and the jobs it breaks: jobs whose output's closure is whole in the cache\n"
+	"now and would not be after the plan.\n"
+	"\n"
+	"When the cache cannot be brought under SIZE (closure safety keeps paths\n"
+	"the policy proposed, or the policy proposes too little), the plan takes\n"
+	"what it can, is stored all the same, and the command says why and exits 1.\n"
+	"\n"
+	"options:\n"
+	"  --limit SIZE      the size to stay at or under: bytes, or K/M/G/T\n"
+	"                    (1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)\n"
+	"  --policy P        who proposes what goes (default: priority):\n"
+	"                      priority  keep whole closures of the most valuable\n"
+	"                                evaluation outputs (see --weights); the rest\n"
+	"                                goes: unreached, superseded, then low-value\n"
+	"                      cachix    least recently accessed first\n"
+	"                      attic     not accessed within the retention\n"
+	"                      niks3     not reached by outputs of evaluations within\n"
+	"                                the retention\n"
+	"                      reach     unreached (oldest push first), superseded\n"
+	"                                (oldest evaluation first), then current\n"
+	"                                outputs (oldest evaluation first); no weights\n"
+	"  --weights FILE    value weights for priority (format in README.md)\n"
+	"  --retention DAYS  for attic and niks3 (default 30)\n"
+	"  --cache CACHE     the cache (URL, directory or id); default: the only one\n"
+	"  --json            {\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
+	"                    \"sizeAfter\", \"limitReached\", \"proposedPaths\",\n"
+	"                    \"proposedBytes\", \"brokenJobs\", \"paths\": [{\"path\", \"reason\",\n"
+	"                    \"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
+	"                    \"breaks\": [{\"evaluation\", \"branch\", \"capabilities\",\n"
+	"                    \"attr\", \"output\"}]}]}; downloadSize is the stored size;\n"
+	"                    breaks holds at most 20 jobs per path (newest first)\n"
+	"  --help            this text\n";
+
+extern const struct cmd cmd_plan;
+
+static const char *fmt(uint64_t n, char *buf, size_t sz)
+{
+	return format_size(n, buf, sz);
+}
+
+/* The plan as JSON on stdout, one path a line: built path by path, so a
+ * plan of a million paths never sits in memory as a JSON tree. */
+static void plan_json(const struct evict_plan *plan)
+{
+	json_t *o = json_object();
+	struct strbuf sb = STRBUF_INIT;
+	char *head;
+
+	json_object_set_new(o, "id", json_integer(plan->id));
+	json_object_set_new(o, "cache", json_string(plan->cache_url));
+	json_object_set_new(o, "policy", json_string(plan->policy));
+	json_object_set_new(o, "limit", json_integer((json_int_t)plan->limit));
+	json_object_set_new(o, "sizeBefore", json_integer((json_int_t)plan->size_before));
+	json_object_set_new(o, "sizeAfter", json_integer((json_int_t)plan->size_after));
+	json_object_set_new(o, "pathsBefore", json_integer((json_int_t)plan->paths_before));
+	json_object_set_new(o, "limitReached", json_boolean(plan->limit_reached));
+	json_object_set_new(o, "proposedPaths", json_integer((json_int_t)plan->proposed_paths));
+	json_object_set_new(o, "proposedBytes", json_integer((json_int_t)plan->proposed_bytes));
+	if (!plan->limit_reached) {
+		json_object_set_new(o, "blockedPaths", json_integer((json_int_t)plan->blocked_paths));
+		json_object_set_new(o, "blockedBytes", json_integer((json_int_t)plan->blocked_bytes));
+	}
+	json_object_set_new(o, "brokenJobs", json_integer((json_int_t)plan->njobs));
+	/* the object without its closing brace, then the paths */
+	head = json_dumps(o, JSON_COMPACT);
+	fwrite(head, 1, strlen(head) - 1, stdout);
+	fputs(", \"paths\": [", stdout);
+	free(head);
+	json_decref(o);
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct evict_path *ep = &plan->paths[i];
+		json_t *p = json_object(), *breaks = json_array();
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s/%s", plan->store_dir, ep->base);
+		json_object_set_new(p, "path", json_string(sb.buf));
+		json_object_set_new(p, "reason", json_string(evict_reason_name(ep->reason)));
+		json_object_set_new(p, "downloadSize", json_integer(ep->stored));
+		json_object_set_new(p, "narSize", json_integer(ep->nar_size));
+		json_object_set_new(p, "url", json_string(ep->url));
+		json_object_set_new(p, "breaksCount", json_integer(ep->nbreaks));
+		for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
+			const struct evict_job *j = &plan->jobs[ep->breaks[b]];
+			json_array_append_new(breaks, json_pack("{s:I, s:s, s:s, s:s, s:s}",
+				"evaluation", (json_int_t)j->evaluation_id, "branch", j->branch,
+				"capabilities", j->capabilities, "attr", j->attr, "output", j->output));
+		}
+		json_object_set_new(p, "breaks", breaks);
+		fputs(i ? ",\n" : "\n", stdout);
+		json_dumpf(p, stdout, JSON_COMPACT);
+		json_decref(p);
+	}
+	fputs(plan->n ? "\n]}\n" : "]}\n", stdout);
+	strbuf_release(&sb);
+}
+
+static void plan_text(const struct evict_plan *plan)
+{
+	char a[32], b[32];
+	uint64_t count[EVICT_NREASONS] = {0}, bytes[EVICT_NREASONS] = {0};
+	int first = 1;
+
+	printf("plan %lld: evict %zu of %llu paths from %s (policy %s)\n", (long long)plan->id,
+	       plan->n, (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
+	printf("  stored now  %s\n", fmt(plan->size_before, a, sizeof(a)));
+	printf("  limit       %s\n", fmt(plan->limit, a, sizeof(a)));
+	printf("  after       %s (%s freed)%s\n", fmt(plan->size_after, a, sizeof(a)),
+	       fmt(plan->size_before - plan->size_after, b, sizeof(b)),
+	       plan->limit_reached ? "" : "  ABOVE THE LIMIT");
+	printf("  breaks      %zu job%s\n", plan->njobs, plan->njobs == 1 ? "" : "s");
+	if (!plan->n)
+		return;
+	printf("\n%-5s %-10s %10s %7s  %s\n", "SEQ", "REASON", "SIZE", "BREAKS", "PATH");
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct evict_path *ep = &plan->paths[i];
+		count[ep->reason]++;
+		bytes[ep->reason] += (uint64_t)ep->stored;
+		printf("%-5zu %-10s %10s %7u  %s/%s", i + 1, evict_reason_name(ep->reason),
+		       fmt((uint64_t)ep->stored, a, sizeof(a)), ep->nbreaks, plan->store_dir, ep->base);
+		if (ep->nbreaks_kept) {
+			const struct evict_job *j = &plan->jobs[ep->breaks[0]];
+			printf("  (%s %s [%s]%s)", j->attr, j->branch, j->capabilities,
+			       ep->nbreaks > 1 ? ", ..." : "");
+		}
+		putchar('\n');
+	}
+	printf("\nby reason:");
+	for (int r = 0; r < EVICT_NREASONS; r++) {
+		if (!count[r] && r > EVICT_LOW_VALUE)
+			continue;
+		printf("%s %s %llu (%s)", first ? "" : ",", evict_reason_name(r),
+		       (unsigned long long)count[r], fmt(bytes[r], a, sizeof(a)));
+		first = 0;
+	}
+	putchar('\n');
+	printf("next: 'cachegc evict --plan %lld' lists what it deletes; add --apply to do it\n",
+	       (long long)plan->id);
+}
+
+static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct evict_plan_opts po;
+	struct evict_plan plan;
+	const char *cache_arg = NULL, *limit_arg = NULL, *retention_arg = NULL;
+	char a[32], b[32], c[32];
+	int json = 0, ret = 1;
+
+	memset(&po, 0, sizeof(po));
+	memset(&plan, 0, sizeof(plan));
+	for (int i = 2; i < argc; i++) {
+		const char *opt = argv[i], *eq = strchr(opt, '=');
+		size_t olen = eq ? (size_t)(eq - opt) : strlen(opt);
+		const char *val = eq ? eq + 1 : NULL;
+		if (!strcmp(opt, "--json")) {
+			json = 1;
+			continue;
+		}
+		if (!(olen == 7 && !strncmp(opt, "--limit", 7)) &&
+		    !(olen == 8 && !strncmp(opt, "--policy", 8)) &&
+		    !(olen == 9 && !strncmp(opt, "--weights", 9)) &&
+		    !(olen == 11 && !strncmp(opt, "--retention", 11)) &&
+		    !(olen == 7 && !strncmp(opt, "--cache", 7)))
+			return cmd_usage_error(&cmd_plan, "unknown option or argument '%s'", opt);
+		if (!val) {
+			if (i + 1 >= argc)
+				return cmd_usage_error(&cmd_plan, "option '%s' needs a value", opt);
+			val = argv[++i];
+		}
+		if (opt[2] == 'l')
+			limit_arg = val;
+		else if (opt[2] == 'p')
+			po.policy = val;
+		else if (opt[2] == 'w')
+			po.weights = val;
+		else if (opt[2] == 'r')
+			retention_arg = val;
+		else
+			cache_arg = val;
+	}
+	if (!limit_arg)
+		return cmd_usage_error(&cmd_plan, "plan evict needs --limit SIZE");
+	if (parse_size(limit_arg, &po.limit) || po.limit > INT64_MAX)
+		return cmd_usage_error(&cmd_plan, "--limit: cannot parse '%s' (want e.g. 500G, "
+				       "1.5TiB or a number of bytes)", limit_arg);
+	if (retention_arg) {
+		uint64_t days;
+		if (parse_uint(retention_arg, &days) || !days || days > 36500)
+			return cmd_usage_error(&cmd_plan, "--retention wants a number of days "
+					       "(1 to 36500), not '%s'", retention_arg);
+		po.retention = (int64_t)days * 86400;
+	}
+	if (po.policy) {
+		size_t k;
+		for (k = 0; evict_policies[k] && strcmp(evict_policies[k], po.policy); k++)
+			;
+		if (!evict_policies[k]) {
+			struct strbuf sb = STRBUF_INIT;
+			for (k = 0; evict_policies[k]; k++)
+				strbuf_addf(&sb, "%s%s", k ? ", " : "", evict_policies[k]);
+			ret = cmd_usage_error(&cmd_plan, "--policy: unknown policy '%s' (known: %s)",
+					      po.policy, sb.buf);
+			strbuf_release(&sb);
+			return ret;
+		}
+	}
+	if (cache_resolve(ctx->db, cache_arg, &po.cache_id, NULL))
+		return 1;
+	if (evict_plan_build(ctx->db, &po, &plan))
+		goto out;
+	if (evict_plan_save(ctx->db, &plan)) {
+		error("the plan could not be stored in '%s'", ctx->db->path);
+		goto out;
+	}
+	if (json) {
+		plan_json(&plan);
+	} else {
+		plan_text(&plan);
+	}
+	{
+		size_t bad = 0;
+		const char *why, *first = NULL;
+		for (size_t i = 0; i < plan.n; i++)
+			if (evict_url_check(plan.paths[i].url, strlen(plan.paths[i].url), &why) &&
+			    !bad++)
+				first = plan.paths[i].url;
+		if (bad)
+			warning("%zu planned path%s name%s a NAR URL outside the cache (first: "
+				"'%s'); 'cachegc evict' will refuse %s", bad, bad == 1 ? "" : "s",
+				bad == 1 ? "s" : "", first, bad == 1 ? "it" : "them");
+	}
+	if (!plan.nevaluations && strcmp(plan.policy, "cachix") && strcmp(plan.policy, "attic"))
+		warning("no evaluations imported ('cachegc import-eval'): every path counts as "
+			"unreached");
+	if (!plan.limit_reached) {
+		fflush(stdout);
+		if (plan.blocked_paths)
+			error("cannot bring %s under %s without breaking closure safety: %llu "
+			      "path%s (%s) the %s policy proposes stay because paths that stay "
+			      "reference them; plan %lld evicts what can go safely and leaves %s",
+			      plan.cache_url, fmt(plan.limit, a, sizeof(a)),
+			      (unsigned long long)plan.blocked_paths,
+			      plan.blocked_paths == 1 ? "" : "s", fmt(plan.blocked_bytes, b, sizeof(b)),
+			      plan.policy, (long long)plan.id, fmt(plan.size_after, c, sizeof(c)));
+		else
+			error("cannot bring %s under %s with the %s policy: it proposes only %llu "
+			      "path%s (%s); plan %lld evicts them and leaves %s; try another "
+			      "--policy%s", plan.cache_url, fmt(plan.limit, a, sizeof(a)), plan.policy,
+			      (unsigned long long)plan.proposed_paths,
+			      plan.proposed_paths == 1 ? "" : "s", fmt(plan.proposed_bytes, b, sizeof(b)),
+			      (long long)plan.id, fmt(plan.size_after, c, sizeof(c)),
+			      !strcmp(plan.policy, "attic") || !strcmp(plan.policy, "niks3")
+				      ? " or a shorter --retention" : "");
+		goto out;
+	}
+	ret = 0;
+out:
+	evict_plan_release(&plan);
+	return ret;
+}
+
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return cmd_usage_error(&cmd_plan, "what to plan? ('evict')");
+	if (!strcmp(argv[1], "evict"))
+		return plan_evict(ctx, argc, argv);
+	return cmd_usage_error(&cmd_plan, "unknown plan '%s' (known: evict)", argv[1]);
+}
+
+const struct cmd cmd_plan = {
+	.name = "plan",
+	.summary = "plan closure-safe evictions that bring a cache under a size",
+	.usage = usage,
+	.db = DB_WRITE,
+	.run = run,
+};

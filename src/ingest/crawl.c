@@ -1,0 +1,830 @@
+/*
+ * crawl.c - the crawl recorder and the file:// directory walker.
+ *
+ * Per-cache state lives in flat arrays indexed by path id (flags and the
+ * open presence row), loaded with two scans at crawl_begin, so a re-crawl
+ * of a known cache costs one UPDATE per present path and no narinfo reads.
+ */
+#include "ingest/crawl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/db.h"
+#include "lib/util.h"
+
+#define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */
+#define CRAWL_F_SEEN    2   /* seen by this crawl */
+#define BATCH_WRITES    100000
+#define REJECT_REPORT_MAX 20
+
+volatile int crawl_interrupted;
+
+static const char SQL_STORE_DIR[] = "SELECT value FROM meta WHERE key = 'store_dir'";
+static const char SQL_CACHE_GET[] = "SELECT id, store_dir FROM caches WHERE url = ?1";
+static const char SQL_CACHE_ADD[] =
+	"INSERT INTO caches (url, store_dir, want_mass_query, priority, added_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_CACHE_INFO[] =
+	"UPDATE caches SET want_mass_query = ?2, priority = ?3 WHERE id = ?1";
+static const char SQL_STALE[] =
+	"UPDATE crawls SET status = 'interrupted' WHERE cache_id = ?1 AND status = 'running'";
+static const char SQL_CRAWL_ADD[] =
+	"INSERT INTO crawls (cache_id, started_at, status) VALUES (?1, ?2, 'running')";
+static const char SQL_LOAD_NARINFOS[] = "SELECT path_id FROM narinfos WHERE cache_id = ?1";
+static const char SQL_LOAD_OPEN[] =
+	"SELECT id, path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
+static const char SQL_PRES_TOUCH[] =
+	"UPDATE presence SET last_seen = ?1, last_crawl_id = ?2 WHERE id = ?3";
+static const char SQL_PRES_ADD[] =
+	"INSERT INTO presence (cache_id, path_id, push_time, first_seen, last_seen, last_crawl_id) "
+	"VALUES (?1, ?2, ?3, ?4, ?4, ?5)";
+static const char SQL_NARINFO_ADD[] =
+	"INSERT INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, "
+	"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+static const char SQL_REJECT_ADD[] =
+	"INSERT INTO crawl_rejects (crawl_id, source, line, message) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_GONE[] =
+	"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 "
+	"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2";
+static const char SQL_GONE_ONE[] =
+	"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 WHERE id = ?3";
+static const char SQL_CRAWL_END[] =
+	"UPDATE crawls SET status = ?2, finished_at = ?3, n_new = ?4, n_present = ?5, "
+	"n_gone = ?6, n_rejected = ?7, n_absent = ?8, n_unknown = ?9 WHERE id = ?1";
+
+static void ensure_cap(struct crawl *c, uint32_t id)
+{
+	size_t old = c->nalloc;
+
+	if (id < old)
+		return;
+	GROW(c->flags, c->nalloc, (size_t)id + 1);
+	c->open_presence = xrealloc(c->open_presence, c->nalloc * sizeof(*c->open_presence));
+	memset(c->flags + old, 0, c->nalloc - old);
+	memset(c->open_presence + old, 0, (c->nalloc - old) * sizeof(*c->open_presence));
+}
+
+/* Every write transaction of a crawl starts here: another process may have
+ * added paths since the last one (see path_index_sync). */
+static int txn_begin(struct crawl *c)
+{
+	if (db_begin(c->db) || path_index_sync(&c->pi, c->db))
+		return -1;
+	ensure_cap(c, path_index_max_id(&c->pi));
+	return 0;
+}
+
+static int load_state(struct crawl *c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (path_index_load(&c->pi, c->db))
+		return -1;
+	ensure_cap(c, path_index_max_id(&c->pi));
+	if (!(st = db_stmt(c->db, SQL_LOAD_NARINFOS)))
+		return -1;
+	db_bind_int(st, 1, c->cache_id);
+	while ((rc = db_step(c->db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && (uint64_t)id < c->nalloc)
+			c->flags[id] |= CRAWL_F_NARINFO;
+	}
+	if (rc < 0)
+		return -1;
+	if (!(st = db_stmt(c->db, SQL_LOAD_OPEN)))
+		return -1;
+	db_bind_int(st, 1, c->cache_id);
+	while ((rc = db_step(c->db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 1);
+		if (id > 0 && (uint64_t)id < c->nalloc)
+			c->open_presence[id] = sqlite3_column_int64(st, 0);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int crawl_begin(struct crawl *c, struct db *db, const char *url,
+		const struct nix_cache_info *ci)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	c->now = clock_now();
+	c->cache_url = xstrdup(url);
+	if (db_begin(db))
+		goto fail;  /* e.g. the DB is locked: cache_url is ours to free */
+	if (!(st = db_stmt(db, SQL_STORE_DIR)) || db_step(db, st) != 1)
+		goto fail;
+	c->store_dir = xstrdup(db_col_text(st, 0));
+	sqlite3_reset(st);
+	if (ci && strcmp(ci->store_dir, c->store_dir)) {
+		error("cache '%s' has StoreDir %s but this database records paths of %s; "
+		      "use a separate --db for it", url, ci->store_dir, c->store_dir);
+		goto fail;
+	}
+	if (!(st = db_stmt(db, SQL_CACHE_GET)))
+		goto fail;
+	db_bind_text(st, 1, url);
+	rc = db_step(db, st);
+	if (rc < 0)
+		goto fail;
+	if (rc == 1) {
+		c->cache_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	} else {
+		if (!(st = db_stmt(db, SQL_CACHE_ADD)))
+			goto fail;
+		db_bind_text(st, 1, url);
+		db_bind_text(st, 2, c->store_dir);
+		db_bind_int_opt(st, 3, ci ? ci->want_mass_query : -1);
+		db_bind_int_opt(st, 4, ci ? ci->priority : -1);
+		db_bind_int(st, 5, c->now);
+		if (db_run(db, st))
+			goto fail;
+		c->cache_id = db_last_id(db);
+	}
+	if (ci) {
+		if (!(st = db_stmt(db, SQL_CACHE_INFO)))
+			goto fail;
+		db_bind_int(st, 1, c->cache_id);
+		db_bind_int_opt(st, 2, ci->want_mass_query);
+		db_bind_int_opt(st, 3, ci->priority);
+		if (db_run(db, st))
+			goto fail;
+	}
+	if (!(st = db_stmt(db, SQL_STALE)))
+		goto fail;
+	db_bind_int(st, 1, c->cache_id);
+	if (db_run(db, st))
+		goto fail;
+	if (!(st = db_stmt(db, SQL_CRAWL_ADD)))
+		goto fail;
+	db_bind_int(st, 1, c->cache_id);
+	db_bind_int(st, 2, c->now);
+	if (db_run(db, st))
+		goto fail;
+	c->crawl_id = db_last_id(db);
+	if (db_commit(db))
+		goto fail;
+	if (load_state(c) || txn_begin(c))
+		goto fail;
+	return 0;
+fail:
+	/* Leaves *c released (a crawl row already committed says 'failed'),
+	 * so calling crawl_release() again is harmless. */
+	crawl_release(c);
+	return -1;
+}
+
+int crawl_known(struct crawl *c, const char *hash)
+{
+	uint32_t id = path_index_find(&c->pi, hash);
+
+	return id && id < c->nalloc && (c->flags[id] & CRAWL_F_NARINFO);
+}
+
+int crawl_is_open(struct crawl *c, const char *hash)
+{
+	uint32_t id = path_index_find(&c->pi, hash);
+
+	return id && id < c->nalloc && c->open_presence[id];
+}
+
+static int open_episode(struct crawl *c, uint32_t id, int64_t push_time)
+{
+	sqlite3_stmt *st = db_stmt(c->db, SQL_PRES_ADD);
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, c->cache_id);
+	db_bind_int(st, 2, id);
+	db_bind_int_opt(st, 3, push_time);
+	db_bind_int(st, 4, c->now);
+	db_bind_int(st, 5, c->crawl_id);
+	if (db_run(c->db, st))
+		return -1;
+	c->open_presence[id] = db_last_id(c->db);
+	c->pending++;
+	return 0;
+}
+
+int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
+{
+	uint32_t id = path_index_find(&c->pi, hash);
+	sqlite3_stmt *st;
+
+	if (!id || id >= c->nalloc || !(c->flags[id] & CRAWL_F_NARINFO))
+		return error("internal: crawl_seen on an unrecorded path");
+	if (c->flags[id] & CRAWL_F_SEEN)
+		return 0;
+	c->flags[id] |= CRAWL_F_SEEN;
+	c->n.present++;
+	if (!c->open_presence[id])
+		return open_episode(c, id, push_time);
+	if (!(st = db_stmt(c->db, SQL_PRES_TOUCH)))
+		return -1;
+	db_bind_int(st, 1, c->now);
+	db_bind_int(st, 2, c->crawl_id);
+	db_bind_int(st, 3, c->open_presence[id]);
+	c->pending++;
+	return db_run(c->db, st);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Append s as a JSON string literal. */
+static void json_quote(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, (char)ch);
+		} else if (ch < 0x20) {
+			strbuf_addf(sb, "\\u%04x", ch);
+		} else {
+			strbuf_addch(sb, (char)ch);
+		}
+	}
+	strbuf_addch(sb, '"');
+}
+
+int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time)
+{
+	sqlite3_stmt *st;
+	uint32_t id;
+	char base[STORE_HASH_LEN + 1 + STORE_NAME_MAX + 1];
+	size_t blen, nref = 0;
+
+	blen = (size_t)snprintf(base, sizeof(base), "%s-%s", ni->hash, ni->name);
+	if (!(id = path_index_intern(&c->pi, c->db, base, blen)))
+		return -1;
+	ensure_cap(c, id);
+	if (c->flags[id] & CRAWL_F_NARINFO)
+		return crawl_seen(c, ni->hash, push_time);
+	GROW(c->ref_ids, c->ref_alloc, ni->nrefs + 1);
+	for (size_t i = 0; i < ni->nrefs; i++) {
+		uint32_t rid = path_index_intern(&c->pi, c->db, ni->refs[i], strlen(ni->refs[i]));
+		if (!rid)
+			return -1;
+		ensure_cap(c, rid);
+		c->ref_ids[nref++] = rid;
+	}
+	qsort(c->ref_ids, nref, sizeof(*c->ref_ids), cmp_u32);
+	strbuf_reset(&c->refs_json);
+	strbuf_addch(&c->refs_json, '[');
+	for (size_t i = 0; i < nref; i++) {
+		if (i && c->ref_ids[i] == c->ref_ids[i - 1])
+			continue;
+		{
+			char num[12], *e = num + sizeof(num), *q = e;
+			uint32_t v = c->ref_ids[i];
+			do
+				*--q = (char)('0' + v % 10);
+			while (v /= 10);
+			if (c->refs_json.len > 1)
+				strbuf_addch(&c->refs_json, ',');
+			strbuf_add(&c->refs_json, q, (size_t)(e - q));
+		}
+	}
+	strbuf_addch(&c->refs_json, ']');
+	strbuf_reset(&c->sigs_json);
+	strbuf_addch(&c->sigs_json, '[');
+	for (size_t i = 0; i < ni->nsigs; i++) {
+		if (i)
+			strbuf_addch(&c->sigs_json, ',');
+		json_quote(&c->sigs_json, ni->sigs[i]);
+	}
+	strbuf_addch(&c->sigs_json, ']');
+	if (!(st = db_stmt(c->db, SQL_NARINFO_ADD)))
+		return -1;
+	db_bind_int(st, 1, c->cache_id);
+	db_bind_int(st, 2, id);
+	/* The strings outlive the step: bind them without a copy. */
+	db_bind_static(st, 3, ni->url);
+	db_bind_static(st, 4, ni->compression);
+	db_bind_static(st, 5, ni->file_hash);
+	db_bind_int_opt(st, 6, ni->file_size);
+	db_bind_static(st, 7, ni->nar_hash);
+	db_bind_int(st, 8, ni->nar_size);
+	db_bind_static(st, 9, ni->deriver);
+	db_bind_static(st, 10, ni->ca);
+	db_bind_static(st, 11, ni->system);
+	sqlite3_bind_text(st, 12, c->refs_json.buf, (int)c->refs_json.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, c->sigs_json.buf, (int)c->sigs_json.len, SQLITE_STATIC);
+	db_bind_int(st, 14, c->crawl_id);
+	db_bind_int(st, 15, c->now);
+	if (db_run(c->db, st))
+		return -1;
+	c->flags[id] |= CRAWL_F_NARINFO | CRAWL_F_SEEN;
+	c->n.new_++;
+	c->pending += 2;
+	/* A narinfo is recorded before its presence, so a path without one has
+	 * no open episode; open one. */
+	return open_episode(c, id, push_time);
+}
+
+int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg)
+{
+	sqlite3_stmt *st;
+
+	c->n.rejected++;
+	if (c->reject_reports < REJECT_REPORT_MAX) {
+		if (line)
+			error("%s:%u: %s (skipped)", source, line, msg);
+		else
+			error("%s: %s (skipped)", source, msg);
+	} else if (c->reject_reports == REJECT_REPORT_MAX) {
+		error("more rejected narinfos; see the crawl_rejects table for all of them");
+	}
+	c->reject_reports++;
+	if (!(st = db_stmt(c->db, SQL_REJECT_ADD)))
+		return -1;
+	db_bind_int(st, 1, c->crawl_id);
+	db_bind_text(st, 2, source);
+	db_bind_int(st, 3, line);
+	db_bind_text(st, 4, msg);
+	c->pending++;
+	return db_run(c->db, st);
+}
+
+int crawl_gone(struct crawl *c, const char *hash)
+{
+	uint32_t id = path_index_find(&c->pi, hash);
+	sqlite3_stmt *st;
+
+	if (!id || id >= c->nalloc || !c->open_presence[id])
+		return 0;
+	if (!(st = db_stmt(c->db, SQL_GONE_ONE)))
+		return -1;
+	db_bind_int(st, 1, c->now);
+	db_bind_int(st, 2, c->crawl_id);
+	db_bind_int(st, 3, c->open_presence[id]);
+	if (db_run(c->db, st))
+		return -1;
+	c->open_presence[id] = 0;
+	c->n.gone++;
+	c->pending++;
+	return 1;
+}
+
+void crawl_absent(struct crawl *c)
+{
+	c->n.absent++;
+}
+
+void crawl_unknown(struct crawl *c)
+{
+	c->n.unknown++;
+}
+
+int crawl_checkpoint(struct crawl *c)
+{
+	static unsigned batch;
+	static unsigned pause_ms;
+
+	if (!batch) {
+		/* Tests shrink the batch to kill a crawl between commits, and
+		 * pause between batches to let another writer in. */
+		const char *e = getenv("CACHEGC_BATCH_WRITES");
+		uint64_t v;
+		batch = e && !parse_uint(e, &v) && v > 0 && v < BATCH_WRITES ? (unsigned)v
+									      : BATCH_WRITES;
+		e = getenv("CACHEGC_BATCH_PAUSE_MS");
+		if (e && !parse_uint(e, &v) && v <= 10000)
+			pause_ms = (unsigned)v;
+	}
+	if (c->pending < batch)
+		return 0;
+	c->pending = 0;
+	if (db_commit(c->db))
+		return -1;
+	sleep_ms(pause_ms, &crawl_interrupted);
+	return txn_begin(c);
+}
+
+int crawl_finish(struct crawl *c, int mark_gone, int interrupted)
+{
+	sqlite3_stmt *st;
+
+	if (mark_gone && !interrupted) {
+		if (!(st = db_stmt(c->db, SQL_GONE)))
+			goto fail;
+		db_bind_int(st, 1, c->now);
+		db_bind_int(st, 2, c->crawl_id);
+		db_bind_int(st, 3, c->cache_id);
+		if (db_run(c->db, st))
+			goto fail;
+		c->n.gone = (uint64_t)db_changes(c->db);
+	}
+	if (!(st = db_stmt(c->db, SQL_CRAWL_END)))
+		goto fail;
+	db_bind_int(st, 1, c->crawl_id);
+	db_bind_text(st, 2, interrupted ? "interrupted" : "complete");
+	db_bind_int(st, 3, c->now);
+	db_bind_int(st, 4, (int64_t)c->n.new_);
+	db_bind_int(st, 5, (int64_t)c->n.present);
+	db_bind_int(st, 6, (int64_t)c->n.gone);
+	db_bind_int(st, 7, (int64_t)c->n.rejected);
+	db_bind_int(st, 8, (int64_t)c->n.absent);
+	db_bind_int(st, 9, (int64_t)c->n.unknown);
+	if (db_run(c->db, st) || db_commit(c->db))
+		goto fail;
+	c->pending = 0;
+	c->finished = 1;
+	return 0;
+fail:
+	db_rollback(c->db);
+	return -1;
+}
+
+void crawl_release(struct crawl *c)
+{
+	static const char sql[] =
+		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1";
+	sqlite3_stmt *st;
+
+	if (!c->db)
+		return;
+	db_rollback(c->db);
+	/* A crawl that stopped on an error says so; what it committed stays. */
+	if (c->crawl_id && !c->finished && (st = db_stmt(c->db, sql))) {
+		db_bind_int(st, 1, c->crawl_id);
+		db_bind_int(st, 2, c->now);
+		db_run(c->db, st);
+	}
+	path_index_release(&c->pi);
+	free(c->flags);
+	free(c->open_presence);
+	free(c->cache_url);
+	free(c->store_dir);
+	free(c->ref_ids);
+	strbuf_release(&c->refs_json);
+	strbuf_release(&c->sigs_json);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* List "<hash>.narinfo" entries of dir, sorted.  Returns 0 or -1. */
+static int list_narinfos(DIR *d, const char *dir, char ***out, size_t *n)
+{
+	struct dirent *de;
+	size_t alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	errno = 0;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len != STORE_HASH_LEN + 8 || strcmp(de->d_name + STORE_HASH_LEN, ".narinfo"))
+			continue;
+		GROW(*out, alloc, *n + 1);
+		(*out)[(*n)++] = xstrdup(de->d_name);
+	}
+	if (errno)
+		return error("cannot list '%s': %s", dir, strerror(errno));
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_str);
+	return 0;
+}
+
+static int read_cache_info(int dfd, const char *dir, struct nix_cache_info *ci, int *have)
+{
+	struct narinfo_error err;
+	char *buf;
+	size_t len;
+	int fd;
+
+	*have = 0;
+	fd = openat(dfd, "nix-cache-info", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			warning("'%s' has no nix-cache-info; assuming StoreDir /nix/store", dir);
+			return 0;
+		}
+		return error("cannot open '%s/nix-cache-info': %s", dir, strerror(errno));
+	}
+	if (read_fd_capped(fd, 64 * 1024, &buf, &len, NULL)) {
+		int e = errno;
+		close(fd);
+		return error("cannot read '%s/nix-cache-info': %s", dir, strerror(e));
+	}
+	close(fd);
+	if (nix_cache_info_parse(buf, len, ci, &err)) {
+		free(buf);
+		return error("%s/nix-cache-info:%u: %s", dir, err.line, err.msg);
+	}
+	free(buf);
+	*have = 1;
+	return 0;
+}
+
+/*
+ * The directory walker reads and parses narinfos on a second thread while
+ * this one writes to SQLite: on a cache of 200,000 files the two halves
+ * cost about the same, and syscalls (open, fstat, read, close) dominate the
+ * first.  Items go through a bounded ring, in file-name order.
+ */
+struct dir_item {
+	int state;                  /* ITEM_* */
+	struct narinfo ni;          /* ITEM_OK: owned until consumed */
+	int64_t mtime;
+	unsigned line;
+	char msg[160];
+};
+enum { ITEM_OK, ITEM_READ_ERROR, ITEM_PARSE_ERROR };
+
+#define RING_SIZE 4096
+
+struct dir_reader {
+	int dfd;
+	const char *store_dir;
+	char **names;               /* to read, in order */
+	size_t n;
+	struct dir_item *ring;
+	size_t produced, consumed;  /* guarded by mu */
+	int stop, consumer_waiting; /* guarded by mu */
+	size_t consumed_seen;       /* reader's copy of consumed */
+	size_t produced_seen;       /* consumer's copy of produced */
+	size_t consumed_local;      /* consumer's own count, published in steps */
+	pthread_mutex_t mu;
+	pthread_cond_t can_produce, can_consume;
+};
+
+static void read_one(struct dir_reader *r, const char *name, struct dir_item *it)
+{
+	struct narinfo_error err;
+	struct stat st;
+	char hash[STORE_HASH_LEN + 1];
+	char *buf;
+	size_t len;
+	int fd, e;
+
+	memset(it, 0, sizeof(*it));
+	fd = openat(r->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || read_fd_capped(fd, NARINFO_MAX_BYTES, &buf, &len, &st)) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		it->state = ITEM_READ_ERROR;
+		if (e == ELOOP)
+			snprintf(it->msg, sizeof(it->msg), "is a symbolic link; refusing to follow it");
+		else if (e == EFBIG)
+			snprintf(it->msg, sizeof(it->msg), "larger than %d bytes; not a narinfo",
+				 NARINFO_MAX_BYTES);
+		else if (e == EINVAL)
+			snprintf(it->msg, sizeof(it->msg), "not a regular file");
+		else
+			snprintf(it->msg, sizeof(it->msg), "cannot read: %s", strerror(e));
+		return;
+	}
+	close(fd);
+	memcpy(hash, name, STORE_HASH_LEN);
+	hash[STORE_HASH_LEN] = '\0';
+	if (narinfo_parse(buf, len, r->store_dir, hash, &it->ni, &err)) {
+		it->state = ITEM_PARSE_ERROR;
+		it->line = err.line;
+		snprintf(it->msg, sizeof(it->msg), "%s", err.msg);
+	} else {
+		it->state = ITEM_OK;
+		it->mtime = (int64_t)st.st_mtime;
+	}
+	free(buf);
+}
+
+#define HANDOFF 64   /* items per wake-up: fewer futex calls */
+
+static void *reader_main(void *arg)
+{
+	struct dir_reader *r = arg;
+	size_t produced = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct dir_item it;
+		read_one(r, r->names[i], &it);
+		/* The ring slot is free once consumed passed it; check under the
+		 * lock only when we might be a ring ahead. */
+		if (i - r->consumed_seen >= RING_SIZE) {
+			pthread_mutex_lock(&r->mu);
+			r->produced = produced;
+			pthread_cond_signal(&r->can_consume);
+			while (!r->stop && i - r->consumed >= RING_SIZE)
+				pthread_cond_wait(&r->can_produce, &r->mu);
+			r->consumed_seen = r->consumed;
+			if (r->stop) {
+				pthread_mutex_unlock(&r->mu);
+				if (it.state == ITEM_OK)
+					narinfo_release(&it.ni);
+				return NULL;
+			}
+			pthread_mutex_unlock(&r->mu);
+		}
+		r->ring[i % RING_SIZE] = it;
+		produced = i + 1;
+		if (produced % HANDOFF == 0 || produced == r->n) {
+			pthread_mutex_lock(&r->mu);
+			r->produced = produced;
+			r->consumed_seen = r->consumed;
+			if (r->consumer_waiting)
+				pthread_cond_signal(&r->can_consume);
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+	return NULL;
+}
+
+/* Wait for item i; returns it (owned by the caller until reader_done). */
+static struct dir_item *reader_next(struct dir_reader *r, size_t i)
+{
+	if (i >= r->produced_seen) {
+		pthread_mutex_lock(&r->mu);
+		r->consumer_waiting = 1;
+		while (r->produced <= i)
+			pthread_cond_wait(&r->can_consume, &r->mu);
+		r->consumer_waiting = 0;
+		r->produced_seen = r->produced;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return &r->ring[i % RING_SIZE];
+}
+
+static void reader_done(struct dir_reader *r)
+{
+	r->consumed_local++;
+	if (r->consumed_local % HANDOFF == 0 || r->consumed_local == r->n) {
+		pthread_mutex_lock(&r->mu);
+		r->consumed = r->consumed_local;
+		pthread_cond_signal(&r->can_produce);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+/* Stop the reader and free what it produced and nobody consumed. */
+static void reader_stop(struct dir_reader *r, pthread_t th)
+{
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->can_produce);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(th, NULL);
+	for (size_t i = r->consumed_local; i < r->produced; i++)
+		if (r->ring[i % RING_SIZE].state == ITEM_OK)
+			narinfo_release(&r->ring[i % RING_SIZE].ni);
+}
+
+int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t *crawl_id,
+	      char **cache_url)
+{
+	char real[PATH_MAX], hash[STORE_HASH_LEN + 1];
+	struct nix_cache_info ci;
+	struct progress prog;
+	struct crawl c;
+	struct dir_reader rd;
+	pthread_t th;
+	char **names = NULL, **toread = NULL;
+	size_t n = 0, nread = 0, i, done = 0;
+	int have_ci = 0, dfd = -1, ret = -1, begun = 0, started = 0;
+	DIR *d = NULL;
+	struct strbuf url = STRBUF_INIT;
+
+	memset(&ci, 0, sizeof(ci));
+	memset(&rd, 0, sizeof(rd));
+	if (!realpath(dir, real)) {
+		error("cannot open cache directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	d = opendir(real);
+	if (!d) {
+		error("cannot open cache directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	dfd = dirfd(d);
+	if (read_cache_info(dfd, real, &ci, &have_ci))
+		goto out;
+	strbuf_addf(&url, "file://%s", real);
+	if (list_narinfos(d, real, &names, &n))
+		goto out;
+	if (crawl_begin(&c, db, url.buf, have_ci ? &ci : NULL))
+		goto out;
+	begun = 1;
+	*crawl_id = c.crawl_id;
+	progress_start(&prog, "crawl", n);
+
+	/* Known narinfos need no reading: only their presence is updated. */
+	toread = xmalloc((n ? n : 1) * sizeof(*toread));
+	for (i = 0; i < n; i++) {
+		memcpy(hash, names[i], STORE_HASH_LEN);
+		hash[STORE_HASH_LEN] = '\0';
+		c.n.listed++;
+		if (!store_hash_valid(hash, STORE_HASH_LEN)) {
+			if (crawl_reject(&c, names[i], 0, "file name is not '<store hash>.narinfo'"))
+				goto out;
+			done++;
+		} else if (!crawl_known(&c, hash)) {
+			toread[nread++] = names[i];
+		}
+	}
+	/* New narinfos are recorded in file order: reserve their paths' ids in
+	 * that order, so narinfos and presence rows are appended to their
+	 * B-trees instead of landing all over them (a path first met as a
+	 * reference would otherwise get an id long before its narinfo). */
+	for (i = 0; i < nread; i++)
+		path_index_reserve(&c.pi, toread[i]);
+	ensure_cap(&c, path_index_max_id(&c.pi));
+	rd.dfd = dfd;
+	rd.store_dir = c.store_dir;
+	rd.names = toread;
+	rd.n = nread;
+	rd.ring = xmalloc(RING_SIZE * sizeof(*rd.ring));
+	pthread_mutex_init(&rd.mu, NULL);
+	pthread_cond_init(&rd.can_produce, NULL);
+	pthread_cond_init(&rd.can_consume, NULL);
+	if (nread) {
+		if (pthread_create(&th, NULL, reader_main, &rd)) {
+			error("cannot start a thread: %s", strerror(errno));
+			goto out;
+		}
+		started = 1;
+	}
+	for (i = 0; i < n && !crawl_interrupted; i++) {
+		struct stat st;
+		int64_t mtime = -1;
+		memcpy(hash, names[i], STORE_HASH_LEN);
+		hash[STORE_HASH_LEN] = '\0';
+		if (!store_hash_valid(hash, STORE_HASH_LEN) || !crawl_known(&c, hash))
+			continue;
+		/* The push time matters only when the path comes back. */
+		if (!crawl_is_open(&c, hash) &&
+		    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			mtime = (int64_t)st.st_mtime;
+		if (crawl_seen(&c, hash, mtime) || crawl_checkpoint(&c))
+			goto out;
+		progress_update(&prog, ++done);
+	}
+	for (i = 0; i < nread && !crawl_interrupted; i++) {
+		struct dir_item *it = reader_next(&rd, i);
+		int rc = 0;
+		if (it->state == ITEM_OK) {
+			rc = crawl_add_narinfo(&c, &it->ni, it->mtime);
+			narinfo_release(&it->ni);
+		} else {
+			rc = crawl_reject(&c, toread[i], it->line, it->msg);
+		}
+		reader_done(&rd);
+		if (rc || crawl_checkpoint(&c))
+			goto out;
+		progress_update(&prog, ++done);
+	}
+	if (started) {
+		reader_stop(&rd, th);
+		started = 0;
+	}
+	progress_finish(&prog);
+	if (crawl_finish(&c, 1, crawl_interrupted))
+		goto out;
+	ret = crawl_interrupted ? 1 : 0;
+	*out = c.n;
+	*cache_url = strbuf_detach(&url);
+out:
+	if (started)
+		reader_stop(&rd, th);
+	if (rd.ring) {
+		pthread_mutex_destroy(&rd.mu);
+		pthread_cond_destroy(&rd.can_produce);
+		pthread_cond_destroy(&rd.can_consume);
+		free(rd.ring);
+	}
+	if (begun)
+		crawl_release(&c);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(toread);
+	if (d)
+		closedir(d);
+	if (have_ci)
+		nix_cache_info_release(&ci);
+	strbuf_release(&url);
+	return ret;
+}

@@ -1,0 +1,687 @@
+/*
+ * crawl_http.c - the HTTP(S) crawler: the closure walk over narinfos and
+ * presence re-checks, on the fetch engine (fetch.h), recorded through the
+ * crawl recorder (crawl.h).  See crawl_http.h for the contract.
+ *
+ * Every path a crawl asks about is interned in the paths table before it
+ * is asked for, so the per-crawl state is one byte per path id (visited;
+ * has a path_checks row) and a request carries its path id.  A path whose
+ * narinfo is recorded is expanded at once from the refs table while its
+ * HEAD runs; a new one is expanded when its narinfo arrives, from inside
+ * on_done, which enqueues the references not visited yet.  The fetch
+ * engine keeps the window full meanwhile, so the walk is as wide as the
+ * graph allows.
+ */
+#include "ingest/crawl_http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "store/db.h"
+#include "ingest/evals.h"
+#include "ingest/fetch.h"
+#include "nix/narinfo.h"
+#include "lib/util.h"
+#include "lib/version.h"
+
+#define S_VISITED  1   /* asked about by this crawl */
+#define S_CHECKROW 2   /* has a path_checks row for this cache */
+
+#define ERROR_REPORT_MAX 10
+#define CACHE_INFO_ID (-1)
+#define CACHE_INFO_MAX (64 * 1024)
+
+static const char SQL_KNOWN_ANY[] =
+	"SELECT (SELECT count(*) FROM narinfos n WHERE n.cache_id = c.id) + "
+	"(SELECT count(*) FROM path_checks k WHERE k.cache_id = c.id) "
+	"FROM caches c WHERE c.url = ?1";
+static const char SQL_CHECKS_LOAD[] = "SELECT path_id FROM path_checks WHERE cache_id = ?1";
+static const char SQL_RECHECK[] =
+	"SELECT path_id FROM narinfos WHERE cache_id = ?1 "
+	"UNION SELECT path_id FROM path_checks WHERE cache_id = ?1";
+static const char SQL_REFS[] = "SELECT ref_id FROM refs WHERE cache_id = ?1 AND path_id = ?2";
+static const char SQL_CHECK_SET[] =
+	"INSERT INTO path_checks (cache_id, path_id, status, since, checked_at, crawl_id, "
+	"http_code, error) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7) "
+	"ON CONFLICT (cache_id, path_id) DO UPDATE SET "
+	"since = CASE WHEN status = excluded.status THEN since ELSE excluded.since END, "
+	"status = excluded.status, checked_at = excluded.checked_at, "
+	"crawl_id = excluded.crawl_id, http_code = excluded.http_code, error = excluded.error";
+static const char SQL_CHECK_CLEAR[] =
+	"DELETE FROM path_checks WHERE cache_id = ?1 AND path_id = ?2";
+
+/* One crawl in progress. */
+struct hcrawl {
+	struct crawl c;
+	struct fetcher *f;
+	const char *url;
+	uint8_t *state;           /* per path id: S_* */
+	size_t nstate;
+	uint32_t *stack;          /* paths waiting to be visited */
+	size_t nstack, astack;
+	uint32_t *refs;           /* scratch for a known path's references */
+	size_t nrefs, arefs;
+	unsigned errors_reported;
+	int db_failed;
+
+	/* nix-cache-info, fetched first on its own */
+	int ci_done;
+	enum fetch_status ci_status;
+	long ci_code;
+	char *ci_body;
+	size_t ci_len;
+	char *ci_error;
+
+	/* the progress line */
+	int progress;
+	int drawn;
+	int64_t start_ms;
+};
+
+/* ---- roots -------------------------------------------------------------- */
+
+static void roots_add(struct crawl_roots *r, const char *base, size_t len)
+{
+	GROW(r->base, r->alloc, r->n + 1);
+	r->base[r->n++] = xstrndup(base, len);
+}
+
+/* The basename of a store path directly in store_dir, or NULL. */
+static const char *store_basename(const char *s, size_t len, const char *store_dir,
+				  size_t *blen)
+{
+	size_t dlen = strlen(store_dir);
+
+	if (len <= dlen + 1 || memcmp(s, store_dir, dlen) || s[dlen] != '/')
+		return NULL;
+	s += dlen + 1;
+	len -= dlen + 1;
+	if (!store_basename_valid(s, len))
+		return NULL;
+	*blen = len;
+	return s;
+}
+
+int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_dir)
+{
+	const char *name = strcmp(file, "-") ? file : "standard input";
+	struct line_reader lr;
+	const char *line, *base;
+	size_t len, blen;
+	FILE *f;
+	int rc, ret = -1, added = 0;
+
+	f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+	if (!f)
+		return error("cannot open roots file '%s': %s", file, strerror(errno));
+	line_reader_init(&lr, f, EVALS_MAX_LINE);
+	while ((rc = line_reader_next(&lr, &line, &len)) != LR_EOF) {
+		if (rc == LR_ERROR) {
+			error("cannot read '%s': %s", name, strerror(errno));
+			goto out;
+		}
+		if (rc == LR_TOO_LONG) {
+			error("%s:%u: line longer than %d bytes; not a store path or "
+			      "nix-eval-jobs line", name, lr.lineno, EVALS_MAX_LINE);
+			goto out;
+		}
+		while (len && isspace((unsigned char)*line)) {
+			line++;
+			len--;
+		}
+		while (len && isspace((unsigned char)line[len - 1]))
+			len--;
+		if (!len || *line == '#')
+			continue;
+		if (*line == '{') {
+			struct eval_job job;
+			struct evals_error err;
+
+			if (eval_job_parse(line, len, store_dir, &job, &err)) {
+				error("%s:%u: %s", name, lr.lineno, err.msg);
+				goto out;
+			}
+			if (job.error)
+				r->eval_errors++;
+			for (size_t i = 0; !job.error && i < job.noutputs; i++) {
+				const char *p = job.outputs[i].path;
+				if (!p) {
+					r->no_path++;
+					continue;
+				}
+				base = store_basename(p, strlen(p), store_dir, &blen);
+				if (!base) {
+					error("%s:%u: output '%s' is not a store path in %s", name,
+					      lr.lineno, p, store_dir);
+					eval_job_release(&job);
+					goto out;
+				}
+				roots_add(r, base, blen);
+				added++;
+			}
+			eval_job_release(&job);
+			continue;
+		}
+		base = store_basename(line, len, store_dir, &blen);
+		if (!base) {
+			error("%s:%u: '%.*s' is neither a store path in %s nor a nix-eval-jobs "
+			      "JSON line", name, lr.lineno, len > 80 ? 80 : (int)len, line,
+			      store_dir);
+			goto out;
+		}
+		roots_add(r, base, blen);
+		added++;
+	}
+	ret = added;
+out:
+	line_reader_release(&lr);
+	if (f != stdin)
+		fclose(f);
+	return ret;
+}
+
+void crawl_roots_release(struct crawl_roots *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->base[i]);
+	free(r->base);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- the cache URL ------------------------------------------------------ */
+
+char *crawl_http_url(const char *url)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *host, *end, *port, *p;
+	size_t skip, len;
+	int https;
+
+	if (!strncasecmp(url, "http://", 7)) {
+		skip = 7;
+		https = 0;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		skip = 8;
+		https = 1;
+	} else {
+		error("unsupported cache URL '%s': only http:// and https:// are supported", url);
+		return NULL;
+	}
+	for (p = url; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch <= ' ' || ch >= 0x7f) {
+			error("cache URL '%s' contains a space or control character", url);
+			return NULL;
+		}
+		if (ch == '?' || ch == '#') {
+			error("cache URL '%s' has a query or fragment; give the plain cache URL",
+			      url);
+			return NULL;
+		}
+	}
+	host = url + skip;
+	end = host + strcspn(host, "/");
+	if (memchr(host, '@', (size_t)(end - host))) {
+		error("cache URL '%s' holds credentials; they would be stored in the "
+		      "database: give the URL without them", url);
+		return NULL;
+	}
+	if (end == host || *host == ':') {
+		error("cache URL '%s' has no host", url);
+		return NULL;
+	}
+	/* The port, unless the host is an IPv6 literal ending in ']'. */
+	port = memrchr(host, ':', (size_t)(end - host));
+	if (port && memchr(port, ']', (size_t)(end - port)))
+		port = NULL;
+	if (port && (port + 1 == end || strspn(port + 1, "0123456789") != (size_t)(end - port - 1))) {
+		error("cache URL '%s' has a bad port", url);
+		return NULL;
+	}
+	strbuf_addstr(&sb, https ? "https://" : "http://");
+	for (p = host; p < (port ? port : end); p++)
+		strbuf_addch(&sb, (char)tolower((unsigned char)*p));
+	if (port) {
+		len = (size_t)(end - port - 1);
+		if (!((https && len == 3 && !memcmp(port + 1, "443", 3)) ||
+		      (!https && len == 2 && !memcmp(port + 1, "80", 2))))
+			strbuf_add(&sb, port, (size_t)(end - port));
+	}
+	len = strlen(end);
+	while (len && end[len - 1] == '/')
+		len--;
+	strbuf_add(&sb, end, len);
+	return strbuf_detach(&sb);
+}
+
+/* ---- per-path state ----------------------------------------------------- */
+
+static void ensure_state(struct hcrawl *h, uint32_t id)
+{
+	size_t old = h->nstate;
+
+	if (id < old)
+		return;
+	GROW(h->state, h->nstate, (size_t)id + 1);
+	memset(h->state + old, 0, h->nstate - old);
+}
+
+static void push(struct hcrawl *h, uint32_t id)
+{
+	ensure_state(h, id);
+	if (h->state[id] & S_VISITED)
+		return;
+	GROW(h->stack, h->astack, h->nstack + 1);
+	h->stack[h->nstack++] = id;
+}
+
+static void clear_line(struct hcrawl *h)
+{
+	if (h->drawn) {
+		fputs("\r\033[K", stderr);
+		h->drawn = 0;
+	}
+}
+
+static void draw_progress(const struct fetch_stats *st, void *data)
+{
+	struct hcrawl *h = data;
+	double secs;
+
+	if (!h->progress)
+		return;
+	secs = (double)(mono_ms() - h->start_ms) / 1000.0;
+	fprintf(stderr, "\rcrawl: %llu done, %llu queued, %llu running, %.0f/s, %llu errors\033[K",
+		(unsigned long long)st->done, (unsigned long long)st->queued,
+		(unsigned long long)st->in_flight, secs > 0 ? (double)st->done / secs : 0.0,
+		(unsigned long long)st->errors);
+	fflush(stderr);
+	h->drawn = 1;
+}
+
+/* The references recorded for a known path, into h->refs. */
+static int load_refs(struct hcrawl *h, uint32_t id)
+{
+	sqlite3_stmt *st = db_stmt(h->c.db, SQL_REFS);
+	int rc;
+
+	if (!st)
+		return -1;
+	h->nrefs = 0;
+	db_bind_int(st, 1, h->c.cache_id);
+	db_bind_int(st, 2, id);
+	while ((rc = db_step(h->c.db, st)) == 1) {
+		int64_t r = sqlite3_column_int64(st, 0);
+		if (r <= 0 || r > UINT32_MAX)
+			continue;
+		GROW(h->refs, h->arefs, h->nrefs + 1);
+		h->refs[h->nrefs++] = (uint32_t)r;
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Ask about every path on the stack (and, for known ones, their recorded
+ * references).  0, or -1 on a DB or enqueue failure. */
+static int drain(struct hcrawl *h)
+{
+	char path[STORE_HASH_LEN + sizeof(".narinfo")];
+
+	while (h->nstack) {
+		uint32_t id = h->stack[--h->nstack];
+		const char *hash;
+		int known;
+
+		if (h->state[id] & S_VISITED)
+			continue;
+		h->state[id] |= S_VISITED;
+		hash = h->c.pi.hashes[id];
+		memcpy(path, hash, STORE_HASH_LEN);
+		memcpy(path + STORE_HASH_LEN, ".narinfo", sizeof(".narinfo"));
+		h->c.n.listed++;
+		known = crawl_known(&h->c, hash);
+		if (fetcher_enqueue(h->f, known ? FETCH_HEAD : FETCH_GET, path, NULL, id))
+			return -1;
+		if (!known)
+			continue;
+		if (load_refs(h, id))
+			return -1;
+		for (size_t i = 0; i < h->nrefs; i++)
+			push(h, h->refs[i]);
+	}
+	return 0;
+}
+
+/* ---- recording answers -------------------------------------------------- */
+
+static int set_check(struct hcrawl *h, uint32_t id, const char *status, long code,
+		     const char *why)
+{
+	sqlite3_stmt *st = db_stmt(h->c.db, SQL_CHECK_SET);
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, h->c.cache_id);
+	db_bind_int(st, 2, id);
+	db_bind_text(st, 3, status);
+	db_bind_int(st, 4, h->c.now);
+	db_bind_int(st, 5, h->c.crawl_id);
+	db_bind_int_opt(st, 6, code > 0 ? code : -1);
+	db_bind_text(st, 7, why);
+	if (db_run(h->c.db, st))
+		return -1;
+	h->state[id] |= S_CHECKROW;
+	h->c.pending++;
+	return 0;
+}
+
+static int clear_check(struct hcrawl *h, uint32_t id)
+{
+	sqlite3_stmt *st;
+
+	if (!(h->state[id] & S_CHECKROW))
+		return 0;
+	if (!(st = db_stmt(h->c.db, SQL_CHECK_CLEAR)))
+		return -1;
+	db_bind_int(st, 1, h->c.cache_id);
+	db_bind_int(st, 2, id);
+	if (db_run(h->c.db, st))
+		return -1;
+	h->state[id] &= (uint8_t)~S_CHECKROW;
+	h->c.pending++;
+	return 0;
+}
+
+static int reject(struct hcrawl *h, uint32_t id, const struct fetch_result *r, unsigned line,
+		  const char *msg)
+{
+	clear_line(h);
+	if (crawl_reject(&h->c, r->url, line, msg))
+		return -1;
+	return set_check(h, id, "rejected", r->http_code, msg);
+}
+
+static int got_narinfo(struct hcrawl *h, uint32_t id, const struct fetch_result *r)
+{
+	char hash[STORE_HASH_LEN + 1];
+	struct narinfo ni;
+	struct narinfo_error err;
+	int ret = -1;
+
+	memcpy(hash, h->c.pi.hashes[id], STORE_HASH_LEN);  /* not NUL-terminated there */
+	hash[STORE_HASH_LEN] = '\0';
+	if (narinfo_parse(r->body, r->len, h->c.store_dir, hash, &ni, &err))
+		return reject(h, id, r, err.line, err.msg);
+	if (crawl_add_narinfo(&h->c, &ni, r->last_modified) || clear_check(h, id))
+		goto out;
+	for (size_t i = 0; i < ni.nrefs; i++) {
+		/* crawl_add_narinfo interned every reference. */
+		uint32_t rid = path_index_find(&h->c.pi, ni.refs[i]);
+		if (rid)
+			push(h, rid);
+	}
+	ret = drain(h);
+out:
+	narinfo_release(&ni);
+	return ret;
+}
+
+static int unknown(struct hcrawl *h, uint32_t id, const struct fetch_result *r)
+{
+	clear_line(h);
+	if (h->errors_reported < ERROR_REPORT_MAX)
+		error("%s; presence unknown", r->error);
+	else if (h->errors_reported == ERROR_REPORT_MAX)
+		error("more paths could not be checked; the path_checks table lists them all");
+	h->errors_reported++;
+	crawl_unknown(&h->c);
+	return set_check(h, id, "unknown", r->http_code, r->error);
+}
+
+static int answer(struct hcrawl *h, const struct fetch_result *r)
+{
+	uint32_t id = (uint32_t)r->id;
+	const char *hash = h->c.pi.hashes[id];
+	char msg[96];
+	int rc;
+
+	switch (r->status) {
+	case FETCH_OK:
+		if (r->method == FETCH_GET)
+			return got_narinfo(h, id, r);
+		if (crawl_seen(&h->c, hash, r->last_modified))
+			return -1;
+		return clear_check(h, id);
+	case FETCH_NOT_FOUND:
+		rc = crawl_gone(&h->c, hash);
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			crawl_absent(&h->c);
+		return set_check(h, id, "absent", r->http_code, NULL);
+	case FETCH_TOO_LARGE:
+		snprintf(msg, sizeof(msg), "larger than %d bytes; not a narinfo",
+			 NARINFO_MAX_BYTES);
+		return reject(h, id, r, 0, msg);
+	case FETCH_FAILED:
+		return unknown(h, id, r);
+	case FETCH_CANCELLED:
+		break;
+	}
+	return 0;
+}
+
+static int on_done(const struct fetch_result *r, void *data)
+{
+	struct hcrawl *h = data;
+
+	if (r->status == FETCH_CANCELLED)
+		return 0;
+	if (r->id == CACHE_INFO_ID) {
+		h->ci_done = 1;
+		h->ci_status = r->status;
+		h->ci_code = r->http_code;
+		h->ci_body = xstrndup(r->body, r->len);
+		h->ci_len = r->len;
+		h->ci_error = r->error ? xstrdup(r->error) : NULL;
+		return 0;
+	}
+	if (answer(h, r) || crawl_checkpoint(&h->c)) {
+		h->db_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the crawl ---------------------------------------------------------- */
+
+/* Refuse a re-check of a cache the DB knows nothing of: there is nothing
+ * to check, and an HTTP cache cannot be listed. */
+static int something_to_recheck(struct db *db, const char *url)
+{
+	sqlite3_stmt *st = db_stmt(db, SQL_KNOWN_ANY);
+	int rc;
+	int64_t n = 0;
+
+	if (!st)
+		return -1;
+	db_bind_text(st, 1, url);
+	rc = db_step(db, st);
+	if (rc == 1)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc < 0)
+		return -1;
+	if (!n)
+		return error("the database knows no path of '%s' to re-check, and an HTTP "
+			     "cache cannot be listed: give the paths to start from with "
+			     "--roots FILE (store paths, or nix-eval-jobs output)", url);
+	return 0;
+}
+
+/* Fetch and parse nix-cache-info.  0, 1 when interrupted, -1 (reported). */
+static int cache_info(struct hcrawl *h, struct nix_cache_info *ci)
+{
+	struct narinfo_error err;
+	int rc;
+
+	if (fetcher_enqueue(h->f, FETCH_GET, "nix-cache-info", NULL, CACHE_INFO_ID))
+		return -1;
+	rc = fetcher_run(h->f);
+	clear_line(h);
+	if (rc == FETCH_RUN_INTERRUPTED)
+		return 1;
+	if (rc != FETCH_RUN_DONE || !h->ci_done)
+		return -1;
+	switch (h->ci_status) {
+	case FETCH_OK:
+		break;
+	case FETCH_NOT_FOUND:
+		return error("'%s' is not a binary cache: %s/nix-cache-info answers HTTP %ld; "
+			     "check the URL and its prefix", h->url, h->url, h->ci_code);
+	default:
+		return error("cannot read the cache's nix-cache-info: %s", h->ci_error);
+	}
+	if (h->ci_len > CACHE_INFO_MAX)
+		return error("%s/nix-cache-info is larger than %d bytes; is '%s' a binary cache?",
+			     h->url, CACHE_INFO_MAX, h->url);
+	if (nix_cache_info_parse(h->ci_body, h->ci_len, ci, &err))
+		return error("%s/nix-cache-info:%u: %s; is '%s' a binary cache?", h->url, err.line,
+			     err.msg, h->url);
+	return 0;
+}
+
+/* Queue the first paths: the roots, or everything known for the cache. */
+static int seed(struct hcrawl *h, const struct crawl_roots *roots)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = db_stmt(h->c.db, SQL_CHECKS_LOAD)))
+		return -1;
+	db_bind_int(st, 1, h->c.cache_id);
+	while ((rc = db_step(h->c.db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id <= UINT32_MAX) {
+			ensure_state(h, (uint32_t)id);
+			h->state[id] |= S_CHECKROW;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc < 0)
+		return -1;
+	if (roots) {
+		/* Reversed onto the stack, so the first root is asked first. */
+		for (size_t i = roots->n; i-- > 0;) {
+			uint32_t id = path_index_intern(&h->c.pi, h->c.db, roots->base[i],
+							strlen(roots->base[i]));
+			if (!id)
+				return -1;
+			push(h, id);
+		}
+		return drain(h);
+	}
+	if (!(st = db_stmt(h->c.db, SQL_RECHECK)))
+		return -1;
+	db_bind_int(st, 1, h->c.cache_id);
+	while ((rc = db_step(h->c.db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id <= UINT32_MAX)
+			push(h, (uint32_t)id);
+	}
+	sqlite3_reset(st);
+	if (rc < 0)
+		return -1;
+	return drain(h);
+}
+
+int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_counts *out,
+	       int64_t *crawl_id, char **cache_url)
+{
+	struct fetch_options fo;
+	struct nix_cache_info ci;
+	struct hcrawl h;
+	int have_ci = 0, begun = 0, ret = -1, rc;
+	char *url;
+
+	memset(&h, 0, sizeof(h));
+	memset(&ci, 0, sizeof(ci));
+	*crawl_id = 0;
+	url = crawl_http_url(o->url);
+	if (!url)
+		return -1;
+	h.url = url;
+	if (!o->roots && something_to_recheck(db, url))
+		goto out;
+
+	memset(&fo, 0, sizeof(fo));
+	fo.base_url = url;
+	fo.on_done = on_done;
+	fo.progress = draw_progress;
+	fo.cb_data = &h;
+	fo.jobs = o->jobs;
+	/* One host: the window is the connection cap too, so a server
+	 * without HTTP/2 sees at most `jobs` connections. */
+	fo.per_host = o->jobs > 0 ? o->jobs : 64;
+	fo.max_tries = o->tries;
+	fo.timeout_ms = o->timeout_ms;
+	if (o->timeout_ms > 0 && o->timeout_ms < 10000)
+		fo.connect_timeout_ms = o->timeout_ms;
+	fo.max_body = NARINFO_MAX_BYTES;
+	fo.cacert = o->cacert;
+	fo.user_agent = "cachegc/" CACHEGC_VERSION;
+	if (fetcher_new(&h.f, &fo))
+		goto out;
+	h.progress = !progress_disabled && isatty(STDERR_FILENO);
+	h.start_ms = mono_ms();
+
+	rc = cache_info(&h, &ci);
+	if (rc < 0)
+		goto out;
+	if (rc > 0) {
+		ret = 1;
+		memset(out, 0, sizeof(*out));
+		*cache_url = url;
+		url = NULL;
+		goto out;
+	}
+	have_ci = 1;
+	/* crawl_begin sets h.c up first thing, so release it even when it
+	 * fails (a refused StoreDir): what it allocated is freed. */
+	begun = 1;
+	if (crawl_begin(&h.c, db, url, &ci))
+		goto out;
+	*crawl_id = h.c.crawl_id;
+	if (seed(&h, o->roots))
+		goto out;
+	h.start_ms = mono_ms();
+	rc = fetcher_run(h.f);
+	clear_line(&h);
+	if (rc == FETCH_RUN_ERROR || rc == FETCH_RUN_ABORTED)
+		goto out;  /* reported by fetch, or by the DB layer in on_done */
+	if (crawl_finish(&h.c, 0, rc == FETCH_RUN_INTERRUPTED))
+		goto out;
+	*out = h.c.n;
+	*cache_url = url;
+	url = NULL;
+	ret = rc == FETCH_RUN_INTERRUPTED ? 1 : 0;
+out:
+	clear_line(&h);
+	if (begun)
+		crawl_release(&h.c);
+	fetcher_free(h.f);
+	if (have_ci)
+		nix_cache_info_release(&ci);
+	free(h.state);
+	free(h.stack);
+	free(h.refs);
+	free(h.ci_body);
+	free(h.ci_error);
+	free(url);
+	return ret;
+}

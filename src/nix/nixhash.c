@@ -1,0 +1,280 @@
+/*
+ * nixhash.c - nix32/base16/base64 codecs and store-path syntax.
+ *
+ * nix32 is Nix's base-32: alphabet without e, o, t, u, and the digest is
+ * read from its last 5-bit group to its first, so the first character of a
+ * 52-char sha256 carries only the top 1 bit (it is always 0 or 1).
+ */
+#include "nix/nixhash.h"
+
+#include <string.h>
+
+static const char nix32_chars[] = NIX32_ALPHABET;
+
+/*
+ * Byte -> nix32 digit, -1 for bytes outside the alphabet.  A constant table
+ * rather than one filled on first use: filling it lazily raced when two
+ * threads decoded their first hash at the same time.
+ */
+static const signed char nix32_digit[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,        /* 0x30 '0'-'9' */
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, -1, 14, 15, 16, 17, 18, 19, 20, 21, 22, -1, /* 0x60 'a'-'o' */
+	23, 24, 25, 26, -1, -1, 27, 28, 29, 30, 31, -1, -1, -1, -1, -1, /* 0x70 'p'-'z' */
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static int nix32_value(unsigned char c)
+{
+	return nix32_digit[c];
+}
+
+size_t nix32_len(size_t nbytes)
+{
+	return nbytes ? (nbytes * 8 - 1) / 5 + 1 : 0;
+}
+
+void nix32_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t len = nix32_len(n);
+
+	for (size_t k = 0; k < len; k++) {
+		size_t pos = len - 1 - k;   /* 5-bit group index, from the top */
+		size_t b = pos * 5, i = b / 8, j = b % 8;
+		unsigned c = in[i] >> j;
+		if (i + 1 < n)
+			c |= (unsigned)in[i + 1] << (8 - j);
+		out[k] = nix32_chars[c & 0x1f];
+	}
+}
+
+int nix32_decode(const char *in, size_t len, unsigned char *out, size_t n)
+{
+	if (len != nix32_len(n))
+		return -1;
+	memset(out, 0, n);
+	for (size_t k = 0; k < len; k++) {
+		int v = nix32_value((unsigned char)in[k]);
+		size_t pos = len - 1 - k, b = pos * 5, i = b / 8, j = b % 8;
+		if (v < 0)
+			return -1;
+		out[i] |= (unsigned char)((unsigned)v << j);
+		if (i + 1 < n)
+			out[i + 1] |= (unsigned char)((unsigned)v >> (8 - j));
+		else if ((unsigned)v >> (8 - j))
+			return -1;  /* bits beyond the digest must be zero */
+	}
+	return 0;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t base64_len(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
+void base64_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64chars[v >> 18];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = b64chars[(v >> 6) & 63];
+		out[o++] = b64chars[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+		out[o++] = b64chars[v >> 18];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
+		  size_t *outlen)
+{
+	size_t o = 0, pad = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (len % 4)
+		return -1;
+	while (pad < 2 && len > 0 && in[len - 1] == '=') {
+		len--;
+		pad++;
+	}
+	for (size_t i = 0; i < len; i++) {
+		int v = b64_value((unsigned char)in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outcap)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)  /* non-canonical trailing bits */
+		return -1;
+	*outlen = o;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum hash_algo algo;
+	unsigned len;
+} algos[] = {
+	{"md5", HASH_MD5, 16},
+	{"sha1", HASH_SHA1, 20},
+	{"sha256", HASH_SHA256, 32},
+	{"sha512", HASH_SHA512, 64},
+};
+
+int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int nixhash_parse(const char *s, size_t len, struct nixhash *out)
+{
+	size_t i, nlen = 0;
+	int sri = 0;
+	const char *v;
+	size_t vlen, got;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == ':' || s[i] == '-') {
+			sri = s[i] == '-';
+			nlen = i;
+			break;
+		}
+	}
+	if (i == len)
+		return -1;
+	for (i = 0; i < sizeof(algos) / sizeof(algos[0]); i++)
+		if (strlen(algos[i].name) == nlen && !memcmp(s, algos[i].name, nlen))
+			break;
+	if (i == sizeof(algos) / sizeof(algos[0]))
+		return -1;
+	out->algo = algos[i].algo;
+	out->len = algos[i].len;
+	v = s + nlen + 1;
+	vlen = len - nlen - 1;
+	if (sri) {
+		if (base64_decode(v, vlen, out->bytes, out->len, &got) || got != out->len)
+			return -1;
+		return 0;
+	}
+	if (vlen == nix32_len(out->len))
+		return nix32_decode(v, vlen, out->bytes, out->len);
+	if (vlen == out->len * 2) {
+		for (size_t k = 0; k < out->len; k++) {
+			int hi = hex_value((unsigned char)v[2 * k]);
+			int lo = hex_value((unsigned char)v[2 * k + 1]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			out->bytes[k] = (unsigned char)(hi << 4 | lo);
+		}
+		return 0;
+	}
+	if (vlen == base64_len(out->len)) {
+		if (base64_decode(v, vlen, out->bytes, out->len, &got) || got != out->len)
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+size_t nixhash_format(const struct nixhash *h, char *buf, size_t bufsz)
+{
+	const char *name = NULL;
+	size_t nl, el;
+
+	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++)
+		if (algos[i].algo == h->algo)
+			name = algos[i].name;
+	if (!name)
+		return 0;
+	nl = strlen(name);
+	el = nix32_len(h->len);
+	if (nl + 1 + el + 1 > bufsz)
+		return 0;
+	memcpy(buf, name, nl);
+	buf[nl] = ':';
+	nix32_encode(h->bytes, h->len, buf + nl + 1);
+	buf[nl + 1 + el] = '\0';
+	return nl + 1 + el;
+}
+
+int store_hash_valid(const char *s, size_t len)
+{
+	if (len != STORE_HASH_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (nix32_value((unsigned char)s[i]) < 0)
+			return 0;
+	return 1;
+}
+
+int store_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > STORE_NAME_MAX || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (!strchr("+-._?=", c) || c == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+int store_basename_valid(const char *s, size_t len)
+{
+	return len > STORE_HASH_LEN + 1 && s[STORE_HASH_LEN] == '-' &&
+	       store_hash_valid(s, STORE_HASH_LEN) &&
+	       store_name_valid(s + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1);
+}

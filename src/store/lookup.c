@@ -1,0 +1,154 @@
+/*
+ * lookup.c - cache and store-path resolution for commands.
+ */
+#include "store/lookup.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "nix/nixhash.h"
+#include "lib/util.h"
+
+char *db_store_dir(struct db *db)
+{
+	static const char sql[] = "SELECT value FROM meta WHERE key = 'store_dir'";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char *s;
+
+	if (!st || db_step(db, st) != 1) {
+		error("database '%s' has no store_dir", db->path);
+		return NULL;
+	}
+	s = xstrdup(db_col_text(st, 0));
+	sqlite3_reset(st);
+	return s;
+}
+
+static void list_caches(struct db *db)
+{
+	static const char sql[] = "SELECT id, url FROM caches ORDER BY id";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (!st)
+		return;
+	fprintf(stderr, "known caches:\n");
+	while (db_step(db, st) == 1)
+		fprintf(stderr, "  %lld  %s\n", (long long)sqlite3_column_int64(st, 0),
+			db_col_text(st, 1));
+	sqlite3_reset(st);
+}
+
+int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
+{
+	static const char sql_all[] = "SELECT id, url FROM caches ORDER BY id LIMIT 2";
+	static const char sql_url[] = "SELECT id, url FROM caches WHERE url = ?1";
+	static const char sql_id[] = "SELECT id, url FROM caches WHERE id = ?1";
+	sqlite3_stmt *st;
+	struct strbuf norm = STRBUF_INIT;
+	uint64_t n;
+	int rc, ret = -1;
+
+	if (!arg) {
+		if (!(st = db_stmt(db, sql_all)))
+			return -1;
+		rc = db_step(db, st);
+		if (rc == 0) {
+			sqlite3_reset(st);
+			return error("database '%s' has no cache yet; run 'cachegc crawl CACHE' first",
+				     db->path);
+		}
+		if (rc < 0)
+			return -1;
+		*id = sqlite3_column_int64(st, 0);
+		if (url)
+			*url = xstrdup(db_col_text(st, 1));
+		rc = db_step(db, st);
+		sqlite3_reset(st);
+		if (rc == 1) {
+			if (url) {
+				free(*url);
+				*url = NULL;  /* callers free it on failure too */
+			}
+			error("database '%s' holds several caches; choose one with --cache", db->path);
+			list_caches(db);
+			return -1;
+		}
+		return 0;
+	}
+	if (!parse_uint(arg, &n) && n <= INT64_MAX) {
+		st = db_stmt(db, sql_id);
+		if (!st)
+			return -1;
+		db_bind_int(st, 1, (int64_t)n);
+	} else {
+		char real[PATH_MAX];
+		const char *u = arg;
+		if (!strstr(arg, "://") && realpath(arg, real)) {
+			strbuf_addf(&norm, "file://%s", real);
+			u = norm.buf;
+		} else if (!strncmp(arg, "file://", 7) && realpath(arg + 7, real)) {
+			strbuf_addf(&norm, "file://%s", real);
+			u = norm.buf;
+		} else {
+			strbuf_addstr(&norm, arg);
+			while (norm.len > 1 && norm.buf[norm.len - 1] == '/')
+				norm.buf[--norm.len] = '\0';
+			u = norm.buf;
+		}
+		st = db_stmt(db, sql_url);
+		if (!st)
+			goto out;
+		db_bind_text(st, 1, u);
+	}
+	rc = db_step(db, st);
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		if (url)
+			*url = xstrdup(db_col_text(st, 1));
+		ret = 0;
+	} else if (rc == 0) {
+		error("no cache '%s' in database '%s'", arg, db->path);
+		list_caches(db);
+	}
+	sqlite3_reset(st);
+out:
+	strbuf_release(&norm);
+	return ret;
+}
+
+int path_resolve(struct db *db, const char *store_dir, const char *arg, int64_t *path_id)
+{
+	static const char sql[] = "SELECT id, name FROM paths WHERE hash = ?1";
+	size_t sdl = strlen(store_dir), len;
+	const char *p = arg, *slash;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!strncmp(p, store_dir, sdl) && p[sdl] == '/')
+		p += sdl + 1;
+	else if (p[0] == '/')
+		return error("'%s' is not in the store %s", arg, store_dir);
+	slash = strchr(p, '/');
+	len = slash ? (size_t)(slash - p) : strlen(p);
+	if (len < STORE_HASH_LEN || !store_hash_valid(p, STORE_HASH_LEN) ||
+	    (len > STORE_HASH_LEN && !store_basename_valid(p, len)))
+		return error("'%s' is not a store path, basename or 32-character store hash", arg);
+	if (!(st = db_stmt(db, sql)))
+		return -1;
+	db_bind_textn(st, 1, p, STORE_HASH_LEN);
+	rc = db_step(db, st);
+	if (rc == 1) {
+		const char *name = db_col_text(st, 1);
+		/* A basename with the right hash but another name is not it. */
+		if (len > STORE_HASH_LEN &&
+		    (strlen(name) != len - STORE_HASH_LEN - 1 ||
+		     memcmp(name, p + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1)))
+			rc = 0;
+		else
+			*path_id = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc;
+}

@@ -1,0 +1,239 @@
+/*
+ * pathindex.c - hash -> id map over the paths table.
+ *
+ * Store-path hashes are uniformly random nix32, so the first characters
+ * already make a good hash key; we mix 8 of them with a multiply.
+ */
+#include "store/pathindex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "lib/util.h"
+
+static uint64_t key_of(const char *hash)
+{
+	uint64_t k;
+
+	memcpy(&k, hash + 8, sizeof(k));
+	k ^= k >> 29;
+	k *= 0x9e3779b97f4a7c15ULL;
+	return k ^ (k >> 32);
+}
+
+static void slots_insert(struct path_index *pi, uint32_t id)
+{
+	size_t mask = pi->nslots - 1, i = (size_t)key_of(pi->hashes[id]) & mask;
+
+	while (pi->slots[i])
+		i = (i + 1) & mask;
+	pi->slots[i] = id;
+}
+
+static void rehash(struct path_index *pi, size_t nslots)
+{
+	free(pi->slots);
+	pi->slots = xcalloc(nslots, sizeof(*pi->slots));
+	pi->nslots = nslots;
+	for (uint32_t id = 1; id <= pi->max_id; id++)
+		if (pi->hashes[id][0])
+			slots_insert(pi, id);
+}
+
+static void add(struct path_index *pi, uint32_t id, const char *hash)
+{
+	if ((size_t)id + 1 > pi->hashes_alloc) {
+		size_t old = pi->hashes_alloc;
+		GROW(pi->hashes, pi->hashes_alloc, (size_t)id + 1);
+		memset(pi->hashes + old, 0, (pi->hashes_alloc - old) * sizeof(*pi->hashes));
+	}
+	memcpy(pi->hashes[id], hash, STORE_HASH_LEN);
+	if (id > pi->max_id)
+		pi->max_id = id;
+	pi->count++;
+	if (pi->count * 2 > pi->nslots)
+		rehash(pi, pi->nslots ? pi->nslots * 2 : 1024);
+	else
+		slots_insert(pi, id);
+}
+
+/* SQLite's count of commits by other connections: it changes exactly when
+ * another process (or connection) has written the DB since we last looked. */
+static int data_version(struct db *db, int64_t *out)
+{
+	sqlite3_stmt *st = db_stmt(db, "PRAGMA data_version");
+
+	if (!st || db_step(db, st) != 1)
+		return -1;
+	*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int path_index_load(struct path_index *pi, struct db *db)
+{
+	static const char sql[] = "SELECT id, hash FROM paths ORDER BY id";
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(pi, 0, sizeof(*pi));
+	st = db_stmt(db, sql);
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+		if (id <= 0 || id > UINT32_MAX || !h || strlen(h) != STORE_HASH_LEN)
+			continue;  /* not ours to fix; never matched */
+		add(pi, (uint32_t)id, h);
+	}
+	sqlite3_reset(st);
+	if (!pi->nslots)
+		rehash(pi, 1024);
+	if (rc < 0)
+		return -1;
+	return data_version(db, &pi->data_version);
+}
+
+void path_index_release(struct path_index *pi)
+{
+	free(pi->slots);
+	free(pi->hashes);
+	free(pi->reserved);
+	memset(pi, 0, sizeof(*pi));
+}
+
+uint32_t path_index_find(const struct path_index *pi, const char *hash)
+{
+	size_t mask, i;
+
+	if (!pi->nslots)
+		return 0;
+	mask = pi->nslots - 1;
+	for (i = (size_t)key_of(hash) & mask; pi->slots[i]; i = (i + 1) & mask)
+		if (!memcmp(pi->hashes[pi->slots[i]], hash, STORE_HASH_LEN))
+			return pi->slots[i];
+	return 0;
+}
+
+static int is_reserved(const struct path_index *pi, uint32_t id)
+{
+	return id < pi->reserved_alloc && pi->reserved[id];
+}
+
+uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *basename,
+			   size_t len)
+{
+	static const char sql[] = "INSERT INTO paths (hash, name) VALUES (?1, ?2)";
+	static const char sql_id[] = "INSERT INTO paths (hash, name, id) VALUES (?1, ?2, ?3)";
+	sqlite3_stmt *st;
+	uint32_t id = path_index_find(pi, basename);
+	int64_t rowid;
+
+	if (id && !is_reserved(pi, id))
+		return id;
+	if (!id && pi->nreserved && pi->max_id == UINT32_MAX) {
+		error("paths table ids exhausted");
+		return 0;
+	}
+	/* With reservations outstanding the DB's next rowid may be one of
+	 * them: give the id explicitly, the reserved one or one past all. */
+	st = db_stmt(db, id || pi->nreserved ? sql_id : sql);
+	if (!st)
+		return 0;
+	db_bind_textn(st, 1, basename, STORE_HASH_LEN);
+	db_bind_textn(st, 2, basename + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1);
+	if (id || pi->nreserved)
+		db_bind_int(st, 3, id ? id : pi->max_id + 1);
+	if (db_run(db, st))
+		return 0;
+	if (id) {
+		pi->reserved[id] = 0;
+		pi->nreserved--;
+		return id;
+	}
+	rowid = db_last_id(db);
+	if (rowid <= 0 || rowid > UINT32_MAX) {
+		error("paths table id %lld out of range", (long long)rowid);
+		return 0;
+	}
+	add(pi, (uint32_t)rowid, basename);
+	return (uint32_t)rowid;
+}
+
+/* Reserve id for hash (not yet in the index). */
+static void mark_reserved(struct path_index *pi, uint32_t id, const char *hash)
+{
+	if ((size_t)id + 1 > pi->reserved_alloc) {
+		size_t old = pi->reserved_alloc;
+		GROW(pi->reserved, pi->reserved_alloc, (size_t)id + 1);
+		memset(pi->reserved + old, 0, pi->reserved_alloc - old);
+	}
+	add(pi, id, hash);
+	pi->reserved[id] = 1;
+	pi->nreserved++;
+}
+
+uint32_t path_index_reserve(struct path_index *pi, const char *hash)
+{
+	uint32_t id = path_index_find(pi, hash);
+
+	if (id)
+		return id;
+	if (pi->max_id == UINT32_MAX)
+		return 0;
+	mark_reserved(pi, pi->max_id + 1, hash);
+	return pi->max_id;
+}
+
+int path_index_sync(struct path_index *pi, struct db *db)
+{
+	struct path_index fresh;
+	char (*res)[STORE_HASH_LEN] = NULL;
+	uint32_t *res_id = NULL;
+	size_t nres = 0, nmoved = 0, i;
+	int64_t v;
+
+	if (data_version(db, &v))
+		return -1;
+	if (v == pi->data_version)
+		return 0;
+	/* Another process wrote: reload the paths it may have added (anywhere:
+	 * another crawl writes the ids it reserved), then put back the
+	 * reservations, each at its id unless a row took the id (then past
+	 * everything, in the same order) or its hash (then it is that row). */
+	if (pi->nreserved) {
+		res = xmalloc(pi->nreserved * sizeof(*res));
+		res_id = xmalloc(pi->nreserved * sizeof(*res_id));
+		for (uint32_t id = 1; id <= pi->max_id; id++) {
+			if (!is_reserved(pi, id))
+				continue;
+			memcpy(res[nres], pi->hashes[id], STORE_HASH_LEN);
+			res_id[nres++] = id;
+		}
+	}
+	if (path_index_load(&fresh, db)) {
+		path_index_release(&fresh);
+		free(res);
+		free(res_id);
+		return -1;
+	}
+	/* Those that must move are compacted to the front of res, in order. */
+	for (i = 0; i < nres; i++) {
+		uint32_t id = res_id[i];
+		if (path_index_find(&fresh, res[i]))
+			continue;
+		if (id < fresh.hashes_alloc && fresh.hashes[id][0])
+			memmove(res[nmoved++], res[i], STORE_HASH_LEN);
+		else
+			mark_reserved(&fresh, id, res[i]);
+	}
+	for (i = 0; i < nmoved; i++)
+		path_index_reserve(&fresh, res[i]);
+	path_index_release(pi);
+	*pi = fresh;
+	free(res);
+	free(res_id);
+	return 0;
+}
