@@ -46,6 +46,7 @@ touch -d @1700000000 "$C"/*.narinfo
 	job '`lead' "$(h 3)"
 	job 'a\|b' "$(h 4)"
 	job '<b>x</b>*y*' "$(h 5)"
+	job 'p|q' "$(h 8)"
 	job 'ok|cached' "$(h 6)"
 } >"$T/eval.jsonl"
 cg --now 2030-01-01 crawl "$C" >"$T/crawl.out" 2>&1 || fail crawl "$(cat "$T/crawl.out")"
@@ -57,12 +58,18 @@ cg --now 2030-01-02 coverage --markdown >"$T/cov.md" 2>"$T/cov.err"
 expect_eq markdown-exit "$?" 0
 cmark-gfm -e table "$T/cov.md" >"$T/cov.html"
 # Cells per row of each table: the summary has 9 columns, the matrix 2.
-awk '/<table>/ { t++ } /<tr>/ { n = 0 } /<t[dh]>|<t[dh] / { n++ } /<\/tr>/ { print t, n }' \
-	"$T/cov.html" | sort | uniq -c | awk '{ print $2 ":" $3 "x" $1 }' | tr '\n' ' ' >"$T/cells"
-expect_eq markdown-table-cells "$(cat "$T/cells")" "1:9x2 2:2x5 "
+# (A renderer drops the cells past the header's, so the content of the
+# last cell of each row is checked too: the counts, and a status.)
+awk '/<table>/ { t++ } /<tr>/ { n = 0 } /<t[dh]>|<t[dh] / { n++; last = $0 }
+	/<\/tr>/ { print t, n, last }' "$T/cov.html" >"$T/rows"
+expect_eq markdown-table-cells "$(awk '{ print $1 ":" $2 }' "$T/rows" | sort | uniq -c |
+	awk '{ print $2 "x" $1 }' | tr '\n' ' ')" "1:9x2 2:2x6 "
+expect_eq markdown-summary-last-cell "$(awk '$1 == 1 && NR > 1 { print $3 }' "$T/rows")" "<td>5"
+expect_eq markdown-matrix-last-cell "$(awk '$1 == 2 && $2 == 2 && $3 != "<th>1</th>" { print $3 }' "$T/rows" | sort -u)" \
+	"<td><strong>missing</strong></td>"
 for want in '<td>feat|x</td>' '<code>abc|def`1234</code>' '<code>back`tick</code>' \
 	'<code>`lead</code>' '<code>a\|b</code>' '<code>&lt;b&gt;x&lt;/b&gt;*y*</code>' \
-	'<code>py|thon</code>' '<code>ok|cached</code>'; do
+	'<code>p|q</code>' '<code>py|thon</code>' '<code>ok|cached</code>'; do
 	has "markdown-renders-$want" "$T/cov.html" "$want"
 done
 # Nothing of the names became markup of its own.
@@ -82,6 +89,7 @@ has ctl-dir-summary-escaped "$T/dir.out" 'c\x1b[2Jd\rx: 0 new'
 # A narinfo with a control character: rejected, and the message says so
 # without the byte.
 printf 'StorePath: /nix/store/%s-e\033]0;pwned\007\nURL: x\n' "$(h 7)" >"$D/$(h 7).narinfo"
+cp -p "$C/$(h 1).narinfo" "$D/"
 cg --now 2030-01-02 crawl "$D" >"$T/dir2.out" 2>"$T/dir2.err"
 has ctl-reject-reported "$T/dir2.err" "$(h 7).narinfo"
 no_controls ctl-reject-message "$T/dir2.err"
@@ -130,4 +138,11 @@ no_controls ctl-cache-list "$T/cov-which.txt"
 cg --now 2030-01-02 coverage --cache "$D" --branch b >"$T/cov.txt" 2>&1
 has ctl-coverage-text-url "$T/cov.txt" 'c\x1b[2Jd\rx as of'
 no_controls ctl-coverage-text "$T/cov.txt"
+# simulate and plan name the cache in their first line.
+cg --now 2030-01-02 simulate --cache "$D" --policy cachix --limit 1G >"$T/sim.txt" 2>&1
+has ctl-simulate-url "$T/sim.txt" 'c\x1b[2Jd\rx, limit'
+no_controls ctl-simulate-text "$T/sim.txt"
+cg --now 2030-01-02 plan evict --cache "$D" --limit 0 >"$T/plan.txt" 2>&1
+has ctl-plan-url "$T/plan.txt" 'c\x1b[2Jd\rx (policy'
+no_controls ctl-plan-text "$T/plan.txt"
 finish
