@@ -424,6 +424,19 @@ expect_eq future-dir-clamped "$(jq .clamped "$T/future.json")" 1
 check future-dir-named grep -q "'/nix/store/$H2-chain': mtime 2100-01-01T00:00:00Z is later than this crawl" "$T/future.err"
 expect_eq future-dir-push-times "$(q "$T/future.db" "SELECT group_concat(push_time, ' ') FROM (SELECT e.push_time FROM presence e JOIN paths p ON p.id = e.path_id ORDER BY p.hash)")" \
 	"$PUSHED $now_s"
+# Many of them: the first 20 are named, then one line says there are more.
+mkdir "$T/future-many"
+cp "$C/nix-cache-info" "$T/future-many/"
+for i in $(seq 10 34); do
+	fh=$(printf '%032d' "$i")
+	narinfo "$fh" "p$i" >"$T/future-many/$fh.narinfo"
+done
+touch -d 2100-01-01 "$T/future-many"/*.narinfo
+$CG --db "$T/future-many.db" --now 2030-01-01 crawl "$T/future-many" >"$T/future-many.out" 2>"$T/future-many.err"
+expect_eq future-many-summary "$(cat "$T/future-many.out")" \
+	"crawled file://$(cd "$T/future-many" && pwd -P): 25 new, 0 present, 0 gone, 0 rejected, 25 clamped"
+expect_eq future-many-named "$(grep -c 'is later than this crawl' "$T/future-many.err")" 20
+expect_eq future-many-more "$(grep -c 'more push times later than this crawl' "$T/future-many.err")" 1
 NOW=2030-01-01
 
 # --- Ctrl-C: what was fetched is kept, and not fetched again ------------------
