@@ -317,14 +317,14 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 							  : "failed; see the messages above"));
 		json_array_append_new(arr, o);
 	} else if (!rc && res.already) {
-		printf("'%s': already imported as evaluation %lld (%s %.12s [%s] %s at %s, "
-		       "imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
+		fprintf_printable(stdout, "'%s': already imported as evaluation %lld (%s %.12s "
+		       "[%s] %s at %s, imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
 		       e->branch, e->rev, e->caps, e->system,
 		       format_time(res.existing_time, t, sizeof(t)),
 		       format_time(res.imported_at, t2, sizeof(t2)));
 	} else if (!rc) {
-		printf("'%s': imported evaluation %lld (%s %.12s [%s] %s at %s): %u jobs, "
-		       "%u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
+		fprintf_printable(stdout, "'%s': imported evaluation %lld (%s %.12s [%s] %s at "
+		       "%s): %u jobs, %u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
 		       e->branch, e->rev, e->caps, e->system, format_time(e->time, t, sizeof(t)),
 		       res.jobs, res.outputs, res.eval_errors);
 		if (res.bad_lines || res.duplicates)

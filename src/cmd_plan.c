@@ -135,8 +135,10 @@ static void plan_text(const struct evict_plan *plan)
 	uint64_t count[EVICT_NREASONS] = {0}, bytes[EVICT_NREASONS] = {0};
 	int first = 1;
 
-	printf("plan %lld: evict %zu of %llu paths from %s (policy %s)\n", (long long)plan->id,
-	       plan->n, (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
+	/* The cache URL may be a directory's name: shown escaped. */
+	fprintf_printable(stdout, "plan %lld: evict %zu of %llu paths from %s (policy %s)\n",
+			  (long long)plan->id, plan->n, (unsigned long long)plan->paths_before,
+			  plan->cache_url, plan->policy);
 	printf("  stored now  %s\n", fmt(plan->size_before, a, sizeof(a)));
 	printf("  limit       %s\n", fmt(plan->limit, a, sizeof(a)));
 	printf("  after       %s (%s freed)%s\n", fmt(plan->size_after, a, sizeof(a)),

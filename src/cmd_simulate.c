@@ -214,7 +214,8 @@ static void sim_text(const struct sim_ctx *c, const char *cache_url, const struc
 	char a[32], b[32], d[32], e[32];
 	const struct gc_world *w = c->w;
 
-	printf("simulate %s on %s", gc_policy_name(o->policy), cache_url);
+	/* The cache URL may be a directory's name: shown escaped. */
+	fprintf_printable(stdout, "simulate %s on %s", gc_policy_name(o->policy), cache_url);
 	if (o->params.limit)
 		printf(", limit %s", format_size(o->params.limit, a, sizeof(a)));
 	if (o->policy == GC_ATTIC || o->policy == GC_NIKS3)
