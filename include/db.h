@@ -10,6 +10,14 @@
  *
  * Every function that fails reports the error itself (naming the DB file
  * and, for statements, the SQL) and returns -1 (or NULL).
+ *
+ * Snapshots: several processes may use one DB at once (WAL mode), so an
+ * analysis that answers one question with several statements reads them
+ * all between db_read_begin() and db_read_end(): one read transaction, one
+ * committed state of the DB, whatever other processes commit meanwhile.
+ * No write transaction may start inside a snapshot (that is a bug: die());
+ * what an analysis keeps (signature verdicts, a plan) is written after
+ * db_read_end().
  */
 #ifndef CACHEGC_DB_H
 #define CACHEGC_DB_H
@@ -27,6 +35,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	int readonly;
+	unsigned read_depth;   /* nested db_read_begin() calls */
+	int read_owned;        /* the outermost one began a transaction */
 	struct db_stmt_slot *slots;
 	unsigned nslots, aslots;
 };
@@ -54,12 +64,25 @@ int db_step(struct db *db, sqlite3_stmt *st);
 /* Run SQL text with no parameters (may hold several statements). */
 int db_exec(struct db *db, const char *sql);
 
-/* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout). */
+/* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout).
+ * Calling it inside a snapshot is a bug (dies). */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
-/* Rolls back if a transaction is open; never fails loudly. */
+/* Rolls back if a write transaction is open (never a snapshot); never
+ * fails loudly. */
 void db_rollback(struct db *db);
 
+/* Start a snapshot: a read transaction, its state taken at once.  Nests
+ * (only the outermost call begins; inside a write transaction it is a
+ * no-op, that being one state already).  0 or -1 (reported). */
+int db_read_begin(struct db *db);
+/* End the snapshot of the matching db_read_begin().  Never fails. */
+void db_read_end(struct db *db);
+/* 1 inside a snapshot. */
+static inline int db_reading(const struct db *db)
+{
+	return db->read_depth > 0;
+}
 /* sqlite3_last_insert_rowid */
 int64_t db_last_id(struct db *db);
 /* sqlite3_changes */

@@ -303,8 +303,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			      "the directory the cache is served from", (unsigned long long)id);
 			return 1;
 		}
-		if (http)
-			return list_keys(ctx, (int64_t)id, json);
+		if (http) {
+			/* Its two passes over the narinfos see one state. */
+			if (db_read_begin(ctx->db))
+				return 1;
+			rc = list_keys(ctx, (int64_t)id, json);
+			db_read_end(ctx->db);
+			return rc;
+		}
 	}
 
 	memset(&sa, 0, sizeof(sa));

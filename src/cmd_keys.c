@@ -182,8 +182,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			arg = argv[i];
 		}
 	}
-	if (!strcmp(sub, "list"))
-		return keys_list_cmd(ctx->db, json);
+	if (!strcmp(sub, "list")) {
+		int rc;
+		if (db_read_begin(ctx->db))
+			return 1;
+		rc = keys_list_cmd(ctx->db, json);
+		db_read_end(ctx->db);
+		return rc;
+	}
 	if (!arg)
 		return cmd_usage_error(&cmd_keys, "'keys %s' needs %s", sub,
 				       strcmp(sub, "add") ? "a key NAME" : "NAME:BASE64");

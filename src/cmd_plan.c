@@ -178,7 +178,7 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 	struct evict_plan plan;
 	const char *cache_arg = NULL, *limit_arg = NULL, *retention_arg = NULL;
 	char a[32], b[32], c[32];
-	int json = 0, ret = 1;
+	int json = 0, ret = 1, rc;
 
 	memset(&po, 0, sizeof(po));
 	memset(&plan, 0, sizeof(plan));
@@ -238,9 +238,13 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 			return ret;
 		}
 	}
-	if (cache_resolve(ctx->db, cache_arg, &po.cache_id, NULL))
+	/* One state of the DB for the whole plan; stored after. */
+	if (db_read_begin(ctx->db))
 		return 1;
-	if (evict_plan_build(ctx->db, &po, &plan))
+	rc = cache_resolve(ctx->db, cache_arg, &po.cache_id, NULL) ||
+	     evict_plan_build(ctx->db, &po, &plan);
+	db_read_end(ctx->db);
+	if (rc)
 		goto out;
 	if (evict_plan_save(ctx->db, &plan)) {
 		error("the plan could not be stored in '%s'", ctx->db->path);

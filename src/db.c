@@ -225,8 +225,11 @@ int db_run(struct db *db, sqlite3_stmt *st)
 
 int db_begin(struct db *db)
 {
-	int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc;
 
+	if (db->read_depth)
+		die("BUG: a write transaction inside a read snapshot of '%s'", db->path);
+	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY)
@@ -248,9 +251,53 @@ int db_commit(struct db *db)
 	return db_fail(db, "cannot commit to");
 }
 
+int db_read_begin(struct db *db)
+{
+	int64_t n;
+
+	if (db->read_depth++)
+		return 0;
+	db->read_owned = 0;
+	if (!sqlite3_get_autocommit(db->h))
+		return 0;     /* a write transaction: one state already */
+	if (sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK) {
+		db->read_depth = 0;
+		return db_fail(db, "cannot start a read transaction on");
+	}
+	db->read_owned = 1;
+	/* A deferred transaction takes its snapshot at the first read: read
+	 * now, so the state is the one committed when the analysis began. */
+	if (pragma_int(db, "SELECT count(*) FROM sqlite_master", &n)) {
+		db_fail(db, "cannot read");
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		db->read_depth = 0;
+		db->read_owned = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void db_read_end(struct db *db)
+{
+	if (!db->read_depth)
+		die("BUG: db_read_end without db_read_begin on '%s'", db->path);
+	if (--db->read_depth)
+		return;
+	if (db->read_owned) {
+		/* A statement left mid-rows would keep the snapshot alive. */
+		for (unsigned i = 0; i < db->nslots; i++)
+			sqlite3_reset(db->slots[i].st);
+		if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	db->read_owned = 0;
+}
+
 void db_rollback(struct db *db)
 {
-	if (db->h && !sqlite3_get_autocommit(db->h))
+	/* Inside a snapshot no write transaction can be open (db_begin
+	 * refuses): the open transaction is the snapshot, not ours to end. */
+	if (db->h && !db->read_depth && !sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 

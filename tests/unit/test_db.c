@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -169,6 +170,96 @@ TEST(statement_cache_reuses_statements)
 	db_close(&db);
 }
 
+static int64_t count_paths(struct db *db)
+{
+	static const char sql[] = "SELECT count(*) FROM paths";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int64_t n = -1;
+
+	if (st && db_step(db, st) == 1)
+		n = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return n;
+}
+
+static int add_path(struct db *db, const char *hash)
+{
+	static const char sql[] = "INSERT INTO paths (hash, name) VALUES (?1, 'p')";
+	sqlite3_stmt *st;
+
+	if (db_begin(db) || !(st = db_stmt(db, sql)))
+		return -1;
+	db_bind_text(st, 1, hash);
+	if (db_run(db, st) || db_commit(db)) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+TEST(snapshot_sees_one_state_while_another_process_writes)
+{
+	struct db r, w;
+
+	CHECK(db_open(&w, tmp("snap.db"), 0) == 0);
+	CHECK(db_open(&r, tmp("snap.db"), 1) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000001") == 0);
+	CHECK(!db_reading(&r));
+	CHECK(db_read_begin(&r) == 0);
+	CHECK(db_reading(&r));
+	/* A writer commits after the snapshot began: the reader does not see
+	 * it, at any depth, until the outermost snapshot ends. */
+	CHECK(add_path(&w, "00000000000000000000000000000002") == 0);
+	CHECK_INT(count_paths(&r), 1);
+	CHECK(db_read_begin(&r) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000003") == 0);
+	CHECK_INT(count_paths(&r), 1);
+	/* db_rollback (an error path of a writer) leaves the snapshot be */
+	db_rollback(&r);
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(db_reading(&r));
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(!db_reading(&r));
+	CHECK_INT(count_paths(&w), 3);
+	CHECK_INT(count_paths(&r), 3);
+	/* Inside the writer's own transaction a snapshot is that transaction. */
+	CHECK(db_begin(&w) == 0);
+	CHECK(db_read_begin(&w) == 0);
+	CHECK_INT(count_paths(&w), 3);
+	db_read_end(&w);
+	CHECK(db_commit(&w) == 0);
+	db_close(&r);
+	db_close(&w);
+}
+
+TEST(write_inside_snapshot_is_a_bug)
+{
+	struct db db;
+	pid_t pid;
+	int status = 0;
+
+	CHECK(db_open(&db, tmp("snapbug.db"), 0) == 0);
+	CHECK(db_read_begin(&db) == 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* stderr says BUG; the exit status is die()'s */
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(1);
+		db_begin(&db);
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128);
+	db_read_end(&db);
+	CHECK(db_begin(&db) == 0);
+	db_rollback(&db);
+	db_close(&db);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -181,6 +272,8 @@ int main(void)
 	RUN(non_sqlite_file_is_refused);
 	RUN(missing_db_read_only_is_refused_not_created);
 	RUN(statement_cache_reuses_statements);
+	RUN(snapshot_sees_one_state_while_another_process_writes);
+	RUN(write_inside_snapshot_is_a_bug);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
