@@ -44,8 +44,9 @@ struct db {
 /* Open path.  readonly: the file must exist and be a cachegc DB of a
  * version this build knows (older ones are migrated only in write mode, so
  * a read-only open of an older DB is refused with a hint to run a writing
- * command).  Otherwise it is created when missing and migrated to the
- * latest version.  Refuses foreign files and newer versions.  Sets a busy
+ * command).  Otherwise it is created when missing or empty (0 bytes) and
+ * migrated to the latest version; any other file must start with SQLite's
+ * header.  Refuses foreign files and newer versions untouched.  Sets a busy
  * timeout so a short lock by another process is waited out.
  * Returns 0 or -1 (reported). */
 int db_open(struct db *db, const char *path, int readonly);

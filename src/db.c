@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +79,26 @@ static int migrate(struct db *db, unsigned from)
 	return 0;
 }
 
+/* 0 when the file starts with SQLite's magic, else -1 (reported). */
+static int check_magic(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";   /* and its NUL */
+	char head[16];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error("cannot read database '%s': %s", path, strerror(errno));
+	got = read(fd, head, sizeof(head));
+	close(fd);
+	if (got < 0)
+		return error("cannot read database '%s': %s", path, strerror(errno));
+	if (got < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
+		return error("'%s' is not a cachegc database (not an SQLite file); refusing "
+			     "to touch it", path);
+	return 0;
+}
+
 int db_open(struct db *db, const char *path, int readonly)
 {
 	int64_t appid = 0, version = 0, nobjects = 0;
@@ -97,6 +118,10 @@ int db_open(struct db *db, const char *path, int readonly)
 		error("'%s' is not a regular file", path);
 		goto fail;
 	}
+	/* SQLite takes a file shorter than its header for an empty database
+	 * and would write over it: only a missing or empty file is new. */
+	if (exists && st.st_size > 0 && check_magic(path))
+		goto fail;
 	flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		db_fail(db, "cannot open database");

@@ -141,6 +141,49 @@ TEST(non_sqlite_file_is_refused)
 	free(buf);
 }
 
+static void write_bytes(const char *path, const char *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK(fwrite(data, 1, n, f) == n);
+	fclose(f);
+}
+
+/* Files SQLite would take for an empty database (shorter than its header)
+ * are refused unless empty, and left as they were. */
+TEST(short_file_is_refused_untouched)
+{
+	static const char *const contents[] = {"x", "S", "\n", "SQLite format 3"};
+	struct db db;
+	char *buf;
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(contents); i++) {
+		size_t n = strlen(contents[i]);
+		write_bytes(tmp("short.db"), contents[i], n);
+		CHECK(db_open(&db, tmp("short.db"), 0) == -1);
+		CHECK(db_open(&db, tmp("short.db"), 1) == -1);
+		CHECK(read_file_capped(tmp("short.db"), 4096, &buf, &len) == 0);
+		CHECK(len == n && buf && !memcmp(buf, contents[i], n));
+		free(buf);
+	}
+}
+
+TEST(empty_file_becomes_a_db)
+{
+	struct db db;
+
+	write_bytes(tmp("empty.db"), "", 0);
+	/* read-only: nothing to read yet, and it stays empty */
+	CHECK(db_open(&db, tmp("empty.db"), 1) == -1);
+	CHECK(db_open(&db, tmp("empty.db"), 0) == 0);
+	CHECK_INT(query_int(db.h, "PRAGMA user_version"), db_latest_version());
+	db_close(&db);
+}
+
 TEST(missing_db_read_only_is_refused_not_created)
 {
 	struct db db;
@@ -270,6 +313,8 @@ int main(void)
 	RUN(newer_db_is_refused);
 	RUN(foreign_sqlite_db_is_refused_untouched);
 	RUN(non_sqlite_file_is_refused);
+	RUN(short_file_is_refused_untouched);
+	RUN(empty_file_becomes_a_db);
 	RUN(missing_db_read_only_is_refused_not_created);
 	RUN(statement_cache_reuses_statements);
 	RUN(snapshot_sees_one_state_while_another_process_writes);
