@@ -34,23 +34,45 @@ struct db_stmt_slot;
 struct db {
 	sqlite3 *h;
 	char *path;
-	int readonly;
+	int readonly;          /* opened read-only (asked for, or the file is) */
+	char *ro_reason;       /* why the DB cannot be written ("its directory
+	                          '/x' is not writable"), or NULL */
+	int immutable;         /* read without locks (see db_open) */
+	int64_t imm_size, imm_mtime_ns;   /* the file then, to tell a change */
+	uint64_t imm_ino;
 	unsigned read_depth;   /* nested db_read_begin() calls */
 	int read_owned;        /* the outermost one began a transaction */
 	struct db_stmt_slot *slots;
 	unsigned nslots, aslots;
 };
 
-/* Open path.  readonly: the file must exist and be a cachegc DB of a
- * version this build knows (older ones are migrated only in write mode, so
- * a read-only open of an older DB is refused with a hint to run a writing
- * command).  Otherwise it is created when missing or empty (0 bytes) and
- * migrated to the latest version; any other file must start with SQLite's
- * header.  Refuses foreign files and newer versions untouched.  Sets a busy
+/* How db_open() opens (the values 0 and 1 are the old readonly flag). */
+enum {
+	DB_OPEN_WRITE = 0,     /* create when missing or empty, migrate, write;
+	                          a read-only DB is refused, saying why */
+	DB_OPEN_READ = 1,      /* an existing DB, read-only */
+	DB_OPEN_KEEP = 2,      /* like WRITE where the DB can be written, else
+	                          read-only with ro_reason set: for commands that
+	                          only keep results (verdicts, plans) */
+};
+
+/* Open path (mode: DB_OPEN_*).  Only a missing or 0-byte file becomes a
+ * new DB; any other file must be a cachegc DB of a version this build
+ * knows (older ones are migrated only when writing, so a read-only open
+ * of an older DB is refused with a hint).  Refuses foreign files and newer
+ * versions without touching them.  A DB that cannot be written (read-only
+ * file, directory or mount) is opened read-only, immutable when its
+ * directory holds no write-ahead log and cannot get one.  Sets a busy
  * timeout so a short lock by another process is waited out.
  * Returns 0 or -1 (reported). */
-int db_open(struct db *db, const char *path, int readonly);
+int db_open(struct db *db, const char *path, int mode);
 void db_close(struct db *db);
+
+/* 0 unless the DB was opened immutable and since written by another
+ * process (its file changed, or it has a write-ahead log now): then -1,
+ * reported, for what was read may be torn.  main.c asks after every
+ * command. */
+int db_check_unchanged(struct db *db);
 
 /* Schema version this build writes. */
 unsigned db_latest_version(void);
@@ -84,6 +106,11 @@ static inline int db_reading(const struct db *db)
 {
 	return db->read_depth > 0;
 }
+/* For a command about to write a DB opened DB_OPEN_KEEP: 0 when it can,
+ * else -1 after saying that the DB is read-only, why, and that 'what'
+ * needs to write it. */
+int db_need_write(struct db *db, const char *what);
+
 /* sqlite3_last_insert_rowid */
 int64_t db_last_id(struct db *db);
 /* sqlite3_changes */

@@ -312,6 +312,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			return rc;
 		}
 	}
+	if (apply && db_need_write(ctx->db, "'evict --apply'"))
+		return 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -399,6 +401,6 @@ const struct cmd cmd_evict = {
 	.name = "evict",
 	.summary = "carry out an eviction plan on a cache directory (dry run by default)",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

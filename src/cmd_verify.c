@@ -213,6 +213,6 @@ const struct cmd cmd_verify = {
 	.name = "verify",
 	.summary = "signature verdicts per path, as nix store verify gives them",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

@@ -643,9 +643,16 @@ static int store_verdicts(struct trust *t, const struct trust_learned *v, size_t
 		"(cache_id, path_id, key_name, public_key, valid, checked_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 	int64_t now = clock_now();
+	static int told;
 
-	if (!n || t->db->readonly)
+	if (!n)
 		return 0;
+	if (t->db->readonly) {
+		if (t->db->ro_reason && !told++)
+			warning("database '%s' is read-only (%s): signature verdicts are not kept, "
+				"the next run checks them again", t->db->path, t->db->ro_reason);
+		return 0;
+	}
 	if (db_begin(t->db))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -675,7 +682,7 @@ static int store_learned(struct check *c)
 {
 	struct trust *t = c->t;
 
-	if (!c->nlearned || t->db->readonly)
+	if (!c->nlearned)
 		return 0;
 	if (!db_reading(t->db))
 		return store_verdicts(t, c->learned, c->nlearned);

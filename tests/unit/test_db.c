@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,6 +304,62 @@ TEST(write_inside_snapshot_is_a_bug)
 	db_close(&db);
 }
 
+/* Make dir read-only for this process: chattr +i as root (who ignores
+ * permissions), chmod otherwise.  0 or -1 (cannot here). */
+static int dir_read_only(const char *d, int on)
+{
+	char cmd[400];
+
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof(cmd), "chattr %ci '%s' 2>/dev/null", on ? '+' : '-', d);
+		return system(cmd) == 0 ? 0 : -1;
+	}
+	snprintf(cmd, sizeof(cmd), "chmod %s '%s'", on ? "555" : "755", d);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+TEST(read_only_directory_is_read_immutable_and_a_writer_noticed)
+{
+	struct db r, w;
+	char d[300], path[320];
+
+	snprintf(d, sizeof(d), "%s/rodir", dir);
+	snprintf(path, sizeof(path), "%s/c.db", d);
+	CHECK(mkdir(d, 0755) == 0);
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000001") == 0);
+	db_close(&w);
+	if (dir_read_only(d, 1)) {
+		printf("# cannot make '%s' read-only here (chattr): skipped\n", d);
+		return;
+	}
+	/* Writing is refused; keeping results falls back to reading. */
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == -1);
+	CHECK(db_open(&r, path, DB_OPEN_KEEP) == 0);
+	CHECK(r.readonly && r.immutable);
+	CHECK(r.ro_reason && strstr(r.ro_reason, "directory"));
+	CHECK(db_need_write(&r, "the test") == -1);
+	CHECK(db_read_begin(&r) == 0);
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(db_check_unchanged(&r) == 0);
+	CHECK(access(tmp("rodir/c.db-wal"), F_OK) != 0);
+	/* Someone who may write the directory starts a crawl meanwhile: the
+	 * unlocked reader cannot trust what it read, and says so. */
+	CHECK(dir_read_only(d, 0) == 0);
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000002") == 0);
+	CHECK(db_check_unchanged(&r) == -1);
+	db_close(&w);
+	CHECK(db_check_unchanged(&r) == -1);   /* checkpointed: the file changed */
+	db_close(&r);
+	/* a writable DB is never immutable */
+	CHECK(db_open(&r, path, DB_OPEN_KEEP) == 0);
+	CHECK(!r.readonly && !r.immutable && !r.ro_reason);
+	CHECK(db_check_unchanged(&r) == 0);
+	db_close(&r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -319,8 +376,13 @@ int main(void)
 	RUN(statement_cache_reuses_statements);
 	RUN(snapshot_sees_one_state_while_another_process_writes);
 	RUN(write_inside_snapshot_is_a_bug);
+	RUN(read_only_directory_is_read_immutable_and_a_writer_noticed);
 	{
 		char cmd[300];
+		/* a failed check may have left it read-only */
+		snprintf(cmd, sizeof(cmd), "%s/rodir", dir);
+		if (access(cmd, F_OK) == 0)
+			dir_read_only(cmd, 0);
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", dir);
