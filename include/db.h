@@ -37,6 +37,8 @@ struct db {
 	int readonly;          /* opened read-only (asked for, or the file is) */
 	char *ro_reason;       /* why the DB cannot be written ("its directory
 	                          '/x' is not writable"), or NULL */
+	int locked;            /* set when an operation failed because another
+	                          process held the DB; the caller may clear it */
 	int immutable;         /* read without locks (see db_open) */
 	int64_t imm_size, imm_mtime_ns;   /* the file then, to tell a change */
 	uint64_t imm_ino;

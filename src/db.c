@@ -257,6 +257,7 @@ int db_open(struct db *db, const char *path, int mode)
 			fprintf(stderr, "hint: open it once where it is writable (any cachegc "
 				"command), or copy it with its -wal file somewhere writable\n");
 		} else if ((rc & 0xff) == SQLITE_BUSY) {
+			db->locked = 1;
 			error("database '%s' is locked by another process; try again when it is done",
 			      path);
 		} else {
@@ -400,6 +401,7 @@ int db_step(struct db *db, sqlite3_stmt *st)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		error("database '%s' is locked by another process; try again when it is done",
 		      db->path);
 	} else {
@@ -428,6 +430,7 @@ int db_begin(struct db *db)
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		return error("database '%s' is locked by another process; try again when it is done",
 			     db->path);
 	}
@@ -443,6 +446,7 @@ int db_commit(struct db *db)
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		return error("database '%s' is locked by another process; commit failed", db->path);
 	}
 	return db_fail(db, "cannot commit to");
@@ -465,6 +469,8 @@ int db_read_begin(struct db *db)
 	/* A deferred transaction takes its snapshot at the first read: read
 	 * now, so the state is the one committed when the analysis began. */
 	if (pragma_int(db, "SELECT count(*) FROM sqlite_master", &n)) {
+		if ((sqlite3_errcode(db->h) & 0xff) == SQLITE_BUSY)
+			db->locked = 1;
 		db_fail(db, "cannot read");
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 		db->read_depth = 0;
