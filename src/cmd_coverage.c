@@ -700,6 +700,6 @@ const struct cmd cmd_coverage = {
 	.name = "coverage",
 	.summary = "which CI builds the cache holds, whole and trusted, per branch x capabilities",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };
