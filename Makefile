@@ -1,5 +1,6 @@
 # cachegc - plain GNU Makefile.  `make`, `make check`, `make demo`,
-# `make SANITIZE=address,undefined check`, `make bench`.
+# `make SANITIZE=address,undefined check`, `make bench`; any of them with
+# CC=clang (clang's sanitizers see what gcc's miss: CI runs both).
 CC      ?= cc
 PKGS    := sqlite3 libcurl jansson zlib libcrypto
 CFLAGS  ?= -O2 -g
@@ -9,11 +10,17 @@ ifdef WERROR
 WARN    += -Werror
 endif
 
+# The build directory, B=DIR to choose another: one per compiler and per
+# sanitized or not, so objects of gcc and clang never mix in one library
+# (build, build-san, build-clang, build-clang-san).
+ifneq ($(findstring clang,$(notdir $(firstword $(CC)))),)
+CCDIR   := -clang
+endif
 ifdef SANITIZE
-B       := build-san
+B       ?= build$(CCDIR)-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
-B       := build
+B       ?= build$(CCDIR)
 SANFLAGS :=
 endif
 
@@ -103,6 +110,6 @@ build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/nix/narinfo.c src/nix/nix
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -D_GNU_SOURCE -o $@ $^
 
 clean:
-	rm -rf build build-san build-fuzz cachegc
+	rm -rf build build-san build-clang build-clang-san build-fuzz cachegc $(filter build-%,$(B))
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

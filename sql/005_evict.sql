@@ -89,9 +89,11 @@ CREATE TABLE evict_plan_breaks (
 ) WITHOUT ROWID;
 
 -- Runs of `cachegc evict --plan ID --apply` (dry runs write nothing).  A
--- run killed before it ends stays 'running'; the next run of the plan
--- goes on from the journal.  'incomplete': the run went through but left
--- paths it refused or had to keep (n_refused, n_held).
+-- run killed before it ends stays 'running' until the next run on its
+-- directory (which holds the directory's lock) marks it 'interrupted'; the
+-- next run of the plan goes on from the journal.  'incomplete': the run
+-- went through but left paths it refused or had to keep (n_refused,
+-- n_held).
 CREATE TABLE evict_runs (
 	id          INTEGER PRIMARY KEY,
 	plan_id     INTEGER NOT NULL REFERENCES evict_plans(id),

@@ -4,11 +4,16 @@
 # what is missing with apt-get; otherwise print the one apt-get line to run.
 #   tools/deps.sh build   - compiler, libraries
 #   tools/deps.sh test    - build + the test peers (real Nix, nginx, jq, sqlite3)
+#                           and clang with its sanitizer runtimes, cmark-gfm
+#                           (GitHub's Markdown, to render coverage --markdown)
 set -eu
 what=${1:-build}
 need="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libssl-dev sqlite3 jq gnuplot-nox"
 if [ "$what" = test ]; then
-	need="$need nix-bin nginx-light valgrind"
+	# clang and its sanitizer runtimes (not a dependency of clang-14 with
+	# --no-install-recommends): CI runs the suite under clang's ASan and
+	# UBSan too.
+	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm"
 fi
 missing=
 for p in $need; do

@@ -20,6 +20,10 @@
  * Call order: trust_init, then trust_check with the ids whose verdicts are
  * wanted (any number of times), then trust_verdict / trust_describe, then
  * trust_release.  Nothing here prints except errors (reported once).
+ *
+ * Inside a snapshot (db_read_begin) new verdicts cannot be written: they
+ * are kept in memory until trust_save() or trust_release() runs after the
+ * snapshot ends.
  */
 #ifndef CACHEGC_TRUST_H
 #define CACHEGC_TRUST_H
@@ -82,6 +86,8 @@ struct trust_key {
 	int active;                    /* counts as of `at` */
 };
 
+struct trust_learned;
+
 struct trust_stats {
 	uint64_t checked;      /* paths given a verdict by trust_check */
 	uint64_t verified;     /* Ed25519 verifications run */
@@ -102,6 +108,8 @@ struct trust {
 	int names_loaded;
 	unsigned threads;
 	struct trust_stats stats;
+	struct trust_learned *pending; /* verdicts learned inside a snapshot */
+	size_t npending, apending;
 };
 
 /*
@@ -114,7 +122,14 @@ struct trust {
  */
 int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uint32_t n,
 	       unsigned threads);
+/* Records the verdicts kept back while a snapshot was open (trust_save),
+ * when none is open any more, and frees t. */
 void trust_release(struct trust *t);
+
+/* Record in sig_verdicts the verdicts learned inside a snapshot, which
+ * must have ended.  Nothing on a read-only DB.  0, or -1 (reported; the
+ * verdicts are dropped, the next run checks them again). */
+int trust_save(struct trust *t);
 
 /* 1 when no key is configured at all: signatures are not checked and
  * every verdict is TRUST_NOT_CHECKED. */
@@ -128,7 +143,8 @@ static inline int trust_no_keys(const struct trust *t)
  * cache and none yet (want has t->n entries).  Verifies what
  * sig_verdicts does not know, then records the new verdicts there when
  * the DB is writable (a failure to record is reported and ignored: the
- * verdicts stand).  Returns 0 or -1 (reported).
+ * verdicts stand); inside a snapshot, keeps them for trust_save().
+ * Returns 0 or -1 (reported).
  */
 int trust_check(struct trust *t, const uint8_t *want);
 

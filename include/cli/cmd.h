@@ -17,6 +17,10 @@ enum db_need {
 	DB_NONE,      /* the command does not touch the DB */
 	DB_READ,      /* open an existing DB read-only */
 	DB_WRITE,     /* open or create, migrate, read-write */
+	DB_KEEP,      /* as DB_WRITE where the DB is writable, else read-only
+	                 (db->readonly): for commands that read and only keep
+	                 results (verdicts, plans) or write in some modes,
+	                 which then call db_need_write() */
 };
 
 struct cmd_ctx {

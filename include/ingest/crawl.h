@@ -37,6 +37,16 @@ struct crawl_counts {
 	uint64_t rejected;   /* failed to read, parse or validate */
 	uint64_t absent;     /* asked for, not in the cache */
 	uint64_t unknown;    /* presence could not be determined */
+	uint64_t clamped;    /* push times after the crawl's clock, recorded
+	                        as the crawl's time (not in the crawls table) */
+};
+
+/* How a crawl ends (crawl_finish). */
+enum crawl_end {
+	CRAWL_END_COMPLETE = 0,
+	CRAWL_END_INTERRUPTED = 1,
+	CRAWL_END_FAILED = 2,      /* it ran, and learned nothing (an HTTP
+	                              crawl whose every request failed) */
 };
 
 struct crawl {
@@ -52,6 +62,9 @@ struct crawl {
 	size_t nalloc;
 	unsigned pending;         /* writes since the last commit */
 	unsigned reject_reports;  /* reject messages printed so far */
+	unsigned clamp_reports;   /* future push time warnings printed so far */
+	const char *push_source;  /* what a push time is read from, for
+	                             messages: "mtime" (default), "Last-Modified" */
 	int finished;             /* crawl_finish succeeded */
 	uint32_t *ref_ids;        /* scratch for crawl_add_narinfo */
 	size_t ref_alloc;
@@ -76,7 +89,13 @@ int crawl_known(struct crawl *c, const char *hash);
 int crawl_is_open(struct crawl *c, const char *hash);
 
 /* A recorded narinfo is present now.  push_time (or -1) is used only
- * when the path comes back after being gone. 0 or -1. */
+ * when the path comes back after being gone. 0 or -1.
+ *
+ * A push time after the crawl's clock (a Last-Modified in the year 9999,
+ * a server or a file from the future, a replay with --now) is recorded as
+ * the crawl's time, the time the crawl first saw the path: a path is not
+ * pushed after it was first seen.  Each is counted (n.clamped) and the
+ * first few are named in a warning; here and in crawl_add_narinfo. */
 int crawl_seen(struct crawl *c, const char *hash, int64_t push_time);
 
 /* Record a new narinfo (already validated by narinfo_parse) as present,
@@ -103,9 +122,10 @@ void crawl_unknown(struct crawl *c);
 /* Commit the pending batch when it is large.  0 or -1. */
 int crawl_checkpoint(struct crawl *c);
 
-/* End the crawl: status 'complete' (mark_gone: record unseen paths as
- * gone), or 'interrupted' when interrupted is set.  0 or -1. */
-int crawl_finish(struct crawl *c, int mark_gone, int interrupted);
+/* End the crawl with status end (enum crawl_end: 'complete',
+ * 'interrupted' or 'failed'); mark_gone, for a complete crawl only:
+ * record unseen paths as gone.  0 or -1. */
+int crawl_finish(struct crawl *c, int mark_gone, int end);
 void crawl_release(struct crawl *c);
 
 /* Walk a file:// cache directory (dir is a local path).  Fills *out with

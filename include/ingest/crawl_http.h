@@ -87,7 +87,9 @@ char *crawl_http_url(const char *url);
  * Fills *out with the counts, *crawl_id (0 when interrupted before the
  * crawl started) and *cache_url (normalised, malloc'd: the caller frees).
  * Returns 0 when the crawl completed (unknown paths included), 1 when it
- * was interrupted, -1 on failure (reported).
+ * was interrupted, 2 when it ran and every request failed (no path got an
+ * answer: the crawl is recorded 'failed', the paths unknown; *out and
+ * *cache_url are filled, nothing is reported), -1 on failure (reported).
  */
 int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_counts *out,
 	       int64_t *crawl_id, char **cache_url);

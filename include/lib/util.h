@@ -40,7 +40,11 @@ void xgrow(void **p, size_t *alloc, size_t need, size_t elem);
 /* Program name used as the message prefix ("cachegc"). */
 extern const char *progname;
 
-/* "cachegc: error: MSG\n" on stderr; returns -1 so callers can
+/* Messages.  Control characters in MSG (which often quotes input: a file
+ * name, a narinfo line, an HTTP header) are shown escaped, as in
+ * strbuf_add_printable(), so input never drives the terminal.
+ *
+ * "cachegc: error: MSG\n" on stderr; returns -1 so callers can
  * `return error(...)`. */
 int error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* "cachegc: warning: MSG\n" on stderr. */
@@ -66,6 +70,20 @@ void strbuf_release(struct strbuf *sb);
 /* Returns the buffer (caller frees) and resets sb. Never NULL. */
 char *strbuf_detach(struct strbuf *sb);
 
+/* Append n bytes of s (strbuf_addstr_printable: a string) to sb with what a
+ * terminal would act on made visible: tab, CR and LF as \t, \r and \n;
+ * other C0 controls, DEL, C1 controls (U+0080..U+009F), Unicode
+ * bidirectional overrides and isolates, and bytes that are not valid UTF-8
+ * as \xHH, one per byte.  Other text, UTF-8 included, is copied as it is
+ * (backslashes too: the result is for reading, not for parsing back).
+ * May reallocate sb. */
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t n);
+void strbuf_addstr_printable(struct strbuf *sb, const char *s);
+/* fprintf() of one line of text output whose arguments may hold input:
+ * the formatted text is escaped as by strbuf_add_printable(), except a
+ * final newline.  Returns the bytes written, or -1. */
+int fprintf_printable(FILE *f, const char *fmt, ...) ATTR_PRINTF(2, 3);
+
 /* Read a whole file into *out (NUL-terminated; *len excludes the NUL).
  * Fails with errno set and returns -1 when the file is larger than max
  * bytes (errno = EFBIG) or cannot be read.  The caller frees *out. */
@@ -88,8 +106,12 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Format as "2024-05-01T12:00:00Z" into buf (at least 21 bytes). */
 char *format_time(int64_t t, char *buf, size_t bufsz);
 
-/* Parse a size: plain bytes, or with K/M/G/T/P suffix (binary, 1024-based),
- * "KiB"/"MiB"/... also binary, "KB"/"MB"/... decimal.  Returns 0 or -1. */
+/* Parse a size: decimal digits with an optional fraction ("1.5"), then
+ * optionally spaces and a unit: B, K/M/G/T/P/E (binary, 1024-based),
+ * "KiB"/"MiB"/... also binary, "KB"/"MB"/... decimal; case-insensitive.
+ * Rounded to the nearest byte.  Anything else (signs, exponents, hex,
+ * "nan", "inf", more than 2^64 - 1 bytes) is refused: returns -1, else 0.
+ * Never converts a float that does not fit. */
 int parse_size(const char *s, uint64_t *out);
 /* Human-readable binary size: "1.2 GiB", "512 B". */
 char *format_size(uint64_t n, char *buf, size_t bufsz);

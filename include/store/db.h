@@ -10,6 +10,14 @@
  *
  * Every function that fails reports the error itself (naming the DB file
  * and, for statements, the SQL) and returns -1 (or NULL).
+ *
+ * Snapshots: several processes may use one DB at once (WAL mode), so an
+ * analysis that answers one question with several statements reads them
+ * all between db_read_begin() and db_read_end(): one read transaction, one
+ * committed state of the DB, whatever other processes commit meanwhile.
+ * No write transaction may start inside a snapshot (that is a bug: die());
+ * what an analysis keeps (signature verdicts, a plan) is written after
+ * db_read_end().
  */
 #ifndef CACHEGC_DB_H
 #define CACHEGC_DB_H
@@ -26,20 +34,47 @@ struct db_stmt_slot;
 struct db {
 	sqlite3 *h;
 	char *path;
-	int readonly;
+	int readonly;          /* opened read-only (asked for, or the file is) */
+	char *ro_reason;       /* why the DB cannot be written ("its directory
+	                          '/x' is not writable"), or NULL */
+	int locked;            /* set when an operation failed because another
+	                          process held the DB; the caller may clear it */
+	int immutable;         /* read without locks (see db_open) */
+	int64_t imm_size, imm_mtime_ns;   /* the file then, to tell a change */
+	uint64_t imm_ino;
+	unsigned read_depth;   /* nested db_read_begin() calls */
+	int read_owned;        /* the outermost one began a transaction */
 	struct db_stmt_slot *slots;
 	unsigned nslots, aslots;
 };
 
-/* Open path.  readonly: the file must exist and be a cachegc DB of a
- * version this build knows (older ones are migrated only in write mode, so
- * a read-only open of an older DB is refused with a hint to run a writing
- * command).  Otherwise it is created when missing and migrated to the
- * latest version.  Refuses foreign files and newer versions.  Sets a busy
+/* How db_open() opens (the values 0 and 1 are the old readonly flag). */
+enum {
+	DB_OPEN_WRITE = 0,     /* create when missing or empty, migrate, write;
+	                          a read-only DB is refused, saying why */
+	DB_OPEN_READ = 1,      /* an existing DB, read-only */
+	DB_OPEN_KEEP = 2,      /* like WRITE where the DB can be written, else
+	                          read-only with ro_reason set: for commands that
+	                          only keep results (verdicts, plans) */
+};
+
+/* Open path (mode: DB_OPEN_*).  Only a missing or 0-byte file becomes a
+ * new DB; any other file must be a cachegc DB of a version this build
+ * knows (older ones are migrated only when writing, so a read-only open
+ * of an older DB is refused with a hint).  Refuses foreign files and newer
+ * versions without touching them.  A DB that cannot be written (read-only
+ * file, directory or mount) is opened read-only, immutable when its
+ * directory holds no write-ahead log and cannot get one.  Sets a busy
  * timeout so a short lock by another process is waited out.
  * Returns 0 or -1 (reported). */
-int db_open(struct db *db, const char *path, int readonly);
+int db_open(struct db *db, const char *path, int mode);
 void db_close(struct db *db);
+
+/* 0 unless the DB was opened immutable and since written by another
+ * process (its file changed, or it has a write-ahead log now): then -1,
+ * reported, for what was read may be torn.  main.c asks after every
+ * command. */
+int db_check_unchanged(struct db *db);
 
 /* Schema version this build writes. */
 unsigned db_latest_version(void);
@@ -54,11 +89,29 @@ int db_step(struct db *db, sqlite3_stmt *st);
 /* Run SQL text with no parameters (may hold several statements). */
 int db_exec(struct db *db, const char *sql);
 
-/* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout). */
+/* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout).
+ * Calling it inside a snapshot is a bug (dies). */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
-/* Rolls back if a transaction is open; never fails loudly. */
+/* Rolls back if a write transaction is open (never a snapshot); never
+ * fails loudly. */
 void db_rollback(struct db *db);
+
+/* Start a snapshot: a read transaction, its state taken at once.  Nests
+ * (only the outermost call begins; inside a write transaction it is a
+ * no-op, that being one state already).  0 or -1 (reported). */
+int db_read_begin(struct db *db);
+/* End the snapshot of the matching db_read_begin().  Never fails. */
+void db_read_end(struct db *db);
+/* 1 inside a snapshot. */
+static inline int db_reading(const struct db *db)
+{
+	return db->read_depth > 0;
+}
+/* For a command about to write a DB opened DB_OPEN_KEEP: 0 when it can,
+ * else -1 after saying that the DB is read-only, why, and that 'what'
+ * needs to write it. */
+int db_need_write(struct db *db, const char *what);
 
 /* sqlite3_last_insert_rowid */
 int64_t db_last_id(struct db *db);

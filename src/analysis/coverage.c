@@ -329,6 +329,17 @@ static int row_status(struct ctx *x, struct cov_row *r)
 		r->missing_paths = 1;
 	}
 	if (present(x, r->path_id)) {
+		if (!p) {
+			/* A snapshot never shows this: the crawl writes a path's
+			 * narinfo and presence in one transaction. */
+			struct strbuf sb = STRBUF_INIT;
+			coverage_path(x->cv, r->path_id, &sb);
+			error("'%s' is recorded present in cache %lld without its narinfo: the "
+			      "database '%s' is inconsistent; crawl the cache again", sb.buf,
+			      (long long)x->o->cache_id, x->db->path);
+			strbuf_release(&sb);
+			return -1;
+		}
 		r->status = present_status(p);
 		if (r->status == COV_UNTRUSTED) {
 			r->untrusted_paths = p->nuntrusted;
@@ -586,13 +597,18 @@ int coverage_run(struct coverage *cv, struct db *db, const struct coverage_opts 
 	uint32_t *roots = NULL;
 	size_t nroots = 0, aroots = 0;
 	struct strbuf sb = STRBUF_INIT;
-	int ret = -1;
+	int ret = -1, reading = 0;
 
 	memset(cv, 0, sizeof(*cv));
 	cv->at = o->at;
 	x.db = db;
 	x.cv = cv;
 	x.o = o;
+	/* Graph, presence, evaluations, builds and verdicts from one state
+	 * of the DB, however many crawls write meanwhile. */
+	if (db_read_begin(db))
+		return -1;
+	reading = 1;
 	if (!(cv->store_dir = db_store_dir(db)))
 		goto out;
 	if (graph_load(&x.g, db, o->cache_id))
@@ -642,9 +658,14 @@ int coverage_run(struct coverage *cv, struct db *db, const struct coverage_opts 
 		summarize(&x, ci);
 	if (cv->nrows > 1)
 		qsort(cv->rows, cv->nrows, sizeof(*cv->rows), cmp_rows);
+	db_read_end(db);
+	reading = 0;
+	trust_save(&x.tr);    /* a failure is reported; the verdicts stand */
 	cv->trust_stats = x.tr.stats;
 	ret = 0;
 out:
+	if (reading)
+		db_read_end(db);
 	if (x.trust_inited)
 		trust_release(&x.tr);
 	if (x.graph_loaded)

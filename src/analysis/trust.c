@@ -288,6 +288,11 @@ int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uin
 
 void trust_release(struct trust *t)
 {
+	/* Inside a snapshot still (an error path of the caller), they are
+	 * dropped: a cache of facts, checked again next time. */
+	if (t->npending && t->db && !db_reading(t->db))
+		trust_save(t);
+	free(t->pending);
 	for (size_t i = 0; i < t->nkeys; i++)
 		sig_public_release(&t->keys[i].pk);
 	free(t->keys);
@@ -325,7 +330,7 @@ struct job {
 };
 
 /* A verdict to remember in sig_verdicts. */
-struct learned {
+struct trust_learned {
 	uint32_t id, key;
 	int valid;
 };
@@ -357,7 +362,7 @@ struct check {
 	uint8_t *found;        /* F_* per id */
 	struct batch b[2];
 	unsigned cur;          /* the batch being filled */
-	struct learned *learned;
+	struct trust_learned *learned;
 	size_t nlearned, alearned;
 	struct sig_public_key *tkeys;  /* per-thread copies: threads x nkeys */
 	/* sig_verdicts rows of the current path: (key index, valid) */
@@ -421,7 +426,7 @@ static void batch_finish(struct check *c, struct batch *b)
 		struct job *j = &b->jobs[i];
 		c->found[j->id] |= j->valid ? F_SIGNED : F_BAD;
 		GROW(c->learned, c->alearned, c->nlearned + 1);
-		c->learned[c->nlearned++] = (struct learned){j->id, j->key, j->valid};
+		c->learned[c->nlearned++] = (struct trust_learned){j->id, j->key, j->valid};
 	}
 	c->t->stats.verified += b->njobs;
 	b->njobs = 0;
@@ -631,40 +636,71 @@ out:
 	return rc;
 }
 
-static int store_learned(struct check *c)
+static int store_verdicts(struct trust *t, const struct trust_learned *v, size_t n)
 {
 	static const char sql[] =
 		"INSERT OR REPLACE INTO sig_verdicts "
 		"(cache_id, path_id, key_name, public_key, valid, checked_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	struct trust *t = c->t;
 	int64_t now = clock_now();
+	static int told;
 
-	if (!c->nlearned || t->db->readonly)
+	if (!n)
 		return 0;
+	if (t->db->readonly) {
+		if (t->db->ro_reason && !told++)
+			warning("database '%s' is read-only (%s): signature verdicts are not kept, "
+				"the next run checks them again", t->db->path, t->db->ro_reason);
+		return 0;
+	}
 	if (db_begin(t->db))
 		return -1;
-	for (size_t i = 0; i < c->nlearned; i++) {
-		struct trust_key *k = &t->keys[c->learned[i].key];
+	for (size_t i = 0; i < n; i++) {
+		struct trust_key *k = &t->keys[v[i].key];
 		sqlite3_stmt *st = db_stmt(t->db, sql);
 		if (!st)
 			goto fail;
 		db_bind_int(st, 1, t->cache_id);
-		db_bind_int(st, 2, c->learned[i].id);
+		db_bind_int(st, 2, v[i].id);
 		db_bind_static(st, 3, k->pk.name);
 		db_bind_static(st, 4, k->text + k->b64);
-		db_bind_int(st, 5, c->learned[i].valid);
+		db_bind_int(st, 5, v[i].valid);
 		db_bind_int(st, 6, now);
 		if (db_run(t->db, st))
 			goto fail;
 	}
 	if (db_commit(t->db))
 		goto fail;
-	t->stats.stored += c->nlearned;
+	t->stats.stored += n;
 	return 0;
 fail:
 	db_rollback(t->db);
 	return -1;
+}
+
+static int store_learned(struct check *c)
+{
+	struct trust *t = c->t;
+
+	if (!c->nlearned)
+		return 0;
+	if (!db_reading(t->db))
+		return store_verdicts(t, c->learned, c->nlearned);
+	GROW(t->pending, t->apending, t->npending + c->nlearned);
+	memcpy(t->pending + t->npending, c->learned, c->nlearned * sizeof(*c->learned));
+	t->npending += c->nlearned;
+	return 0;
+}
+
+int trust_save(struct trust *t)
+{
+	int rc;
+
+	if (db_reading(t->db))
+		die("BUG: trust_save inside a snapshot of '%s'", t->db->path);
+	rc = store_verdicts(t, t->pending, t->npending);
+	t->npending = 0;
+	return rc;
 }
 
 #define BATCH 8192

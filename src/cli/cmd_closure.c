@@ -229,7 +229,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	uint32_t *ids = NULL, *scratch = NULL;
 	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
 	struct strbuf sb = STRBUF_INIT;
-	int graph_loaded = 0;
+	int graph_loaded = 0, reading = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -252,6 +252,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (all == (nargs > 0))
 		return cmd_usage_error(&cmd_closure, all ? "--all takes no PATH"
 							 : "name at least one PATH, or --all");
+	/* The graph, the names and the list from one state of the DB. */
+	if (db_read_begin(ctx->db))
+		goto out;
+	reading = 1;
 	if (!(store_dir = db_store_dir(ctx->db)) ||
 	    cache_resolve(ctx->db, cache_arg, &cache_id, &url))
 		goto out;
@@ -349,6 +353,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		fputc('\n', stdout);
 	ret = unknown ? 1 : 0;
 out:
+	if (reading)
+		db_read_end(ctx->db);
 	if (graph_loaded)
 		graph_release(&g);
 	closure_release(&c);

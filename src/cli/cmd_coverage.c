@@ -1,6 +1,11 @@
 /*
  * cmd_coverage.c - `cachegc coverage`: options, and the coverage of
  * coverage.c printed as a text matrix, JSON rows or Markdown.
+ *
+ * Names in the output (attrs, branches, systems, revs, errors, the cache
+ * URL) come from imported files: the text matrix shows their control
+ * characters escaped (strbuf_add_printable), the Markdown escapes what
+ * would break a GitHub table cell or a code span.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -80,6 +85,14 @@ static void add_age(struct strbuf *sb, int64_t s)
 		strbuf_addf(sb, "%llds", (long long)s);
 }
 
+/* Text output: s with control characters shown escaped. */
+static void add_text(struct strbuf *sb, const char *s)
+{
+	strbuf_addstr_printable(sb, s);
+}
+
+/* "attr", "attr^dev" or "attr (evaluation)"; raw, for the caller to
+ * escape the way its output needs. */
 static void add_label(struct strbuf *sb, const struct cov_row *r)
 {
 	strbuf_addstr(sb, r->attr);
@@ -87,6 +100,15 @@ static void add_label(struct strbuf *sb, const struct cov_row *r)
 		strbuf_addstr(sb, " (evaluation)");  /* it failed: no outputs known */
 	else if (strcmp(r->output, "out"))
 		strbuf_addf(sb, "^%s", r->output);
+}
+
+static void add_text_label(struct strbuf *sb, const struct cov_row *r)
+{
+	struct strbuf l = STRBUF_INIT;
+
+	add_label(&l, r);
+	strbuf_add_printable(sb, l.buf, l.len);
+	strbuf_release(&l);
 }
 
 static void add_percent(struct strbuf *sb, size_t part, size_t whole)
@@ -128,10 +150,10 @@ static void add_first_line(struct strbuf *sb, const char *s, size_t max)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (n > max) {
-		strbuf_add(sb, s, max);
+		strbuf_add_printable(sb, s, max);
 		strbuf_addstr(sb, "...");
 	} else {
-		strbuf_add(sb, s, n);
+		strbuf_add_printable(sb, s, n);
 	}
 }
 
@@ -154,15 +176,21 @@ static void add_detail(struct strbuf *sb, const struct coverage *cv, const struc
 		break;
 	case COV_UNTRUSTED:
 		coverage_path(cv, r->untrusted_path, &p);
-		strbuf_addf(sb, "%llu path%s without a trusted signature, e.g. %s (%s: %s)",
+		strbuf_addf(sb, "%llu path%s without a trusted signature, e.g. ",
 			    (unsigned long long)r->untrusted_paths,
-			    r->untrusted_paths == 1 ? "" : "s", p.buf,
-			    trust_verdict_str(r->untrusted_verdict), r->signers ? r->signers : "");
+			    r->untrusted_paths == 1 ? "" : "s");
+		add_text(sb, p.buf);
+		strbuf_addf(sb, " (%s: ", trust_verdict_str(r->untrusted_verdict));
+		add_text(sb, r->signers ? r->signers : "");
+		strbuf_addch(sb, ')');
 		break;
 	case COV_EVICTED:
 		strbuf_addf(sb, "gone since %s", iso(r->since, t, sizeof(t)));
-		if (r->build_status && strcmp(r->build_status, "succeeded"))
-			strbuf_addf(sb, " (then its build: %s)", r->build_status);
+		if (r->build_status && strcmp(r->build_status, "succeeded")) {
+			strbuf_addstr(sb, " (then its build: ");
+			add_text(sb, r->build_status);
+			strbuf_addch(sb, ')');
+		}
 		break;
 	case COV_MISSING:
 		if (r->reason && !strcmp(r->reason, "no-output-path"))
@@ -178,7 +206,9 @@ static void add_detail(struct strbuf *sb, const struct coverage *cv, const struc
 			strbuf_addstr(sb, "evaluation error: ");
 			add_first_line(sb, r->error, 160);
 		} else {
-			strbuf_addf(sb, "build %s at %s", r->reason, iso(r->build_time, t, sizeof(t)));
+			strbuf_addstr(sb, "build ");
+			add_text(sb, r->reason ? r->reason : "");
+			strbuf_addf(sb, " at %s", iso(r->build_time, t, sizeof(t)));
 		}
 		break;
 	case COV_QUEUED:
@@ -190,8 +220,9 @@ static void add_detail(struct strbuf *sb, const struct coverage *cv, const struc
 	}
 	if (r->status != COV_CACHED) {
 		if (r->older_eval) {
-			strbuf_addf(sb, "; cached in rev %.12s evaluated %s (", r->older_rev,
-				    iso(r->older_time, t, sizeof(t)));
+			strbuf_addstr(sb, "; cached in rev ");
+			strbuf_add_printable(sb, r->older_rev, strnlen(r->older_rev, 12));
+			strbuf_addf(sb, " evaluated %s (", iso(r->older_time, t, sizeof(t)));
 			add_age(sb, col->time - r->older_time);
 			strbuf_addstr(sb, " before this one)");
 		} else {
@@ -231,14 +262,22 @@ static void print_text(const struct coverage *cv, const char *url)
 	char t[32];
 	size_t width = 7;
 
-	strbuf_addf(&sb, "coverage of %s as of %s\n", url, iso(cv->at, t, sizeof(t)));
+	strbuf_addstr(&sb, "coverage of ");
+	add_text(&sb, url);
+	strbuf_addf(&sb, " as of %s\n", iso(cv->at, t, sizeof(t)));
 	add_trust_note(&sb, cv);
 	strbuf_addstr(&sb, "\n\n");
 	for (size_t ci = 0; ci < cv->ncols; ci++) {
 		const struct cov_column *c = &cv->cols[ci];
-		strbuf_addf(&sb, "[%zu] %s [%s] %s, rev %.12s, evaluated %s\n    ", ci + 1,
-			    c->branch, c->capabilities, c->system, c->rev,
-			    iso(c->time, t, sizeof(t)));
+		strbuf_addf(&sb, "[%zu] ", ci + 1);
+		add_text(&sb, c->branch);
+		strbuf_addstr(&sb, " [");
+		add_text(&sb, c->capabilities);
+		strbuf_addstr(&sb, "] ");
+		add_text(&sb, c->system);
+		strbuf_addstr(&sb, ", rev ");
+		strbuf_add_printable(&sb, c->rev, strnlen(c->rev, 12));
+		strbuf_addf(&sb, ", evaluated %s\n    ", iso(c->time, t, sizeof(t)));
 		add_summary(&sb, c);
 		strbuf_addstr(&sb, "; ");
 		add_counts(&sb, c);
@@ -248,7 +287,7 @@ static void print_text(const struct coverage *cv, const char *url)
 
 	for (size_t i = 0; i < cv->nrows; i++) {
 		struct strbuf l = STRBUF_INIT;
-		add_label(&l, &cv->rows[i]);
+		add_text_label(&l, &cv->rows[i]);
 		if (l.len > width)
 			width = l.len;
 		strbuf_release(&l);
@@ -268,7 +307,7 @@ static void print_text(const struct coverage *cv, const char *url)
 	for (size_t i = 0; i < cv->nrows;) {
 		size_t end = row_group_end(cv, i), k = i;
 		strbuf_reset(&sb);
-		add_label(&sb, &cv->rows[i]);
+		add_text_label(&sb, &cv->rows[i]);
 		while (sb.len < width)
 			strbuf_addch(&sb, ' ');
 		for (size_t ci = 0; ci < cv->ncols; ci++) {
@@ -294,7 +333,7 @@ static void print_text(const struct coverage *cv, const char *url)
 					puts("\nnot cached:");
 				strbuf_reset(&sb);
 				strbuf_addf(&sb, "[%zu] ", ci + 1);
-				add_label(&sb, r);
+				add_text_label(&sb, r);
 				strbuf_addf(&sb, ": %s: ", cov_status_str(r->status));
 				add_detail(&sb, cv, r, &cv->cols[ci]);
 				puts(sb.buf);
@@ -304,19 +343,76 @@ static void print_text(const struct coverage *cv, const char *url)
 	strbuf_release(&sb);
 }
 
+/*
+ * Markdown as GitHub renders it (GFM).  Inline text: a backslash before
+ * every ASCII punctuation character that could start markup (CommonMark
+ * lets any of them be escaped), a table's '|' included; line breaks would
+ * end the table row, so they and tabs become spaces; other control
+ * characters are shown escaped.  '_' is left alone: inside words it is no
+ * emphasis on GitHub, and x86_64-linux stays readable as it is.
+ */
 static void md_escape(struct strbuf *sb, const char *s)
 {
+	struct strbuf t = STRBUF_INIT;
+
 	for (; *s; s++) {
-		/* '_' inside words is no emphasis in GitHub's Markdown:
-		 * x86_64-linux stays as it is. */
-		if (*s == '|' || *s == '\\' || *s == '<' || *s == '>' || *s == '*' ||
-		    *s == '`' || *s == '[' || *s == ']')
-			strbuf_addch(sb, '\\');
-		if (*s == '\n' || *s == '\t')
-			strbuf_addch(sb, ' ');
-		else
-			strbuf_addch(sb, *s);
+		if (strchr("\\`*[]<>|&~!#", *s))
+			strbuf_addch(&t, '\\');
+		strbuf_addch(&t, *s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s);
 	}
+	strbuf_add_printable(sb, t.buf, t.len);
+	strbuf_release(&t);
+}
+
+/*
+ * A code span of the first n bytes of s.  Backslashes mean nothing in a
+ * code span, so backticks in s are dealt with by the fence: one backtick
+ * more than the longest run in s, and a space inside each end when s
+ * starts or ends with a backtick (or with spaces at both ends, which the
+ * renderer would strip).  In a table cell (in_table) GFM splits the row at
+ * every '|' not preceded by a backslash, even in a code span, and removes
+ * that backslash: '|' becomes "\|" there.  Line breaks become spaces.
+ */
+static void md_code(struct strbuf *sb, const char *s, size_t n, int in_table)
+{
+	struct strbuf t = STRBUF_INIT;
+	size_t run = 0, longest = 0;
+	int pad;
+
+	for (size_t i = 0; i < n; i++) {
+		run = s[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+		if (in_table && s[i] == '|')
+			strbuf_addch(&t, '\\');
+		strbuf_addch(&t, s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
+	}
+	pad = n && (s[0] == '`' || s[n - 1] == '`' || (s[0] == ' ' && s[n - 1] == ' '));
+	for (size_t i = 0; i <= longest; i++)
+		strbuf_addch(sb, '`');
+	if (pad || !n)
+		strbuf_addch(sb, ' ');
+	strbuf_add_printable(sb, t.buf, t.len);
+	if (pad)
+		strbuf_addch(sb, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		strbuf_addch(sb, '`');
+	strbuf_release(&t);
+}
+
+static void md_code_str(struct strbuf *sb, const char *s, int in_table)
+{
+	md_code(sb, s, strlen(s), in_table);
+}
+
+/* A row's label as a code span. */
+static void md_label(struct strbuf *sb, const struct cov_row *r, int in_table)
+{
+	struct strbuf l = STRBUF_INIT;
+
+	add_label(&l, r);
+	md_code(sb, l.buf, l.len, in_table);
+	strbuf_release(&l);
 }
 
 /* A short cell: status and the one number that matters. */
@@ -344,13 +440,17 @@ static void md_cell(struct strbuf *sb, const struct cov_row *r)
 		strbuf_addf(sb, " since %.10s", iso(r->since, t, sizeof(t)));
 		break;
 	case COV_FAILED:
-		strbuf_addf(sb, " (%s)", r->reason);
+		strbuf_addstr(sb, " (");
+		md_escape(sb, r->reason ? r->reason : "");
+		strbuf_addch(sb, ')');
 		break;
 	default:
 		break;
 	}
-	if (r->older_eval)
-		strbuf_addf(sb, "; cached in `%.12s`", r->older_rev);
+	if (r->older_eval) {
+		strbuf_addstr(sb, "; cached in ");
+		md_code(sb, r->older_rev, strnlen(r->older_rev, 12), 1);
+	}
 }
 
 static void print_markdown(const struct coverage *cv, const char *url)
@@ -359,9 +459,9 @@ static void print_markdown(const struct coverage *cv, const char *url)
 	size_t all_cached = 0;
 	char t[32];
 
-	strbuf_addstr(&sb, "#### Cache coverage of `");
-	strbuf_addstr(&sb, url);
-	strbuf_addf(&sb, "` as of %s\n\n", iso(cv->at, t, sizeof(t)));
+	strbuf_addstr(&sb, "#### Cache coverage of ");
+	md_code_str(&sb, url, 0);
+	strbuf_addf(&sb, " as of %s\n\n", iso(cv->at, t, sizeof(t)));
 	if (!cv->trust_checked)
 		strbuf_addstr(&sb, "> **Signatures were not checked**: no trusted keys are "
 				   "configured.\n\n");
@@ -378,9 +478,13 @@ static void print_markdown(const struct coverage *cv, const char *url)
 		char a[32], b[32];
 		strbuf_addf(&sb, "| %zu | ", ci + 1);
 		md_escape(&sb, c->branch);
-		strbuf_addf(&sb, " | %s | ", c->capabilities);
+		strbuf_addstr(&sb, " | ");
+		md_escape(&sb, c->capabilities);
+		strbuf_addstr(&sb, " | ");
 		md_escape(&sb, c->system);
-		strbuf_addf(&sb, " | `%.12s` | %s | %zu/%zu (", c->rev, iso(c->time, t, sizeof(t)),
+		strbuf_addstr(&sb, " | ");
+		md_code(&sb, c->rev, strnlen(c->rev, 12), 1);
+		strbuf_addf(&sb, " | %s | %zu/%zu (", iso(c->time, t, sizeof(t)),
 			    c->jobs_cached, c->jobs);
 		add_percent(&sb, c->jobs_cached, c->jobs);
 		strbuf_addf(&sb, ") | %s of %s | ", human(c->cached_bytes, a, sizeof(a)),
@@ -409,9 +513,9 @@ static void print_markdown(const struct coverage *cv, const char *url)
 			i = end;
 			continue;
 		}
-		strbuf_addstr(&sb, "| `");
-		add_label(&sb, &cv->rows[i]);
-		strbuf_addstr(&sb, "` |");
+		strbuf_addstr(&sb, "| ");
+		md_label(&sb, &cv->rows[i], 1);
+		strbuf_addstr(&sb, " |");
 		for (size_t ci = 0; ci < cv->ncols; ci++) {
 			strbuf_addch(&sb, ' ');
 			if (k < end && cv->rows[k].column == ci)
@@ -432,9 +536,9 @@ static void print_markdown(const struct coverage *cv, const char *url)
 			for (size_t j = i; j < end; j++)
 				cached += cv->rows[j].status == COV_CACHED;
 			if (cached == end - i && end - i == cv->ncols) {
-				strbuf_addstr(&sb, listed++ ? ", `" : "`");
-				add_label(&sb, &cv->rows[i]);
-				strbuf_addch(&sb, '`');
+				if (listed++)
+					strbuf_addstr(&sb, ", ");
+				md_label(&sb, &cv->rows[i], 0);
 			}
 			i = end;
 		}
@@ -596,6 +700,6 @@ const struct cmd cmd_coverage = {
 	.name = "coverage",
 	.summary = "which CI builds the cache holds, whole and trusted, per branch x capabilities",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

@@ -18,8 +18,8 @@
 #include "lib/util.h"
 
 static const char usage[] =
-	"usage: cachegc [--db FILE] [--now TIME] crawl [--json] SOURCE\n"
-	"       cachegc [--db FILE] [--now TIME] crawl [--json] [--roots FILE]...\n"
+	"usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] SOURCE\n"
+	"       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
 	"               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
 	"\n"
 	"Record every narinfo of a binary cache in the database: sizes, references,\n"
@@ -33,6 +33,9 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --json          print the summary as a JSON object\n"
+	"  --strict        exit 1 unless every path got an answer: a rejected\n"
+	"                  narinfo or an unknown path fails the run (the crawl is\n"
+	"                  recorded all the same)\n"
 	"  --help          this text\n"
 	"\n"
 	"An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
@@ -41,8 +44,10 @@ static const char usage[] =
 	"narinfo already recorded is never fetched again: only its presence is\n"
 	"checked (HEAD).  Last-Modified is the push time.  404 means absent; a path\n"
 	"whose presence cannot be determined (time-outs, 5xx, 429, 403, TLS errors,\n"
-	"a redirect to another scheme, after every try) is unknown, never absent,\n"
-	"and only paths checked and found absent are recorded as gone.\n"
+	"a redirect to another scheme, headers too large, after every try) is\n"
+	"unknown, never absent, and only paths checked and found absent are\n"
+	"recorded as gone.  A crawl in which every request failed is recorded\n"
+	"'failed' and exits 1.\n"
 	"\n"
 	"HTTP options:\n"
 	"  --roots FILE    store paths to start from, one a line ('#' comments), or\n"
@@ -54,10 +59,14 @@ static const char usage[] =
 	"  --cacert FILE   also trust the CAs in FILE (TLS is always verified)\n"
 	"\n"
 	"Corrupt narinfos are reported (file or URL, and line), skipped, counted and\n"
-	"kept in the crawl_rejects table; the crawl goes on.  Ctrl-C stops cleanly:\n"
+	"kept in the crawl_rejects table; the crawl goes on.  A push time (mtime or\n"
+	"Last-Modified) later than the crawl's time is recorded as the crawl's\n"
+	"time, with a warning, and counted as clamped.  Ctrl-C stops cleanly:\n"
 	"what was recorded is kept and the next crawl goes on from there.\n"
 	"\n"
-	"exit status: 0 crawl complete, 1 failed, 2 usage error, 130 interrupted\n";
+	"exit status: 0 crawl complete, 1 failed (also: every HTTP request failed,\n"
+	"or with --strict a path rejected or unknown), 2 usage error, 130\n"
+	"interrupted\n";
 
 static void on_sigint(int sig)
 {
@@ -70,24 +79,32 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 			  const char *status, const struct crawl_counts *n)
 {
 	if (json) {
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				      "crawl", (json_int_t)crawl_id, "cache", url, "status", status,
 				      "new", (json_int_t)n->new_, "present", (json_int_t)n->present,
 				      "gone", (json_int_t)n->gone, "rejected", (json_int_t)n->rejected,
 				      "absent", (json_int_t)n->absent, "unknown", (json_int_t)n->unknown,
+				      "clamped", (json_int_t)n->clamped,
 				      "paths", (json_int_t)(n->new_ + n->present));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(o);
 		return;
 	}
-	printf("crawled %s: %llu new, %llu present, %llu gone, %llu rejected", url,
-	       (unsigned long long)n->new_, (unsigned long long)n->present,
-	       (unsigned long long)n->gone, (unsigned long long)n->rejected);
+	/* url is a directory name as given, or a URL: shown escaped. */
+	fprintf_printable(stdout, "crawled %s: %llu new, %llu present, %llu gone, %llu rejected",
+			  url, (unsigned long long)n->new_, (unsigned long long)n->present,
+			  (unsigned long long)n->gone, (unsigned long long)n->rejected);
 	if (http)
 		printf(", %llu absent, %llu unknown", (unsigned long long)n->absent,
 		       (unsigned long long)n->unknown);
-	printf("%s\n", strcmp(status, "complete") ? " (interrupted: run crawl again to finish)" : "");
+	if (n->clamped)
+		printf(", %llu clamped", (unsigned long long)n->clamped);
+	if (!strcmp(status, "interrupted"))
+		fputs(" (interrupted: run crawl again to finish)", stdout);
+	else if (!strcmp(status, "failed"))
+		fputs(" (failed: no request got an answer)", stdout);
+	putchar('\n');
 }
 
 /* cmd_take_opt() as the value, or NULL when argv[*i] is another option;
@@ -133,7 +150,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct crawl_counts n;
 	char *url = NULL, *store_dir = NULL;
 	int64_t crawl_id = 0;
-	int json = 0, http, http_opts = 0, rc, ret = 1;
+	int json = 0, strict = 0, http, http_opts = 0, rc, ret = 1;
 	struct sigaction sa;
 
 	memset(&ho, 0, sizeof(ho));
@@ -143,6 +160,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--strict")) {
+			strict = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--roots", &missing))) {
 			GROW(root_files, aroot_files, nroot_files + 1);
 			root_files[nroot_files++] = v;
@@ -232,12 +251,29 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		ret = 130;
 		goto out;
 	}
+	if (rc == 2) {
+		/* crawl_http: it ran, and no request got an answer. */
+		error("every request to '%s' failed (%llu path%s unknown): the crawl is "
+		      "recorded as failed, presence stays as the last crawl left it; see the "
+		      "messages above, or the path_checks table", url,
+		      (unsigned long long)n.unknown, n.unknown == 1 ? "" : "s");
+		print_summary(json, http, url, crawl_id, "failed", &n);
+		ret = 1;
+		goto out;
+	}
 	if (n.unknown)
 		warning("%llu path%s could not be checked and %s recorded as unknown; "
 			"the next crawl asks again", (unsigned long long)n.unknown,
 			n.unknown == 1 ? "" : "s", n.unknown == 1 ? "is" : "are");
 	print_summary(json, http, url, crawl_id, rc ? "interrupted" : "complete", &n);
 	ret = rc ? 130 : 0;
+	if (!rc && strict && (n.unknown || n.rejected)) {
+		error("--strict: %llu narinfo%s rejected and %llu path%s unknown; the crawl is "
+		      "recorded, but not every path got an answer",
+		      (unsigned long long)n.rejected, n.rejected == 1 ? "" : "s",
+		      (unsigned long long)n.unknown, n.unknown == 1 ? "" : "s");
+		ret = 1;
+	}
 out:
 	crawl_roots_release(&roots);
 	free(root_files);

@@ -303,9 +303,17 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			      "the directory the cache is served from", (unsigned long long)id);
 			return 1;
 		}
-		if (http)
-			return list_keys(ctx, (int64_t)id, json);
+		if (http) {
+			/* Its two passes over the narinfos see one state. */
+			if (db_read_begin(ctx->db))
+				return 1;
+			rc = list_keys(ctx, (int64_t)id, json);
+			db_read_end(ctx->db);
+			return rc;
+		}
 	}
+	if (apply && db_need_write(ctx->db, "'evict --apply'"))
+		return 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -393,6 +401,6 @@ const struct cmd cmd_evict = {
 	.name = "evict",
 	.summary = "carry out an eviction plan on a cache directory (dry run by default)",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

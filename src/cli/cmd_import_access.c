@@ -524,17 +524,17 @@ static void print_text(const struct log_result *r)
 	char t1[32], t2[32];
 
 	if (!strcmp(r->status, "empty")) {
-		printf("'%s': no log lines; nothing imported\n", r->src);
+		fprintf_printable(stdout, "'%s': no log lines; nothing imported\n", r->src);
 		return;
 	}
 	if (!strcmp(r->status, "already-imported")) {
-		printf("'%s': already imported as log %lld (from '%s' at %s); nothing changed\n",
-		       r->src, (long long)r->log_id, r->prev_source,
+		fprintf_printable(stdout, "'%s': already imported as log %lld (from '%s' at %s); "
+		       "nothing changed\n", r->src, (long long)r->log_id, r->prev_source,
 		       format_time(r->prev_at, t1, sizeof(t1)));
 		return;
 	}
-	printf("'%s': imported as log %lld (%s): %llu lines, %llu requests (%llu recorded, "
-	       "%llu unknown), %llu ignored, %llu malformed", r->src, (long long)r->log_id,
+	fprintf_printable(stdout, "'%s': imported as log %lld (%s): %llu lines, %llu requests "
+	       "(%llu recorded, %llu unknown), %llu ignored, %llu malformed", r->src, (long long)r->log_id,
 	       access_format_name(r->format), (unsigned long long)r->lines,
 	       (unsigned long long)r->requests, (unsigned long long)r->recorded,
 	       (unsigned long long)r->unknown, (unsigned long long)r->ignored,

@@ -127,7 +127,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		putchar('\n');
 		json_decref(o);
 	} else if (!rc) {
-		printf("'%s': %u build outcome%s: %u new, %u already recorded", src, res.records,
+		fprintf_printable(stdout, "'%s': %u build outcome%s: %u new, %u already recorded",
+				  src, res.records,
 		       res.records == 1 ? "" : "s", res.imported, res.known);
 		if (res.bad)
 			printf("; %u records skipped", res.bad);

@@ -51,6 +51,10 @@ static const char usage_text[] =
 	"  --json              print the summary as JSON\n"
 	"  FILE|-              the nix-eval-jobs output ('-': standard input)\n"
 	"\n"
+	"A database another process keeps locked longer than the busy timeout\n"
+	"(CACHEGC_BUSY_TIMEOUT_MS, 10 s) fails the evaluation that waited for it,\n"
+	"and a manifest stops there: run it again later.\n"
+	"\n"
 	"Exit status: 0 when every evaluation was imported or already there, 1 when\n"
 	"one failed (nothing of it recorded), 2 for a usage error.\n";
 
@@ -233,7 +237,7 @@ fail:
 }
 
 struct totals {
-	unsigned imported, already, failed;
+	unsigned imported, already, failed, skipped;
 };
 
 static void print_problems(const char *src, const struct import_problems *p)
@@ -286,6 +290,11 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 			fclose(in);
 	}
 	print_problems(m.source, &res.problems);
+	/* db.c said the DB is locked; say which evaluation that cost. */
+	if (rc && !res.failure[0] && db->locked)
+		snprintf(res.failure, sizeof(res.failure), "'%s'%s%s%s: not imported: database '%s' "
+			 "is locked by another process", m.source, e->shown ? " (" : "",
+			 e->shown ? e->shown : "", e->shown ? ")" : "", db->path);
 	if (rc && res.failure[0])
 		error("%s", res.failure);
 	if (rc)
@@ -317,14 +326,14 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 							  : "failed; see the messages above"));
 		json_array_append_new(arr, o);
 	} else if (!rc && res.already) {
-		printf("'%s': already imported as evaluation %lld (%s %.12s [%s] %s at %s, "
-		       "imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
+		fprintf_printable(stdout, "'%s': already imported as evaluation %lld (%s %.12s "
+		       "[%s] %s at %s, imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
 		       e->branch, e->rev, e->caps, e->system,
 		       format_time(res.existing_time, t, sizeof(t)),
 		       format_time(res.imported_at, t2, sizeof(t2)));
 	} else if (!rc) {
-		printf("'%s': imported evaluation %lld (%s %.12s [%s] %s at %s): %u jobs, "
-		       "%u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
+		fprintf_printable(stdout, "'%s': imported evaluation %lld (%s %.12s [%s] %s at "
+		       "%s): %u jobs, %u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
 		       e->branch, e->rev, e->caps, e->system, format_time(e->time, t, sizeof(t)),
 		       res.jobs, res.outputs, res.eval_errors);
 		if (res.bad_lines || res.duplicates)
@@ -408,19 +417,41 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (json)
 		arr = json_array();
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		ctx->db->locked = 0;
 		import_one(ctx->db, &entries[i], strict, arr, &tot);
+		if (!ctx->db->locked)
+			continue;
+		/* Waiting the busy timeout out once is enough: the next
+		 * evaluations would each wait as long for the same lock. */
+		tot.skipped = (unsigned)(n - i - 1);
+		for (size_t k = i + 1; arr && k < n; k++)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "file", entries[k].file,
+							     "status", "not-attempted", "error",
+							     "the database is locked by another process"));
+		if (tot.skipped)
+			error("stopped: %u more evaluation%s of '%s' not attempted", tot.skipped,
+			      tot.skipped == 1 ? "" : "s", manifest);
+		fprintf(stderr, "hint: run the same command again when the other process is done "
+			"(evaluations already imported are recognised and skipped), or raise "
+			"CACHEGC_BUSY_TIMEOUT_MS to wait longer\n");
+		break;
+	}
 	if (json) {
-		json_t *root = json_pack("{s:o, s:i, s:i, s:i}", "evaluations", arr,
+		json_t *root = json_pack("{s:o, s:i, s:i, s:i, s:i}", "evaluations", arr,
 					 "imported", (json_int_t)tot.imported,
 					 "alreadyImported", (json_int_t)tot.already,
-					 "failed", (json_int_t)tot.failed);
+					 "failed", (json_int_t)tot.failed,
+					 "notAttempted", (json_int_t)tot.skipped);
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(root);
 	} else if (n > 1) {
-		printf("%zu evaluations: %u imported, %u already imported, %u failed\n", n,
+		printf("%zu evaluations: %u imported, %u already imported, %u failed", n,
 		       tot.imported, tot.already, tot.failed);
+		if (tot.skipped)
+			printf(", %u not attempted (database locked)", tot.skipped);
+		putchar('\n');
 	}
 	rc = tot.failed ? 1 : 0;
 	for (size_t i = 0; i < n; i++)

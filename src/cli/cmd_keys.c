@@ -182,11 +182,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			arg = argv[i];
 		}
 	}
-	if (!strcmp(sub, "list"))
-		return keys_list_cmd(ctx->db, json);
+	if (!strcmp(sub, "list")) {
+		int rc;
+		if (db_read_begin(ctx->db))
+			return 1;
+		rc = keys_list_cmd(ctx->db, json);
+		db_read_end(ctx->db);
+		return rc;
+	}
 	if (!arg)
 		return cmd_usage_error(&cmd_keys, "'keys %s' needs %s", sub,
 				       strcmp(sub, "add") ? "a key NAME" : "NAME:BASE64");
+	if (db_need_write(ctx->db, !strcmp(sub, "add") ? "'keys add'" : "'keys revoke'"))
+		return 1;
 	if (!strcmp(sub, "add"))
 		return keys_add_cmd(ctx->db, arg, json);
 	at = clock_now();
@@ -200,6 +208,6 @@ const struct cmd cmd_keys = {
 	"keys",
 	"trust or revoke signing keys (add NAME:BASE64, revoke NAME, list)",
 	usage_text,
-	DB_WRITE,
+	DB_KEEP,
 	run,
 };

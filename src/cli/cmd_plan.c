@@ -40,6 +40,7 @@ static const char usage[] =
 	"When the cache cannot be brought under SIZE (closure safety keeps paths\n"
 	"the policy proposed, or the policy proposes too little), the plan takes\n"
 	"what it can, is stored all the same, and the command says why and exits 1.\n"
+	"On a read-only database the plan is shown but not stored (\"id\": null).\n"
 	"\n"
 	"options:\n"
 	"  --limit SIZE      the size to stay at or under: bytes, or K/M/G/T\n"
@@ -82,7 +83,7 @@ static void plan_json(const struct evict_plan *plan)
 	struct strbuf sb = STRBUF_INIT;
 	char *head;
 
-	json_object_set_new(o, "id", json_integer(plan->id));
+	json_object_set_new(o, "id", plan->id ? json_integer(plan->id) : json_null());
 	json_object_set_new(o, "cache", json_string(plan->cache_url));
 	json_object_set_new(o, "policy", json_string(plan->policy));
 	json_object_set_new(o, "limit", json_integer((json_int_t)plan->limit));
@@ -135,8 +136,13 @@ static void plan_text(const struct evict_plan *plan)
 	uint64_t count[EVICT_NREASONS] = {0}, bytes[EVICT_NREASONS] = {0};
 	int first = 1;
 
-	printf("plan %lld: evict %zu of %llu paths from %s (policy %s)\n", (long long)plan->id,
-	       plan->n, (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
+	if (plan->id)
+		printf("plan %lld: ", (long long)plan->id);
+	else
+		printf("plan (not stored: the database is read-only): ");
+	/* The cache URL may be a directory's name: shown escaped. */
+	fprintf_printable(stdout, "evict %zu of %llu paths from %s (policy %s)\n", plan->n,
+			  (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
 	printf("  stored now  %s\n", fmt(plan->size_before, a, sizeof(a)));
 	printf("  limit       %s\n", fmt(plan->limit, a, sizeof(a)));
 	printf("  after       %s (%s freed)%s\n", fmt(plan->size_after, a, sizeof(a)),
@@ -168,8 +174,12 @@ static void plan_text(const struct evict_plan *plan)
 		first = 0;
 	}
 	putchar('\n');
-	printf("next: 'cachegc evict --plan %lld' lists what it deletes; add --apply to do it\n",
-	       (long long)plan->id);
+	if (plan->id)
+		printf("next: 'cachegc evict --plan %lld' lists what it deletes; add --apply to do "
+		       "it\n", (long long)plan->id);
+	else
+		printf("next: plan where the database is writable to store a plan 'cachegc evict' "
+		       "can carry out\n");
 }
 
 static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
@@ -177,8 +187,8 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 	struct evict_plan_opts po;
 	struct evict_plan plan;
 	const char *cache_arg = NULL, *limit_arg = NULL, *retention_arg = NULL;
-	char a[32], b[32], c[32];
-	int json = 0, ret = 1;
+	char a[32], b[32], c[32], name[40];
+	int json = 0, ret = 1, rc;
 
 	memset(&po, 0, sizeof(po));
 	memset(&plan, 0, sizeof(plan));
@@ -238,11 +248,18 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 			return ret;
 		}
 	}
-	if (cache_resolve(ctx->db, cache_arg, &po.cache_id, NULL))
+	/* One state of the DB for the whole plan; stored after. */
+	if (db_read_begin(ctx->db))
 		return 1;
-	if (evict_plan_build(ctx->db, &po, &plan))
+	rc = cache_resolve(ctx->db, cache_arg, &po.cache_id, NULL) ||
+	     evict_plan_build(ctx->db, &po, &plan);
+	db_read_end(ctx->db);
+	if (rc)
 		goto out;
-	if (evict_plan_save(ctx->db, &plan)) {
+	if (ctx->db->readonly) {
+		warning("database '%s' is read-only (%s): the plan is not stored", ctx->db->path,
+			ctx->db->ro_reason ? ctx->db->ro_reason : "opened read-only");
+	} else if (evict_plan_save(ctx->db, &plan)) {
 		error("the plan could not be stored in '%s'", ctx->db->path);
 		goto out;
 	}
@@ -267,22 +284,26 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 		warning("no evaluations imported ('cachegc import-eval'): every path counts as "
 			"unreached");
 	if (!plan.limit_reached) {
+		if (plan.id)
+			snprintf(name, sizeof(name), "plan %lld", (long long)plan.id);
+		else
+			snprintf(name, sizeof(name), "the plan");
 		fflush(stdout);
 		if (plan.blocked_paths)
 			error("cannot bring %s under %s without breaking closure safety: %llu "
 			      "path%s (%s) the %s policy proposes stay because paths that stay "
-			      "reference them; plan %lld evicts what can go safely and leaves %s",
+			      "reference them; %s evicts what can go safely and leaves %s",
 			      plan.cache_url, fmt(plan.limit, a, sizeof(a)),
 			      (unsigned long long)plan.blocked_paths,
 			      plan.blocked_paths == 1 ? "" : "s", fmt(plan.blocked_bytes, b, sizeof(b)),
-			      plan.policy, (long long)plan.id, fmt(plan.size_after, c, sizeof(c)));
+			      plan.policy, name, fmt(plan.size_after, c, sizeof(c)));
 		else
 			error("cannot bring %s under %s with the %s policy: it proposes only %llu "
-			      "path%s (%s); plan %lld evicts them and leaves %s; try another "
+			      "path%s (%s); %s evicts them and leaves %s; try another "
 			      "--policy%s", plan.cache_url, fmt(plan.limit, a, sizeof(a)), plan.policy,
 			      (unsigned long long)plan.proposed_paths,
 			      plan.proposed_paths == 1 ? "" : "s", fmt(plan.proposed_bytes, b, sizeof(b)),
-			      (long long)plan.id, fmt(plan.size_after, c, sizeof(c)),
+			      name, fmt(plan.size_after, c, sizeof(c)),
 			      !strcmp(plan.policy, "attic") || !strcmp(plan.policy, "niks3")
 				      ? " or a shorter --retention" : "");
 		goto out;
@@ -306,6 +327,6 @@ const struct cmd cmd_plan = {
 	.name = "plan",
 	.summary = "plan closure-safe evictions that bring a cache under a size",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

@@ -214,7 +214,8 @@ static void sim_text(const struct sim_ctx *c, const char *cache_url, const struc
 	char a[32], b[32], d[32], e[32];
 	const struct gc_world *w = c->w;
 
-	printf("simulate %s on %s", gc_policy_name(o->policy), cache_url);
+	/* The cache URL may be a directory's name: shown escaped. */
+	fprintf_printable(stdout, "simulate %s on %s", gc_policy_name(o->policy), cache_url);
 	if (o->params.limit)
 		printf(", limit %s", format_size(o->params.limit, a, sizeof(a)));
 	if (o->policy == GC_ATTIC || o->policy == GC_NIKS3)
@@ -452,7 +453,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *access_name;
 	int64_t cache_id, lo, hi;
 	uint64_t next = 0;
-	int json = 0, ret = 1;
+	int json = 0, ret = 1, reading = 0;
 
 	memset(&w, 0, sizeof(w));
 	memset(&o, 0, sizeof(o));
@@ -539,6 +540,10 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	gc_weights_init(&wt);
 	if (val[6] && gc_weights_load(&wt, val[6]))
 		goto out;
+	/* The world, and the names --next prints, from one state of the DB. */
+	if (db_read_begin(ctx->db))
+		goto out;
+	reading = 1;
 	if (cache_resolve(ctx->db, val[9], &cache_id, &cache_url))
 		goto out;
 	if (gc_world_load(&w, ctx->db, cache_id, &wt, next ? 0 : GC_LOAD_HISTORY)) {
@@ -593,6 +598,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	ret = 0;
 out:
+	if (reading)
+		db_read_end(ctx->db);
 	gc_sim_result_release(&res);
 	gc_world_release(&w);
 	gc_weights_release(&wt);

@@ -48,7 +48,7 @@ const struct cmd cmd_verify;
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *cache_arg = NULL, *at_arg = NULL;
-	int json = 0, verbose = 0, nargs = 0, ret = 1, inited = 0;
+	int json = 0, verbose = 0, nargs = 0, ret = 1, inited = 0, reading = 0;
 	int64_t cache_id, at = clock_now();
 	char *url = NULL, *store_dir = NULL;
 	uint8_t *want = NULL;
@@ -83,6 +83,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (at_arg && parse_time(at_arg, &at))
 		return cmd_usage_error(&cmd_verify, "--at: cannot parse '%s' (want 2024-05-01, "
 				       "2024-05-01T12:00:00Z or @EPOCH)", at_arg);
+	/* Every verdict and name from one state of the DB; the new verdicts
+	 * are recorded after it (trust_release). */
+	if (db_read_begin(ctx->db))
+		goto out;
+	reading = 1;
 	if (cache_resolve(ctx->db, cache_arg, &cache_id, &url) ||
 	    !(store_dir = db_store_dir(ctx->db)))
 		goto out;
@@ -192,6 +197,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	ret = n_bad ? 1 : 0;
 out:
 	json_decref(paths);
+	if (reading)
+		db_read_end(ctx->db);
 	if (inited)
 		trust_release(&t);
 	free(want);
@@ -206,6 +213,6 @@ const struct cmd cmd_verify = {
 	.name = "verify",
 	.summary = "signature verdicts per path, as nix store verify gives them",
 	.usage = usage,
-	.db = DB_WRITE,
+	.db = DB_KEEP,
 	.run = run,
 };

@@ -156,13 +156,17 @@ int main(int argc, char **argv)
 	}
 	ctx.db_path = db_path;
 	if (c->db != DB_NONE) {
-		if (db_open(&db, db_path, c->db == DB_READ))
+		if (db_open(&db, db_path, c->db == DB_READ ? DB_OPEN_READ
+					  : c->db == DB_KEEP ? DB_OPEN_KEEP : DB_OPEN_WRITE))
 			return 1;
 		ctx.db = &db;
 	}
 	rc = c->run(&ctx, argc, argv);
-	if (ctx.db)
+	if (ctx.db) {
+		if (db_check_unchanged(ctx.db) && !rc)
+			rc = 1;
 		db_close(ctx.db);
+	}
 	if (fflush(stdout) || ferror(stdout)) {
 		if (errno != EPIPE)
 			error("writing output failed: %s", strerror(errno));

@@ -57,6 +57,7 @@ static const char SQL_GONE[] =
 	"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2";
 static const char SQL_GONE_ONE[] =
 	"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 WHERE id = ?3";
+static const char SQL_PATH_NAME[] = "SELECT name FROM paths WHERE id = ?1";
 static const char SQL_CRAWL_END[] =
 	"UPDATE crawls SET status = ?2, finished_at = ?3, n_new = ?4, n_present = ?5, "
 	"n_gone = ?6, n_rejected = ?7, n_absent = ?8, n_unknown = ?9 WHERE id = ?1";
@@ -201,12 +202,43 @@ int crawl_is_open(struct crawl *c, const char *hash)
 	return id && id < c->nalloc && c->open_presence[id];
 }
 
-static int open_episode(struct crawl *c, uint32_t id, int64_t push_time)
+/* The push time to record for path id (name: its name, or NULL to look
+ * it up): t, or the crawl's time when t is after it (see crawl.h). */
+static int64_t push_time_clamp(struct crawl *c, uint32_t id, const char *name, int64_t t)
+{
+	char tt[40], tn[40];
+	sqlite3_stmt *st = NULL;
+
+	if (t <= c->now)
+		return t;
+	c->n.clamped++;
+	if (c->clamp_reports < REJECT_REPORT_MAX) {
+		if (!name && (st = db_stmt(c->db, SQL_PATH_NAME))) {
+			db_bind_int(st, 1, id);
+			if (db_step(c->db, st) == 1)
+				name = db_col_text(st, 0);
+		}
+		warning("'%s/%.*s-%s': %s %s is later than this crawl (%s); push time "
+			"recorded as the crawl's", c->store_dir, STORE_HASH_LEN, c->pi.hashes[id],
+			name ? name : "?", c->push_source ? c->push_source : "mtime",
+			format_time(t, tt, sizeof(tt)), format_time(c->now, tn, sizeof(tn)));
+		if (st)
+			sqlite3_reset(st);
+	} else if (c->clamp_reports == REJECT_REPORT_MAX) {
+		warning("more push times later than this crawl; the crawl summary counts "
+			"them all (clamped)");
+	}
+	c->clamp_reports++;
+	return c->now;
+}
+
+static int open_episode(struct crawl *c, uint32_t id, const char *name, int64_t push_time)
 {
 	sqlite3_stmt *st = db_stmt(c->db, SQL_PRES_ADD);
 
 	if (!st)
 		return -1;
+	push_time = push_time_clamp(c, id, name, push_time);
 	db_bind_int(st, 1, c->cache_id);
 	db_bind_int(st, 2, id);
 	db_bind_int_opt(st, 3, push_time);
@@ -231,7 +263,7 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 	c->flags[id] |= CRAWL_F_SEEN;
 	c->n.present++;
 	if (!c->open_presence[id])
-		return open_episode(c, id, push_time);
+		return open_episode(c, id, NULL, push_time);
 	if (!(st = db_stmt(c->db, SQL_PRES_TOUCH)))
 		return -1;
 	db_bind_int(st, 1, c->now);
@@ -338,7 +370,7 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	c->pending += 2;
 	/* A narinfo is recorded before its presence, so a path without one has
 	 * no open episode; open one. */
-	return open_episode(c, id, push_time);
+	return open_episode(c, id, ni->name, push_time);
 }
 
 int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg)
@@ -420,11 +452,11 @@ int crawl_checkpoint(struct crawl *c)
 	return txn_begin(c);
 }
 
-int crawl_finish(struct crawl *c, int mark_gone, int interrupted)
+int crawl_finish(struct crawl *c, int mark_gone, int end)
 {
 	sqlite3_stmt *st;
 
-	if (mark_gone && !interrupted) {
+	if (mark_gone && end == CRAWL_END_COMPLETE) {
 		if (!(st = db_stmt(c->db, SQL_GONE)))
 			goto fail;
 		db_bind_int(st, 1, c->now);
@@ -437,7 +469,9 @@ int crawl_finish(struct crawl *c, int mark_gone, int interrupted)
 	if (!(st = db_stmt(c->db, SQL_CRAWL_END)))
 		goto fail;
 	db_bind_int(st, 1, c->crawl_id);
-	db_bind_text(st, 2, interrupted ? "interrupted" : "complete");
+	db_bind_text(st, 2, end == CRAWL_END_INTERRUPTED ? "interrupted"
+			    : end == CRAWL_END_FAILED    ? "failed"
+							 : "complete");
 	db_bind_int(st, 3, c->now);
 	db_bind_int(st, 4, (int64_t)c->n.new_);
 	db_bind_int(st, 5, (int64_t)c->n.present);
@@ -801,7 +835,7 @@ int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t 
 		started = 0;
 	}
 	progress_finish(&prog);
-	if (crawl_finish(&c, 1, crawl_interrupted))
+	if (crawl_finish(&c, 1, crawl_interrupted ? CRAWL_END_INTERRUPTED : CRAWL_END_COMPLETE))
 		goto out;
 	ret = crawl_interrupted ? 1 : 0;
 	*out = c.n;

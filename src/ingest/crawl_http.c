@@ -606,7 +606,7 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	struct fetch_options fo;
 	struct nix_cache_info ci;
 	struct hcrawl h;
-	int have_ci = 0, begun = 0, ret = -1, rc;
+	int have_ci = 0, begun = 0, ret = -1, rc, end = CRAWL_END_COMPLETE;
 	char *url;
 
 	memset(&h, 0, sizeof(h));
@@ -657,6 +657,7 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	if (crawl_begin(&h.c, db, url, &ci))
 		goto out;
 	*crawl_id = h.c.crawl_id;
+	h.c.push_source = "Last-Modified";
 	if (seed(&h, o->roots))
 		goto out;
 	h.start_ms = mono_ms();
@@ -664,12 +665,20 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	clear_line(&h);
 	if (rc == FETCH_RUN_ERROR || rc == FETCH_RUN_ABORTED)
 		goto out;  /* reported by fetch, or by the DB layer in on_done */
-	if (crawl_finish(&h.c, 0, rc == FETCH_RUN_INTERRUPTED))
+	/* Not one answer for any path: the cache is down or hostile, or
+	 * something between us is.  That is no complete crawl (cron must
+	 * notice), and its unknown rows say since when. */
+	if (rc == FETCH_RUN_DONE && h.c.n.unknown && !h.c.n.new_ && !h.c.n.present &&
+	    !h.c.n.gone && !h.c.n.absent && !h.c.n.rejected)
+		end = CRAWL_END_FAILED;
+	else if (rc == FETCH_RUN_INTERRUPTED)
+		end = CRAWL_END_INTERRUPTED;
+	if (crawl_finish(&h.c, 0, end))
 		goto out;
 	*out = h.c.n;
 	*cache_url = url;
 	url = NULL;
-	ret = rc == FETCH_RUN_INTERRUPTED ? 1 : 0;
+	ret = end == CRAWL_END_INTERRUPTED ? 1 : end == CRAWL_END_FAILED ? 2 : 0;
 out:
 	clear_line(&h);
 	if (begun)

@@ -721,7 +721,9 @@ int line_reader_next(struct line_reader *lr, const char **line, size_t *len)
 
 	for (;;) {
 		size_t have = lr->end - lr->start;
-		char *p = lr->buf + lr->start;
+		/* Before the first read buf is NULL, and NULL + 0 is undefined
+		 * (clang's UBSan says so): no pointer until there is a buffer. */
+		char *p = lr->buf ? lr->buf + lr->start : NULL;
 		char *nl = have ? memchr(p, '\n', have) : NULL;
 		size_t got;
 

@@ -667,6 +667,25 @@ static long retry_delay(struct fetcher *f, const struct xfer *x, long retry_afte
 
 enum verdict { V_OK, V_NOT_FOUND, V_TOO_LARGE, V_RETRY, V_FAIL };
 
+/* Did libcurl give up on the response headers for their size?  It says so
+ * in different ways: a header line over CURL_MAX_HTTP_HEADER (100 KiB)
+ * overflows its header buffer, which 7.88 reports as CURLE_OUT_OF_MEMORY
+ * with no message ("Out of memory", although nothing ran out); headers
+ * over about 300 KiB in all are CURLE_RECV_ERROR with "Too large response
+ * headers" (7.88 with the fix of CVE-2023-38039, 8.3 on); newer ones have
+ * CURLE_TOO_LARGE.  Our own allocations abort on OOM, and a body is
+ * handed to on_body in pieces, so OUT_OF_MEMORY here is the header. */
+static int headers_too_large(const struct slot *s, CURLcode rc)
+{
+	if (rc == CURLE_OUT_OF_MEMORY)
+		return 1;
+#if LIBCURL_VERSION_NUM >= 0x080600 /* 8.6.0 */
+	if (rc == CURLE_TOO_LARGE)
+		return 1;
+#endif
+	return rc == CURLE_RECV_ERROR && strstr(s->errbuf, "response headers") != NULL;
+}
+
 static enum verdict classify(struct fetcher *f, const struct slot *s, CURLcode rc,
 			     long code, struct strbuf *why)
 {
@@ -681,6 +700,13 @@ static enum verdict classify(struct fetcher *f, const struct slot *s, CURLcode r
 		if (rc == CURLE_UNSUPPORTED_PROTOCOL && s->location) {
 			strbuf_addf(why, "refused redirect to '%s' (only http and https are followed)",
 				    s->location);
+			return V_FAIL;
+		}
+		if (headers_too_large(s, rc)) {
+			/* Not a cache's answer, and asking again gets the same. */
+			strbuf_addf(why, "response headers too large for libcurl (%d KiB a line, "
+				    "about 300 KiB in all; it said '%s')", CURL_MAX_HTTP_HEADER / 1024,
+				    msg);
 			return V_FAIL;
 		}
 		strbuf_addstr(why, msg);

@@ -75,12 +75,148 @@ void xgrow(void **p, size_t *alloc, size_t need, size_t elem)
 	*alloc = n;
 }
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when
+ * the byte there starts none: overlong forms, surrogates and code points
+ * past U+10FFFF are invalid, as in RFC 3629. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Is the valid sequence of len bytes at s one a terminal acts on or that
+ * reorders text: a C1 control (U+0080..U+009F; some terminals take
+ * U+009B as CSI) or a bidirectional override or isolate (U+202A..U+202E,
+ * U+2066..U+2069), which can make a message read as something else. */
+static int utf8_hidden(const unsigned char *s, size_t len)
+{
+	if (len == 2)
+		return s[0] == 0xc2 && s[1] <= 0x9f;
+	if (len == 3 && s[0] == 0xe2)
+		return (s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+		       (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+	return 0;
+}
+
+static void add_printable(struct strbuf *sb, const char *str, size_t n, int keep_final_nl)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, start = 0, len;
+
+	strbuf_grow(sb, n);
+	while (i < n) {
+		unsigned char ch = s[i];
+
+		if (ch >= 0x20 && ch < 0x7f) {
+			i++;
+			continue;
+		}
+		len = ch < 0x80 ? 1 : utf8_seq(s + i, n - i);
+		if (ch >= 0x80 && len && !utf8_hidden(s + i, len)) {
+			i += len;
+			continue;
+		}
+		if (ch == '\n' && keep_final_nl && i == n - 1) {
+			i++;
+			continue;
+		}
+		/* Something to show escaped: flush the plain run first. */
+		strbuf_add(sb, s + start, i - start);
+		if (!len)
+			len = 1;
+		for (size_t k = 0; k < len; k++) {
+			ch = s[i + k];
+			if (ch == '\t')
+				strbuf_addstr(sb, "\\t");
+			else if (ch == '\r')
+				strbuf_addstr(sb, "\\r");
+			else if (ch == '\n')
+				strbuf_addstr(sb, "\\n");
+			else
+				strbuf_addf(sb, "\\x%02x", ch);
+		}
+		i += len;
+		start = i;
+	}
+	strbuf_add(sb, s + start, n - start);
+}
+
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t n)
+{
+	add_printable(sb, s, n, 0);
+}
+
+void strbuf_addstr_printable(struct strbuf *sb, const char *s)
+{
+	add_printable(sb, s, strlen(s), 0);
+}
+
+int fprintf_printable(FILE *f, const char *fmt, ...)
+{
+	struct strbuf raw = STRBUF_INIT, out = STRBUF_INIT;
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	strbuf_grow(&raw, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(raw.buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	raw.len = (size_t)n;
+	add_printable(&out, raw.buf, raw.len, 1);
+	rc = fwrite(out.buf, 1, out.len, f) == out.len ? (int)out.len : -1;
+	strbuf_release(&raw);
+	strbuf_release(&out);
+	return rc;
+}
+
+/* Every message goes through here, so text from input files (a narinfo, a
+ * roots file, a file name, a header) never reaches the terminal as escape
+ * sequences, carriage returns or fake extra lines: they are shown escaped. */
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[4096];
+	struct strbuf sb = STRBUF_INIT;
+	int n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	strbuf_addstr(&sb, progname);
+	strbuf_addstr(&sb, ": ");
+	strbuf_addstr(&sb, prefix);
+	add_printable(&sb, msg, (size_t)n, 0);
+	strbuf_addch(&sb, '\n');
+	fwrite(sb.buf, 1, sb.len, stderr);
+	strbuf_release(&sb);
 }
 
 int error(const char *fmt, ...)
@@ -407,47 +543,61 @@ int parse_uint(const char *s, uint64_t *out)
 int parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "BKMGTPE";
-	char *end;
-	double v;
-	const char *u, *pos;
-	uint64_t mult = 1, base = 1024;
-	int exp;
+	uint64_t whole = 0, mult = 1, base = 1024, frac_bytes;
+	double frac = 0, scale = 1;
+	const char *p = s, *u, *pos;
+	int digits = 0, exp;
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+	/* Digits by hand, not strtod(): it takes "nan", "inf", "0x1p4",
+	 * "1e30" and leading signs, none of which is a size, and a double
+	 * out of range of uint64_t must never be converted. */
+	if (!s)
 		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (whole > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		/* Digits past the 19th cannot change the rounded result. */
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (scale > 1e-19) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (!digits)
 		return -1;
-	u = end;
+	u = p;
 	while (*u == ' ')
 		u++;
-	if (!*u) {
-		mult = 1;
-	} else {
+	if (*u) {
 		pos = strchr(units, toupper((unsigned char)*u));
 		if (!pos || !*pos)
 			return -1;
 		exp = (int)(pos - units);
 		u++;
 		if (exp > 0) {
-			if (*u == 'i' && (u[1] == 'B' || u[1] == 'b') && !u[2])
+			if ((*u == 'i' || *u == 'I') && (u[1] == 'B' || u[1] == 'b') && !u[2])
 				base = 1024;
 			else if ((*u == 'B' || *u == 'b') && !u[1])
 				base = 1000;
-			else if (!*u)
-				base = 1024;
-			else
+			else if (*u)
 				return -1;
 		} else if (*u) {
 			return -1;
 		}
 		for (int i = 0; i < exp; i++)
-			mult *= base;
+			mult *= base;  /* at most 1024^6 = 2^60 */
 	}
-	if (v * (double)mult > 1.8e19)
+	if (whole > UINT64_MAX / mult)
 		return -1;
-	*out = (uint64_t)(v * (double)mult + 0.5);
+	whole *= mult;
+	/* frac < 1 and mult <= 2^60, so this is below 2^60 + 1: it fits. */
+	frac_bytes = (uint64_t)(frac * (double)mult + 0.5);
+	if (frac_bytes > UINT64_MAX - whole)
+		return -1;
+	*out = whole + frac_bytes;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "store/db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,16 +79,99 @@ static int migrate(struct db *db, unsigned from)
 	return 0;
 }
 
-int db_open(struct db *db, const char *path, int readonly)
+/* The directory a DB's -wal and -shm files go into.  Caller frees. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Why the existing DB at path cannot be written, or NULL: the file, or
+ * its directory (SQLite needs to create the -wal and -shm files there)
+ * refuses writes, for this user (EACCES), as a read-only mount (EROFS) or
+ * as an immutable file (EPERM).  *dir_ro: the directory does.  Caller
+ * frees. */
+static char *why_read_only(const char *path, int *dir_ro)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *dir = dir_of(path);
+
+	*dir_ro = 0;
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS))
+		strbuf_addf(&sb, "the file is not writable: %s", strerror(errno));
+	if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS)) {
+		*dir_ro = 1;
+		if (!sb.len)
+			strbuf_addf(&sb, "its directory '%s' is not writable: %s", dir,
+				    strerror(errno));
+	}
+	free(dir);
+	return sb.len ? strbuf_detach(&sb) : NULL;
+}
+
+/* 0 when the file starts with SQLite's magic, else -1 (reported). */
+static int check_magic(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";   /* and its NUL */
+	char head[16];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error("cannot read database '%s': %s", path, strerror(errno));
+	got = read(fd, head, sizeof(head));
+	close(fd);
+	if (got < 0)
+		return error("cannot read database '%s': %s", path, strerror(errno));
+	if (got < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))
+		return error("'%s' is not a cachegc database (not an SQLite file); refusing "
+			     "to touch it", path);
+	return 0;
+}
+
+/* "file:PATH?immutable=1" with PATH percent-encoded as RFC 3986 wants. */
+static char *immutable_uri(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p))
+			strbuf_addch(&sb, (char)*p);
+		else
+			strbuf_addf(&sb, "%%%02X", *p);
+	}
+	strbuf_addstr(&sb, "?immutable=1");
+	return strbuf_detach(&sb);
+}
+
+static void read_only_hint(void)
+{
+	fprintf(stderr, "hint: closure, coverage, verify, simulate, plan evict, evict (without "
+		"--apply) and keys list work on a read-only database; to write, run where it "
+		"is writable or copy it (and any -wal file beside it) somewhere writable\n");
+}
+
+int db_open(struct db *db, const char *path, int mode)
 {
 	int64_t appid = 0, version = 0, nobjects = 0;
 	struct stat st;
-	int exists, flags;
+	char *uri = NULL;
+	int exists, flags, dir_ro = 0, readonly = mode == DB_OPEN_READ;
 
 	memset(db, 0, sizeof(*db));
 	db->path = xstrdup(path);
-	db->readonly = readonly;
 	exists = stat(path, &st) == 0;
+	if (!exists && errno != ENOENT) {
+		error("cannot open database '%s': %s", path, strerror(errno));
+		goto fail;
+	}
 	if (readonly && !exists) {
 		error("no database at '%s'", path);
 		fprintf(stderr, "hint: run 'cachegc --db %s crawl CACHE' first, or pass --db\n", path);
@@ -97,8 +181,53 @@ int db_open(struct db *db, const char *path, int readonly)
 		error("'%s' is not a regular file", path);
 		goto fail;
 	}
+	/* SQLite takes a file shorter than its header for an empty database
+	 * and would write over it: only a missing or empty file is new. */
+	if (exists && st.st_size > 0 && check_magic(path))
+		goto fail;
+	if (exists) {
+		db->ro_reason = why_read_only(path, &dir_ro);
+	} else {
+		char *dir = dir_of(path);
+		if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) && errno != ENOENT) {
+			error("cannot create database '%s': its directory '%s' is not writable: %s",
+			      path, dir, strerror(errno));
+			free(dir);
+			goto fail;
+		}
+		free(dir);
+	}
+	if (db->ro_reason && mode == DB_OPEN_WRITE) {
+		error("database '%s' is read-only (%s); this command writes to it", path,
+		      db->ro_reason);
+		read_only_hint();
+		goto fail;
+	}
+	if (db->ro_reason)
+		readonly = 1;
+	db->readonly = readonly;
 	flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (readonly && dir_ro) {
+		/* WAL mode needs a -shm file beside the DB.  With no -wal
+		 * there, every committed transaction is in the file and no
+		 * writer can be at work (it would need to create the -wal), so
+		 * read the file as it is; with one, read through it: SQLite
+		 * can when the -shm exists too. */
+		struct strbuf wal = STRBUF_INIT;
+		struct stat wst;
+		strbuf_addf(&wal, "%s-wal", path);
+		if (stat(wal.buf, &wst) && errno == ENOENT) {
+			uri = immutable_uri(path);
+			flags |= SQLITE_OPEN_URI;
+			db->immutable = 1;
+			db->imm_size = (int64_t)st.st_size;
+			db->imm_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+			db->imm_ino = (uint64_t)st.st_ino;
+		}
+		strbuf_release(&wal);
+	}
+	if (sqlite3_open_v2(uri ? uri : path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		db_fail(db, "cannot open database");
 		goto fail;
 	}
@@ -116,8 +245,24 @@ int db_open(struct db *db, const char *path, int readonly)
 	if (pragma_int(db, "PRAGMA application_id", &appid) ||
 	    pragma_int(db, "PRAGMA user_version", &version) ||
 	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &nobjects)) {
+		int rc = sqlite3_extended_errcode(db->h);
 		const char *msg = sqlite3_errmsg(db->h);
-		error("'%s' is not a cachegc database (%s)", path, msg);
+		if ((rc & 0xff) == SQLITE_NOTADB) {
+			error("'%s' is not a cachegc database (%s)", path, msg);
+		} else if (db->ro_reason && ((rc & 0xff) == SQLITE_CANTOPEN ||
+					     (rc & 0xff) == SQLITE_READONLY)) {
+			error("cannot read database '%s': it is read-only (%s) and SQLite cannot "
+			      "read its write-ahead log '%s-wal' without a '%s-shm' file beside it",
+			      path, db->ro_reason, path, path);
+			fprintf(stderr, "hint: open it once where it is writable (any cachegc "
+				"command), or copy it with its -wal file somewhere writable\n");
+		} else if ((rc & 0xff) == SQLITE_BUSY) {
+			db->locked = 1;
+			error("database '%s' is locked by another process; try again when it is done",
+			      path);
+		} else {
+			error("cannot read database '%s': %s", path, msg);
+		}
 		goto fail;
 	}
 	if (appid != CACHEGC_APP_ID && !(appid == 0 && nobjects == 0 && version == 0)) {
@@ -130,9 +275,21 @@ int db_open(struct db *db, const char *path, int readonly)
 		      "use a newer cachegc", path, (long long)version, db_latest_version());
 		goto fail;
 	}
+	if (readonly && nobjects == 0 && version == 0) {
+		error("'%s' is an empty database%s%s%s", path, db->ro_reason ? " and read-only (" : "",
+		      db->ro_reason ? db->ro_reason : "", db->ro_reason ? ")" : "");
+		fprintf(stderr, "hint: run 'cachegc --db %s crawl CACHE' first\n", path);
+		goto fail;
+	}
 	if (readonly && version < (int64_t)db_latest_version()) {
-		error("'%s' has schema version %lld, older than %u; run a writing command "
-		      "(e.g. crawl) to migrate it", path, (long long)version, db_latest_version());
+		if (db->ro_reason)
+			error("'%s' has schema version %lld, older than %u, and is read-only (%s): "
+			      "run a writing command (e.g. crawl) where it is writable to migrate it",
+			      path, (long long)version, db_latest_version(), db->ro_reason);
+		else
+			error("'%s' has schema version %lld, older than %u; run a writing command "
+			      "(e.g. crawl) to migrate it", path, (long long)version,
+			      db_latest_version());
 		goto fail;
 	}
 	if (!readonly) {
@@ -153,20 +310,58 @@ int db_open(struct db *db, const char *path, int readonly)
 	/* Fewer, larger checkpoints: a crawl writes ~500 bytes per path. */
 	db_exec(db, "PRAGMA wal_autocheckpoint = 16384");
 	db_exec(db, "PRAGMA temp_store = MEMORY");
+	free(uri);
 	return 0;
 fail:
+	free(uri);
 	db_close(db);
+	return -1;
+}
+
+int db_check_unchanged(struct db *db)
+{
+	struct stat st, wst;
+	struct strbuf wal = STRBUF_INIT;
+	int changed;
+
+	if (!db->immutable)
+		return 0;
+	/* Without locks nothing stops a user who may write the directory
+	 * from starting a crawl meanwhile: its -wal file, or a checkpoint
+	 * into the DB file, shows it. */
+	strbuf_addf(&wal, "%s-wal", db->path);
+	changed = stat(db->path, &st) || (uint64_t)st.st_ino != db->imm_ino ||
+		  (int64_t)st.st_size != db->imm_size ||
+		  (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != db->imm_mtime_ns ||
+		  !stat(wal.buf, &wst);
+	strbuf_release(&wal);
+	if (!changed)
+		return 0;
+	return error("database '%s' was written by another process while it was read without "
+		     "locks (its directory is read-only here): the answer may be wrong; run again",
+		     db->path);
+}
+
+int db_need_write(struct db *db, const char *what)
+{
+	if (!db->readonly)
+		return 0;
+	error("database '%s' is read-only (%s): %s needs to write it", db->path,
+	      db->ro_reason ? db->ro_reason : "opened read-only", what);
+	read_only_hint();
 	return -1;
 }
 
 void db_close(struct db *db)
 {
+	/* An error path may leave a snapshot open: close ends it. */
 	for (unsigned i = 0; i < db->nslots; i++)
 		sqlite3_finalize(db->slots[i].st);
 	free(db->slots);
 	if (db->h)
 		sqlite3_close(db->h);
 	free(db->path);
+	free(db->ro_reason);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -205,12 +400,14 @@ int db_step(struct db *db, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (rc & 0xff) == SQLITE_BUSY)
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		error("database '%s' is locked by another process; try again when it is done",
 		      db->path);
-	else
+	} else {
 		error("database '%s': %s (in: %.120s)", db->path, sqlite3_errmsg(db->h),
 		      sqlite3_sql(st));
+	}
 	sqlite3_reset(st);
 	return -1;
 }
@@ -225,13 +422,18 @@ int db_run(struct db *db, sqlite3_stmt *st)
 
 int db_begin(struct db *db)
 {
-	int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc;
 
+	if (db->read_depth)
+		die("BUG: a write transaction inside a read snapshot of '%s'", db->path);
+	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return 0;
-	if ((rc & 0xff) == SQLITE_BUSY)
+	if ((rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		return error("database '%s' is locked by another process; try again when it is done",
 			     db->path);
+	}
 	if ((rc & 0xff) == SQLITE_READONLY)
 		return error("database '%s' is read-only: %s", db->path, sqlite3_errmsg(db->h));
 	return db_fail(db, "cannot start a transaction on");
@@ -243,14 +445,62 @@ int db_commit(struct db *db)
 
 	if (rc == SQLITE_OK)
 		return 0;
-	if ((rc & 0xff) == SQLITE_BUSY)
+	if ((rc & 0xff) == SQLITE_BUSY) {
+		db->locked = 1;
 		return error("database '%s' is locked by another process; commit failed", db->path);
+	}
 	return db_fail(db, "cannot commit to");
+}
+
+int db_read_begin(struct db *db)
+{
+	int64_t n;
+
+	if (db->read_depth++)
+		return 0;
+	db->read_owned = 0;
+	if (!sqlite3_get_autocommit(db->h))
+		return 0;     /* a write transaction: one state already */
+	if (sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK) {
+		db->read_depth = 0;
+		return db_fail(db, "cannot start a read transaction on");
+	}
+	db->read_owned = 1;
+	/* A deferred transaction takes its snapshot at the first read: read
+	 * now, so the state is the one committed when the analysis began. */
+	if (pragma_int(db, "SELECT count(*) FROM sqlite_master", &n)) {
+		if ((sqlite3_errcode(db->h) & 0xff) == SQLITE_BUSY)
+			db->locked = 1;
+		db_fail(db, "cannot read");
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		db->read_depth = 0;
+		db->read_owned = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void db_read_end(struct db *db)
+{
+	if (!db->read_depth)
+		die("BUG: db_read_end without db_read_begin on '%s'", db->path);
+	if (--db->read_depth)
+		return;
+	if (db->read_owned) {
+		/* A statement left mid-rows would keep the snapshot alive. */
+		for (unsigned i = 0; i < db->nslots; i++)
+			sqlite3_reset(db->slots[i].st);
+		if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	db->read_owned = 0;
 }
 
 void db_rollback(struct db *db)
 {
-	if (db->h && !sqlite3_get_autocommit(db->h))
+	/* Inside a snapshot no write transaction can be open (db_begin
+	 * refuses): the open transaction is the snapshot, not ours to end. */
+	if (db->h && !db->read_depth && !sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -35,8 +35,8 @@ static void list_caches(struct db *db)
 		return;
 	fprintf(stderr, "known caches:\n");
 	while (db_step(db, st) == 1)
-		fprintf(stderr, "  %lld  %s\n", (long long)sqlite3_column_int64(st, 0),
-			db_col_text(st, 1));
+		fprintf_printable(stderr, "  %lld  %s\n", (long long)sqlite3_column_int64(st, 0),
+				  db_col_text(st, 1));  /* a directory's name: escaped */
 	sqlite3_reset(st);
 }
 

@@ -4,7 +4,10 @@
 # must give the same facts as a clean crawl; a path whose presence cannot
 # be determined is unknown, never absent, never gone; bodies that are not
 # narinfos are rejected and named; Ctrl-C keeps what was fetched and the
-# next crawl does not fetch it again.
+# next crawl does not fetch it again.  A crawl in which every request
+# failed is recorded 'failed' and exits 1; --strict fails on any unknown or
+# rejected path; a Last-Modified later than the crawl is clamped to it;
+# headers too large for libcurl are named as such.
 #
 # The server applies a fault to the first N requests of each URL under
 # /fault/KIND/N/ (see tests/tools/faultserver.c), so each scenario crawls
@@ -80,6 +83,8 @@ counts() {
 	jq -r '[.status, .new, .present, .gone, .rejected, .absent, .unknown] | map(tostring) | join(" ")' \
 		"$T/$1.json" 2>&1
 }
+# crawl_status DB: the crawls table's status of each crawl, in order
+crawl_status() { q "$1" "SELECT group_concat(status, ' ') FROM (SELECT status FROM crawls ORDER BY id)"; }
 # reqs NAME METHOD PATH: how many requests the crawl NAME made for PATH
 reqs() { grep -c "^[0-9]* $2 $3\$" "$T/$1.log"; }
 # spend PATH N: use up the first N faults of PATH
@@ -119,7 +124,8 @@ crawl clean "$D" "$BASE" --roots "$T/roots"
 expect_eq clean-exit "$RC" 0
 expect_eq clean-counts "$(counts clean)" "complete 5 0 0 0 0 0"
 expect_eq clean-json-keys "$(jq -c 'keys' "$T/clean.json")" \
-	'["absent","cache","crawl","gone","new","paths","present","rejected","status","unknown"]'
+	'["absent","cache","clamped","crawl","gone","new","paths","present","rejected","status","unknown"]'
+expect_eq clean-not-clamped "$(jq .clamped "$T/clean.json")" 0
 expect_eq clean-cache-url "$(jq -r .cache "$T/clean.json")" "$BASE"
 expect_eq clean-cache-info-once "$(reqs clean GET /nix-cache-info)" 1
 for h in $ALL; do
@@ -219,13 +225,16 @@ expect_eq hole-not-present "$(q "$T/hole.db" "SELECT count(*) FROM presence e JO
 # H1 is reached through H4 anyway.
 expect_eq hole-leaf-recorded "$(q "$T/hole.db" "SELECT count(*) FROM narinfos n JOIN paths p ON p.id = n.path_id WHERE p.hash = '$H1'")" 1
 
-# Permanent answers are not retried and are not absence either.
+# Permanent answers are not retried and are not absence either.  The only
+# path asked for got no answer: the crawl failed (exit 1, 'failed').
 for f in 403 redirect-file; do
 	u="$BASE/fault/$f/1"
 	spend "/fault/$f/1/nix-cache-info" 1
 	crawl "perm-$f" "$T/perm-$f.db" "$u" --roots "$T/roots"
-	expect_eq "perm-$f-exit" "$RC" 0
-	expect_eq "perm-$f-counts" "$(counts "perm-$f")" "complete 0 0 0 0 0 1"
+	expect_eq "perm-$f-exit" "$RC" 1
+	expect_eq "perm-$f-counts" "$(counts "perm-$f")" "failed 0 0 0 0 0 1"
+	expect_eq "perm-$f-row" "$(crawl_status "$T/perm-$f.db")" failed
+	check "perm-$f-says" grep -q "every request to '$u' failed (1 path unknown)" "$T/perm-$f.err"
 	expect_eq "perm-$f-once" "$(reqs "perm-$f" GET "/fault/$f/1/$H5.narinfo")" 1
 done
 expect_eq perm-403-check "$(check_row "$T/perm-403.db" "$BASE/fault/403/1" $H5)" "unknown 403"
@@ -246,17 +255,69 @@ for f in garbage huge hugestream badgzip; do
 	u="$BASE/fault/$f/1"
 	spend "/fault/$f/1/nix-cache-info" 1
 	crawl "body-$f" "$T/body-$f.db" "$u" --roots "$T/roots"
-	expect_eq "body-$f-exit" "$RC" 0
 	case $f in
-	badgzip)  # a decoding error: no usable answer, so unknown
-		expect_eq "body-$f-counts" "$(counts "body-$f")" "complete 0 0 0 0 0 1" ;;
+	badgzip)  # a decoding error: no usable answer, so unknown; nothing else
+		expect_eq "body-$f-exit" "$RC" 1
+		expect_eq "body-$f-counts" "$(counts "body-$f")" "failed 0 0 0 0 0 1" ;;
 	*)
+		expect_eq "body-$f-exit" "$RC" 0
 		expect_eq "body-$f-counts" "$(counts "body-$f")" "complete 0 0 0 1 0 0"
 		check "body-$f-named" grep -q "$u/$H5.narinfo" "$T/body-$f.err" ;;
 	esac
 done
 check body-huge-why grep -q "larger than 1048576 bytes" "$T/body-huge.err"
 check body-hugestream-why grep -q "larger than 1048576 bytes" "$T/body-hugestream.err"
+
+# Headers libcurl will not take: a 1 MiB header line (libcurl 7.88 calls
+# it "Out of memory"), 400 KiB of header lines.  Named as what they are,
+# with the URL, not retried, unknown.
+for f in bighead manyheads; do
+	u="$BASE/fault/$f/1"
+	spend "/fault/$f/1/nix-cache-info" 1
+	crawl "head-$f" "$T/head-$f.db" "$u" --roots "$T/roots"
+	expect_eq "head-$f-exit" "$RC" 1
+	expect_eq "head-$f-counts" "$(counts "head-$f")" "failed 0 0 0 0 0 1"
+	check "head-$f-why" grep -q "GET $u/$H5.narinfo: response headers too large for libcurl" "$T/head-$f.err"
+	expect_eq "head-$f-once" "$(reqs "head-$f" GET "/fault/$f/1/$H5.narinfo")" 1
+	expect_eq "head-$f-check" "$(check_row "$T/head-$f.db" "$u" $H5)" "unknown 200"
+	check "head-$f-check-why" sh -c "sqlite3 '$T/head-$f.db' 'SELECT error FROM path_checks' | grep -q 'response headers too large'"
+done
+check head-bighead-libcurl-words grep -q "it said 'Out of memory'" "$T/head-bighead.err"
+# At nix-cache-info: the crawl cannot start, and says why.
+crawl head-ci "$T/head-ci.db" "$BASE/fault/bighead/all" --roots "$T/roots"
+expect_eq head-ci-exit "$RC" 1
+check head-ci-why grep -q "nix-cache-info: response headers too large for libcurl" "$T/head-ci.err"
+expect_eq head-ci-nothing "$(q "$T/head-ci.db" 'SELECT count(*) FROM crawls')" 0
+
+# --- --strict: a path without an answer fails the run ------------------------------
+
+crawl strict-clean "$T/strict.db" "$BASE" --roots "$T/roots" --strict
+expect_eq strict-clean-exit "$RC" 0
+expect_eq strict-clean-counts "$(counts strict-clean)" "complete 5 0 0 0 0 0"
+# Rejected and absent paths: absent is an answer, a rejected narinfo is not.
+crawl strict-bad "$T/strict.db" "$BASE" --roots "$T/roots-bad" --strict
+expect_eq strict-bad-exit "$RC" 1
+expect_eq strict-bad-counts "$(counts strict-bad)" "complete 0 0 0 3 1 0"
+check strict-bad-says grep -q -- "--strict: 3 narinfos rejected and 0 paths unknown" "$T/strict-bad.err"
+expect_eq strict-bad-recorded "$(crawl_status "$T/strict.db")" "complete complete"
+printf '/nix/store/%s-missing\n' $H8 >"$T/roots-absent"
+crawl strict-absent "$T/strict.db" "$BASE" --roots "$T/roots-absent" --strict
+expect_eq strict-absent-exit "$RC" 0
+# One unknown path among answers (like the "hole" below, which exits 0
+# without --strict): exit 1, and the crawl is recorded complete all the same.
+u="$BASE/fault/504/3"
+spend /fault/504/3/nix-cache-info 3
+for h in $H1 $H3 $H4 $H5; do spend "/fault/504/3/$h.narinfo" 3; done
+crawl strict-hole "$T/strict-hole.db" "$u" --roots "$T/roots" --strict
+expect_eq strict-hole-exit "$RC" 1
+expect_eq strict-hole-counts "$(counts strict-hole)" "complete 4 0 0 0 0 1"
+check strict-hole-says grep -q -- "--strict: 0 narinfos rejected and 1 path unknown" "$T/strict-hole.err"
+expect_eq strict-hole-recorded "$(crawl_status "$T/strict-hole.db")" complete
+# A directory crawl with rejected narinfos, too.
+$CG --db "$T/strict-dir.db" --now "$NOW" crawl --strict "$C" >"$T/strict-dir.out" 2>"$T/strict-dir.err"
+expect_eq strict-dir-exit "$?" 1
+$CG --db "$T/strict-dir.db" --now "$NOW" crawl "$C" >"$T/strict-dir.out" 2>"$T/strict-dir.err"
+expect_eq strict-dir-plain-exit "$?" 0
 
 # --- presence over time: unknown is never gone ---------------------------------
 
@@ -271,8 +332,12 @@ q "$P" "UPDATE caches SET url = '$u'" >/dev/null
 spend /fault/502/3/nix-cache-info 3
 NOW=2030-01-02
 crawl p2 "$P" "$u"
-expect_eq p2-exit "$RC" 0
-expect_eq p2-counts "$(counts p2)" "complete 0 0 0 0 0 5"
+# Not one answer: the crawl failed (cron must see it), and changed nothing
+# of presence.
+expect_eq p2-exit "$RC" 1
+expect_eq p2-counts "$(counts p2)" "failed 0 0 0 0 0 5"
+expect_eq p2-row "$(crawl_status "$P")" "complete failed"
+check p2-says grep -q "every request to '$u' failed (5 paths unknown)" "$T/p2.err"
 expect_eq p2-heads "$(grep -c " HEAD /fault/502/3/.*narinfo" "$T/p2.log")" 15
 expect_eq p2-still-present "$(q "$P" "SELECT count(*) FROM presence WHERE gone_at IS NULL AND last_seen = $(date -u -d 2030-01-01 +%s)")" 5
 expect_eq p2-checks "$(q "$P" "SELECT status, count(*) FROM path_checks GROUP BY status")" "unknown|5"
@@ -312,6 +377,67 @@ crawl p7 "$P" "$BASE"
 expect_eq p7-counts "$(counts p7)" "complete 0 5 0 0 0 0"
 expect_eq p7-episodes "$(q "$P" "SELECT count(*) || ' ' || sum(gone_at IS NULL) FROM presence e JOIN paths p ON p.id = e.path_id WHERE p.hash = '$H2'")" "2 1"
 expect_eq p7-checks "$(q "$P" 'SELECT count(*) FROM path_checks')" 0
+
+# --- push times later than the crawl: recorded as the crawl's time --------------
+
+NOW=2030-01-01
+now_s=$(date -u -d $NOW +%s)
+u="$BASE/fault/lastmod9999/all"
+crawl lm9999 "$T/lm.db" "$u" --roots "$T/roots"
+expect_eq lm9999-exit "$RC" 0
+expect_eq lm9999-clamped "$(jq .clamped "$T/lm9999.json")" 5
+expect_eq lm9999-push-time "$(q "$T/lm.db" 'SELECT DISTINCT push_time, first_seen FROM presence')" "$now_s|$now_s"
+check lm9999-named grep -q "'/nix/store/$H5-root': Last-Modified 9999-12-31T23:59:59Z is later than this crawl (2030-01-01T00:00:00Z); push time recorded as the crawl's" "$T/lm9999.err"
+expect_eq lm9999-warnings "$(grep -c 'is later than this crawl' "$T/lm9999.err")" 5
+expect_eq lm9999-text "$($CG --db "$T/lm-text.db" --now 2030-01-01 crawl --roots "$T/roots" "$u" 2>/dev/null)" \
+	"crawled $u: 5 new, 0 present, 0 gone, 0 rejected, 0 absent, 0 unknown, 5 clamped"
+# A path that comes back after it was gone opens a new episode: its push
+# time is clamped too, and the warning names it from the database.
+mv "$C/$H2.narinfo" "$T/h2.narinfo"
+NOW=2030-01-02
+crawl lm-gone "$T/lm.db" "$u"
+expect_eq lm-gone-counts "$(counts lm-gone)" "complete 0 4 1 0 0 0"
+mv "$T/h2.narinfo" "$C/$H2.narinfo"
+NOW=2030-01-03
+crawl lm-back "$T/lm.db" "$u"
+expect_eq lm-back-counts "$(counts lm-back)" "complete 0 5 0 0 0 0"
+expect_eq lm-back-clamped "$(jq .clamped "$T/lm-back.json")" 1
+check lm-back-named grep -q "'/nix/store/$H2-chain': Last-Modified 9999-12-31T23:59:59Z is later than this crawl (2030-01-03T00:00:00Z)" "$T/lm-back.err"
+expect_eq lm-back-push-time "$(q "$T/lm.db" "SELECT e.push_time FROM presence e JOIN paths p ON p.id = e.path_id WHERE p.hash = '$H2' AND e.gone_at IS NULL")" \
+	"$(date -u -d 2030-01-03 +%s)"
+# A Last-Modified that is no date: no push time, nothing clamped.
+NOW=2030-01-01
+crawl lmjunk "$T/lmj.db" "$BASE/fault/lastmodjunk/all" --roots "$T/roots"
+expect_eq lmjunk-no-push-time "$(q "$T/lmj.db" 'SELECT count(*) FROM presence WHERE push_time IS NULL')" 5
+expect_eq lmjunk-clamped "$(jq .clamped "$T/lmjunk.json")" 0
+# Later than a crawl clock set in the past (--now): the same.
+NOW=2020-01-01
+crawl lmpast "$T/lmp.db" "$BASE" --roots "$T/roots"
+expect_eq lmpast-clamped "$(jq .clamped "$T/lmpast.json")" 5
+expect_eq lmpast-push-time "$(q "$T/lmp.db" 'SELECT DISTINCT push_time FROM presence')" "$(date -u -d 2020-01-01 +%s)"
+# A directory crawl: the narinfo's mtime.
+mkdir "$T/future"
+cp -p "$C/nix-cache-info" "$C/$H1.narinfo" "$C/$H2.narinfo" "$T/future/"
+touch -d 2100-01-01 "$T/future/$H2.narinfo"
+$CG --db "$T/future.db" --now 2030-01-01 crawl --json "$T/future" >"$T/future.json" 2>"$T/future.err"
+expect_eq future-dir-clamped "$(jq .clamped "$T/future.json")" 1
+check future-dir-named grep -q "'/nix/store/$H2-chain': mtime 2100-01-01T00:00:00Z is later than this crawl" "$T/future.err"
+expect_eq future-dir-push-times "$(q "$T/future.db" "SELECT group_concat(push_time, ' ') FROM (SELECT e.push_time FROM presence e JOIN paths p ON p.id = e.path_id ORDER BY p.hash)")" \
+	"$PUSHED $now_s"
+# Many of them: the first 20 are named, then one line says there are more.
+mkdir "$T/future-many"
+cp "$C/nix-cache-info" "$T/future-many/"
+for i in $(seq 10 34); do
+	fh=$(printf '%032d' "$i")
+	narinfo "$fh" "p$i" >"$T/future-many/$fh.narinfo"
+done
+touch -d 2100-01-01 "$T/future-many"/*.narinfo
+$CG --db "$T/future-many.db" --now 2030-01-01 crawl "$T/future-many" >"$T/future-many.out" 2>"$T/future-many.err"
+expect_eq future-many-summary "$(cat "$T/future-many.out")" \
+	"crawled file://$(cd "$T/future-many" && pwd -P): 25 new, 0 present, 0 gone, 0 rejected, 25 clamped"
+expect_eq future-many-named "$(grep -c 'is later than this crawl' "$T/future-many.err")" 20
+expect_eq future-many-more "$(grep -c 'more push times later than this crawl' "$T/future-many.err")" 1
+NOW=2030-01-01
 
 # --- Ctrl-C: what was fetched is kept, and not fetched again ------------------
 

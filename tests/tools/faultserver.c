@@ -29,6 +29,13 @@
  *   redirect     302 to /PATH
  *   redirect-loop  302 to itself
  *   redirect-file  302 to file:///etc/passwd
+ *   redirect-ctl   302 to a file: URL holding a C1 CSI and a bidi override
+ *                (libcurl refuses C0 controls and DEL in a URL itself)
+ *   bighead      200 with one 1 MiB header line before the file
+ *   manyheads    200 with 2,000 header lines of 200 bytes (400 KiB) before
+ *                the file
+ *   lastmod9999  the file with "Last-Modified: Fri, 31 Dec 9999 23:59:59 GMT"
+ *   lastmodjunk  the file with a Last-Modified that is not a date
  *
  * GET /stats answers "COUNT PATH" lines, one per URL path seen.  With
  * --log, each request is appended (and flushed, before answering) as
@@ -249,11 +256,14 @@ static void serve_fault(struct conn *c, int is_head, const char *kind,
 		if (!is_head)
 			c->fill_left = HUGE_SIZE;
 	} else if (!strcmp(kind, "redirect") || !strcmp(kind, "redirect-loop") ||
-		   !strcmp(kind, "redirect-file")) {
+		   !strcmp(kind, "redirect-file") || !strcmp(kind, "redirect-ctl")) {
 		if (!strcmp(kind, "redirect"))
 			snprintf(extra, sizeof(extra), "Location: /%s\r\n", file);
 		else if (!strcmp(kind, "redirect-loop"))
 			snprintf(extra, sizeof(extra), "Location: %s\r\n", self);
+		else if (!strcmp(kind, "redirect-ctl"))
+			snprintf(extra, sizeof(extra),
+				 "Location: file:///\xc2\x9b" "31m\xe2\x80\xae" "dwssap/cte\r\n");
 		else
 			snprintf(extra, sizeof(extra), "Location: file:///etc/passwd\r\n");
 		simple(c, is_head, 302, extra);
@@ -262,6 +272,38 @@ static void serve_fault(struct conn *c, int is_head, const char *kind,
 		strbuf_addstr(&c->out, "Content-Encoding: gzip\r\nContent-Length: 32\r\n\r\n");
 		if (!is_head)
 			strbuf_addstr(&c->out, "this is not gzip at all, sorry!\n");
+	} else if (!strcmp(kind, "bighead") || !strcmp(kind, "manyheads") ||
+		   !strcmp(kind, "lastmod9999") || !strcmp(kind, "lastmodjunk")) {
+		if (load(file, &data, &len, &mtime) < 0) {
+			simple(c, is_head, 404, NULL);
+			return;
+		}
+		head(c, 200);
+		if (!strcmp(kind, "bighead")) {
+			strbuf_addstr(&c->out, "X-Filler: ");
+			for (i = 0; i < 1024 * 1024; i++)
+				strbuf_addch(&c->out, 'h');
+			strbuf_addstr(&c->out, "\r\n");
+		} else if (!strcmp(kind, "manyheads")) {
+			for (i = 0; i < 2000; i++) {
+				strbuf_addf(&c->out, "X-Filler-%05zu: ", i);
+				for (size_t j = 0; j < 182; j++)
+					strbuf_addch(&c->out, 'h');
+				strbuf_addstr(&c->out, "\r\n");
+			}
+		}
+		if (!strcmp(kind, "lastmod9999"))
+			strbuf_addstr(&c->out, "Last-Modified: Fri, 31 Dec 9999 23:59:59 GMT\r\n");
+		else if (!strcmp(kind, "lastmodjunk"))
+			strbuf_addstr(&c->out, "Last-Modified: \x1b[31mnot a date\r\n");
+		else {
+			http_date(mtime, date, sizeof(date));
+			strbuf_addf(&c->out, "Last-Modified: %s\r\n", date);
+		}
+		strbuf_addf(&c->out, "Content-Length: %zu\r\n\r\n", len);
+		if (!is_head)
+			strbuf_add(&c->out, data, len);
+		free(data);
 	} else if (!strcmp(kind, "drip") || !strcmp(kind, "truncated") ||
 		   !strcmp(kind, "gzip")) {
 		if (load(file, &data, &len, &mtime) < 0) {

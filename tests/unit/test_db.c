@@ -3,6 +3,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/db.h"
@@ -140,6 +142,49 @@ TEST(non_sqlite_file_is_refused)
 	free(buf);
 }
 
+static void write_bytes(const char *path, const char *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK(fwrite(data, 1, n, f) == n);
+	fclose(f);
+}
+
+/* Files SQLite would take for an empty database (shorter than its header)
+ * are refused unless empty, and left as they were. */
+TEST(short_file_is_refused_untouched)
+{
+	static const char *const contents[] = {"x", "S", "\n", "SQLite format 3"};
+	struct db db;
+	char *buf;
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(contents); i++) {
+		size_t n = strlen(contents[i]);
+		write_bytes(tmp("short.db"), contents[i], n);
+		CHECK(db_open(&db, tmp("short.db"), 0) == -1);
+		CHECK(db_open(&db, tmp("short.db"), 1) == -1);
+		CHECK(read_file_capped(tmp("short.db"), 4096, &buf, &len) == 0);
+		CHECK(len == n && buf && !memcmp(buf, contents[i], n));
+		free(buf);
+	}
+}
+
+TEST(empty_file_becomes_a_db)
+{
+	struct db db;
+
+	write_bytes(tmp("empty.db"), "", 0);
+	/* read-only: nothing to read yet, and it stays empty */
+	CHECK(db_open(&db, tmp("empty.db"), 1) == -1);
+	CHECK(db_open(&db, tmp("empty.db"), 0) == 0);
+	CHECK_INT(query_int(db.h, "PRAGMA user_version"), db_latest_version());
+	db_close(&db);
+}
+
 TEST(missing_db_read_only_is_refused_not_created)
 {
 	struct db db;
@@ -169,6 +214,152 @@ TEST(statement_cache_reuses_statements)
 	db_close(&db);
 }
 
+static int64_t count_paths(struct db *db)
+{
+	static const char sql[] = "SELECT count(*) FROM paths";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int64_t n = -1;
+
+	if (st && db_step(db, st) == 1)
+		n = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return n;
+}
+
+static int add_path(struct db *db, const char *hash)
+{
+	static const char sql[] = "INSERT INTO paths (hash, name) VALUES (?1, 'p')";
+	sqlite3_stmt *st;
+
+	if (db_begin(db) || !(st = db_stmt(db, sql)))
+		return -1;
+	db_bind_text(st, 1, hash);
+	if (db_run(db, st) || db_commit(db)) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+TEST(snapshot_sees_one_state_while_another_process_writes)
+{
+	struct db r, w;
+
+	CHECK(db_open(&w, tmp("snap.db"), 0) == 0);
+	CHECK(db_open(&r, tmp("snap.db"), 1) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000001") == 0);
+	CHECK(!db_reading(&r));
+	CHECK(db_read_begin(&r) == 0);
+	CHECK(db_reading(&r));
+	/* A writer commits after the snapshot began: the reader does not see
+	 * it, at any depth, until the outermost snapshot ends. */
+	CHECK(add_path(&w, "00000000000000000000000000000002") == 0);
+	CHECK_INT(count_paths(&r), 1);
+	CHECK(db_read_begin(&r) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000003") == 0);
+	CHECK_INT(count_paths(&r), 1);
+	/* db_rollback (an error path of a writer) leaves the snapshot be */
+	db_rollback(&r);
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(db_reading(&r));
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(!db_reading(&r));
+	CHECK_INT(count_paths(&w), 3);
+	CHECK_INT(count_paths(&r), 3);
+	/* Inside the writer's own transaction a snapshot is that transaction. */
+	CHECK(db_begin(&w) == 0);
+	CHECK(db_read_begin(&w) == 0);
+	CHECK_INT(count_paths(&w), 3);
+	db_read_end(&w);
+	CHECK(db_commit(&w) == 0);
+	db_close(&r);
+	db_close(&w);
+}
+
+TEST(write_inside_snapshot_is_a_bug)
+{
+	struct db db;
+	pid_t pid;
+	int status = 0;
+
+	CHECK(db_open(&db, tmp("snapbug.db"), 0) == 0);
+	CHECK(db_read_begin(&db) == 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* stderr says BUG; the exit status is die()'s */
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(1);
+		db_begin(&db);
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128);
+	db_read_end(&db);
+	CHECK(db_begin(&db) == 0);
+	db_rollback(&db);
+	db_close(&db);
+}
+
+/* Make dir read-only for this process: chattr +i as root (who ignores
+ * permissions), chmod otherwise.  0 or -1 (cannot here). */
+static int dir_read_only(const char *d, int on)
+{
+	char cmd[400];
+
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof(cmd), "chattr %ci '%s' 2>/dev/null", on ? '+' : '-', d);
+		return system(cmd) == 0 ? 0 : -1;
+	}
+	snprintf(cmd, sizeof(cmd), "chmod %s '%s'", on ? "555" : "755", d);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+TEST(read_only_directory_is_read_immutable_and_a_writer_noticed)
+{
+	struct db r, w;
+	char d[300], path[320];
+
+	snprintf(d, sizeof(d), "%s/rodir", dir);
+	snprintf(path, sizeof(path), "%s/c.db", d);
+	CHECK(mkdir(d, 0755) == 0);
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000001") == 0);
+	db_close(&w);
+	if (dir_read_only(d, 1)) {
+		printf("# cannot make '%s' read-only here (chattr): skipped\n", d);
+		return;
+	}
+	/* Writing is refused; keeping results falls back to reading. */
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == -1);
+	CHECK(db_open(&r, path, DB_OPEN_KEEP) == 0);
+	CHECK(r.readonly && r.immutable);
+	CHECK(r.ro_reason && strstr(r.ro_reason, "directory"));
+	CHECK(db_need_write(&r, "the test") == -1);
+	CHECK(db_read_begin(&r) == 0);
+	CHECK_INT(count_paths(&r), 1);
+	db_read_end(&r);
+	CHECK(db_check_unchanged(&r) == 0);
+	CHECK(access(tmp("rodir/c.db-wal"), F_OK) != 0);
+	/* Someone who may write the directory starts a crawl meanwhile: the
+	 * unlocked reader cannot trust what it read, and says so. */
+	CHECK(dir_read_only(d, 0) == 0);
+	CHECK(db_open(&w, path, DB_OPEN_WRITE) == 0);
+	CHECK(add_path(&w, "00000000000000000000000000000002") == 0);
+	CHECK(db_check_unchanged(&r) == -1);
+	db_close(&w);
+	CHECK(db_check_unchanged(&r) == -1);   /* checkpointed: the file changed */
+	db_close(&r);
+	/* a writable DB is never immutable */
+	CHECK(db_open(&r, path, DB_OPEN_KEEP) == 0);
+	CHECK(!r.readonly && !r.immutable && !r.ro_reason);
+	CHECK(db_check_unchanged(&r) == 0);
+	db_close(&r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -179,10 +370,19 @@ int main(void)
 	RUN(newer_db_is_refused);
 	RUN(foreign_sqlite_db_is_refused_untouched);
 	RUN(non_sqlite_file_is_refused);
+	RUN(short_file_is_refused_untouched);
+	RUN(empty_file_becomes_a_db);
 	RUN(missing_db_read_only_is_refused_not_created);
 	RUN(statement_cache_reuses_statements);
+	RUN(snapshot_sees_one_state_while_another_process_writes);
+	RUN(write_inside_snapshot_is_a_bug);
+	RUN(read_only_directory_is_read_immutable_and_a_writer_noticed);
 	{
 		char cmd[300];
+		/* a failed check may have left it read-only */
+		snprintf(cmd, sizeof(cmd), "%s/rodir", dir);
+		if (access(cmd, F_OK) == 0)
+			dir_read_only(cmd, 0);
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", dir);

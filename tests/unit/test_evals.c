@@ -492,6 +492,30 @@ TEST(line_reader)
 	fclose(f);
 }
 
+/* Before its first read the reader has no buffer: nothing may compute an
+ * address from it (NULL + 0 is undefined; clang's UBSan stops there). */
+TEST(line_reader_empty)
+{
+	struct line_reader lr;
+	const char *line = NULL;
+	size_t n = 7;
+	FILE *f = tmpfile();
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	line_reader_init(&lr, f, 14);
+	CHECK(lr.buf == NULL);
+	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
+	CHECK_INT(lr.lineno, 0);
+	CHECK(line == NULL && n == 7);
+	line_reader_release(&lr);
+	/* Released at EOF: the buffer is gone again, and EOF stays EOF. */
+	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
+	line_reader_release(&lr);
+	fclose(f);
+}
+
 TEST(line_reader_big)
 {
 	/* lines far longer than the buffer's first chunk, and one too long */
@@ -600,6 +624,7 @@ int main(void)
 	RUN(builds_lines);
 	RUN(builds_bad_documents);
 	RUN(line_reader);
+	RUN(line_reader_empty);
 	RUN(line_reader_big);
 	RUN(stream_cap);
 	RUN(keys);

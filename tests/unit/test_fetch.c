@@ -444,6 +444,50 @@ TEST(test_403_not_retried)
 	coll_release(&c);
 }
 
+/* Headers libcurl refuses: one line of 1 MiB (libcurl 7.88 says "Out of
+ * memory"), 400 KiB of lines.  A clear error naming the URL, no retry. */
+TEST(test_headers_too_large)
+{
+	static const char *const kinds[] = {"bighead", "manyheads"};
+	struct coll c = {0};
+	struct fetch_options o = test_opts(&c);
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		char path[64];
+		size_t mark = log_mark();
+
+		snprintf(path, sizeof(path), "fault/%s/all/a.narinfo", kinds[i]);
+		CHECK_INT(fetch_one(&c, &o, FETCH_GET, path, NULL), FETCH_RUN_DONE);
+		CHECK_INT(c.o[0].status, FETCH_FAILED);
+		CHECK_INT(c.o[0].tries, 1);
+		CHECK(contains(c.o[0].error, "response headers too large for libcurl"));
+		CHECK(contains(c.o[0].error, base));
+		CHECK(contains(c.o[0].error, path));
+		CHECK(!contains(c.o[0].error, "gave up"));
+		snprintf(path, sizeof(path), "/fault/%s/all/a.narinfo", kinds[i]);
+		CHECK_INT(count_requests("GET", path, mark), 1);
+	}
+	coll_release(&c);
+}
+
+/* Last-Modified is handed on as the server said it, even in 9999: the
+ * crawl decides what to make of it. */
+TEST(test_last_modified_far)
+{
+	struct coll c = {0};
+	struct fetch_options o = test_opts(&c);
+
+	CHECK_INT(fetch_one(&c, &o, FETCH_GET, "fault/lastmod9999/all/a.narinfo", NULL),
+		  FETCH_RUN_DONE);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK(c.o[0].lm == 253402300799LL);
+	CHECK_INT(fetch_one(&c, &o, FETCH_GET, "fault/lastmodjunk/all/a.narinfo", NULL),
+		  FETCH_RUN_DONE);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK_INT(c.o[0].lm, -1);
+	coll_release(&c);
+}
+
 TEST(test_429_retry_after)
 {
 	struct coll c = {0};
@@ -1142,6 +1186,8 @@ int main(int argc, char **argv)
 	RUN(test_503);
 	RUN(test_403_not_retried);
 	RUN(test_429_retry_after);
+	RUN(test_headers_too_large);
+	RUN(test_last_modified_far);
 	RUN(test_timeout);
 	RUN(test_drip);
 	RUN(test_truncated);

@@ -1784,6 +1784,11 @@ static int check_cache_info(struct applier *a, const char *dir)
 
 static int run_begin(struct applier *a)
 {
+	/* This run holds the directory's exclusive lock (flock, taken before):
+	 * a run of it still 'running' was killed, as a crawl marks the
+	 * crawls of its cache a killed crawl left 'running'. */
+	static const char sql_stale[] =
+		"UPDATE evict_runs SET status = 'interrupted' WHERE dir = ?1 AND status = 'running'";
 	static const char sql_run[] =
 		"INSERT INTO evict_runs (plan_id, dir, started_at, status) VALUES (?1, ?2, ?3, 'running')";
 	static const char sql_plan[] =
@@ -1792,6 +1797,11 @@ static int run_begin(struct applier *a)
 
 	if (db_begin(a->db))
 		return -1;
+	if (!(st = db_stmt(a->db, sql_stale)))
+		goto fail;
+	db_bind_text(st, 1, a->r->dir);
+	if (db_run(a->db, st))
+		goto fail;
 	if (!(st = db_stmt(a->db, sql_run)))
 		goto fail;
 	db_bind_int(st, 1, a->plan.id);
