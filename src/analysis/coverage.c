@@ -13,7 +13,7 @@
 
 #include "store/db.h"
 #include "ingest/evals.h"
-#include "store/lookup.h"
+#include "store/meta.h"
 #include "lib/util.h"
 
 const char *cov_status_str(enum cov_status s)
