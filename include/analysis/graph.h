@@ -85,11 +85,22 @@ struct graph {
 	struct graph_walk walk; /* graph_closure's; others may keep their own */
 };
 
-/* Push every reference of v (in adj order) that the walk has not entered. */
+/* Push every reference of v (in adj order) that the walk has not entered.
+ * w must be over at least g->n ids (graph_load keeps adj below g->n, so
+ * no bounds check here: this is the inner loop of every closure). */
 static inline void graph_walk_push_refs(struct graph_walk *w, const struct graph *g, uint32_t v)
 {
-	for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++)
-		graph_walk_push(w, g->adj[e]);
+	uint32_t *stamp = w->stamp, *stack = w->stack, ep = w->epoch;
+	size_t sp = w->sp;
+
+	for (uint32_t e = g->off[v], end = g->off[v + 1]; e < end; e++) {
+		uint32_t x = g->adj[e];
+		if (stamp[x] != ep) {
+			stamp[x] = ep;
+			stack[sp++] = x;
+		}
+	}
+	w->sp = sp;
 }
 
 struct closure {
