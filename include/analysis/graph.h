@@ -4,8 +4,9 @@
  * Nodes are path ids (dense DB keys), so every per-path array is indexed
  * by id directly; references are in CSR form (adj[off[id] .. off[id+1])).
  * A path the cache has no narinfo for has no outgoing edges and counts as
- * missing.  Traversals use an epoch-stamped visited array, so a closure
- * costs only the size of the closure, never a clear of the whole graph.
+ * missing.  Traversals go through one helper, struct graph_walk: an
+ * epoch-stamped visited array and an explicit stack, so a closure costs
+ * only the size of the closure, never a clear of the whole graph.
  */
 #ifndef CACHEGC_GRAPH_H
 #define CACHEGC_GRAPH_H
@@ -19,6 +20,60 @@ struct db;
 #define GRAPH_PRESENT 2   /* present as of the last crawl */
 #define GRAPH_SELFREF 4   /* its narinfo lists itself among References */
 
+/*
+ * A depth-first walk over ids below n, each id entered at most once per
+ * walk.  The caller drives it and decides what to follow:
+ *
+ *	graph_walk_start(w);
+ *	graph_walk_push(w, root);            (any number of roots)
+ *	while (graph_walk_next(w, &v)) {
+ *		... visit v ...
+ *		graph_walk_push_refs(w, g, v);   (or push only some of them)
+ *	}
+ *
+ * Ids come out last pushed first.  A walk's marks last until the next
+ * graph_walk_start(), so graph_walk_marked() tells afterwards what it
+ * reached.  Starting a walk costs nothing but an epoch increment.
+ */
+struct graph_walk {
+	uint32_t n;
+	uint32_t epoch;
+	uint32_t *stamp;       /* stamp[id] == epoch: entered in this walk */
+	uint32_t *stack;       /* n entries: each id is pushed once per walk */
+	size_t sp;
+};
+
+/* A walker over ids below n; free with graph_walk_release(). */
+void graph_walk_init(struct graph_walk *w, uint32_t n);
+void graph_walk_release(struct graph_walk *w);
+/* Begin a new walk: nothing marked, nothing on the stack. */
+void graph_walk_start(struct graph_walk *w);
+
+static inline int graph_walk_marked(const struct graph_walk *w, uint32_t v)
+{
+	return w->stamp[v] == w->epoch;
+}
+
+/* Mark and push v unless it was entered already in this walk (or is out
+ * of range).  Returns 1 when pushed. */
+static inline int graph_walk_push(struct graph_walk *w, uint32_t v)
+{
+	if (v >= w->n || w->stamp[v] == w->epoch)
+		return 0;
+	w->stamp[v] = w->epoch;
+	w->stack[w->sp++] = v;
+	return 1;
+}
+
+/* Pop the next id to visit into *v.  Returns 0 when the walk is over. */
+static inline int graph_walk_next(struct graph_walk *w, uint32_t *v)
+{
+	if (!w->sp)
+		return 0;
+	*v = w->stack[--w->sp];
+	return 1;
+}
+
 struct graph {
 	uint32_t n;            /* max path id + 1 */
 	uint8_t *flags;        /* GRAPH_* per id */
@@ -26,11 +81,27 @@ struct graph {
 	int64_t *file_size;    /* per id, -1 when the narinfo had no FileSize */
 	uint32_t *off;         /* n + 1 offsets into adj */
 	uint32_t *adj;         /* reference ids, self-references dropped */
-	uint32_t *stamp;       /* visited marks */
-	uint32_t epoch;
-	uint32_t *stack;
 	size_t nedges;
+	struct graph_walk walk; /* graph_closure's; others may keep their own */
 };
+
+/* Push every reference of v (in adj order) that the walk has not entered.
+ * w must be over at least g->n ids (graph_load keeps adj below g->n, so
+ * no bounds check here: this is the inner loop of every closure). */
+static inline void graph_walk_push_refs(struct graph_walk *w, const struct graph *g, uint32_t v)
+{
+	uint32_t *stamp = w->stamp, *stack = w->stack, ep = w->epoch;
+	size_t sp = w->sp;
+
+	for (uint32_t e = g->off[v], end = g->off[v + 1]; e < end; e++) {
+		uint32_t x = g->adj[e];
+		if (stamp[x] != ep) {
+			stamp[x] = ep;
+			stack[sp++] = x;
+		}
+	}
+	w->sp = sp;
+}
 
 struct closure {
 	uint32_t *ids;         /* members, roots included; owned, grows */

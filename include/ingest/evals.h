@@ -24,32 +24,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The line reader and capability sets lived here; those who took them from
+ * this header still find them through it until they include their own. */
+#include "lib/linereader.h"
+#include "lib/parse_error.h"
+#include "nix/caps.h"
+
 struct db;
 
 /* A line (an eval job, a build record) longer than this is refused. */
 #define EVALS_MAX_LINE (1024 * 1024)
 /* A build-results document is read whole; larger ones are refused. */
 #define BUILDS_MAX_INPUT (256u * 1024 * 1024)
-/* At most this many capabilities in one set. */
-#define CAPS_MAX 64
-
-struct evals_error {
-	char msg[256];
-};
-
-/* ---- cudaCapabilities sets ---------------------------------------- */
-
-/*
- * Normalize a capability list such as "8.9, 8.6" or "8.6 8.9 8.6" to the
- * canonical set string "8.6,8.9": items are split on commas and white
- * space, deduplicated and sorted numerically by major, minor, then suffix
- * ("9.0" < "9.0a" < "9.0f" < "10.0").  An item is MAJOR.MINOR in decimal
- * without leading zeros, optionally followed by the architecture suffix
- * 'a' or 'f' (nixpkgs' "9.0a", "10.0f").  An empty list, "8", "8.x" or
- * any other junk is refused.
- * Returns 0 and *out (malloc'd, the caller frees), or -1 with *err filled.
- */
-int caps_normalize(const char *s, size_t len, char **out, struct evals_error *err);
+/* The parsers' error type (lib/parse_error.h), under its old name here
+ * until evals.c and its callers say struct parse_error. */
+#define evals_error parse_error
 
 /* ---- nix-eval-jobs lines ------------------------------------------ */
 
@@ -137,31 +126,6 @@ typedef void (*build_bad_fn)(void *ctx, unsigned line, unsigned item, const char
 int builds_parse(const char *buf, size_t len, const char *store_dir,
 		 build_record_fn fn, build_bad_fn bad, void *ctx,
 		 struct evals_error *err);
-
-/* ---- reading lines -------------------------------------------------- */
-
-/* Reads a stream line by line with a bounded buffer: a line longer than
- * max is skipped whole and reported, never held in memory. */
-struct line_reader {
-	FILE *f;
-	size_t max;
-	char *buf;
-	size_t alloc, start, end;
-	int eof;
-	unsigned lineno;       /* of the line last returned */
-};
-enum { LR_ERROR = -1, LR_EOF = 0, LR_LINE = 1, LR_TOO_LONG = 2 };
-void line_reader_init(struct line_reader *lr, FILE *f, size_t max);
-/* Next line without its "\n" (and "\r"): LR_LINE with *line valid until
- * the next call, LR_TOO_LONG (line skipped), LR_EOF, or LR_ERROR (errno
- * set by the read). */
-int line_reader_next(struct line_reader *lr, const char **line, size_t *len);
-void line_reader_release(struct line_reader *lr);
-
-/* Read all of f into *out (NUL-terminated; *len excludes the NUL).  Fails
- * with errno = EFBIG past max bytes, or the read's errno.  0 or -1; the
- * caller frees *out. */
-int read_stream_capped(FILE *f, size_t max, char **out, size_t *len);
 
 /* ---- importing ------------------------------------------------------ */
 

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hashmap.h"
+
 /* A line longer than this is malformed (and never held whole). */
 #define ACCESS_MAX_LINE (64 * 1024)
 /* A decoded request path longer than this names no cache object. */
@@ -134,16 +136,14 @@ int access_counts(enum access_kind kind, enum access_method method, int status);
 /* ---- the cache's index: what the log's keys mean --------------------- */
 
 struct access_index {
-	/* narinfos: hash -> path id; ni_tab holds index + 1 into ni, 0 = empty */
+	/* narinfos: hash -> path id; ni_map's items index ni */
 	struct ai_narinfo *ni;
 	size_t ni_count, ni_alloc;
-	uint32_t *ni_tab;
-	size_t ni_slots;       /* a power of two */
-	/* NAR URLs -> chains of path ids; url_tab as ni_tab */
+	struct hashmap ni_map;
+	/* NAR URLs -> chains of path ids; url_map's items index urls */
 	struct ai_url *urls;
 	size_t url_count, urls_alloc;
-	uint32_t *url_tab;
-	size_t url_slots;
+	struct hashmap url_map;
 	char *text;            /* URL bytes, back to back */
 	size_t text_len, text_alloc;
 	struct ai_link *links; /* path ids of the narinfos naming a URL */
@@ -176,8 +176,7 @@ struct access_day {
 struct access_agg {
 	struct access_day *v;  /* in insertion order */
 	size_t n, alloc;
-	uint32_t *slots;       /* open addressing: index + 1, 0 = empty */
-	size_t nslots;
+	struct hashmap map;    /* (path_id, day) -> index into v */
 };
 
 void access_agg_init(struct access_agg *a);

@@ -1,6 +1,7 @@
 /*
  * lookup.h - resolving what a user names on the command line: a cache (URL,
  * directory or id) and a store path (full path, basename or hash).
+ * For commands; the DB's store directory is store/meta.h's.
  */
 #ifndef CACHEGC_LOOKUP_H
 #define CACHEGC_LOOKUP_H
@@ -8,10 +9,6 @@
 #include <stdint.h>
 
 struct db;
-
-/* The DB's store directory ("/nix/store").  Returns a malloc'd string the
- * caller frees, or NULL (reported). */
-char *db_store_dir(struct db *db);
 
 /* Resolve --cache: NULL means "the only cache in the DB"; otherwise an id,
  * a URL as recorded, or a directory (made file://absolute).  Sets *id and,

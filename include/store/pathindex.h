@@ -17,14 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hashmap.h"
 #include "nix/nixhash.h"
 
 struct db;
 
 struct path_index {
-	uint32_t *slots;          /* open addressing, 0 = empty */
-	size_t nslots;            /* power of two */
-	size_t count;
+	struct hashmap map;       /* hash -> id, items are id - 1 */
 	char (*hashes)[STORE_HASH_LEN]; /* hashes[id], not NUL-terminated */
 	size_t hashes_alloc;
 	uint32_t max_id;

@@ -13,7 +13,9 @@
 
 #include "store/db.h"
 #include "ingest/evals.h"
-#include "store/lookup.h"
+#include "store/meta.h"
+#include "lib/hash.h"
+#include "lib/hashmap.h"
 #include "lib/util.h"
 
 const char *cov_status_str(enum cov_status s)
@@ -372,10 +374,10 @@ static int row_status(struct ctx *x, struct cov_row *r)
 
 /* ---- older evaluations ------------------------------------------------ */
 
-/* Open addressing from (attr, output) to a row index, for one column. */
+/* (attr, output) to a row index, for one column: a hash map over rows. */
 struct keymap {
-	uint32_t *slots;       /* row index + 1, 0 = empty */
-	size_t mask;
+	struct hashmap map;
+	const struct cov_row *rows;
 };
 
 static const char *older_output(const struct cov_row *r)
@@ -386,47 +388,43 @@ static const char *older_output(const struct cov_row *r)
 
 static uint64_t key_hash(const char *a, const char *b)
 {
-	uint64_t h = 1469598103934665603ull;
+	static const unsigned char sep = 0xff;  /* ("ab", "c") is not ("a", "bc") */
+	uint64_t h = hash_fnv1a(a, strlen(a));
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ull;
-	return h;
+	h = hash_fnv1a_seed(h, &sep, 1);
+	return hash_fnv1a_seed(h, b, strlen(b));
 }
 
-static void keymap_init(struct keymap *m, size_t n)
-{
-	size_t cap = 16;
+struct key {
+	const char *attr, *output;
+};
 
-	while (cap < n * 2)
-		cap <<= 1;
-	m->slots = xcalloc(cap, sizeof(*m->slots));
-	m->mask = cap - 1;
+static int key_eq(const void *ctx, uint32_t item, const void *key)
+{
+	const struct cov_row *r = &((const struct keymap *)ctx)->rows[item];
+	const struct key *k = key;
+
+	return !strcmp(r->attr, k->attr) && !strcmp(older_output(r), k->output);
 }
 
-static void keymap_put(struct keymap *m, const struct cov_row *rows, uint32_t idx)
+static void keymap_init(struct keymap *m, const struct cov_row *rows, size_t n)
 {
-	size_t i = key_hash(rows[idx].attr, older_output(&rows[idx])) & m->mask;
+	m->rows = rows;
+	hashmap_reserve(&m->map, n);  /* no growth: equal keys stay in order */
+}
 
-	while (m->slots[i])
-		i = (i + 1) & m->mask;
-	m->slots[i] = idx + 1;
+static void keymap_put(struct keymap *m, uint32_t idx)
+{
+	hashmap_add(&m->map, key_hash(m->rows[idx].attr, older_output(&m->rows[idx])), idx);
 }
 
 /* The row index for (attr, output), or -1. */
-static int64_t keymap_get(const struct keymap *m, const struct cov_row *rows, const char *attr,
-			  const char *output)
+static int64_t keymap_get(const struct keymap *m, const char *attr, const char *output)
 {
-	size_t i = key_hash(attr, output) & m->mask;
+	struct key k = {attr, output};
+	uint32_t i = hashmap_find(&m->map, key_hash(attr, output), key_eq, m, &k);
 
-	for (; m->slots[i]; i = (i + 1) & m->mask) {
-		const struct cov_row *r = &rows[m->slots[i] - 1];
-		if (!strcmp(r->attr, attr) && !strcmp(older_output(r), output))
-			return (int64_t)m->slots[i] - 1;
-	}
-	return -1;
+	return i == HASHMAP_NONE ? -1 : (int64_t)i;
 }
 
 struct older_eval {
@@ -451,7 +449,7 @@ static int older_cached(struct ctx *x, size_t ci)
 		"WHERE evaluation_id = ?1 AND path_id IS NOT NULL";
 	struct coverage *cv = x->cv;
 	struct cov_column *col = &cv->cols[ci];
-	struct keymap m = {0};
+	struct keymap m = {HASHMAP_INIT, NULL};
 	struct older_eval *ev = NULL;
 	struct older_hit *hits = NULL;
 	uint32_t *roots = NULL;
@@ -483,10 +481,10 @@ static int older_cached(struct ctx *x, size_t ci)
 		ret = 0;
 		goto out;
 	}
-	keymap_init(&m, pending);
+	keymap_init(&m, cv->rows, pending);
 	for (size_t i = x->col_start[ci]; i < x->col_start[ci + 1]; i++)
 		if (cv->rows[i].status != COV_CACHED)
-			keymap_put(&m, cv->rows, (uint32_t)i);
+			keymap_put(&m, (uint32_t)i);
 
 	for (size_t e = 0; e < nev && pending; e++) {
 		size_t nhits = 0, nroots = 0;
@@ -497,7 +495,7 @@ static int older_cached(struct ctx *x, size_t ci)
 			int64_t pid = sqlite3_column_int64(st, 2), ri;
 			if (!present(x, pid > 0 && pid < x->g.n ? (uint32_t)pid : 0))
 				continue;
-			ri = keymap_get(&m, cv->rows, db_col_text(st, 0), db_col_text(st, 1));
+			ri = keymap_get(&m, db_col_text(st, 0), db_col_text(st, 1));
 			if (ri < 0 || cv->rows[ri].older_eval)
 				continue;
 			GROW(hits, ahits, nhits + 1);
@@ -530,7 +528,7 @@ out:
 	free(ev);
 	free(hits);
 	free(roots);
-	free(m.slots);
+	hashmap_release(&m.map);
 	return ret;
 }
 

@@ -1,5 +1,6 @@
 /*
- * graph.c - load a cache's reference graph into CSR arrays; closures.
+ * graph.c - load a cache's reference graph into CSR arrays; the one
+ * traversal helper (struct graph_walk); closures.
  */
 #include "analysis/graph.h"
 
@@ -36,8 +37,7 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 	for (uint32_t i = 0; i < g->n; i++)
 		g->file_size[i] = -1;
 	g->off = xcalloc((size_t)g->n + 1, sizeof(*g->off));
-	g->stamp = xcalloc(g->n, sizeof(*g->stamp));
-	g->stack = xmalloc(g->n * sizeof(*g->stack));
+	graph_walk_init(&g->walk, g->n);
 
 	/* Rows come in path_id order (the primary key), so the CSR is filled
 	 * in one pass: count into off[id + 1], append targets to adj.  refs is
@@ -96,31 +96,47 @@ void graph_release(struct graph *g)
 	free(g->file_size);
 	free(g->off);
 	free(g->adj);
-	free(g->stamp);
-	free(g->stack);
+	graph_walk_release(&g->walk);
 	memset(g, 0, sizeof(*g));
+}
+
+void graph_walk_init(struct graph_walk *w, uint32_t n)
+{
+	w->n = n;
+	w->epoch = 0;
+	w->sp = 0;
+	w->stamp = xcalloc(n ? n : 1, sizeof(*w->stamp));
+	w->stack = xmalloc((n ? n : 1) * sizeof(*w->stack));
+}
+
+void graph_walk_release(struct graph_walk *w)
+{
+	free(w->stamp);
+	free(w->stack);
+	memset(w, 0, sizeof(*w));
+}
+
+void graph_walk_start(struct graph_walk *w)
+{
+	w->sp = 0;
+	if (++w->epoch == 0) {  /* wrapped: clear once every 2^32 walks */
+		memset(w->stamp, 0, w->n * sizeof(*w->stamp));
+		w->epoch = 1;
+	}
 }
 
 void graph_closure(struct graph *g, const uint32_t *roots, size_t nroots, struct closure *c)
 {
-	size_t sp = 0;
+	struct graph_walk *w = &g->walk;
+	uint32_t v;
 
 	c->n = 0;
 	c->nar_bytes = c->file_bytes = c->stored_bytes = c->missing_bytes = 0;
 	c->nmissing = 0;
-	if (++g->epoch == 0) {  /* wrapped: clear once every 2^32 closures */
-		memset(g->stamp, 0, g->n * sizeof(*g->stamp));
-		g->epoch = 1;
-	}
-	for (size_t i = 0; i < nroots; i++) {
-		uint32_t r = roots[i];
-		if (r >= g->n || g->stamp[r] == g->epoch)
-			continue;
-		g->stamp[r] = g->epoch;
-		g->stack[sp++] = r;
-	}
-	while (sp) {
-		uint32_t v = g->stack[--sp];
+	graph_walk_start(w);
+	for (size_t i = 0; i < nroots; i++)
+		graph_walk_push(w, roots[i]);
+	while (graph_walk_next(w, &v)) {
 		GROW(c->ids, c->alloc, c->n + 1);
 		c->ids[c->n++] = v;
 		if (g->flags[v] & GRAPH_NARINFO) {
@@ -136,13 +152,7 @@ void graph_closure(struct graph *g, const uint32_t *roots, size_t nroots, struct
 			c->nmissing++;
 			c->missing_bytes += (uint64_t)g->nar_size[v];
 		}
-		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
-			uint32_t w = g->adj[e];
-			if (g->stamp[w] != g->epoch) {
-				g->stamp[w] = g->epoch;
-				g->stack[sp++] = w;
-			}
-		}
+		graph_walk_push_refs(w, g, v);
 	}
 }
 

@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 
 #include "store/db.h"
-#include "store/lookup.h"
+#include "store/meta.h"
 #include "nix/nixhash.h"
 
 /* ---- path names ------------------------------------------------------ */

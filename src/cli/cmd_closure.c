@@ -9,6 +9,7 @@
 #include "store/db.h"
 #include "analysis/graph.h"
 #include "store/lookup.h"
+#include "store/meta.h"
 #include "lib/util.h"
 
 static const char usage[] =

@@ -14,7 +14,7 @@
 #include "cli/cmd.h"
 #include "analysis/coverage.h"
 #include "store/db.h"
-#include "ingest/evals.h"
+#include "nix/caps.h"
 #include "store/lookup.h"
 #include "lib/util.h"
 
@@ -630,7 +630,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int json = 0, markdown = 0, ret = 1;
 	struct coverage_opts o = {0};
 	struct coverage cv = {0};
-	struct evals_error err;
+	struct parse_error err;
 	char *caps = NULL, *url = NULL;
 
 	for (int i = 1; i < argc; i++) {

@@ -15,6 +15,7 @@
 #include "store/db.h"
 #include "ingest/fetch.h"
 #include "store/lookup.h"
+#include "store/meta.h"
 #include "lib/util.h"
 
 static const char usage[] =

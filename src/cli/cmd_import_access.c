@@ -24,7 +24,7 @@
 #include "nix/accesslog.h"
 #include "cli/cmd.h"
 #include "store/db.h"
-#include "ingest/evals.h"
+#include "lib/linereader.h"
 #include "store/lookup.h"
 #include "lib/util.h"
 

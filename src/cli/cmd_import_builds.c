@@ -11,6 +11,7 @@
 #include "cli/cmd.h"
 #include "store/db.h"
 #include "ingest/evals.h"
+#include "lib/linereader.h"
 #include "lib/util.h"
 
 static const char usage_text[] =

@@ -12,6 +12,7 @@
 #include "cli/cmd.h"
 #include "store/db.h"
 #include "ingest/evals.h"
+#include "nix/caps.h"
 #include "lib/util.h"
 
 #define MANIFEST_MAX (16u * 1024 * 1024)

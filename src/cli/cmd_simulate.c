@@ -13,6 +13,7 @@
 #include "store/db.h"
 #include "analysis/gc.h"
 #include "store/lookup.h"
+#include "store/meta.h"
 #include "lib/util.h"
 
 static const char usage[] =

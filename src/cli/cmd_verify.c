@@ -10,6 +10,7 @@
 #include "cli/cmd.h"
 #include "store/db.h"
 #include "store/lookup.h"
+#include "store/meta.h"
 #include "analysis/trust.h"
 #include "lib/util.h"
 

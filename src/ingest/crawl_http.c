@@ -24,6 +24,7 @@
 
 #include "store/db.h"
 #include "ingest/evals.h"
+#include "lib/linereader.h"
 #include "ingest/fetch.h"
 #include "nix/narinfo.h"
 #include "lib/util.h"

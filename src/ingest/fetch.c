@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "ingest/fetch.h"
+#include "lib/heap.h"
 #include "lib/util.h"
 
 volatile sig_atomic_t fetch_stop;
@@ -76,8 +77,7 @@ struct fetcher {
 
 	struct xfer *ready_head, *ready_tail;
 	size_t nready;
-	struct xfer **delayed;   /* min-heap on due_ms */
-	size_t ndelayed, delayed_alloc;
+	struct heap delayed;     /* of struct xfer *, least due_ms first */
 
 	int64_t hold_until_ms;   /* no new starts before (after a 429) */
 	int64_t last_progress_ms;
@@ -328,6 +328,8 @@ static int setup_easy(struct fetcher *f, struct slot *s)
 			(field) = (val);                                       \
 	} while (0)
 
+static int due_less(const void *a, const void *b);
+
 int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 {
 	struct fetcher *f;
@@ -338,6 +340,7 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 	if (!o->on_done)
 		return error("fetcher_new: no on_done callback");
 	f = xcalloc(1, sizeof(*f));
+	f->delayed = (struct heap)HEAP_INIT(sizeof(struct xfer *), due_less);
 	if (normalise_base(o->base_url, &f->base) < 0) {
 		free(f);
 		return -1;
@@ -474,47 +477,29 @@ static struct xfer *ready_pop(struct fetcher *f)
 	return x;
 }
 
-static void heap_push(struct fetcher *f, struct xfer *x)
+static int due_less(const void *a, const void *b)
 {
-	size_t i;
-
-	GROW(f->delayed, f->delayed_alloc, f->ndelayed + 1);
-	i = f->ndelayed++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (f->delayed[parent]->due_ms <= x->due_ms)
-			break;
-		f->delayed[i] = f->delayed[parent];
-		i = parent;
-	}
-	f->delayed[i] = x;
+	return (*(struct xfer *const *)a)->due_ms < (*(struct xfer *const *)b)->due_ms;
 }
 
-static struct xfer *heap_pop(struct fetcher *f)
+static void delayed_push(struct fetcher *f, struct xfer *x)
 {
-	struct xfer *top, *last;
-	size_t i = 0, n;
+	heap_push(&f->delayed, &x);
+}
 
-	if (!f->ndelayed)
-		return NULL;
-	top = f->delayed[0];
-	n = --f->ndelayed;
-	if (!n)
-		return top;
-	last = f->delayed[n];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && f->delayed[c + 1]->due_ms < f->delayed[c]->due_ms)
-			c++;
-		if (last->due_ms <= f->delayed[c]->due_ms)
-			break;
-		f->delayed[i] = f->delayed[c];
-		i = c;
-	}
-	f->delayed[i] = last;
-	return top;
+/* The delayed transfer due first, or NULL. */
+static struct xfer *delayed_pop(struct fetcher *f)
+{
+	struct xfer *x = NULL;
+
+	heap_pop(&f->delayed, &x);
+	return x;
+}
+
+/* The due time of the delayed transfer due first; only when there is one. */
+static int64_t delayed_due(const struct fetcher *f)
+{
+	return (*(struct xfer *const *)heap_top(&f->delayed))->due_ms;
 }
 
 int fetcher_enqueue(struct fetcher *f, enum fetch_method method,
@@ -740,7 +725,7 @@ static void finish(struct fetcher *f, struct slot *s, CURLcode rc)
 		free(x->why);
 		x->why = strbuf_detach(&why);
 		slot_release(f, s);
-		heap_push(f, x);
+		delayed_push(f, x);
 		f->st.retries++;
 		return;
 	}
@@ -818,8 +803,8 @@ static int in_flight(const struct fetcher *f)
 static void promote_due(struct fetcher *f, int64_t now)
 {
 	/* Retries go first: they have waited already. */
-	while (f->ndelayed && f->delayed[0]->due_ms <= now)
-		ready_push_front(f, heap_pop(f));
+	while (f->delayed.n && delayed_due(f) <= now)
+		ready_push_front(f, delayed_pop(f));
 }
 
 static int can_start(const struct fetcher *f, int64_t now)
@@ -842,8 +827,8 @@ static int fill_window(struct fetcher *f, int64_t now)
 static void fill_stats(const struct fetcher *f, struct fetch_stats *st)
 {
 	*st = f->st;
-	st->delayed = f->ndelayed;
-	st->queued = f->nready + f->ndelayed;
+	st->delayed = f->delayed.n;
+	st->queued = f->nready + f->delayed.n;
 	st->in_flight = (uint64_t)in_flight(f);
 }
 
@@ -887,7 +872,7 @@ static void cancel_all(struct fetcher *f, const char *why)
 		deliver(f, x, FETCH_CANCELLED, NULL, msg.buf);
 		slot_release(f, s);
 	}
-	while ((x = ready_pop(f)) || (x = heap_pop(f))) {
+	while ((x = ready_pop(f)) || (x = delayed_pop(f))) {
 		strbuf_reset(&msg);
 		strbuf_addf(&msg, "%s %s: %s", method_name(x->method), x->url, why);
 		deliver(f, x, FETCH_CANCELLED, NULL, msg.buf);
@@ -899,7 +884,7 @@ static void cancel_all(struct fetcher *f, const char *why)
 
 static int idle_all(const struct fetcher *f)
 {
-	return !in_flight(f) && !f->ready_head && !f->ndelayed;
+	return !in_flight(f) && !f->ready_head && !f->delayed.n;
 }
 
 int fetcher_run(struct fetcher *f)
@@ -956,8 +941,8 @@ int fetcher_run(struct fetcher *f)
 		/* Short enough to notice fetch_stop soon even when no signal
 		 * interrupts the poll. */
 		wait = 100;
-		if (f->ndelayed && f->delayed[0]->due_ms - now < wait)
-			wait = f->delayed[0]->due_ms - now;
+		if (f->delayed.n && delayed_due(f) - now < wait)
+			wait = delayed_due(f) - now;
 		if (f->ready_head && f->nidle && f->hold_until_ms - now < wait)
 			wait = f->hold_until_ms - now;
 		if (wait < 0)
@@ -1004,9 +989,9 @@ void fetcher_free(struct fetcher *f)
 	}
 	if (f->curl_inited && --curl_users == 0)
 		curl_global_cleanup();
-	while ((x = ready_pop(f)) || (x = heap_pop(f)))
+	while ((x = ready_pop(f)) || (x = delayed_pop(f)))
 		xfer_free(x);
-	free(f->delayed);
+	heap_release(&f->delayed);
 	free(f->slots);
 	free(f->idle);
 	free(f->base);

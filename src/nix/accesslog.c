@@ -13,6 +13,8 @@
 #include <strings.h>
 
 #include "nix/nixhash.h"
+#include "lib/hash.h"
+#include "lib/hashmap.h"
 #include "lib/util.h"
 
 static int why_set(char *why, size_t whysz, const char *fmt, ...) ATTR_PRINTF(3, 4);
@@ -507,7 +509,6 @@ struct ai_narinfo {
 };
 
 struct ai_url {
-	uint64_t h;
 	size_t off;            /* into text */
 	size_t len;
 	size_t first;          /* links index + 1 */
@@ -518,17 +519,6 @@ struct ai_link {
 	size_t next;           /* links index + 1, 0 = end */
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 void access_index_init(struct access_index *ix)
 {
 	memset(ix, 0, sizeof(*ix));
@@ -537,102 +527,70 @@ void access_index_init(struct access_index *ix)
 void access_index_release(struct access_index *ix)
 {
 	free(ix->ni);
-	free(ix->ni_tab);
+	hashmap_release(&ix->ni_map);
 	free(ix->urls);
-	free(ix->url_tab);
+	hashmap_release(&ix->url_map);
 	free(ix->text);
 	free(ix->links);
 	memset(ix, 0, sizeof(*ix));
 }
 
-/* The slot of hash in tab (nslots, a power of two): holding it, or the
- * empty one where it goes. */
-static size_t ni_slot(const struct access_index *ix, const uint32_t *tab, size_t nslots,
-		      const char *hash)
+static int ni_eq(const void *ctx, uint32_t item, const void *key)
 {
-	size_t i = (size_t)fnv1a(hash, STORE_HASH_LEN) & (nslots - 1);
+	const struct access_index *ix = ctx;
 
-	while (tab[i] && memcmp(ix->ni[tab[i] - 1].hash, hash, STORE_HASH_LEN))
-		i = (i + 1) & (nslots - 1);
-	return i;
+	return !memcmp(ix->ni[item].hash, key, STORE_HASH_LEN);
 }
 
-static size_t url_slot(const struct access_index *ix, const uint32_t *tab, size_t nslots,
-		       uint64_t h, const char *url, size_t len)
+struct url_key {
+	const char *s;
+	size_t len;
+};
+
+static int url_eq(const void *ctx, uint32_t item, const void *key)
 {
-	size_t i = (size_t)h & (nslots - 1);
+	const struct access_index *ix = ctx;
+	const struct url_key *k = key;
+	const struct ai_url *u = &ix->urls[item];
 
-	while (tab[i]) {
-		const struct ai_url *u = &ix->urls[tab[i] - 1];
-		if (u->h == h && u->len == len && !memcmp(ix->text + u->off, url, len))
-			break;
-		i = (i + 1) & (nslots - 1);
-	}
-	return i;
-}
-
-/* Double a table of slots when it would be over half full.  May
- * reallocate *tab. */
-static void rehash(struct access_index *ix, uint32_t **tab, size_t *nslots, size_t count, int urls)
-{
-	size_t n;
-	uint32_t *t;
-
-	if ((count + 1) * 2 <= *nslots)
-		return;
-	n = *nslots ? *nslots * 2 : 1024;
-	if (n > UINT32_MAX)
-		die("access index: more than 2^31 entries");
-	t = xcalloc(n, sizeof(*t));
-	for (size_t k = 0; k < count; k++) {
-		size_t i = urls ? url_slot(ix, t, n, ix->urls[k].h, ix->text + ix->urls[k].off,
-					   ix->urls[k].len)
-				: ni_slot(ix, t, n, ix->ni[k].hash);
-		t[i] = (uint32_t)k + 1;
-	}
-	free(*tab);
-	*tab = t;
-	*nslots = n;
+	return u->len == k->len && !memcmp(ix->text + u->off, k->s, k->len);
 }
 
 int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
 		     const char *url, size_t url_len)
 {
+	struct url_key key = {url, url_len};
 	struct ai_url *u;
-	size_t i;
-	uint64_t h;
+	uint32_t i, n;
 
 	if (strlen(hash) != STORE_HASH_LEN || path_id <= 0)
 		return -1;
-	rehash(ix, &ix->ni_tab, &ix->ni_slots, ix->ni_count, 0);
-	i = ni_slot(ix, ix->ni_tab, ix->ni_slots, hash);
-	if (ix->ni_tab[i])
+	n = (uint32_t)ix->ni_count;
+	if (hashmap_put(&ix->ni_map, hash_fnv1a(hash, STORE_HASH_LEN), ni_eq, ix, hash, n) != n)
 		return 0;      /* the first one stays */
 	GROW(ix->ni, ix->ni_alloc, ix->ni_count + 1);
 	memcpy(ix->ni[ix->ni_count].hash, hash, STORE_HASH_LEN);
 	ix->ni[ix->ni_count].id = path_id;
-	ix->ni_tab[i] = (uint32_t)++ix->ni_count;
+	ix->ni_count++;
 
 	if (!url_len)
 		return 0;
-	rehash(ix, &ix->url_tab, &ix->url_slots, ix->url_count, 1);
-	h = fnv1a(url, url_len);
-	i = url_slot(ix, ix->url_tab, ix->url_slots, h, url, url_len);
 	GROW(ix->links, ix->links_alloc, ix->nlinks + 1);
 	ix->links[ix->nlinks].id = path_id;
-	if (!ix->url_tab[i]) {
+	n = (uint32_t)ix->url_count;
+	i = hashmap_put(&ix->url_map, hash_fnv1a(url, url_len), url_eq, ix, &key, n);
+	if (i == n) {
 		xgrow((void **)&ix->text, &ix->text_alloc, ix->text_len + url_len, 1);
 		memcpy(ix->text + ix->text_len, url, url_len);
 		GROW(ix->urls, ix->urls_alloc, ix->url_count + 1);
 		u = &ix->urls[ix->url_count];
-		u->h = h;
 		u->off = ix->text_len;
 		u->len = url_len;
 		u->first = 0;
 		ix->text_len += url_len;
-		ix->url_tab[i] = (uint32_t)++ix->url_count;
+		ix->url_count++;
 	}
-	u = &ix->urls[ix->url_tab[i] - 1];
+	u = &ix->urls[i];
 	ix->links[ix->nlinks].next = u->first;
 	u->first = ++ix->nlinks;
 	return 0;
@@ -640,25 +598,24 @@ int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
 
 int64_t access_index_narinfo(const struct access_index *ix, const char *hash)
 {
-	size_t i;
+	uint32_t i = hashmap_find(&ix->ni_map, hash_fnv1a(hash, STORE_HASH_LEN), ni_eq, ix, hash);
 
-	if (!ix->ni_slots)
-		return 0;
-	i = ni_slot(ix, ix->ni_tab, ix->ni_slots, hash);
-	return ix->ni_tab[i] ? ix->ni[ix->ni_tab[i] - 1].id : 0;
+	return i == HASHMAP_NONE ? 0 : ix->ni[i].id;
 }
 
 size_t access_index_nar(const struct access_index *ix, const char *url, size_t len,
 			int64_t *ids, size_t max)
 {
-	size_t i, n = 0;
+	struct url_key key = {url, len};
+	size_t n = 0;
+	uint32_t i;
 
-	if (!ix->url_slots || !len)
+	if (!len)
 		return 0;
-	i = url_slot(ix, ix->url_tab, ix->url_slots, fnv1a(url, len), url, len);
-	if (!ix->url_tab[i])
+	i = hashmap_find(&ix->url_map, hash_fnv1a(url, len), url_eq, ix, &key);
+	if (i == HASHMAP_NONE)
 		return 0;
-	for (size_t l = ix->urls[ix->url_tab[i] - 1].first; l; l = ix->links[l - 1].next) {
+	for (size_t l = ix->urls[i].first; l; l = ix->links[l - 1].next) {
 		if (n < max)
 			ids[n] = ix->links[l - 1].id;
 		n++;
@@ -668,14 +625,22 @@ size_t access_index_nar(const struct access_index *ix, const char *url, size_t l
 
 /* ---- aggregation -------------------------------------------------------------- */
 
-static uint64_t mix(int64_t a, int64_t b)
+/* The hash of a (path, day) key. */
+static uint64_t agg_hash(int64_t id, int64_t day)
 {
-	uint64_t x = (uint64_t)a * 0x9e3779b97f4a7c15ull ^ (uint64_t)b;
+	return hash_mix64((uint64_t)id * 0x9e3779b97f4a7c15ull ^ (uint64_t)day);
+}
 
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 29;
-	return x;
+struct agg_key {
+	int64_t id, day;
+};
+
+static int agg_eq(const void *ctx, uint32_t item, const void *key)
+{
+	const struct access_day *d = &((const struct access_agg *)ctx)->v[item];
+	const struct agg_key *k = key;
+
+	return d->path_id == k->id && d->day == k->day;
 }
 
 void access_agg_init(struct access_agg *a)
@@ -686,49 +651,26 @@ void access_agg_init(struct access_agg *a)
 void access_agg_release(struct access_agg *a)
 {
 	free(a->v);
-	free(a->slots);
+	hashmap_release(&a->map);
 	memset(a, 0, sizeof(*a));
-}
-
-static size_t agg_slot(const struct access_agg *a, const uint32_t *slots, size_t nslots,
-		       int64_t id, int64_t day)
-{
-	size_t i = (size_t)mix(id, day) & (nslots - 1);
-
-	while (slots[i] && !(a->v[slots[i] - 1].path_id == id && a->v[slots[i] - 1].day == day))
-		i = (i + 1) & (nslots - 1);
-	return i;
 }
 
 void access_agg_add(struct access_agg *a, int64_t path_id, int64_t t, int nar)
 {
-	int64_t day = t / 86400;
+	struct agg_key key = {path_id, t / 86400};
 	struct access_day *d;
-	size_t i;
+	uint32_t n = (uint32_t)a->n, i;
 
-	if ((a->n + 1) * 2 > a->nslots) {
-		size_t n = a->nslots ? a->nslots * 2 : 1024;
-		uint32_t *slots;
-		if (n > UINT32_MAX)
-			die("access aggregation: too many (path, day) pairs");
-		slots = xcalloc(n, sizeof(*slots));
-		for (size_t k = 0; k < a->n; k++)
-			slots[agg_slot(a, slots, n, a->v[k].path_id, a->v[k].day)] = (uint32_t)k + 1;
-		free(a->slots);
-		a->slots = slots;
-		a->nslots = n;
-	}
-	i = agg_slot(a, a->slots, a->nslots, path_id, day);
-	if (!a->slots[i]) {
+	i = hashmap_put(&a->map, agg_hash(key.id, key.day), agg_eq, a, &key, n);
+	if (i == n) {
 		GROW(a->v, a->alloc, a->n + 1);
-		d = &a->v[a->n];
+		d = &a->v[a->n++];
 		d->path_id = path_id;
-		d->day = day;
+		d->day = key.day;
 		d->narinfo_hits = d->nar_hits = 0;
 		d->narinfo_last = d->nar_last = -1;
-		a->slots[i] = (uint32_t)++a->n;
 	}
-	d = &a->v[a->slots[i] - 1];
+	d = &a->v[i];
 	if (nar) {
 		d->nar_hits++;
 		if (t > d->nar_last)

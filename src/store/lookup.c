@@ -11,21 +11,6 @@
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
-char *db_store_dir(struct db *db)
-{
-	static const char sql[] = "SELECT value FROM meta WHERE key = 'store_dir'";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	char *s;
-
-	if (!st || db_step(db, st) != 1) {
-		error("database '%s' has no store_dir", db->path);
-		return NULL;
-	}
-	s = xstrdup(db_col_text(st, 0));
-	sqlite3_reset(st);
-	return s;
-}
-
 static void list_caches(struct db *db)
 {
 	static const char sql[] = "SELECT id, url FROM caches ORDER BY id";

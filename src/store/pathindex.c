@@ -22,23 +22,12 @@ static uint64_t key_of(const char *hash)
 	return k ^ (k >> 32);
 }
 
-static void slots_insert(struct path_index *pi, uint32_t id)
+/* Whether id item + 1 has the 32-char hash key. */
+static int hash_eq(const void *ctx, uint32_t item, const void *key)
 {
-	size_t mask = pi->nslots - 1, i = (size_t)key_of(pi->hashes[id]) & mask;
+	const struct path_index *pi = ctx;
 
-	while (pi->slots[i])
-		i = (i + 1) & mask;
-	pi->slots[i] = id;
-}
-
-static void rehash(struct path_index *pi, size_t nslots)
-{
-	free(pi->slots);
-	pi->slots = xcalloc(nslots, sizeof(*pi->slots));
-	pi->nslots = nslots;
-	for (uint32_t id = 1; id <= pi->max_id; id++)
-		if (pi->hashes[id][0])
-			slots_insert(pi, id);
+	return !memcmp(pi->hashes[(size_t)item + 1], key, STORE_HASH_LEN);
 }
 
 static void add(struct path_index *pi, uint32_t id, const char *hash)
@@ -51,11 +40,7 @@ static void add(struct path_index *pi, uint32_t id, const char *hash)
 	memcpy(pi->hashes[id], hash, STORE_HASH_LEN);
 	if (id > pi->max_id)
 		pi->max_id = id;
-	pi->count++;
-	if (pi->count * 2 > pi->nslots)
-		rehash(pi, pi->nslots ? pi->nslots * 2 : 1024);
-	else
-		slots_insert(pi, id);
+	hashmap_add(&pi->map, key_of(hash), id - 1);
 }
 
 /* SQLite's count of commits by other connections: it changes exactly when
@@ -89,8 +74,6 @@ int path_index_load(struct path_index *pi, struct db *db)
 		add(pi, (uint32_t)id, h);
 	}
 	sqlite3_reset(st);
-	if (!pi->nslots)
-		rehash(pi, 1024);
 	if (rc < 0)
 		return -1;
 	return data_version(db, &pi->data_version);
@@ -98,7 +81,7 @@ int path_index_load(struct path_index *pi, struct db *db)
 
 void path_index_release(struct path_index *pi)
 {
-	free(pi->slots);
+	hashmap_release(&pi->map);
 	free(pi->hashes);
 	free(pi->reserved);
 	memset(pi, 0, sizeof(*pi));
@@ -106,15 +89,9 @@ void path_index_release(struct path_index *pi)
 
 uint32_t path_index_find(const struct path_index *pi, const char *hash)
 {
-	size_t mask, i;
+	uint32_t item = hashmap_find(&pi->map, key_of(hash), hash_eq, pi, hash);
 
-	if (!pi->nslots)
-		return 0;
-	mask = pi->nslots - 1;
-	for (i = (size_t)key_of(hash) & mask; pi->slots[i]; i = (i + 1) & mask)
-		if (!memcmp(pi->hashes[pi->slots[i]], hash, STORE_HASH_LEN))
-			return pi->slots[i];
-	return 0;
+	return item == HASHMAP_NONE ? 0 : item + 1;
 }
 
 static int is_reserved(const struct path_index *pi, uint32_t id)

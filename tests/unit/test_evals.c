@@ -1,7 +1,7 @@
 /*
- * test_evals.c - the pure parts of evals.c: capability sets, nix-eval-jobs
- * lines, build outcomes (Hydra JSON and JSON lines), the bounded line
- * reader, key and label checks.
+ * test_evals.c - the pure parts of evals.c: nix-eval-jobs
+ * lines, build outcomes (Hydra JSON and JSON lines),
+ * key and label checks (capability sets: test_caps.c; lines: test_line_reader.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,83 +17,6 @@
 #define DRV SD "/" H1 "-torch-2.5.1.drv"
 #define OUT SD "/" H2 "-torch-2.5.1"
 #define LIB SD "/" H3 "-torch-2.5.1-lib"
-
-static char *norm(const char *s)
-{
-	struct evals_error e;
-	char *out = NULL;
-
-	if (caps_normalize(s, strlen(s), &out, &e))
-		return NULL;
-	return out;
-}
-
-#define CHECK_CAPS(in, want)                                                     \
-	do {                                                                     \
-		char *got_ = norm(in);                                           \
-		CHECK_STR(got_, want);                                           \
-		free(got_);                                                      \
-	} while (0)
-#define CHECK_CAPS_BAD(in)                                                       \
-	do {                                                                     \
-		char *got_ = norm(in);                                           \
-		if (got_)                                                        \
-			fprintf(stderr, "%s:%d: '%s' normalized to '%s'\n",      \
-				__FILE__, __LINE__, in, got_);                   \
-		CHECK(got_ == NULL);                                             \
-		free(got_);                                                      \
-	} while (0)
-
-TEST(caps_sets)
-{
-	CHECK_CAPS("8.6", "8.6");
-	CHECK_CAPS("8.6,8.9", "8.6,8.9");
-	CHECK_CAPS("8.9,8.6", "8.6,8.9");
-	CHECK_CAPS(" 8.9, 8.6 ", "8.6,8.9");
-	CHECK_CAPS("8.9 8.6\t8.6", "8.6,8.9");
-	CHECK_CAPS("8.6,,8.9,", "8.6,8.9");
-	/* numeric, not textual, order */
-	CHECK_CAPS("10.0,9.0,8.6,7.5", "7.5,8.6,9.0,10.0");
-	CHECK_CAPS("8.10,8.9", "8.9,8.10");
-	CHECK_CAPS("10.0f,9.0a,9.0,10.0", "9.0,9.0a,10.0,10.0f");
-	CHECK_CAPS("0.0", "0.0");
-}
-
-TEST(caps_junk)
-{
-	struct evals_error e;
-	char *out = NULL;
-	struct strbuf many = STRBUF_INIT;
-
-	CHECK_CAPS_BAD("");
-	CHECK_CAPS_BAD(" , ,");
-	CHECK_CAPS_BAD("8.x");
-	CHECK_CAPS_BAD("8");
-	CHECK_CAPS_BAD("8.");
-	CHECK_CAPS_BAD(".6");
-	CHECK_CAPS_BAD("08.6");
-	CHECK_CAPS_BAD("8.06");
-	CHECK_CAPS_BAD("8.6b");
-	CHECK_CAPS_BAD("8.6aa");
-	CHECK_CAPS_BAD("8.6.1");
-	CHECK_CAPS_BAD("sm_86");
-	CHECK_CAPS_BAD("1234.0");
-	CHECK_CAPS_BAD("8.6;8.9");
-	CHECK_CAPS_BAD("8.6,8.x");
-	CHECK_CAPS_BAD("[\"8.6\"]");
-	/* the message names the bad item */
-	CHECK(caps_normalize("8.6,8.x", 7, &out, &e) == -1);
-	CHECK(strstr(e.msg, "'8.x'") != NULL);
-	CHECK(out == NULL);
-	/* a length, not a NUL, ends the input */
-	CHECK(caps_normalize("8.6,8.x", 3, &out, &e) == 0);
-	CHECK_STR(out, "8.6");
-	free(out);
-	for (int i = 0; i < CAPS_MAX + 1; i++)
-		strbuf_addf(&many, "%d.0,", i);
-	CHECK(caps_normalize(many.buf, many.len, &out, &e) == -1);
-	strbuf_release(&many);
-}
 
 static int parse_job(const char *s, struct eval_job *job, struct evals_error *e)
 {
@@ -460,118 +383,6 @@ TEST(builds_bad_documents)
 	CHECK_INT(c.nbad, 1);
 }
 
-/* ---- the line reader ------------------------------------------------ */
-
-TEST(line_reader)
-{
-	const char text[] = "one\r\ntwo\n\n0123456789ABCDEF\nthree\nlast-no-newline";
-	struct line_reader lr;
-	const char *line;
-	size_t n;
-	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
-
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	line_reader_init(&lr, f, 14);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK(n == 3 && !memcmp(line, "one", 3));
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK(n == 3 && !memcmp(line, "two", 3));
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK_INT(n, 0);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_TOO_LONG);
-	CHECK_INT(lr.lineno, 4);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK(n == 5 && !memcmp(line, "three", 5));
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_TOO_LONG);   /* 15 chars, at EOF */
-	CHECK_INT(lr.lineno, 6);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
-	line_reader_release(&lr);
-	fclose(f);
-}
-
-/* Before its first read the reader has no buffer: nothing may compute an
- * address from it (NULL + 0 is undefined; clang's UBSan stops there). */
-TEST(line_reader_empty)
-{
-	struct line_reader lr;
-	const char *line = NULL;
-	size_t n = 7;
-	FILE *f = tmpfile();
-
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	line_reader_init(&lr, f, 14);
-	CHECK(lr.buf == NULL);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
-	CHECK_INT(lr.lineno, 0);
-	CHECK(line == NULL && n == 7);
-	line_reader_release(&lr);
-	/* Released at EOF: the buffer is gone again, and EOF stays EOF. */
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
-	line_reader_release(&lr);
-	fclose(f);
-}
-
-TEST(line_reader_big)
-{
-	/* lines far longer than the buffer's first chunk, and one too long */
-	size_t big = 300000, max = 400000;
-	struct strbuf sb = STRBUF_INIT;
-	struct line_reader lr;
-	const char *line;
-	size_t n;
-	FILE *f;
-
-	for (size_t i = 0; i < big; i++)
-		strbuf_addch(&sb, 'a');
-	strbuf_addch(&sb, '\n');
-	for (size_t i = 0; i < max + 1; i++)
-		strbuf_addch(&sb, 'b');
-	strbuf_addstr(&sb, "\nend\n");
-	f = fmemopen(sb.buf, sb.len, "r");
-	CHECK(f != NULL);
-	if (!f) {
-		strbuf_release(&sb);
-		return;
-	}
-	line_reader_init(&lr, f, max);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK_INT(n, big);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_TOO_LONG);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_LINE);
-	CHECK(n == 3 && !memcmp(line, "end", 3));
-	CHECK_INT(lr.lineno, 3);
-	CHECK_INT(line_reader_next(&lr, &line, &n), LR_EOF);
-	CHECK(lr.alloc <= max + 2 * 65536);
-	line_reader_release(&lr);
-	fclose(f);
-	strbuf_release(&sb);
-}
-
-TEST(stream_cap)
-{
-	char text[1000];
-	char *out;
-	size_t n;
-	FILE *f;
-
-	memset(text, 'x', sizeof(text));
-	f = fmemopen(text, sizeof(text), "r");
-	CHECK(read_stream_capped(f, 999, &out, &n) == -1);
-	CHECK(out == NULL);
-	fclose(f);
-	f = fmemopen(text, sizeof(text), "r");
-	CHECK(read_stream_capped(f, 1000, &out, &n) == 0);
-	CHECK_INT(n, 1000);
-	CHECK(out && out[1000] == '\0');
-	free(out);
-	fclose(f);
-}
-
 /* ---- keys and labels ------------------------------------------------ */
 
 TEST(keys)
@@ -612,8 +423,6 @@ TEST(labels)
 
 int main(void)
 {
-	RUN(caps_sets);
-	RUN(caps_junk);
 	RUN(job_full);
 	RUN(job_minimal_and_legacy);
 	RUN(job_error_line);
@@ -623,10 +432,6 @@ int main(void)
 	RUN(builds_hydra_single_pretty);
 	RUN(builds_lines);
 	RUN(builds_bad_documents);
-	RUN(line_reader);
-	RUN(line_reader_empty);
-	RUN(line_reader_big);
-	RUN(stream_cap);
 	RUN(keys);
 	RUN(labels);
 	return test_summary();

@@ -1,7 +1,8 @@
 /*
  * test_graph.c - the crawl recorder and the closure engine on a small
  * hand-made cache: a diamond, a self-reference, a reference the cache
- * lacks, a path that goes and comes back.
+ * lacks, a path that goes and comes back; and the traversal helper
+ * (struct graph_walk) on graphs built in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,94 @@ TEST(interrupted_crawl_marks_nothing_gone)
 	CHECK_INT(q(&db, "SELECT count(*) FROM crawls WHERE status = 'interrupted'"), 1);
 }
 
+/* ---- the traversal helper, on a graph built by hand ---- */
+
+/* 0 -> 1, 2;  1 -> 3;  2 -> 3, 4;  3 -> 1 (a cycle);  4;  5 -> 0 (unreached
+ * from 0);  6 isolated. */
+static void hand_graph(struct graph *g)
+{
+	static uint32_t off[] = {0, 2, 3, 5, 6, 6, 7, 7};
+	static uint32_t adj[] = {1, 2, 3, 3, 4, 1, 0};
+
+	memset(g, 0, sizeof(*g));
+	g->n = 7;
+	g->off = off;
+	g->adj = adj;
+	g->nedges = ARRAY_SIZE(adj);
+}
+
+TEST(walk_visits_each_reached_id_once)
+{
+	struct graph g;
+	struct graph_walk w;
+	uint32_t v, order[16], n = 0;
+	static const uint32_t want[] = {0, 2, 4, 3, 1};
+
+	hand_graph(&g);
+	graph_walk_init(&w, g.n);
+	graph_walk_start(&w);
+	CHECK_INT(graph_walk_push(&w, 0), 1);
+	CHECK_INT(graph_walk_push(&w, 0), 0);   /* already entered */
+	CHECK_INT(graph_walk_push(&w, 7), 0);   /* out of range */
+	while (graph_walk_next(&w, &v) && n < ARRAY_SIZE(order)) {
+		order[n++] = v;
+		graph_walk_push_refs(&w, &g, v);
+	}
+	/* last pushed first: 0, then 2 (pushed after 1), its 4 then 3, then 1 */
+	CHECK_INT(n, ARRAY_SIZE(want));
+	for (uint32_t i = 0; i < n && i < ARRAY_SIZE(want); i++)
+		CHECK_INT(order[i], want[i]);
+	CHECK(graph_walk_marked(&w, 3));
+	CHECK(!graph_walk_marked(&w, 5));
+	CHECK(!graph_walk_marked(&w, 6));
+
+	/* a new walk forgets the marks: from 5 everything but 6 is reached */
+	graph_walk_start(&w);
+	CHECK(!graph_walk_marked(&w, 0));
+	graph_walk_push(&w, 5);
+	n = 0;
+	while (graph_walk_next(&w, &v)) {
+		n++;
+		graph_walk_push_refs(&w, &g, v);
+	}
+	CHECK_INT(n, 6);
+	CHECK(!graph_walk_marked(&w, 6));
+	graph_walk_release(&w);
+}
+
+TEST(walk_caller_filters_and_epoch_wraps)
+{
+	struct graph g;
+	struct graph_walk w;
+	uint32_t v, n = 0;
+
+	hand_graph(&g);
+	graph_walk_init(&w, g.n);
+	/* the next start wraps the epoch: old marks must not leak through */
+	w.epoch = UINT32_MAX - 1;
+	graph_walk_start(&w);
+	graph_walk_push(&w, 4);
+	graph_walk_push(&w, 6);
+	while (graph_walk_next(&w, &v))
+		;
+	CHECK(graph_walk_marked(&w, 4) && graph_walk_marked(&w, 6));
+	graph_walk_start(&w);   /* epoch UINT32_MAX -> 0 -> cleared, 1 */
+	CHECK_INT(w.epoch, 1);
+	CHECK(!graph_walk_marked(&w, 4) && !graph_walk_marked(&w, 6));
+	/* follow only even ids: from 0, 2 and 4 */
+	graph_walk_push(&w, 0);
+	while (graph_walk_next(&w, &v)) {
+		n++;
+		for (uint32_t e = g.off[v]; e < g.off[v + 1]; e++)
+			if (g.adj[e] % 2 == 0)
+				graph_walk_push(&w, g.adj[e]);
+	}
+	CHECK_INT(n, 3);
+	CHECK(!graph_walk_marked(&w, 1) && !graph_walk_marked(&w, 3));
+	graph_walk_release(&w);
+	CHECK(!w.stamp && !w.stack);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -247,6 +336,8 @@ int main(void)
 	RUN(recrawl_marks_gone_and_closures_see_it);
 	RUN(path_that_comes_back_opens_a_new_episode);
 	RUN(interrupted_crawl_marks_nothing_gone);
+	RUN(walk_visits_each_reached_id_once);
+	RUN(walk_caller_filters_and_epoch_wraps);
 	db_close(&db);
 	{
 		char cmd[400];

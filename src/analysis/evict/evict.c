@@ -18,7 +18,7 @@
 #include "store/db.h"
 #include "analysis/gc.h"
 #include "analysis/graph.h"
-#include "store/lookup.h"
+#include "store/meta.h"
 #include "nix/narinfo.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
