@@ -50,15 +50,14 @@ static void table_grow(struct world *w)
 		table_insert(w, (uint32_t)d);
 }
 
-static unsigned out_slot(unsigned outs, unsigned o)
+/* The store path other packages refer to of a built derivation x: its
+ * lib output when it has one, else out (outputs are stored in O_ order
+ * from x->path0). */
+static uint32_t main_path(const struct world *w, const struct drv *x)
 {
-	return (unsigned)__builtin_popcount(outs & ((1u << o) - 1));
-}
+	unsigned outs = w->pkgs[x->pkg].outs, o = outs & OB_LIB ? O_LIB : O_OUT;
 
-/* The output other packages refer to: lib when there is one. */
-static unsigned main_out(unsigned outs)
-{
-	return outs & OB_LIB ? O_LIB : O_OUT;
+	return x->path0 + (uint32_t)__builtin_popcount(outs & ((1u << o) - 1));
 }
 
 static void lru_unlink(struct world *w, uint32_t d)
@@ -124,16 +123,27 @@ static void cache_touch(struct world *w, uint32_t d, int64_t t)
 	lru_append(w, d);
 }
 
+/* The hash of package p's own version (line li, vcount bumps): what its
+ * derivation's identity starts from. */
+static uint64_t own_hash(const struct world *w, uint32_t p, int li, uint32_t vcount)
+{
+	return h4(w->seed, T_OWN, p, (uint64_t)li << 32 | vcount);
+}
+
+/* x folded with the hashes of pk's inputs (in w->hash), as Nix's input
+ * hashing takes every input's. */
+static uint64_t hash_inputs(const struct world *w, const struct pkg *pk, uint64_t x)
+{
+	for (uint32_t j = 0; j < pk->ndeps; j++)
+		x = h2(x, w->hash[dep_pkg(w, pk, j)]);
+	return x;
+}
+
 /* The identity that decides a content-stable package's bytes: its hash
  * without the capability set. */
 static uint64_t content_key(const struct world *w, uint32_t p, uint64_t own)
 {
-	const struct pkg *pk = &w->pkgs[p];
-	uint64_t x = h2(own, T_CONTENT);
-
-	for (uint32_t j = 0; j < pk->ndeps; j++)
-		x = h2(x, w->hash[w->deps[pk->dep_off + j] & ~DEP_RUNTIME]);
-	return x;
+	return hash_inputs(w, &w->pkgs[p], h2(own, T_CONTENT));
 }
 
 static void add_ref(struct world *w, uint32_t path)
@@ -169,7 +179,7 @@ static uint32_t drv_create(struct world *w, uint32_t p, uint64_t ident, uint64_t
 	table_insert(w, d);
 
 	for (uint32_t j = 0; j < pk->ndeps; j++) {
-		uint32_t dd = w->drvidx[w->deps[pk->dep_off + j] & ~DEP_RUNTIME];
+		uint32_t dd = w->drvidx[dep_pkg(w, pk, j)];
 		if (w->drvs[dd].status != S_OK)
 			status = S_DEPFAIL;
 	}
@@ -240,11 +250,10 @@ static uint32_t drv_create(struct world *w, uint32_t p, uint64_t ident, uint64_t
 			if (!(dep & DEP_RUNTIME))
 				continue;
 			dx = &w->drvs[w->drvidx[dep & ~DEP_RUNTIME]];
-			add_ref(w, dx->path0 + out_slot(w->pkgs[dx->pkg].outs,
-							 main_out(w->pkgs[dx->pkg].outs)));
+			add_ref(w, main_path(w, dx));
 		}
 		if (o == O_DEV || (o == O_OUT && (pk->outs & OB_LIB)))
-			add_ref(w, x->path0 + out_slot(pk->outs, main_out(pk->outs)));
+			add_ref(w, main_path(w, x));
 		if (o != O_DEV && (pk->flags & PF_SELFREF))
 			add_ref(w, (uint32_t)(w->npaths - 1));
 		pa->nref = (uint16_t)(w->nrefs - pa->ref_off);
@@ -287,13 +296,11 @@ int gen_simulate(struct world *w, struct outputs *o, struct progress *pr)
 		for (uint32_t p = 0; p < w->npkgs; p++) {
 			const struct pkg *pk = &w->pkgs[p];
 			uint32_t vc = gen_bumps_until(w, p, ev->line, ev->commit);
-			uint64_t x = h4(w->seed, T_OWN, p, (uint64_t)ev->line << 32 | vc);
+			uint64_t x = own_hash(w, p, ev->line, vc);
 
 			if (pk->flags & PF_CAPS)
 				x = h3(x, T_CAPS, ev->caps);
-			for (uint32_t j = 0; j < pk->ndeps; j++)
-				x = h2(x, w->hash[w->deps[pk->dep_off + j] & ~DEP_RUNTIME]);
-			w->hash[p] = x;
+			w->hash[p] = hash_inputs(w, pk, x);
 			w->need[p] = (pk->flags & mask) && !gen_eval_error(w, p, ev->line, vc);
 		}
 		for (uint32_t p = w->npkgs; p-- > 0;) {
@@ -301,7 +308,7 @@ int gen_simulate(struct world *w, struct outputs *o, struct progress *pr)
 			if (!w->need[p])
 				continue;
 			for (uint32_t j = 0; j < pk->ndeps; j++)
-				w->need[w->deps[pk->dep_off + j] & ~DEP_RUNTIME] = 1;
+				w->need[dep_pkg(w, pk, j)] = 1;
 		}
 		for (uint32_t p = 0; p < w->npkgs; p++) {
 			uint32_t d;
@@ -310,7 +317,7 @@ int gen_simulate(struct world *w, struct outputs *o, struct progress *pr)
 			d = lookup(w, w->hash[p]);
 			if (d == NONE) {
 				uint32_t vc = gen_bumps_until(w, p, ev->line, ev->commit);
-				uint64_t own = h4(w->seed, T_OWN, p, (uint64_t)ev->line << 32 | vc);
+				uint64_t own = own_hash(w, p, ev->line, vc);
 				d = drv_create(w, p, w->hash[p], own, vc, ev);
 			}
 			w->drvidx[p] = d;

@@ -43,6 +43,15 @@ int gen_mkdir_p(const char *path)
 	return rc;
 }
 
+int gen_open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		error("cannot open '%s': %s", dir, strerror(errno));
+	return fd;
+}
+
 /* Write len bytes to dirfd/name (created or truncated) with mtime t
  * (t < 0: leave it).  0 or -1 with errno set. */
 int gen_write_at(int dirfd, const char *name, const void *buf, size_t len, int64_t t,
@@ -143,7 +152,7 @@ int gen_keep_narinfo(const void *ctx, const char *name)
 
 int gen_cmp_strp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int gen_keep_name(const void *ctx, const char *name)
@@ -163,34 +172,26 @@ int gen_cmp_nar_file(const void *a, const void *b)
 	return x->time < y->time ? -1 : x->time > y->time;
 }
 
+/* bsearch()'s comparison of a name with a nar_file. */
+static int cmp_name_nar(const void *name, const void *elem)
+{
+	return strcmp(name, ((const struct nar_file *)elem)->name);
+}
+
 int gen_keep_nar(const void *ctx, const char *name)
 {
 	const struct nar_set *ns = ctx;
-	struct nar_file key;
 
-	if (!ns->keep || strlen(name) >= sizeof(key.name))
-		return 0;
-	strcpy(key.name, name);
-	for (size_t lo = 0, hi = ns->n; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key.name, ns->v[mid].name);
-		if (!c)
-			return 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
+	return ns->keep && bsearch(name, ns->v, ns->n, sizeof(*ns->v), cmp_name_nar) != NULL;
 }
 
 int gen_write_nar_stubs(const char *dir, const struct nar_set *ns)
 {
 	struct strbuf text = STRBUF_INIT;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	int fd = gen_open_dir(dir), rc = 0;
 
 	if (fd < 0)
-		return error("cannot open '%s': %s", dir, strerror(errno));
+		return -1;
 	for (size_t i = 0; i < ns->n; i++) {
 		struct stat st;
 		strbuf_reset(&text);

@@ -29,7 +29,6 @@
 #include "gen_private.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +158,57 @@ out:
 	return rc;
 }
 
+/*
+ * The paths the cache holds as of as_of (the caller frees the array), in
+ * s->present; their hashes in *present and their NAR files, one entry
+ * each, in *nars, both sorted for the keep functions; the byte totals and
+ * nar_files in *s.
+ */
+static uint32_t *present_sets(const struct world *w, struct gen_summary *s,
+			      struct hash_set *present, struct nar_set *nars)
+{
+	uint32_t *plist = NULL;
+	size_t np = 0;
+
+	for (size_t d = 0; d < w->ndrvs; d++) {
+		const struct drv *x = &w->drvs[d];
+		if (x->state != C_IN || x->push > w->as_of)
+			continue;
+		for (uint32_t k = 0; k < (uint32_t)__builtin_popcount(w->pkgs[x->pkg].outs); k++) {
+			GROW(plist, np, s->present + 1);
+			plist[s->present++] = x->path0 + k;
+		}
+	}
+	present->v = xmalloc((s->present ? s->present : 1) * sizeof(*present->v));
+	nars->v = xmalloc((s->present ? s->present : 1) * sizeof(*nars->v));
+	for (size_t i = 0; i < s->present; i++) {
+		struct strbuf b = STRBUF_INIT;
+		const struct path *pa = &w->paths[plist[i]];
+		gen_path_basename(w, plist[i], &b);
+		memcpy(present->v[i], b.buf, STORE_HASH_LEN);
+		strbuf_release(&b);
+		gen_nar_name(w, plist[i], nars->v[i].name);
+		nars->v[i].time = w->drvs[pa->drv].push;
+		nars->v[i].size = pa->file_size;
+		s->present_nar_bytes += pa->nar_size;
+	}
+	present->n = s->present;
+	qsort(present->v, present->n, STORE_HASH_LEN, gen_cmp_hash32);
+	qsort(nars->v, s->present, sizeof(*nars->v), gen_cmp_nar_file);
+	nars->n = 0;
+	for (size_t i = 0; i < s->present; i++) {   /* one entry per NAR file */
+		if (nars->n && !strcmp(nars->v[nars->n - 1].name, nars->v[i].name))
+			continue;
+		nars->v[nars->n++] = nars->v[i];
+		s->present_file_bytes += nars->v[i].size;
+	}
+	return plist;
+}
+
 int gen_run(const struct gen_options *opt, struct gen_summary *s)
 {
+	static const char *const subdirs[] = {"cache", "evals", "keys"};
+	static const char *const nar_suffixes[] = {".nar", ".xz", ".zst", ".bz2"};
 	struct world w;
 	struct outputs o;
 	struct sig_secret_key key;
@@ -169,13 +217,11 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	struct hash_set present = {0};
 	struct nar_set nars = {0};
 	struct name_set evnames = {0};
-	struct writer wr;
 	uint32_t *plist = NULL, npkgs;
-	size_t np = 0;
 	char *params = NULL, *old_params = NULL;
 	size_t old_len;
 	uint64_t limit, removed = 0;
-	int rc = -1, cache_fd = -1, have_key = 0;
+	int rc = -1, cache_fd = -1, have_key = 0, reuse;
 
 	memset(s, 0, sizeof(*s));
 	memset(&o, 0, sizeof(o));
@@ -192,17 +238,12 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	if (gen_mkdir_p(opt->dir))
 		return -1;
 	o.dir = xstrdup(opt->dir);
-	strbuf_addf(&path, "%s/cache", opt->dir);
-	if (gen_mkdir_p(path.buf))
-		goto out;
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/evals", opt->dir);
-	if (gen_mkdir_p(path.buf))
-		goto out;
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/keys", opt->dir);
-	if (gen_mkdir_p(path.buf))
-		goto out;
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {   /* keys last: path stays */
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s", opt->dir, subdirs[i]);
+		if (gen_mkdir_p(path.buf))
+			goto out;
+	}
 
 	plan_world(opt, &npkgs, &limit);
 	gen_world_init(&w, opt, 0);
@@ -219,9 +260,9 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	strbuf_reset(&path);
 	strbuf_addf(&path, "%s/gen-params", opt->dir);
 	if (!read_file_capped(path.buf, 4096, &old_params, &old_len))
-		wr.reuse = !strcmp(old_params, params);
+		reuse = !strcmp(old_params, params);
 	else
-		wr.reuse = 0;
+		reuse = 0;
 	if (unlink(path.buf) && errno != ENOENT) {
 		error("cannot remove '%s': %s", path.buf, strerror(errno));
 		goto out;
@@ -253,38 +294,7 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	if (gen_write_builds(&w, opt->dir, &s->builds))
 		goto out;
 
-	/* what the cache holds as of as_of */
-	for (size_t d = 0; d < w.ndrvs; d++) {
-		const struct drv *x = &w.drvs[d];
-		if (x->state != C_IN || x->push > w.as_of)
-			continue;
-		for (uint32_t k = 0; k < (uint32_t)__builtin_popcount(w.pkgs[x->pkg].outs); k++) {
-			GROW(plist, np, s->present + 1);
-			plist[s->present++] = x->path0 + k;
-		}
-	}
-	present.v = xmalloc((s->present ? s->present : 1) * sizeof(*present.v));
-	nars.v = xmalloc((s->present ? s->present : 1) * sizeof(*nars.v));
-	for (size_t i = 0; i < s->present; i++) {
-		struct strbuf b = STRBUF_INIT;
-		const struct path *pa = &w.paths[plist[i]];
-		gen_path_basename(&w, plist[i], &b);
-		memcpy(present.v[i], b.buf, STORE_HASH_LEN);
-		strbuf_release(&b);
-		gen_nar_name(&w, plist[i], nars.v[i].name);
-		nars.v[i].time = w.drvs[pa->drv].push;
-		nars.v[i].size = pa->file_size;
-		s->present_nar_bytes += pa->nar_size;
-	}
-	present.n = s->present;
-	qsort(present.v, present.n, STORE_HASH_LEN, gen_cmp_hash32);
-	qsort(nars.v, s->present, sizeof(*nars.v), gen_cmp_nar_file);
-	for (size_t i = 0; i < s->present; i++) {   /* one entry per NAR file */
-		if (nars.n && !strcmp(nars.v[nars.n - 1].name, nars.v[i].name))
-			continue;
-		nars.v[nars.n++] = nars.v[i];
-		s->present_file_bytes += nars.v[i].size;
-	}
+	plist = present_sets(&w, s, &present, &nars);
 	nars.keep = opt->nar_stubs;
 	s->nar_files = nars.n;
 
@@ -295,28 +305,11 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	if (gen_write_file(path.buf, "nix-cache-info",
 		       "StoreDir: " STORE_DIR "\nWantMassQuery: 1\nPriority: 40\n", 0644))
 		goto out;
-	cache_fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cache_fd < 0) {
-		error("cannot open '%s': %s", path.buf, strerror(errno));
+	cache_fd = gen_open_dir(path.buf);
+	if (cache_fd < 0)
 		goto out;
-	}
-	wr.w = &w;
-	wr.key = &key;
-	wr.dirfd = cache_fd;
-	wr.paths = plist;
-	wr.n = s->present;
-	atomic_init(&wr.next, 0);
-	atomic_init(&wr.written, 0);
-	atomic_init(&wr.kept, 0);
-	atomic_init(&wr.failed, 0);
-	pthread_mutex_init(&wr.lock, NULL);
-	wr.errmsg[0] = '\0';
-	progress_start(&pr, "writing narinfos", wr.n);
-	rc = gen_write_narinfos(&wr, &pr);
-	progress_finish(&pr);
-	pthread_mutex_destroy(&wr.lock);
-	s->narinfos_written = atomic_load(&wr.written);
-	s->narinfos_kept = atomic_load(&wr.kept);
+	rc = gen_write_narinfos(&w, &key, cache_fd, plist, s->present, reuse,
+				&s->narinfos_written, &s->narinfos_kept);
 	if (rc)
 		goto out;
 	rc = -1;
@@ -324,11 +317,9 @@ int gen_run(const struct gen_options *opt, struct gen_summary *s)
 	strbuf_addstr(&path, "/nar");
 	if (opt->nar_stubs && (gen_mkdir_p(path.buf) || gen_write_nar_stubs(path.buf, &nars)))
 		goto out;
-	if (gen_remove_stale(path.buf, ".nar", gen_keep_nar, &nars, &removed) ||
-	    gen_remove_stale(path.buf, ".xz", gen_keep_nar, &nars, &removed) ||
-	    gen_remove_stale(path.buf, ".zst", gen_keep_nar, &nars, &removed) ||
-	    gen_remove_stale(path.buf, ".bz2", gen_keep_nar, &nars, &removed))
-		goto out;
+	for (size_t i = 0; i < ARRAY_SIZE(nar_suffixes); i++)
+		if (gen_remove_stale(path.buf, nar_suffixes[i], gen_keep_nar, &nars, &removed))
+			goto out;
 
 	if (gen_write_file(opt->dir, "gen-params", params, 0644))
 		goto out;

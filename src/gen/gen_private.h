@@ -25,11 +25,9 @@
 
 #include "gen/gen.h"
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <sys/types.h>
 
 #include "lib/util.h"
@@ -218,6 +216,12 @@ static inline const char *str(const struct world *w, uint32_t off)
 	return w->pool.buf + off;
 }
 
+/* The package that is input j of pk. */
+static inline uint32_t dep_pkg(const struct world *w, const struct pkg *pk, uint32_t j)
+{
+	return w->deps[pk->dep_off + j] & ~DEP_RUNTIME;
+}
+
 /* ---- packages.c ----------------------------------------------------- */
 
 /* Build the package table for about npkgs packages (at least the fixed
@@ -227,6 +231,10 @@ void gen_build_packages(struct world *w, uint32_t npkgs);
 uint32_t gen_min_pkgs(void);
 /* The package whose attribute is attr[0..len), or NONE. */
 uint32_t gen_find_attr(const struct world *w, const char *attr, size_t len);
+/* The next word of the space-separated list at *s (the tables' attribute
+ * lists): returns its start and sets *len, moving *s past it; NULL at the
+ * end of the list. */
+const char *gen_next_word(const char **s, size_t *len);
 
 /* ---- history.c ------------------------------------------------------ */
 
@@ -261,17 +269,25 @@ int gen_eval_error(const struct world *w, uint32_t p, int line, uint32_t vcount)
 
 /* Fill n bytes from a key. */
 void gen_fill_bytes(uint64_t key, unsigned char *out, size_t n);
+/* The STORE_HASH_LEN characters (no NUL) of a store path hash from a key. */
+void gen_store_hash(uint64_t key, char out[STORE_HASH_LEN]);
 /* Version string of p on line li after vcount bumps, appended to sb. */
 void gen_version_of(const struct world *w, uint32_t p, int li, uint32_t vcount,
 		    struct strbuf *sb);
+/* "<pname>-<version>" of p on line li after vcount bumps, appended to sb. */
+void gen_name_of(const struct world *w, uint32_t p, int li, uint32_t vcount, struct strbuf *sb);
 /* "<hash>-<name>" of output o of the derivation (ident, p, line, vcount),
  * appended to sb; o < 0 gives the .drv. */
 void gen_basename_of(const struct world *w, uint64_t ident, uint32_t p, int li,
 		     uint32_t vcount, int o, struct strbuf *sb);
+/* The same for derivation x, as it was created. */
+void gen_drv_basename(const struct world *w, const struct drv *x, int o, struct strbuf *sb);
 /* The basename of store path path, appended to sb. */
 void gen_path_basename(const struct world *w, uint32_t path, struct strbuf *sb);
 /* "sha256:<52 nix32>" of a key. */
 void gen_sha256_of(uint64_t key, char out[60]);
+/* The FileHash of a path, as gen_sha256_of() writes it. */
+void gen_file_hash(const struct world *w, uint32_t path, char out[60]);
 /* The NAR file name of a path: "<filehash nix32>.nar.<ext>". */
 void gen_nar_name(const struct world *w, uint32_t path, char out[64]);
 
@@ -295,29 +311,23 @@ int gen_write_builds(struct world *w, const char *dir, uint64_t *count);
 
 /* ---- narinfos.c ----------------------------------------------------- */
 
-/* The narinfo writer's shared state (its threads take chunks of paths). */
-struct writer {
-	const struct world *w;
-	const struct sig_secret_key *key;
-	int dirfd;
-	const uint32_t *paths;   /* present paths */
-	size_t n;
-	int reuse;               /* files with the right size and mtime stay */
-	atomic_size_t next;
-	atomic_size_t written, kept;
-	atomic_int failed;
-	pthread_mutex_t lock;
-	char errmsg[512];
-};
-
-/* Write the narinfos of wr->paths, on every CPU.  0 or -1 (reported). */
-int gen_write_narinfos(struct writer *wr, struct progress *pr);
+/*
+ * Write the narinfos of paths[0..n) into dirfd (cache/), signed with key,
+ * on every CPU, showing progress; with reuse, files of the right size and
+ * mtime stay.  Sets *written and *kept (also on failure).  0 or -1
+ * (reported).
+ */
+int gen_write_narinfos(const struct world *w, const struct sig_secret_key *key, int dirfd,
+		       const uint32_t *paths, size_t n, int reuse, uint64_t *written,
+		       uint64_t *kept);
 
 /* ---- files.c -------------------------------------------------------- */
 
 /* Create path and its parents; it must end up a writable directory.
  * 0 or -1 (reported). */
 int gen_mkdir_p(const char *path);
+/* A descriptor of directory dir, or -1 (reported). */
+int gen_open_dir(const char *dir);
 /* Write len bytes to dirfd/name (created or truncated) with mtime t
  * (t < 0: leave it).  0 or -1 with errno set. */
 int gen_write_at(int dirfd, const char *name, const void *buf, size_t len, int64_t t,

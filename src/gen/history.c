@@ -89,25 +89,116 @@ static uint32_t commit_at(const struct line *l, int64_t t)
 	return lo ? lo - 1 : 0;
 }
 
+/* (package, commit) pairs of one line's bumps, in the order made. */
+struct bump_list {
+	uint32_t *pkg, *commit;
+	size_t n, pkg_alloc, commit_alloc;
+};
+
+static void add_bump(struct bump_list *bl, uint32_t p, uint32_t c)
+{
+	GROW(bl->pkg, bl->pkg_alloc, bl->n + 1);
+	GROW(bl->commit, bl->commit_alloc, bl->n + 1);
+	bl->pkg[bl->n] = p;
+	bl->commit[bl->n++] = c;
+}
+
 /*
- * Commits and what they change.  Each package is bumped as a Poisson
- * process whose rate falls with its reach: leaves change often, what much
- * depends on rarely (nixpkgs' staging), and hubs only in the mass rebuilds
- * of mass_bumps.  So the share of the world one commit rebuilds does not
- * depend on the world's size.
+ * Each package but the hubs is bumped as a Poisson process whose rate
+ * falls with its reach: leaves change often, what much depends on rarely
+ * (nixpkgs' staging).  So the share of the world one commit rebuilds does
+ * not depend on the world's size.
  */
 #define BUMP_REACH 8.0
+static void random_bumps(const struct world *w, int li, struct bump_list *bl)
+{
+	static const double rate[NLINES] = {0.003, 0.002};   /* per commit, leaves */
+	const struct line *l = &w->lines[li];
+
+	for (uint32_t p = w->nhubs; p < w->npkgs; p++) {
+		double reach = w->pkgs[p].reach;
+		double q = rate[li] * (reach > BUMP_REACH ? BUMP_REACH / reach : 1.0);
+		double lq = log1p(-q);
+		uint64_t c = 0;
+
+		/* geometric gaps between bumps */
+		for (uint32_t k = 0;; k++) {
+			double u = unit(h4(w->seed, T_BUMP, (uint64_t)li << 32 | p, k));
+			double gap = floor(log(u > 1e-300 ? u : 1e-300) / lq);
+			if (!(gap < (double)l->ncommits) || c + (uint64_t)gap >= l->ncommits)
+				break;
+			c += (uint64_t)gap;
+			add_bump(bl, p, (uint32_t)c);
+			c++;
+		}
+	}
+}
+
+/* The hubs move only in the mass rebuilds of mass_bumps. */
+static void mass_rebuilds(const struct world *w, int li, struct bump_list *bl)
+{
+	for (size_t m = 0; m < ARRAY_SIZE(mass_bumps); m++) {
+		if (mass_bumps[m].line != li)
+			continue;
+		for (double day = mass_bumps[m].first; day < w->days; day += mass_bumps[m].period) {
+			uint32_t c = commit_at(&w->lines[li], w->start + (int64_t)(day * DAY));
+			const char *s = mass_bumps[m].attrs, *a;
+			size_t len;
+
+			while ((a = gen_next_word(&s, &len))) {
+				uint32_t p = gen_find_attr(w, a, len);
+				if (p == NONE)
+					die("gen: unknown mass bump '%.*s'", (int)len, a);
+				add_bump(bl, p, c);
+			}
+		}
+	}
+}
+
+/* Each package's bumps on line li, sorted, into l->bumps: a counting sort
+ * by package; commits stay ordered within one package because pairs come
+ * in commit order, except the mass bumps, so sort each package's run
+ * afterwards. */
+static void index_bumps(struct world *w, int li, const struct bump_list *bl)
+{
+	struct line *l = &w->lines[li];
+	uint32_t *count = xcalloc(w->npkgs + 1, sizeof(*count));
+
+	for (size_t i = 0; i < bl->n; i++)
+		count[bl->pkg[i] + 1]++;
+	for (uint32_t p = 0; p < w->npkgs; p++) {
+		count[p + 1] += count[p];
+		w->pkgs[p].bump_off[li] = count[p];
+		w->pkgs[p].nbump[li] = 0;
+	}
+	l->bumps = xmalloc((bl->n ? bl->n : 1) * sizeof(*l->bumps));
+	l->nbumps = bl->n;
+	for (size_t i = 0; i < bl->n; i++) {
+		struct pkg *p = &w->pkgs[bl->pkg[i]];
+		l->bumps[p->bump_off[li] + p->nbump[li]++] = bl->commit[i];
+	}
+	for (uint32_t p = 0; p < w->npkgs; p++) {
+		uint32_t *b = l->bumps + w->pkgs[p].bump_off[li];
+		uint32_t n = w->pkgs[p].nbump[li];
+		for (uint32_t i = 1; i < n; i++)   /* insertion sort: tiny runs */
+			for (uint32_t j = i; j > 0 && b[j - 1] > b[j]; j--) {
+				uint32_t t = b[j];
+				b[j] = b[j - 1];
+				b[j - 1] = t;
+			}
+	}
+	free(count);
+}
+
+/* Commits and what they change, for each line. */
 void gen_build_lines(struct world *w)
 {
 	static const int64_t step[NLINES] = {3 * HOUR, 12 * HOUR};
-	static const double rate[NLINES] = {0.003, 0.002};   /* per commit, leaves */
 	int64_t first = w->start - 3 * DAY;
 
 	for (int li = 0; li < NLINES; li++) {
 		struct line *l = &w->lines[li];
-		uint32_t *pairs_pkg = NULL, *count;
-		uint32_t *pairs_commit = NULL;
-		size_t npairs = 0, alloc = 0, alloc2 = 0;
+		struct bump_list bl = {0};
 
 		l->ncommits = (uint32_t)(((int64_t)w->days + 4) * DAY / step[li]);
 		l->time = xmalloc(l->ncommits * sizeof(*l->time));
@@ -116,79 +207,11 @@ void gen_build_lines(struct world *w)
 			l->time[c] = first + (int64_t)c * step[li] +
 				     (int64_t)(unit(h2(h, 2)) * (double)(step[li] - 600));
 		}
-		for (uint32_t p = w->nhubs; p < w->npkgs; p++) {
-			double reach = w->pkgs[p].reach;
-			double q = rate[li] * (reach > BUMP_REACH ? BUMP_REACH / reach : 1.0);
-			double lq = log1p(-q);
-			uint64_t c = 0;
-
-			/* geometric gaps between bumps */
-			for (uint32_t k = 0;; k++) {
-				double u = unit(h4(w->seed, T_BUMP, (uint64_t)li << 32 | p, k));
-				double gap = floor(log(u > 1e-300 ? u : 1e-300) / lq);
-				if (!(gap < (double)l->ncommits) || c + (uint64_t)gap >= l->ncommits)
-					break;
-				c += (uint64_t)gap;
-				GROW(pairs_pkg, alloc, npairs + 1);
-				GROW(pairs_commit, alloc2, npairs + 1);
-				pairs_pkg[npairs] = p;
-				pairs_commit[npairs++] = (uint32_t)c;
-				c++;
-			}
-		}
-		for (size_t m = 0; m < ARRAY_SIZE(mass_bumps); m++) {
-			if (mass_bumps[m].line != li)
-				continue;
-			for (double day = mass_bumps[m].first; day < w->days;
-			     day += mass_bumps[m].period) {
-				uint32_t c = commit_at(l, w->start + (int64_t)(day * DAY));
-				const char *s = mass_bumps[m].attrs;
-				while (*s) {
-					const char *e = strchr(s, ' ');
-					size_t len = e ? (size_t)(e - s) : strlen(s);
-					uint32_t p = gen_find_attr(w, s, len);
-					if (p == NONE)
-						die("gen: unknown mass bump '%.*s'", (int)len, s);
-					GROW(pairs_pkg, alloc, npairs + 1);
-					GROW(pairs_commit, alloc2, npairs + 1);
-					pairs_pkg[npairs] = p;
-					pairs_commit[npairs++] = c;
-					s += len;
-					while (*s == ' ')
-						s++;
-				}
-			}
-		}
-		/* counting sort by package; commits stay ordered within one
-		 * package because pairs come in commit order, except the mass
-		 * bumps, so sort each package's run afterwards */
-		count = xcalloc(w->npkgs + 1, sizeof(*count));
-		for (size_t i = 0; i < npairs; i++)
-			count[pairs_pkg[i] + 1]++;
-		for (uint32_t p = 0; p < w->npkgs; p++) {
-			count[p + 1] += count[p];
-			w->pkgs[p].bump_off[li] = count[p];
-			w->pkgs[p].nbump[li] = 0;
-		}
-		l->bumps = xmalloc((npairs ? npairs : 1) * sizeof(*l->bumps));
-		l->nbumps = npairs;
-		for (size_t i = 0; i < npairs; i++) {
-			struct pkg *p = &w->pkgs[pairs_pkg[i]];
-			l->bumps[p->bump_off[li] + p->nbump[li]++] = pairs_commit[i];
-		}
-		for (uint32_t p = 0; p < w->npkgs; p++) {
-			uint32_t *b = l->bumps + w->pkgs[p].bump_off[li];
-			uint32_t n = w->pkgs[p].nbump[li];
-			for (uint32_t i = 1; i < n; i++)   /* insertion sort: tiny runs */
-				for (uint32_t j = i; j > 0 && b[j - 1] > b[j]; j--) {
-					uint32_t t = b[j];
-					b[j] = b[j - 1];
-					b[j - 1] = t;
-				}
-		}
-		free(count);
-		free(pairs_pkg);
-		free(pairs_commit);
+		random_bumps(w, li, &bl);
+		mass_rebuilds(w, li, &bl);
+		index_bumps(w, li, &bl);
+		free(bl.pkg);
+		free(bl.commit);
 	}
 }
 

@@ -42,12 +42,19 @@ static void eval_error_text(struct strbuf *sb, unsigned kind, const char *name,
 	}
 }
 
+/* What a commit's revision and its nixpkgs source hash are made from. */
+static uint64_t rev_key(const struct world *w, int li, uint32_t commit)
+{
+	return h4(w->seed, T_REV, (uint64_t)li, commit);
+}
+
+/* The 40 hex digits of a commit. */
 static void rev_of(const struct world *w, int li, uint32_t commit, char out[41])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[20];
 
-	gen_fill_bytes(h4(w->seed, T_REV, (uint64_t)li, commit), b, sizeof(b));
+	gen_fill_bytes(rev_key(w, li, commit), b, sizeof(b));
 	for (int i = 0; i < 20; i++) {
 		out[2 * i] = hex[b[i] >> 4];
 		out[2 * i + 1] = hex[b[i] & 15];
@@ -110,15 +117,11 @@ int gen_write_eval(struct world *w, struct outputs *o, const struct eval *ev)
 			uint64_t h = h4(w->seed, T_ERR, p, vcount);
 			unsigned k = (unsigned)(h % NEVAL_ERRORS);
 			char src[STORE_HASH_LEN + 1];
-			unsigned char b[20];
 
-			gen_fill_bytes(h4(w->seed, T_REV, ev->line, ev->commit) ^ 0x50, b, sizeof(b));
-			nix32_encode(b, sizeof(b), src);
+			gen_store_hash(rev_key(w, ev->line, ev->commit) ^ 0x50, src);
 			src[STORE_HASH_LEN] = '\0';
 			strbuf_reset(&tmp);
-			strbuf_addstr(&tmp, str(w, pk->pname));
-			strbuf_addch(&tmp, '-');
-			gen_version_of(w, p, ev->line, vcount, &tmp);
+			gen_name_of(w, p, ev->line, vcount, &tmp);
 			{
 				const char *dot = strrchr(attr, '.');
 				struct strbuf dir = STRBUF_INIT;
@@ -140,9 +143,7 @@ int gen_write_eval(struct world *w, struct outputs *o, const struct eval *ev)
 			strbuf_addstr(&sb, ",\"drvPath\":\"" STORE_DIR "/");
 			gen_basename_of(w, x->ident, p, ev->line, vcount, -1, &sb);
 			strbuf_addstr(&sb, "\",\"name\":\"");
-			strbuf_addstr(&sb, str(w, pk->pname));
-			strbuf_addch(&sb, '-');
-			gen_version_of(w, p, ev->line, vcount, &sb);
+			gen_name_of(w, p, ev->line, vcount, &sb);
 			strbuf_addstr(&sb, "\",\"outputs\":{");
 			/* nix-eval-jobs prints keys sorted: dev, lib, out */
 			for (int k = NOUTS - 1; k >= 0; k--) {
@@ -208,7 +209,7 @@ int gen_write_builds(struct world *w, const char *dir, uint64_t *count)
 		const struct drv *x = &w->drvs[w->builds[i].drv];
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "{\"drvPath\":\"" STORE_DIR "/");
-		gen_basename_of(w, x->ident, x->pkg, x->line, x->vcount, -1, &sb);
+		gen_drv_basename(w, x, -1, &sb);
 		strbuf_addf(&sb, "\",\"status\":\"%s\",\"time\":%lld}\n", status_names[x->status],
 			    (long long)x->built);
 		fwrite(sb.buf, 1, sb.len, f);

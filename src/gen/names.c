@@ -14,7 +14,6 @@ _Static_assert(ARRAY_SIZE(gen_out_names) == NOUTS, "a name for every output");
 
 static const char *const comp_ext[] = {"xz", "zst", "bz2", "bz2"};
 
-/* Fill n bytes from a key. */
 void gen_fill_bytes(uint64_t key, unsigned char *out, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
@@ -24,8 +23,7 @@ void gen_fill_bytes(uint64_t key, unsigned char *out, size_t n)
 	}
 }
 
-/* Version string of p on line li after vcount bumps: the last number of
- * the base version moves. */
+/* The last number of the base version moves with the bumps. */
 void gen_version_of(const struct world *w, uint32_t p, int li, uint32_t vcount,
 		    struct strbuf *sb)
 {
@@ -48,36 +46,48 @@ void gen_version_of(const struct world *w, uint32_t p, int li, uint32_t vcount,
 	strbuf_addstr(sb, v + e);
 }
 
-/* "<hash>-<name>" of output o of the derivation (ident, p, line, vcount);
- * o < 0 gives the .drv. */
-void gen_basename_of(const struct world *w, uint64_t ident, uint32_t p, int li,
-		     uint32_t vcount, int o, struct strbuf *sb)
+void gen_store_hash(uint64_t key, char out[STORE_HASH_LEN])
 {
 	unsigned char b[20];
-	char hash[STORE_HASH_LEN];
 
-	gen_fill_bytes(o < 0 ? h2(ident, T_DRVPATH) : h3(ident, T_OUTPATH, (uint64_t)o), b, sizeof(b));
-	nix32_encode(b, sizeof(b), hash);
-	strbuf_add(sb, hash, STORE_HASH_LEN);
-	strbuf_addch(sb, '-');
+	gen_fill_bytes(key, b, sizeof(b));
+	nix32_encode(b, sizeof(b), out);
+}
+
+void gen_name_of(const struct world *w, uint32_t p, int li, uint32_t vcount, struct strbuf *sb)
+{
 	strbuf_addstr(sb, str(w, w->pkgs[p].pname));
 	strbuf_addch(sb, '-');
 	gen_version_of(w, p, li, vcount, sb);
+}
+
+void gen_basename_of(const struct world *w, uint64_t ident, uint32_t p, int li,
+		     uint32_t vcount, int o, struct strbuf *sb)
+{
+	char hash[STORE_HASH_LEN];
+
+	gen_store_hash(o < 0 ? h2(ident, T_DRVPATH) : h3(ident, T_OUTPATH, (uint64_t)o), hash);
+	strbuf_add(sb, hash, STORE_HASH_LEN);
+	strbuf_addch(sb, '-');
+	gen_name_of(w, p, li, vcount, sb);
 	if (o > 0)
 		strbuf_addf(sb, "-%s", gen_out_names[o]);
 	else if (o < 0)
 		strbuf_addstr(sb, ".drv");
 }
 
+void gen_drv_basename(const struct world *w, const struct drv *x, int o, struct strbuf *sb)
+{
+	gen_basename_of(w, x->ident, x->pkg, x->line, x->vcount, o, sb);
+}
+
 void gen_path_basename(const struct world *w, uint32_t path, struct strbuf *sb)
 {
 	const struct path *pa = &w->paths[path];
-	const struct drv *x = &w->drvs[pa->drv];
 
-	gen_basename_of(w, x->ident, x->pkg, x->line, x->vcount, pa->out, sb);
+	gen_drv_basename(w, &w->drvs[pa->drv], pa->out, sb);
 }
 
-/* "sha256:<52 nix32>" of a key. */
 void gen_sha256_of(uint64_t key, char out[60])
 {
 	unsigned char b[32];
@@ -88,12 +98,17 @@ void gen_sha256_of(uint64_t key, char out[60])
 	out[59] = '\0';
 }
 
-/* The NAR file name of a path: "<filehash nix32>.nar.<ext>". */
-void gen_nar_name(const struct world *w, uint32_t path, char out[64])
+void gen_file_hash(const struct world *w, uint32_t path, char out[60])
 {
 	const struct path *pa = &w->paths[path];
+
+	gen_sha256_of(h3(w->drvs[pa->drv].content, pa->out, T_FILEHASH), out);
+}
+
+void gen_nar_name(const struct world *w, uint32_t path, char out[64])
+{
 	char fh[60];
 
-	gen_sha256_of(h3(w->drvs[pa->drv].content, pa->out, T_FILEHASH), fh);
-	snprintf(out, 64, "%s.nar.%s", fh + 7, comp_ext[pa->comp]);
+	gen_file_hash(w, path, fh);
+	snprintf(out, 64, "%s.nar.%s", fh + 7, comp_ext[w->paths[path].comp]);
 }

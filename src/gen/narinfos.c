@@ -9,12 +9,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const comp_names[] = {"xz", "zstd", "bzip2", NULL};
+
+/* The writer's shared state: its threads take chunks of paths. */
+struct writer {
+	const struct world *w;
+	const struct sig_secret_key *key;
+	int dirfd;
+	const uint32_t *paths;   /* present paths */
+	size_t n;
+	int reuse;               /* files with the right size and mtime stay */
+	atomic_size_t next;
+	atomic_size_t written, kept;
+	atomic_int failed;
+	pthread_mutex_t lock;
+	char errmsg[512];
+};
 
 /* Buffers format_narinfo() reuses from one narinfo to the next. */
 struct fmt_scratch {
@@ -32,11 +49,6 @@ static void fmt_scratch_release(struct fmt_scratch *fs)
 	free(fs->offs);
 	free(fs->refv);
 	memset(fs, 0, sizeof(*fs));
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
@@ -62,7 +74,7 @@ static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *s
 	strbuf_add(&fs->store_path, sb->buf + base_at, sb->len - base_at);
 	gen_nar_name(w, path, nar);
 	strbuf_addf(sb, "\nURL: nar/%s\n", nar);
-	gen_sha256_of(h3(x->content, pa->out, T_FILEHASH), filehash);
+	gen_file_hash(w, path, filehash);
 	gen_sha256_of(h3(x->content, pa->out, T_NARHASH), narhash);
 	if (pa->comp != Z_ABSENT)
 		strbuf_addf(sb, "Compression: %s\nFileHash: %s\nFileSize: %llu\n",
@@ -80,7 +92,7 @@ static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *s
 	for (uint32_t i = 0; i < pa->nref; i++)
 		fs->refv[i] = fs->names.buf + fs->offs[i];
 	/* Nix lists references sorted */
-	qsort(fs->refv, pa->nref, sizeof(*fs->refv), cmp_cstr);
+	qsort(fs->refv, pa->nref, sizeof(*fs->refv), gen_cmp_strp);
 	for (uint32_t i = 0; i < pa->nref; i++) {
 		strbuf_addch(sb, ' ');
 		strbuf_addstr(sb, fs->refv[i]);
@@ -91,7 +103,7 @@ static int format_narinfo(const struct world *w, uint32_t path, struct strbuf *s
 	strbuf_addch(sb, '\n');
 	if (pa->deriver == 1) {
 		strbuf_addstr(sb, "Deriver: ");
-		gen_basename_of(w, x->ident, x->pkg, x->line, x->vcount, -1, sb);
+		gen_drv_basename(w, x, -1, sb);
 		strbuf_addch(sb, '\n');
 	} else if (pa->deriver == 2) {
 		strbuf_addstr(sb, "Deriver: unknown-deriver\n");
@@ -182,7 +194,7 @@ static void *writer_thread(void *arg)
 }
 
 /* Write the narinfos of wr->paths, on every CPU.  0 or -1 (reported). */
-int gen_write_narinfos(struct writer *wr, struct progress *pr)
+static int run_writers(struct writer *wr, struct progress *pr)
 {
 	pthread_t th[7];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -204,4 +216,33 @@ int gen_write_narinfos(struct writer *wr, struct progress *pr)
 	if (atomic_load(&wr->failed))
 		return error("%s", wr->errmsg);
 	return 0;
+}
+
+int gen_write_narinfos(const struct world *w, const struct sig_secret_key *key, int dirfd,
+		       const uint32_t *paths, size_t n, int reuse, uint64_t *written,
+		       uint64_t *kept)
+{
+	struct writer wr;
+	struct progress pr;
+	int rc;
+
+	wr.w = w;
+	wr.key = key;
+	wr.dirfd = dirfd;
+	wr.paths = paths;
+	wr.n = n;
+	wr.reuse = reuse;
+	atomic_init(&wr.next, 0);
+	atomic_init(&wr.written, 0);
+	atomic_init(&wr.kept, 0);
+	atomic_init(&wr.failed, 0);
+	pthread_mutex_init(&wr.lock, NULL);
+	wr.errmsg[0] = '\0';
+	progress_start(&pr, "writing narinfos", wr.n);
+	rc = run_writers(&wr, &pr);
+	progress_finish(&pr);
+	pthread_mutex_destroy(&wr.lock);
+	*written = atomic_load(&wr.written);
+	*kept = atomic_load(&wr.kept);
+	return rc;
 }

@@ -234,10 +234,24 @@ uint32_t gen_find_attr(const struct world *w, const char *attr, size_t len)
 	return NONE;
 }
 
+const char *gen_next_word(const char **s, size_t *len)
+{
+	const char *word;
+
+	while (**s == ' ')
+		(*s)++;
+	if (!**s)
+		return NULL;
+	word = *s;
+	*len = strcspn(word, " ");
+	*s = word + *len;
+	return word;
+}
+
 static void add_dep(struct world *w, struct pkg *p, uint32_t d, int runtime)
 {
 	for (uint32_t i = 0; i < p->ndeps; i++)
-		if ((w->deps[p->dep_off + i] & ~DEP_RUNTIME) == d)
+		if (dep_pkg(w, p, i) == d)
 			return;
 	GROW(w->deps, w->deps_alloc, w->ndeps + 1);
 	w->deps[w->ndeps++] = d | (runtime ? DEP_RUNTIME : 0);
@@ -312,7 +326,8 @@ static void add_fixed(struct world *w, const struct fixed_pkg *f, enum kind kind
 	struct pkg *p = new_pkg(w, f->attr, f->pname, f->version);
 	uint32_t idx = (uint32_t)(p - w->pkgs);
 	uint64_t h = h3(w->seed, T_PKG, idx);
-	const char *s = f->deps;
+	const char *s = f->deps, *a;
+	size_t len;
 
 	p->kind = (uint8_t)kind;
 	p->outs = (uint8_t)f->outs;
@@ -324,21 +339,16 @@ static void add_fixed(struct world *w, const struct fixed_pkg *f, enum kind kind
 	p->build_min = (float)(kind == K_CUDA ? 60 + f->mb / 20 : 5 + f->mb / 10);
 	if (unit(h2(h, 1)) < 0.5 && !(p->flags & PF_CSTABLE))
 		p->flags |= PF_SELFREF;
-	while (*s) {
-		const char *e = strchr(s, ' ');
-		size_t len = e ? (size_t)(e - s) : strlen(s);
-		int runtime = *s != '!';
+	while ((a = gen_next_word(&s, &len))) {
+		int runtime = *a != '!';
 		uint32_t d;
 
 		if (!runtime)
-			s++, len--;
-		d = gen_find_attr(w, s, len);
+			a++, len--;
+		d = gen_find_attr(w, a, len);
 		if (d == NONE || d == idx)
-			die("gen: unknown input '%.*s' of '%s'", (int)len, s, f->attr);
+			die("gen: unknown input '%.*s' of '%s'", (int)len, a, f->attr);
 		add_dep(w, p, d, runtime);
-		s += len;
-		while (*s == ' ')
-			s++;
 	}
 	for (unsigned i = 0; i < f->extra; i++) {
 		uint64_t hh = h3(h, T_DEP, i);
@@ -479,7 +489,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 		struct pkg *p = &w->pkgs[i];
 		uint16_t depth = 0;
 		for (uint32_t j = 0; j < p->ndeps; j++) {
-			uint32_t d = w->deps[p->dep_off + j] & ~DEP_RUNTIME;
+			uint32_t d = dep_pkg(w, p, j);
 			dependents[d]++;
 			if (w->pkgs[d].depth + 1 > depth)
 				depth = (uint16_t)(w->pkgs[d].depth + 1);
@@ -500,7 +510,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 				r = 1e12;
 			p->reach = (float)r;
 			for (uint32_t j = 0; j < p->ndeps; j++)
-				acc[w->deps[p->dep_off + j] & ~DEP_RUNTIME] += r;
+				acc[dep_pkg(w, p, j)] += r;
 		}
 		free(acc);
 	}
