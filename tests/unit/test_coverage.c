@@ -752,6 +752,15 @@ TEST(status_precedence)
 	}
 	coverage_release(&cv);
 
+	/* at the moment of the eviction itself the path is gone already;
+	 * an evaluation made at the moment asked about counts */
+	CHECK(run_branch(&db, 150, &cv) == 0);
+	CHECK_STATUS(&cv, "audit1", "samesecond", "out", "evicted");
+	coverage_release(&cv);
+	CHECK(run_branch(&db, 90, &cv) == 0);
+	CHECK_INT(cv.ncols, 1);
+	coverage_release(&cv);
+
 	/* a second later the failed build is the news: failed */
 	ev2 = audit_evaluation(&db, "audit2", 91);
 	job(&db, ev2, "samesecond", "out", evs, "failed", 151);
