@@ -702,7 +702,7 @@ TEST(status_precedence)
 	struct db db;
 	struct coverage cv;
 	const struct cov_row *r;
-	int64_t dep, root, evs, gone, ev, ev2;
+	int64_t dep, root, evs, gone, older, ev, ev2;
 
 	CHECK(db_open(&db, dbpath, 0) == 0);
 	keys_reset(&db);
@@ -727,6 +727,14 @@ TEST(status_precedence)
 	narinfo(&db, gone, 400, NULL, S_K1, NULL);
 	present(&db, gone, 100, 150);
 
+	/* an older evaluation whose same output is present but untrusted:
+	 * not "older cached" */
+	older = upath(&db, 'a', "audit-older-untrusted");
+	narinfo(&db, older, 250, NULL, S_OTHER, NULL);
+	present(&db, older, 100, 0);
+	ev = audit_evaluation(&db, "audit0", 80);
+	job(&db, ev, "both", "out", older, NULL, 0);
+
 	ev = audit_evaluation(&db, "audit1", 90);
 	job(&db, ev, "both", "out", root, NULL, 0);
 	job(&db, ev, "samesecond", "out", evs, "failed", 150);
@@ -738,6 +746,7 @@ TEST(status_precedence)
 	if ((r = find(&cv, "audit1", "both", "out"))) {
 		CHECK_INT(r->missing_paths, 1);
 		CHECK_INT(r->missing_bytes, 100);
+		CHECK_INT(r->older_eval, 0);
 	}
 	CHECK_STATUS(&cv, "audit1", "samesecond", "out", "evicted");
 	if ((r = find(&cv, "audit1", "samesecond", "out"))) {
@@ -845,6 +854,33 @@ TEST(cached_verdict_other_key)
 	db_close(&db);
 }
 
+/* One signature that fails and one that verifies: trusted, as in Nix (any
+ * good signature by a trusted key will do), in either order. */
+TEST(good_and_bad_signature)
+{
+	struct db db;
+	struct trust t;
+	uint8_t *want;
+	int64_t x;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	keys_reset(&db);
+	x = upath(&db, 'a', "audit-good-and-bad");
+	narinfo(&db, x, 600, NULL, S_K1, NULL);
+	/* k1's signature under k3's name: well-formed, does not verify */
+	sql(&db, "UPDATE narinfos SET sigs = json_array(replace(json_extract(sigs, '$[0]'), 'k1:', "
+		 "'k3:'), json_extract(sigs, '$[0]')) WHERE path_id = %lld", (long long)x);
+	CHECK(trust_init(&t, &db, 1, 160, 0, 1) == 0);
+	want = xcalloc(t.n, 1);
+	want[x] = 1;
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(t.stats.verified, 2);
+	CHECK_INT(trust_verdict(&t, (uint32_t)x), TRUST_SIGNED);
+	trust_release(&t);
+	free(want);
+	db_close(&db);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -862,6 +898,7 @@ int main(void)
 	RUN(status_precedence);
 	RUN(revoked_at_the_moment);
 	RUN(cached_verdict_other_key);
+	RUN(good_and_bad_signature);
 	sig_secret_release(&k1);
 	sig_secret_release(&k2);
 	sig_secret_release(&k3);
