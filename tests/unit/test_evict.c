@@ -301,12 +301,16 @@ static int narinfo_exists(struct world *w, unsigned i)
 struct events {
 	unsigned n[6];
 	char last_detail[300];
+	char shared_detail[2][300];  /* the first two "kept: shared" reasons */
 };
 
 static void count_event(void *ctx, const struct evict_event *ev)
 {
 	struct events *e = ctx;
 
+	if (ev->action == EVICT_KEEP_SHARED && e->n[ev->action] < 2)
+		snprintf(e->shared_detail[e->n[ev->action]], sizeof(e->shared_detail[0]), "%s",
+			 ev->detail ? ev->detail : "(none)");
 	e->n[ev->action]++;
 	if (ev->detail)
 		snprintf(e->last_detail, sizeof(e->last_detail), "%s", ev->detail);
@@ -720,6 +724,7 @@ TEST(apply_shared_nar)
 	CHECK_INT(r.nars, 0);
 	CHECK_INT(r.shared, 1);
 	CHECK_INT(ev.n[EVICT_KEEP_SHARED], 1);
+	CHECK_STR(ev.shared_detail[0], "used by a narinfo that stays");
 	CHECK(!narinfo_exists(&w, 1));
 	CHECK(narinfo_exists(&w, 2));
 	CHECK(exists(w.dir, "nar/shared.nar.xz"));
@@ -754,6 +759,7 @@ TEST(apply_shared_nar_other_name)
 	struct world w;
 	struct evict_plan plan;
 	struct evict_apply_result r;
+	struct events ev;
 	char p[400];
 
 	if (world_make(&w, specs, 5)) {
@@ -775,11 +781,21 @@ TEST(apply_shared_nar_other_name)
 		struct spec tmp[4] = {{0}, {0}, {0}, s3};
 		write_narinfo(w.dir, tmp, 3, 1);
 	}
-	CHECK_INT(apply(&w, plan.id, 1, &r, NULL), 0);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
 	CHECK(r.complete);
 	CHECK_INT(r.narinfos, 2);
 	CHECK_INT(r.nars, 0);
 	CHECK_INT(r.shared, 2);
+	CHECK_INT(ev.n[EVICT_KEEP_SHARED], 2);
+	/* one kept as the same file (the alias), one as a URL that stays
+	 * once spelled as a server reads it; each says which */
+	{
+		const char *same = "the same file as a NAR that stays";
+		const char *used = "used by a narinfo that stays";
+		int first_same = !strcmp(ev.shared_detail[0], same);
+		CHECK_STR(ev.shared_detail[first_same ? 0 : 1], same);
+		CHECK_STR(ev.shared_detail[first_same ? 1 : 0], used);
+	}
 	CHECK(exists(w.dir, "nar/x.nar.xz"));
 	CHECK(exists(w.dir, "nar/y.nar.xz"));
 	evict_apply_result_release(&r);
