@@ -369,26 +369,296 @@ static void on_ref(void *ctx, const char *hash)
 	}
 }
 
+struct urls_seen {
+	char v[8][64];
+	int n;
+};
+
+static void on_url(void *ctx, const char *val, size_t n)
+{
+	struct urls_seen *u = ctx;
+
+	if (u->n < 8) {
+		snprintf(u->v[u->n], sizeof(u->v[0]), "%.*s", (int)n, val);
+		u->n++;
+	}
+}
+
+static int url_seen(const struct urls_seen *u, const char *v)
+{
+	for (int i = 0; i < u->n; i++)
+		if (!strcmp(u->v[i], v))
+			return 1;
+	return 0;
+}
+
+/* evict_narinfo_scan() with both callbacks sharing one context. */
+struct scan_seen {
+	struct urls_seen u;
+	struct refs_seen r;
+};
+
+static void on_url2(void *ctx, const char *val, size_t n)
+{
+	on_url(&((struct scan_seen *)ctx)->u, val, n);
+}
+
+static void on_ref2(void *ctx, const char *hash)
+{
+	on_ref(&((struct scan_seen *)ctx)->r, hash);
+}
+
+#define SCAN(text, s, seen)                                                  \
+	do {                                                                 \
+		memset(&(seen), 0, sizeof(seen));                            \
+		evict_narinfo_scan(text, sizeof(text) - 1, &(s), on_url2, on_ref2, &(seen)); \
+	} while (0)
+
+#define NIX_URL_IS(s, want)                                                  \
+	CHECK((s).url && (s).url_len == strlen(want) && !memcmp((s).url, want, (s).url_len))
+
 TEST(narinfo_scan)
 {
-	const char text[] = "StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\r\n"
-			    "URL: nar/abc.nar.xz\r\n"
-			    "Junk line without colon\n"
-			    "References: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-y short cccccccccccccccccccccccccccccccc-z\n"
-			    "URL: nar/second\n";
-	struct refs_seen r = {0};
-	const char *url;
-	size_t len;
+	static const char text[] =
+		"StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\r\n"
+		"URL: nar/abc.nar.xz\r\n"
+		"Junk line without colon\n"
+		"References: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-y short cccccccccccccccccccccccccccccccc-z\n"
+		"URL: nar/second\n";
+	static const char two_urls[] = "URL: nar/first.nar\nURL: nar/last.nar\n";
+	static const char tab[] = "URL:\tnar/tab.nar\n";
+	static const char nospace[] = "URL:nar/x.nar\n";
+	static const char lenient[] = "  url  :  nar/lc.nar  \nreferences:\t"
+				      "dddddddddddddddddddddddddddddddd-a\t/nix/store/"
+				      "ffffffffffffffffffffffffffffffff-b\n";
+	static const char cut[] = "StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\nURL: nar/ab";
+	static const char blank_end[] = "URL: nar/b.nar\n\n";
+	static const char blank_mid[] = "URL: nar/b.nar\n\nURL: nar/c.nar\n";
+	static const char hidden[] = "Key:\nURL: nar/h.nar\n";
+	static const char empty[] = "";
+	struct evict_scan s;
+	struct scan_seen seen;
 
-	evict_narinfo_scan(text, sizeof(text) - 1, &url, &len, on_ref, &r);
-	CHECK(url && len == strlen("nar/abc.nar.xz") && !memcmp(url, "nar/abc.nar.xz", len));
-	CHECK_INT(r.n, 2);
-	CHECK_STR(r.h[0], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
-	CHECK_STR(r.h[1], "cccccccccccccccccccccccccccccccc");
-	evict_narinfo_scan("References: \nURL:x", 18, &url, &len, on_ref, &r);
-	CHECK(url == NULL);
-	evict_narinfo_scan("", 0, &url, &len, NULL, NULL);
-	CHECK(url == NULL);
+	SCAN(text, s, seen);
+	/* Nix: the last URL entry; the one on the \r\n line keeps its \r */
+	NIX_URL_IS(s, "nar/second");
+	CHECK(url_seen(&seen.u, "nar/abc.nar.xz\r"));   /* Nix's first entry */
+	CHECK(url_seen(&seen.u, "nar/abc.nar.xz"));     /* trimmed */
+	CHECK(url_seen(&seen.u, "nar/second"));
+	CHECK_INT(s.nix_refuses, 0);
+	CHECK_INT(s.incomplete, 0);
+	/* References: both readings give the same two; "short" is no hash */
+	CHECK(seen.r.n >= 2);
+	CHECK_STR(seen.r.h[0], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	CHECK_STR(seen.r.h[1], "cccccccccccccccccccccccccccccccc");
+
+	SCAN(two_urls, s, seen);
+	NIX_URL_IS(s, "nar/last.nar");
+	CHECK(url_seen(&seen.u, "nar/first.nar") && url_seen(&seen.u, "nar/last.nar"));
+
+	SCAN(tab, s, seen);
+	NIX_URL_IS(s, "nar/tab.nar");
+
+	SCAN(nospace, s, seen);
+	NIX_URL_IS(s, "ar/x.nar");                       /* Nix skips the 'n' */
+	CHECK(url_seen(&seen.u, "nar/x.nar"));           /* a lenient reader not */
+
+	SCAN(lenient, s, seen);
+	CHECK(s.url == NULL);                            /* no "URL" key for Nix */
+	CHECK(url_seen(&seen.u, "nar/lc.nar"));
+	CHECK_INT(seen.r.n, 2);
+	CHECK_STR(seen.r.h[0], "dddddddddddddddddddddddddddddddd");
+	CHECK_STR(seen.r.h[1], "ffffffffffffffffffffffffffffffff");
+
+	SCAN(cut, s, seen);
+	CHECK_INT(s.nix_refuses, NIX_LEX_NO_NEWLINE);
+	CHECK_INT(s.incomplete, 1);
+	CHECK_INT(s.refused_line, 2);
+	CHECK(url_seen(&seen.u, "nar/ab"));              /* the lenient reading */
+
+	SCAN(blank_end, s, seen);
+	CHECK_INT(s.nix_refuses, NIX_LEX_NO_COLON);
+	CHECK_INT(s.incomplete, 0);                      /* only blank bytes left */
+	NIX_URL_IS(s, "nar/b.nar");
+
+	SCAN(blank_mid, s, seen);
+	CHECK_INT(s.nix_refuses, 0);                     /* "\nURL" is one key */
+	NIX_URL_IS(s, "nar/b.nar");
+	CHECK(url_seen(&seen.u, "nar/c.nar"));
+
+	SCAN(hidden, s, seen);
+	CHECK(s.url == NULL);                            /* Nix: key "Key" */
+	CHECK(url_seen(&seen.u, "nar/h.nar"));
+
+	SCAN(empty, s, seen);
+	CHECK(s.url == NULL);
+	CHECK_INT(seen.u.n, 0);
+	CHECK_INT(s.nix_refuses, 0);
+}
+
+TEST(nar_names)
+{
+	static const char *const good[][2] = {
+		{"nar/1abc.nar.xz", "nar/1abc.nar.xz"},
+		{"nar/x.nar", "nar/x.nar"},
+		{"nar/x.nar.bz2", "nar/x.nar.bz2"},
+		{"nar/x.nar.zst", "nar/x.nar.zst"},
+		{"nar/x.nar.lzip", "nar/x.nar.lzip"},
+		{"nar/x.nar.lz4", "nar/x.nar.lz4"},
+		{"nar/x.nar.br", "nar/x.nar.br"},
+		/* nix-serve */
+		{"nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-0abc.nar", "nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-0abc.nar"},
+		/* harmonia: the file is the path */
+		{"nar/0abc.nar?hash=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "nar/0abc.nar"},
+	};
+	static const char *const bad[][2] = {
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.narinfo", "narinfo"},
+		{"nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.narinfo", "narinfo"},
+		{"nix-cache-info", "nix-cache-info"},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ls", ".ls"},
+		{"nar/x.ls", ".ls"},
+		{"log/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x.drv", "log/"},
+		{"realisations/sha256:abc!out.doi", "realisations/"},
+		{"build-trace-v2/abc", "build-trace-v2/"},
+		{"debuginfo/0123456789abcdef.debug", "debuginfo/"},
+		{"nar/x.nar.gz", "not a NAR"},
+		{"nar/x", "not a NAR"},
+		{"nar/x.nar.", "not a NAR"},
+		{"nar/.nar", "not a NAR"},
+		{"nar/x.narx", "not a NAR"},
+		{"nar/x.y.nar", "not a NAR"},
+		{"nar/sub/x.nar", "not a NAR"},
+		{"x.nar", "not a NAR"},
+		{"other/x.nar", "not a NAR"},
+		{"nar/x.nar?y=1", "query"},
+		{"nar/x.nar?hash=short", "query"},
+		{"nar/%70ct.nar", "percent"},
+		{"nar/x.nar#f", "fragment"},
+		{"../nar/x.nar", ""},
+		{"nar/../nar/x.nar", ""},
+		{"/nar/x.nar", "absolute"},
+		{"http://example.org/nar/x.nar", ""},
+		{"nar/x.nar\r", "control"},
+		{"nar/x.nar ", "not a NAR"},
+		{"", "empty"},
+	};
+	char *name;
+	const char *why;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		why = NULL;
+		if (evict_nar_name(good[i][0], strlen(good[i][0]), &name, &why)) {
+			fprintf(stderr, "refused NAR '%s': %s\n", good[i][0], why);
+			CHECK(0);
+			continue;
+		}
+		CHECK_STR(name, good[i][1]);
+		CHECK(why == NULL);
+		free(name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		name = (char *)"x";
+		if (!evict_nar_name(bad[i][0], strlen(bad[i][0]), &name, &why)) {
+			fprintf(stderr, "took '%s' for a NAR\n", bad[i][0]);
+			CHECK(0);
+			free(name);
+			continue;
+		}
+		CHECK(name == NULL);
+		if (!why || !strstr(why, bad[i][1])) {
+			fprintf(stderr, "'%s': reason '%s', want one with '%s'\n", bad[i][0],
+				why ? why : "(null)", bad[i][1]);
+			CHECK(0);
+		}
+	}
+	/* the length counts, not a NUL */
+	CHECK(evict_nar_name("nar/x.nar\0.ls", 13, &name, &why) == -1);
+	CHECK(evict_nar_name("nar/x.nar.ls", 9, &name, &why) == 0);
+	CHECK_STR(name, "nar/x.nar");
+	free(name);
+}
+
+struct names_seen {
+	char v[24][80];
+	int kind[24];
+	int n;
+};
+
+static void on_name(void *ctx, int kind, const char *name, size_t len)
+{
+	struct names_seen *s = ctx;
+
+	CHECK(strlen(name) == len && len > 0);
+	if (kind != EVICT_READ_ABSOLUTE) {
+		/* always a name inside the cache directory */
+		CHECK(name[0] != '/');
+		CHECK(strcmp(name, "..") && strncmp(name, "../", 3) && !strstr(name, "/../") &&
+		      !strstr(name, "//"));
+	}
+	if (s->n < 24) {
+		snprintf(s->v[s->n], sizeof(s->v[0]), "%s", name);
+		s->kind[s->n++] = kind;
+	}
+}
+
+static int name_seen(const struct names_seen *s, int kind, const char *v)
+{
+	for (int i = 0; i < s->n; i++)
+		if ((kind < 0 || s->kind[i] == kind) && !strcmp(s->v[i], v))
+			return 1;
+	return 0;
+}
+
+#define READINGS(val, seen)                                                  \
+	do {                                                                 \
+		memset(&(seen), 0, sizeof(seen));                            \
+		evict_url_readings(val, sizeof(val) - 1, on_name, &(seen));  \
+	} while (0)
+
+TEST(url_readings)
+{
+	struct names_seen s;
+
+	READINGS("nar/%70ct.nar", s);  /* nginx serves nar/pct.nar */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/%70ct.nar"));
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/pct.nar"));
+	READINGS("nar/x.nar?foo=1#frag", s);
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/x.nar?foo=1#frag"));
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/x.nar"));
+	READINGS("nar/x.nar#frag?q", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/x.nar"));
+	READINGS(" nar/t.nar\r", s);
+	CHECK(name_seen(&s, -1, "nar/t.nar"));
+	CHECK(name_seen(&s, EVICT_READ_FILE, " nar/t.nar\r"));
+	READINGS("nar/./../nar//x.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/x.nar"));
+	READINGS("/nar/abs.nar", s);  /* file:// Nix appends it to the directory */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/abs.nar"));
+	READINGS("nar/a%2fb.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/a/b.nar"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/b.nar"));
+	READINGS("nar/%2e%2e/nar/y.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/y.nar"));
+	READINGS("https://other.example/prefix/nar/z.nar.xz?x", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "prefix/nar/z.nar.xz"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/z.nar.xz"));
+	READINGS("//host/nar/n.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/n.nar"));
+	READINGS("file:///srv/cache/nar/f%20.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_ABSOLUTE, "/srv/cache/nar/f%20.nar"));
+	CHECK(name_seen(&s, EVICT_READ_ABSOLUTE, "/srv/cache/nar/f .nar"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/f .nar"));
+	READINGS("nar/u.nar\0.ls", s);  /* open(2) stops at the NUL */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/u.nar"));
+	CHECK(!name_seen(&s, -1, "nar/u.nar.ls"));
+	READINGS("../../../etc/passwd", s);  /* climbs out: no name */
+	CHECK(!name_seen(&s, EVICT_READ_FILE, "etc/passwd"));
+	READINGS("nar/%zz.nar", s);  /* malformed escape: nginx answers 400 */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/%zz.nar"));
+	CHECK(!name_seen(&s, EVICT_READ_SERVER, "nar/%zz.nar"));
+	READINGS("", s);
+	CHECK_INT(s.n, 0);
 }
 
 /* ---- planning ------------------------------------------------------------ */
@@ -1212,6 +1482,8 @@ int main(void)
 	progress_disabled = 1;
 	RUN(url_checks);
 	RUN(narinfo_scan);
+	RUN(nar_names);
+	RUN(url_readings);
 	RUN(plan_closure_safe_random);
 	RUN(plan_reasons_and_breaks);
 	RUN(plan_gc_policies);
