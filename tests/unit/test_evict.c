@@ -1471,6 +1471,318 @@ TEST(keys_for_http)
 	world_close(&w);
 }
 
+
+/* Write text to dir/rel (rel may hold a directory that is made first). */
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char p[700], *slash;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	if ((slash = strrchr(p, '/')) && slash > p + strlen(dir)) {
+		*slash = '\0';
+		mkdir(p, 0755);
+		*slash = '/';
+	}
+	write_file(p, text);
+}
+
+/* A narinfo for a path outside the plan (hash of index i) with body. */
+static void put_kept(const char *dir, unsigned i, const char *body)
+{
+	char h[33], rel[64];
+
+	hash_of(i, h);
+	snprintf(rel, sizeof(rel), "%s.narinfo", h);
+	put(dir, rel, body);
+}
+
+static int nar_exists(struct world *w, unsigned i)
+{
+	char h[33], rel[64];
+
+	hash_of(i, h);
+	snprintf(rel, sizeof(rel), "nar/%s.nar.xz", h);
+	return exists(w->dir, rel);
+}
+
+TEST(apply_refuses_non_nar_urls)
+{
+	/* Planned paths 1..7 whose URLs name other kinds of files; 8 is an
+	 * ordinary path.  Path 20 is pushed after the plan (kept). */
+	char kept_ni[80], kept_ls[80];
+	struct spec specs[9] = {{0},
+				{"", kept_ni, 1000, 0},
+				{"", "nix-cache-info", 1000, 0},
+				{"", kept_ls, 1000, 0},
+				{"", "log/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-x.drv", 1000, 0},
+				{"", "realisations/sha256:00!out.doi", 1000, 0},
+				{"", "debuginfo/0011.debug", 1000, 0},
+				{"", "nar/x.nar.gz", 1000, 0},
+				{"", NULL, 1000, 0}};
+	const char *files[] = {kept_ni, "nix-cache-info", kept_ls,
+			       "log/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-x.drv",
+			       "realisations/sha256:00!out.doi", "debuginfo/0011.debug", "nar/x.nar.gz"};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char h[33], body[300];
+
+	hash_of(20, h);
+	snprintf(kept_ni, sizeof(kept_ni), "%s.narinfo", h);
+	snprintf(kept_ls, sizeof(kept_ls), "%s.ls", h);
+	if (world_make(&w, specs, 9)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 8);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/%s-p20\nURL: nar/%s.nar.xz\n"
+		 "References: \n", h, h);
+	put_kept(w.dir, 20, body);
+	snprintf(body, sizeof(body), "nar/%s.nar.xz", h);
+	put(w.dir, body, "kept nar\n");
+	for (size_t i = 2; i < ARRAY_SIZE(files); i++)
+		if (strcmp(files[i], "nix-cache-info"))
+			put(w.dir, files[i], "not a nar\n");
+	/* the dry run says the same as the run */
+	CHECK_INT(apply(&w, plan.id, 0, &r, &ev), 0);
+	CHECK_INT(r.refused, 7);
+	evict_apply_result_release(&r);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.refused, 7);
+	CHECK_INT(ev.n[EVICT_REFUSED], 7);
+	CHECK(!r.complete);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (!exists(w.dir, files[i])) {
+			fprintf(stderr, "deleted '%s'\n", files[i]);
+			CHECK(0);
+		}
+	}
+	/* left whole: narinfos stay; the ordinary path goes */
+	for (unsigned i = 1; i <= 7; i++)
+		CHECK(narinfo_exists(&w, i));
+	CHECK(!narinfo_exists(&w, 8) && !nar_exists(&w, 8));
+	CHECK(exists(w.dir, body));
+	CHECK(strstr(ev.last_detail, "the path is left whole") != NULL);
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_protects_every_reading)
+{
+	/* Planned 1..9 with their own NARs; after the plan, narinfos of
+	 * paths outside it name the NARs of 1..8, each in another spelling.
+	 * 9's NAR is named by none: it goes. */
+	struct spec specs[10] = {{0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char hn[10][33], body[600], *big;
+	size_t bigsz = 2u * 1024 * 1024;
+
+	for (unsigned i = 1; i < 10; i++) {
+		specs[i].refs = "";
+		specs[i].size = 1000;
+		hash_of(i, hn[i]);
+	}
+	if (world_make(&w, specs, 10)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 9);
+	/* two URL lines: Nix takes the last */
+	snprintf(body, sizeof(body), "URL: nar/none.nar\nURL: nar/%s.nar.xz\n", hn[1]);
+	put_kept(w.dir, 31, body);
+	/* a tab after the colon */
+	snprintf(body, sizeof(body), "URL:\tnar/%s.nar.xz\n", hn[2]);
+	put_kept(w.dir, 32, body);
+	/* no space: Nix skips the 'n'; a lenient reader does not */
+	snprintf(body, sizeof(body), "URL:nar/%s.nar.xz\n", hn[3]);
+	put_kept(w.dir, 33, body);
+	/* a percent-escape nginx decodes */
+	snprintf(body, sizeof(body), "URL: nar/%%%02x%s.nar.xz\n", hn[4][0], hn[4] + 1);
+	put_kept(w.dir, 34, body);
+	/* a query a server drops */
+	snprintf(body, sizeof(body), "URL: nar/%s.nar.xz?v=2\n", hn[5]);
+	put_kept(w.dir, 35, body);
+	/* CRLF and lower-case key */
+	snprintf(body, sizeof(body), "url: nar/%s.nar.xz\r\n", hn[6]);
+	put_kept(w.dir, 36, body);
+	/* an absolute URL on another host */
+	snprintf(body, sizeof(body), "URL: https://mirror.example/c/nar/%s.nar.xz\n", hn[7]);
+	put_kept(w.dir, 37, body);
+	/* larger than the crawler's cap: the scan reads it whole */
+	big = xmalloc(bigsz + 200);
+	memset(big, 0, bigsz + 200);
+	memcpy(big, "Pad: ", 5);
+	memset(big + 5, 'x', bigsz);
+	snprintf(big + 5 + bigsz, 195, "\nURL: nar/%s.nar.xz\n", hn[8]);
+	put_kept(w.dir, 38, big);
+	free(big);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.held + r.refused, 0);
+	CHECK_INT(r.shared, 8);
+	CHECK_INT(r.nars, 1);
+	for (unsigned i = 1; i <= 8; i++) {
+		CHECK(!narinfo_exists(&w, i));
+		if (!nar_exists(&w, i)) {
+			fprintf(stderr, "deleted the NAR of %u\n", i);
+			CHECK(0);
+		}
+	}
+	CHECK(!narinfo_exists(&w, 9) && !nar_exists(&w, 9));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+/* One uncertain narinfo (made by how) pushed after the plan: nothing is
+ * deleted, every planned path is held with the reason. */
+static void uncertain_case(int how, const char *want)
+{
+	struct spec specs[4] = {{0}, {"", NULL, 1000, 0}, {"1", NULL, 1000, 0},
+				{"", NULL, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char h[33], p[400], *before, *after;
+	int fd;
+
+	if (world_make(&w, specs, 4)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 3);
+	hash_of(40, h);
+	snprintf(p, sizeof(p), "%s/%s.narinfo", w.dir, h);
+	switch (how) {
+	case 0:  /* cut short: no newline ends the last value */
+		write_file(p, "StorePath: /nix/store/x-y\nURL: nar/zz");
+		break;
+	case 1:  /* larger than the scan reads (sparse) */
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd >= 0 && ftruncate(fd, (off_t)EVICT_SCAN_MAX_BYTES + 1) == 0);
+		close(fd);
+		break;
+	case 2:  /* not a file that can be read */
+		CHECK(mkdir(p, 0755) == 0);
+		break;
+	case 3:  /* empty */
+		write_file(p, "");
+		break;
+	case 4:  /* a push under way: Nix's temporary name */
+		snprintf(p, sizeof(p), "%s/%s.narinfo.tmp.123.1", w.dir, h);
+		write_file(p, "StorePath: /nix/store/x-y\nURL: nar/");
+		break;
+	}
+	before = listing(w.dir);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	after = listing(w.dir);
+	CHECK_STR(after, before);
+	CHECK_INT(r.deleted, 0);
+	CHECK_INT(r.held, 3);
+	CHECK(!r.complete);
+	if (!strstr(ev.last_detail, want) || !strstr(ev.last_detail, h)) {
+		fprintf(stderr, "case %d: detail '%s', want '%s' and the file\n", how,
+			ev.last_detail, want);
+		CHECK(0);
+	}
+	free(before);
+	free(after);
+	evict_apply_result_release(&r);
+	/* once it is removed, the plan goes through */
+	if (how == 2)
+		rmdir(p);
+	else
+		unlink(p);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK(r.complete);
+	CHECK(!narinfo_exists(&w, 1) && !nar_exists(&w, 1));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_fails_safe_on_uncertain_narinfo)
+{
+	uncertain_case(0, "cut short");
+	uncertain_case(1, "larger than");
+	uncertain_case(2, "Is a directory");
+	uncertain_case(3, "empty");
+	uncertain_case(4, "cut short");
+}
+
+TEST(apply_nix_refused_narinfo_keeps_its_nar)
+{
+	/* A kept narinfo Nix refuses (a blank line at the end) but that is
+	 * complete: the NAR it names stays, the rest of the plan goes. */
+	struct spec specs[3] = {{0}, {"", NULL, 1000, 0}, {"", NULL, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	char h[33], body[300];
+
+	if (world_make(&w, specs, 3)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	hash_of(1, h);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/x-y\nURL: nar/%s.nar.xz\n\n", h);
+	put_kept(w.dir, 50, body);
+	CHECK_INT(apply(&w, plan.id, 1, &r, NULL), 0);
+	CHECK(nar_exists(&w, 1));
+	CHECK(!narinfo_exists(&w, 1));
+	CHECK(!narinfo_exists(&w, 2) && !nar_exists(&w, 2));
+	CHECK_INT(r.shared, 1);
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_planned_url_ambiguous_or_harmonia)
+{
+	/* 1: its narinfo now has two URL lines (left whole, both NARs stay);
+	 * 2: harmonia's ?hash= form: the file is the path, and it goes. */
+	char h1[33], h2[33], url2[120], body[400];
+	struct spec specs[3] = {{0}, {"", NULL, 1000, 0}, {"", url2, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+
+	hash_of(1, h1);
+	hash_of(2, h2);
+	snprintf(url2, sizeof(url2), "nar/0%s.nar?hash=%s", h2 + 1, h2);
+	if (world_make(&w, specs, 3)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(body, sizeof(body), "nar/0%s.nar", h2 + 1);
+	put(w.dir, body, "harmonia nar\n");
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/%s-p1\nURL: nar/%s.nar.xz\n"
+		 "URL: nar/other.nar\nReferences: \n", h1, h1);
+	put_kept(w.dir, 1, body);
+	put(w.dir, "nar/other.nar", "other\n");
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.refused, 1);
+	CHECK(narinfo_exists(&w, 1) && nar_exists(&w, 1) && exists(w.dir, "nar/other.nar"));
+	CHECK(strstr(ev.last_detail, "more than one way") != NULL);
+	CHECK(!narinfo_exists(&w, 2));
+	snprintf(body, sizeof(body), "nar/0%s.nar", h2 + 1);
+	CHECK(!exists(w.dir, body));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[400];
@@ -1496,6 +1808,11 @@ int main(void)
 	RUN(apply_resume_after_sigkill);
 	RUN(apply_missing_plan_and_not_a_cache);
 	RUN(keys_for_http);
+	RUN(apply_refuses_non_nar_urls);
+	RUN(apply_protects_every_reading);
+	RUN(apply_fails_safe_on_uncertain_narinfo);
+	RUN(apply_nix_refused_narinfo_keeps_its_nar);
+	RUN(apply_planned_url_ambiguous_or_harmonia);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", root);
