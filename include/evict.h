@@ -155,7 +155,9 @@ enum evict_action {
 	EVICT_REFUSED,         /* unsafe name or not a regular file: the
 	                          path's files are left alone */
 	EVICT_HELD,            /* a kept narinfo references the path (pushed
-	                          after the plan): the path is kept */
+	                          after the plan), or a narinfo in the
+	                          directory cannot be read with certainty
+	                          (then every path is held): the path is kept */
 };
 
 enum evict_kind { EVICT_NARINFO, EVICT_LS, EVICT_NAR };
