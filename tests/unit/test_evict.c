@@ -1021,10 +1021,9 @@ TEST(apply_shared_nar)
 
 TEST(apply_shared_nar_other_name)
 {
-	/* 2 stays and names 1's NAR through a symbolic link to the nar
-	 * directory, and 3 stays and names it as "nar/./x": the file is kept
-	 * either way. */
-	struct spec specs[5] = {{0}, {"", "nar/x.nar.xz", 1000, 0}, {"", "alias/x.nar.xz", 1000, 0},
+	/* 2 stays and names 1's NAR through a hard link under another name,
+	 * and 3 stays and names it as "nar/./x": the file is kept either way. */
+	struct spec specs[5] = {{0}, {"", "nar/x.nar.xz", 1000, 0}, {"", "nar/z.nar.xz", 1000, 0},
 				{"", NULL, 1000, 0}, {"", "nar/y.nar.xz", 1000, 0}};
 	struct world w;
 	struct evict_plan plan;
@@ -1040,8 +1039,13 @@ TEST(apply_shared_nar_other_name)
 	write_file(p, "x\n");
 	snprintf(p, sizeof(p), "%s/nar/y.nar.xz", w.dir);
 	write_file(p, "y\n");
-	snprintf(p, sizeof(p), "%s/alias", w.dir);
-	CHECK(symlink("nar", p) == 0);
+	{
+		char q[400];
+		snprintf(p, sizeof(p), "%s/nar/x.nar.xz", w.dir);
+		snprintf(q, sizeof(q), "%s/nar/z.nar.xz", w.dir);
+		unlink(q);   /* the world wrote one of its own */
+		CHECK(link(p, q) == 0);
+	}
 	add_eval(&w, "master", 100, "2 3");
 	/* 3's narinfo is rewritten after the crawl to name y as nar/./y */
 	CHECK(make_plan(&w, 2000, &plan) > 0);
@@ -1057,7 +1061,7 @@ TEST(apply_shared_nar_other_name)
 	CHECK_INT(r.nars, 0);
 	CHECK_INT(r.shared, 2);
 	CHECK_INT(ev.n[EVICT_KEEP_SHARED], 2);
-	/* one kept as the same file (the alias), one as a URL that stays
+	/* one kept as the same file (the hard link), one as a URL that stays
 	 * once spelled as a server reads it; each says which */
 	{
 		const char *same = "the same file as a NAR that stays";
