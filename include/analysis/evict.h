@@ -155,7 +155,9 @@ enum evict_action {
 	EVICT_REFUSED,         /* unsafe name or not a regular file: the
 	                          path's files are left alone */
 	EVICT_HELD,            /* a kept narinfo references the path (pushed
-	                          after the plan): the path is kept */
+	                          after the plan), or a narinfo in the
+	                          directory cannot be read with certainty
+	                          (then every path is held): the path is kept */
 };
 
 enum evict_kind { EVICT_NARINFO, EVICT_LS, EVICT_NAR };
@@ -228,21 +230,83 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 /* ---- pure helpers (exported for tests) --------------------------------- */
 
 /*
- * Check a NAR URL from a narinfo: a relative name inside the cache
- * directory.  Refuses empty names, absolute paths, URLs with a scheme,
- * empty, "." and ".." components, and control characters.  Returns 0,
- * or -1 with a reason (static text) in *why.
+ * Check a NAR URL's path: a relative name inside the cache directory that
+ * every reader takes to the same file.  Refuses empty names, absolute
+ * paths, URLs with a scheme, empty, "." and ".." components, control
+ * characters, percent-escapes, queries and fragments.  Returns 0, or -1
+ * with a reason (static text) in *why.
  */
 int evict_url_check(const char *url, size_t len, const char **why);
 
 /*
- * The fields of a narinfo eviction needs, read leniently so a narinfo
- * that the strict parser refuses still counts: the URL line and the
- * hashes (first 32 characters) of the References line.  *url points into
- * buf (length *url_len) or is NULL when absent; each reference hash is
- * passed to ref(ctx, hash) (32 characters, not NUL-terminated).
+ * What a planned narinfo's URL may take with it: a NAR, and nothing else.
+ * A NAR is "nar/<name>.nar" or "nar/<name>.nar.<ext>" with <ext> one of
+ * the extensions Nix gives compressed NARs (xz, bz2, zst, lzip, lz4, br)
+ * and <name> letters, digits, '-' and '_': the layouts Nix
+ * (nar/<file hash>.nar.xz), nix-serve (nar/<store hash>-<NAR hash>.nar),
+ * harmonia (nar/<NAR hash>.nar?hash=<store hash>: the file is the path,
+ * the query names the store path) and Attic (nar/<store hash>.nar) write.
+ * The URL must also pass evict_url_check() (but for harmonia's query).
+ * Anything else (a narinfo, nix-cache-info, a .ls listing, a file under
+ * log/, realisations/, build-trace-v2/ or debuginfo/, any other file) is
+ * refused: the path is then left whole.  Returns 0 with *name the NAR's
+ * name relative to the cache directory (malloc'd, the caller frees), or
+ * -1 with *why (static) and *name NULL.
  */
-void evict_narinfo_scan(const char *buf, size_t len, const char **url, size_t *url_len,
+int evict_nar_name(const char *url, size_t len, char **name, const char **why);
+
+/* How evict_url_readings() reached a name. */
+enum evict_reading {
+	EVICT_READ_FILE,       /* as file:// Nix opens it: literal, normalised */
+	EVICT_READ_SERVER,     /* as a web server maps it (nginx): fragment and
+	                          query dropped, percent-escapes decoded, "//",
+	                          "." and ".." resolved */
+	EVICT_READ_BASENAME,   /* "nar/" + the last component of one of the
+	                          above: where any server mapping of the same
+	                          file name would land */
+	EVICT_READ_ABSOLUTE,   /* a file:// URL's absolute path (to stat, not
+	                          a name in the cache) */
+};
+typedef void (*evict_reading_fn)(void *ctx, int kind, const char *name, size_t len);
+
+/*
+ * Every name inside the cache directory (relative, normalised, never
+ * empty) that a client might fetch for a narinfo whose URL value is
+ * val[0..len), under any reading: as given and with surrounding
+ * whitespace trimmed; up to a NUL (where open(2) stops); literally and as
+ * a server maps it; for "scheme://host/path" and "//host/path" the path
+ * too, wherever the host is.  Names may repeat.  fn gets each name
+ * NUL-terminated, valid during the call.  Pure: no I/O.
+ */
+void evict_url_readings(const char *val, size_t len, evict_reading_fn fn, void *ctx);
+
+/* The most of a narinfo the apply scan reads; a larger one is a narinfo
+ * it cannot read (every NAR deletion of the run is blocked). */
+#define EVICT_SCAN_MAX_BYTES (64u * 1024 * 1024)
+
+struct evict_scan {
+	const char *url;       /* the URL Nix takes (its last URL entry), into
+	                          the buffer; NULL when it has none */
+	size_t url_len;
+	int nix_refuses;       /* 0, or the nix_lex_next() refusal */
+	unsigned refused_line; /* where Nix's lexer stopped */
+	int incomplete;        /* Nix refuses it and the bytes it cannot lex
+	                          are not blank: a partial write, or not a
+	                          narinfo; what it names cannot be known */
+};
+
+/*
+ * Read what eviction needs from a narinfo, under every reading that
+ * matters: as Nix lexes it (narinfo.h's nix_lex_next(): every URL entry,
+ * of which Nix keeps the last, the References entries split at spaces)
+ * and as a lenient reader would (by lines, keys trimmed and in any case,
+ * values trimmed, references split at any white space).  url(ctx, v, n)
+ * gets every URL value of either reading (into buf, raw), ref(ctx, hash)
+ * the 32 characters of every reference's store hash (not
+ * NUL-terminated); either may be NULL.  Fills *s.  Pure.
+ */
+void evict_narinfo_scan(const char *buf, size_t len, struct evict_scan *s,
+			void (*url)(void *ctx, const char *val, size_t n),
 			void (*ref)(void *ctx, const char *hash), void *ctx);
 
 #endif

@@ -6,6 +6,9 @@
  * fills a struct narinfo whose strings are owned by it; narinfo_release()
  * frees them.  On failure the struct is left released and err says which
  * line and why.
+ *
+ * nix_lex_next() is Nix's own lexer, byte for byte, for code that must
+ * read a narinfo exactly as Nix does (the eviction scan).
  */
 #ifndef CACHEGC_NARINFO_H
 #define CACHEGC_NARINFO_H
@@ -71,6 +74,57 @@ struct nix_cache_info {
 int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out,
 			 struct narinfo_error *err);
 void nix_cache_info_release(struct nix_cache_info *ci);
+
+/*
+ * Nix's own narinfo lexer, the first half of NarInfo::NarInfo() in
+ * src/libstore/nar-info.cc (the same in Nix 2.8 and current Nix), kept
+ * apart from narinfo_parse() so that code that must read a narinfo
+ * exactly as Nix does (eviction's protection scan, a strict parser) shares
+ * it.  Nix does not read lines: from pos it finds the next ':' (anywhere,
+ * past newlines too), takes the bytes before it as the key, skips exactly
+ * one byte after the colon whatever it is (a space, a tab, a newline, the
+ * first byte of the value), and takes the value up to the next '\n' found
+ * from there.  So "URL:\tx\n" has the value "x", "URL:nar/x\n" the value
+ * "ar/x", "URL:x\n" the value "", "Key:\nURL: x\n" the key "Key" with the
+ * value "URL: x", and a line without ':' becomes part of the next key
+ * ("junk\nURL").  Nothing is trimmed: a '\r' before the
+ * newline stays in the value.  Keys may repeat; Nix's reader lets the last
+ * URL win.  Nix refuses the whole file when no ':' follows (a trailing
+ * blank line counts) or no '\n' ends the last value.
+ *
+ * Pure: no allocation, no I/O, any bytes (NUL too) are fine.
+ */
+struct nix_lexer {
+	const char *buf;
+	size_t len;
+	size_t pos;           /* where the next entry starts; after a refusal,
+	                         where the bytes Nix cannot lex start */
+	unsigned line;        /* physical line (1-based) at pos */
+	unsigned entry;       /* entries returned so far */
+};
+
+struct nix_entry {
+	const char *key;      /* into the buffer; may hold '\n' */
+	size_t klen;
+	const char *val;      /* into the buffer */
+	size_t vlen;
+	unsigned line;        /* physical line where the key starts */
+	unsigned entry;       /* 1-based; current Nix's "at line N" counts these */
+};
+
+#define NIX_LEX_END 0          /* every byte lexed: Nix accepts the framing */
+#define NIX_LEX_ENTRY 1        /* *e holds the next entry */
+#define NIX_LEX_NO_COLON (-1)  /* Nix: "expecting ':'" */
+#define NIX_LEX_NO_NEWLINE (-2)/* Nix: "expecting '\n'" */
+
+void nix_lex_init(struct nix_lexer *lx, const char *buf, size_t len);
+
+/* The next entry (NIX_LEX_ENTRY), NIX_LEX_END, or one of the refusals,
+ * after which it keeps returning the same refusal. */
+int nix_lex_next(struct nix_lexer *lx, struct nix_entry *e);
+
+/* Nix's words for a refusal ("expecting ':'", static), or NULL. */
+const char *nix_lex_strerror(int rc);
 
 /* Serialize ni back to narinfo text (keys in Nix's order) into sb-like
  * malloc'd buffer; the caller frees the result.  Used by the generator and

@@ -667,3 +667,62 @@ char *narinfo_format(const struct narinfo *ni)
 		strbuf_addf(&sb, "System: %s\n", ni->system);
 	return strbuf_detach(&sb);
 }
+
+/* ---- Nix's lexer (see narinfo.h) ---------------------------------------- */
+
+void nix_lex_init(struct nix_lexer *lx, const char *buf, size_t len)
+{
+	lx->buf = len ? buf : "";
+	lx->len = len;
+	lx->pos = 0;
+	lx->line = 1;
+	lx->entry = 0;
+}
+
+static unsigned count_newlines(const char *p, size_t n)
+{
+	const char *end = p + n;
+	unsigned k = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+int nix_lex_next(struct nix_lexer *lx, struct nix_entry *e)
+{
+	const char *s = lx->buf, *colon, *eol;
+	size_t pos = lx->pos, vstart;
+
+	if (pos >= lx->len)
+		return NIX_LEX_END;
+	colon = memchr(s + pos, ':', lx->len - pos);
+	if (!colon)
+		return NIX_LEX_NO_COLON;
+	/* std::string::find('\n', colon + 2): npos when colon + 2 is at or
+	 * past the end */
+	vstart = (size_t)(colon - s) + 2;
+	eol = vstart < lx->len ? memchr(s + vstart, '\n', lx->len - vstart) : NULL;
+	if (!eol)
+		return NIX_LEX_NO_NEWLINE;
+	e->key = s + pos;
+	e->klen = (size_t)(colon - s) - pos;
+	e->val = s + vstart;
+	e->vlen = (size_t)(eol - s) - vstart;
+	e->line = lx->line;
+	e->entry = ++lx->entry;
+	lx->pos = (size_t)(eol - s) + 1;
+	lx->line += count_newlines(s + pos, lx->pos - pos);
+	return NIX_LEX_ENTRY;
+}
+
+const char *nix_lex_strerror(int rc)
+{
+	switch (rc) {
+	case NIX_LEX_NO_COLON: return "expecting ':'";
+	case NIX_LEX_NO_NEWLINE: return "expecting '\\n'";
+	}
+	return NULL;
+}

@@ -225,7 +225,7 @@ mkdir -p "$C3/nar" "$T/elsewhere"
 printf 'StoreDir: /nix/store\n' >"$C3/nix-cache-info"
 echo sentinel >"$T/outside"
 echo victim >"$T/elsewhere/victim"
-ln -s "$T/elsewhere" "$C3/link"
+ln -s "$T/elsewhere/victim" "$C3/nar/33333333333333333333333333333333.nar"
 mkh() { # mkh HASH NAME URL
 	printf 'StorePath: /nix/store/%s-%s\nURL: %s\nCompression: none\nFileSize: 1000\nNarHash: sha256:1%s%s\nNarSize: 1000\nReferences: \n' \
 		"$1" "$2" "$3" "$1" "0000000000000000000" >"$C3/$1.narinfo"
@@ -234,7 +234,7 @@ h1=11111111111111111111111111111111 h2=22222222222222222222222222222222
 h3=33333333333333333333333333333333 h4=44444444444444444444444444444444
 mkh "$h1" up "nar/../../outside"
 mkh "$h2" abs "$T/elsewhere/victim"
-mkh "$h3" link "link/victim"
+mkh "$h3" link "nar/$h3.nar"
 mkh "$h4" fine "nar/$h4.nar"
 echo nar >"$C3/nar/$h4.nar"
 DB4="$T/hostile.db"

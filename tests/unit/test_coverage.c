@@ -5,7 +5,10 @@
  * verdicts reused from sig_verdicts, history replayed with an earlier
  * moment, capability sets compared as sets, no keys configured; and the
  * pure helpers (ANSI stripping, Nix's content-address check against
- * paths real Nix made).
+ * paths real Nix made); and the cases a mutation audit found untested:
+ * partial before untrusted, an eviction and a failed build in the same
+ * second, a gone output with no build record, a query at the revocation
+ * moment, a recorded verdict for a name now bound to another key.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 static char dir[] = "/tmp/cachegc-test-coverage.XXXXXX";
 static char dbpath[300];
 static struct sig_secret_key k1, k2, k3;
+/* k2's key pair under k1's name: what signed when "k1" named another key */
+static struct sig_secret_key k1b;
 
 /* ---- pure helpers ------------------------------------------------------ */
 
@@ -132,7 +137,7 @@ static void base_of(struct db *db, int64_t id, char *out, size_t n)
 	sqlite3_reset(st);
 }
 
-enum signing { S_K1, S_K2, S_K3, S_OTHER, S_BAD, S_SHORT, S_NONE };
+enum signing { S_K1, S_K2, S_K3, S_K1B, S_OTHER, S_BAD, S_SHORT, S_NONE };
 
 /* A narinfo of NarSize nar for id, references refs (0-terminated), signed
  * as sign says; ca as given or NULL. */
@@ -164,6 +169,9 @@ static void narinfo(struct db *db, int64_t id, int64_t nar, const int64_t *refs,
 		break;
 	case S_K3:
 		sig_sign(&k3, fp.buf, fp.len, &sig);
+		break;
+	case S_K1B:
+		sig_sign(&k1b, fp.buf, fp.len, &sig);
 		break;
 	case S_OTHER:
 		/* a good signature by a key nobody configured */
@@ -266,6 +274,9 @@ static int setup(void)
 		return -1;
 	memset(seed, 3, sizeof(seed));
 	if (sig_secret_from_seed("k3", seed, &k3, err, sizeof(err)))
+		return -1;
+	memset(seed, 2, sizeof(seed));
+	if (sig_secret_from_seed("k1", seed, &k1b, err, sizeof(err)))
 		return -1;
 	if (db_open(&db, dbpath, 0))
 		return -1;
@@ -645,6 +656,231 @@ TEST(no_keys)
 	db_close(&db);
 }
 
+/* ---- cases a mutation audit found untested ------------------------------ */
+
+/* trusted_keys as setup made them (no_keys deletes them). */
+static void keys_reset(struct db *db)
+{
+	sql(db, "DELETE FROM trusted_keys");
+	key_row(db, &k1, "NULL");
+	key_row(db, &k2, "120");
+	key_row(db, &k3, "NULL");
+}
+
+/* A path with a fresh hash: c x 28 and a counter, so the few letters left
+ * go a long way. */
+static int64_t upath(struct db *db, char c, const char *name)
+{
+	static unsigned n;
+	char h[33];
+
+	memset(h, c, 28);
+	snprintf(h + 28, 5, "%04u", n++ % 10000);
+	sql(db, "INSERT INTO paths (hash, name) VALUES ('%s', '%s')", h, name);
+	return db_last_id(db);
+}
+
+/* Rows in their own branch and capability set: the tests above never see
+ * them, and they see nothing else. */
+static int run_branch(struct db *db, int64_t at, struct coverage *cv)
+{
+	struct coverage_opts o = {.cache_id = 1, .at = at, .branch = "audit", .threads = 1};
+
+	return coverage_run(cv, db, &o);
+}
+
+static int64_t audit_evaluation(struct db *db, const char *rev, int64_t time)
+{
+	sql(db, "INSERT INTO evaluations (branch, rev, capabilities, system, time, source, "
+		"imported_at) VALUES ('audit', '%s', 'audit', 'x86_64-linux', %lld, 'test', 1)",
+	    rev, (long long)time);
+	return db_last_id(db);
+}
+
+TEST(status_precedence)
+{
+	struct db db;
+	struct coverage cv;
+	const struct cov_row *r;
+	int64_t dep, root, evs, gone, older, ev, ev2;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	keys_reset(&db);
+	/* root is signed by a key nobody trusts AND misses a dependency:
+	 * partial (the closure is incomplete) comes before untrusted */
+	dep = upath(&db, 'a', "audit-dep");
+	root = upath(&db, 'a', "audit-untrusted-partial");
+	{
+		int64_t rr[2] = {dep, 0};
+		narinfo(&db, dep, 100, NULL, S_K1, NULL);
+		narinfo(&db, root, 200, rr, S_OTHER, NULL);
+	}
+	present(&db, dep, 100, 150);
+	present(&db, root, 100, 0);
+	/* evicted at 150, and a build failed at 150 too: the same second
+	 * counts as the eviction coming last */
+	evs = upath(&db, 'a', "audit-same-second");
+	narinfo(&db, evs, 300, NULL, S_K1, NULL);
+	present(&db, evs, 100, 150);
+	/* evicted, and no build was ever recorded for its derivation */
+	gone = upath(&db, 'a', "audit-gone-no-build");
+	narinfo(&db, gone, 400, NULL, S_K1, NULL);
+	present(&db, gone, 100, 150);
+
+	/* an older evaluation whose same output is present but untrusted:
+	 * not "older cached" */
+	older = upath(&db, 'a', "audit-older-untrusted");
+	narinfo(&db, older, 250, NULL, S_OTHER, NULL);
+	present(&db, older, 100, 0);
+	ev = audit_evaluation(&db, "audit0", 80);
+	job(&db, ev, "both", "out", older, NULL, 0);
+
+	ev = audit_evaluation(&db, "audit1", 90);
+	job(&db, ev, "both", "out", root, NULL, 0);
+	job(&db, ev, "samesecond", "out", evs, "failed", 150);
+	job(&db, ev, "gonenobuild", "out", gone, NULL, 0);
+
+	CHECK(run_branch(&db, 160, &cv) == 0);
+	CHECK_INT(cv.ncols, 1);
+	CHECK_STATUS(&cv, "audit1", "both", "out", "partial");
+	if ((r = find(&cv, "audit1", "both", "out"))) {
+		CHECK_INT(r->missing_paths, 1);
+		CHECK_INT(r->missing_bytes, 100);
+		CHECK_INT(r->older_eval, 0);
+	}
+	CHECK_STATUS(&cv, "audit1", "samesecond", "out", "evicted");
+	if ((r = find(&cv, "audit1", "samesecond", "out"))) {
+		CHECK_INT(r->since, 150);
+		CHECK_INT(r->build_time, 150);
+		CHECK_STR(r->build_status, "failed");
+	}
+	CHECK_STATUS(&cv, "audit1", "gonenobuild", "out", "evicted");
+	if ((r = find(&cv, "audit1", "gonenobuild", "out"))) {
+		CHECK_INT(r->since, 150);
+		CHECK(r->build_status == NULL);
+	}
+	coverage_release(&cv);
+
+	/* at the moment of the eviction itself the path is gone already;
+	 * an evaluation made at the moment asked about counts */
+	CHECK(run_branch(&db, 150, &cv) == 0);
+	CHECK_STATUS(&cv, "audit1", "samesecond", "out", "evicted");
+	coverage_release(&cv);
+	CHECK(run_branch(&db, 90, &cv) == 0);
+	CHECK_INT(cv.ncols, 1);
+	coverage_release(&cv);
+
+	/* a second later the failed build is the news: failed */
+	ev2 = audit_evaluation(&db, "audit2", 91);
+	job(&db, ev2, "samesecond", "out", evs, "failed", 151);
+	CHECK(run_branch(&db, 160, &cv) == 0);
+	CHECK_STATUS(&cv, "audit2", "samesecond", "out", "failed");
+	coverage_release(&cv);
+	sql(&db, "DELETE FROM eval_jobs WHERE evaluation_id = %lld", (long long)ev2);
+	sql(&db, "DELETE FROM evaluations WHERE id = %lld", (long long)ev2);
+	db_close(&db);
+}
+
+/* The verdict of the revoked-signed path as of at, checked afresh. */
+static int verdict_at(struct db *db, int64_t at, int64_t id)
+{
+	struct trust t;
+	uint8_t *want;
+	int v = -1;
+
+	sql(db, "DELETE FROM sig_verdicts WHERE path_id = %lld", (long long)id);
+	if (trust_init(&t, db, 1, at, 0, 1) == 0) {
+		want = xcalloc(t.n, 1);
+		want[id] = 1;
+		if (trust_check(&t, want) == 0)
+			v = trust_verdict(&t, (uint32_t)id);
+		free(want);
+	}
+	trust_release(&t);
+	return v;
+}
+
+TEST(revoked_at_the_moment)
+{
+	struct db db;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	keys_reset(&db);
+	/* k2 is revoked at 120: trusted for every moment before, for none
+	 * from 120 on */
+	CHECK_INT(verdict_at(&db, 119, I.untr), TRUST_SIGNED);
+	CHECK_INT(verdict_at(&db, 120, I.untr), TRUST_REVOKED);
+	CHECK_INT(verdict_at(&db, 121, I.untr), TRUST_REVOKED);
+	db_close(&db);
+}
+
+TEST(cached_verdict_other_key)
+{
+	struct db db;
+	struct trust t;
+	uint8_t *want;
+	int64_t x;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	x = upath(&db, 'a', "audit-rebound-key");
+	narinfo(&db, x, 500, NULL, S_K1B, NULL);
+	/* "k1" first names k1b's key: x verifies, and that is recorded */
+	sql(&db, "DELETE FROM trusted_keys");
+	key_row(&db, &k1b, "NULL");
+	CHECK(trust_init(&t, &db, 1, 160, 0, 1) == 0);
+	want = xcalloc(t.n, 1);
+	want[x] = 1;
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(trust_verdict(&t, (uint32_t)x), TRUST_SIGNED);
+	CHECK_INT(t.stats.verified, 1);
+	trust_release(&t);
+	/* asked again: the recorded verdict answers */
+	CHECK(trust_init(&t, &db, 1, 160, 0, 1) == 0);
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(trust_verdict(&t, (uint32_t)x), TRUST_SIGNED);
+	CHECK_INT(t.stats.verified, 0);
+	CHECK_INT(t.stats.reused, 1);
+	trust_release(&t);
+	/* now "k1" names k1's own key: the verdict recorded under the name
+	 * for another key says nothing; checked again, the signature fails */
+	keys_reset(&db);
+	CHECK(trust_init(&t, &db, 1, 160, 0, 1) == 0);
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(trust_verdict(&t, (uint32_t)x), TRUST_BAD);
+	CHECK_INT(t.stats.verified, 1);
+	CHECK_INT(t.stats.reused, 0);
+	trust_release(&t);
+	free(want);
+	db_close(&db);
+}
+
+/* One signature that fails and one that verifies: trusted, as in Nix (any
+ * good signature by a trusted key will do), in either order. */
+TEST(good_and_bad_signature)
+{
+	struct db db;
+	struct trust t;
+	uint8_t *want;
+	int64_t x;
+
+	CHECK(db_open(&db, dbpath, 0) == 0);
+	keys_reset(&db);
+	x = upath(&db, 'a', "audit-good-and-bad");
+	narinfo(&db, x, 600, NULL, S_K1, NULL);
+	/* k1's signature under k3's name: well-formed, does not verify */
+	sql(&db, "UPDATE narinfos SET sigs = json_array(replace(json_extract(sigs, '$[0]'), 'k1:', "
+		 "'k3:'), json_extract(sigs, '$[0]')) WHERE path_id = %lld", (long long)x);
+	CHECK(trust_init(&t, &db, 1, 160, 0, 1) == 0);
+	want = xcalloc(t.n, 1);
+	want[x] = 1;
+	CHECK(trust_check(&t, want) == 0);
+	CHECK_INT(t.stats.verified, 2);
+	CHECK_INT(trust_verdict(&t, (uint32_t)x), TRUST_SIGNED);
+	trust_release(&t);
+	free(want);
+	db_close(&db);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -659,9 +895,14 @@ int main(void)
 	RUN(replay);
 	RUN(sets_and_filters);
 	RUN(no_keys);
+	RUN(status_precedence);
+	RUN(revoked_at_the_moment);
+	RUN(cached_verdict_other_key);
+	RUN(good_and_bad_signature);
 	sig_secret_release(&k1);
 	sig_secret_release(&k2);
 	sig_secret_release(&k3);
+	sig_secret_release(&k1b);
 	{
 		char p[400];
 		snprintf(p, sizeof(p), "%s-wal", dbpath);

@@ -301,12 +301,16 @@ static int narinfo_exists(struct world *w, unsigned i)
 struct events {
 	unsigned n[6];
 	char last_detail[300];
+	char shared_detail[2][300];  /* the first two "kept: shared" reasons */
 };
 
 static void count_event(void *ctx, const struct evict_event *ev)
 {
 	struct events *e = ctx;
 
+	if (ev->action == EVICT_KEEP_SHARED && e->n[ev->action] < 2)
+		snprintf(e->shared_detail[e->n[ev->action]], sizeof(e->shared_detail[0]), "%s",
+			 ev->detail ? ev->detail : "(none)");
 	e->n[ev->action]++;
 	if (ev->detail)
 		snprintf(e->last_detail, sizeof(e->last_detail), "%s", ev->detail);
@@ -369,26 +373,296 @@ static void on_ref(void *ctx, const char *hash)
 	}
 }
 
+struct urls_seen {
+	char v[8][64];
+	int n;
+};
+
+static void on_url(void *ctx, const char *val, size_t n)
+{
+	struct urls_seen *u = ctx;
+
+	if (u->n < 8) {
+		snprintf(u->v[u->n], sizeof(u->v[0]), "%.*s", (int)n, val);
+		u->n++;
+	}
+}
+
+static int url_seen(const struct urls_seen *u, const char *v)
+{
+	for (int i = 0; i < u->n; i++)
+		if (!strcmp(u->v[i], v))
+			return 1;
+	return 0;
+}
+
+/* evict_narinfo_scan() with both callbacks sharing one context. */
+struct scan_seen {
+	struct urls_seen u;
+	struct refs_seen r;
+};
+
+static void on_url2(void *ctx, const char *val, size_t n)
+{
+	on_url(&((struct scan_seen *)ctx)->u, val, n);
+}
+
+static void on_ref2(void *ctx, const char *hash)
+{
+	on_ref(&((struct scan_seen *)ctx)->r, hash);
+}
+
+#define SCAN(text, s, seen)                                                  \
+	do {                                                                 \
+		memset(&(seen), 0, sizeof(seen));                            \
+		evict_narinfo_scan(text, sizeof(text) - 1, &(s), on_url2, on_ref2, &(seen)); \
+	} while (0)
+
+#define NIX_URL_IS(s, want)                                                  \
+	CHECK((s).url && (s).url_len == strlen(want) && !memcmp((s).url, want, (s).url_len))
+
 TEST(narinfo_scan)
 {
-	const char text[] = "StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\r\n"
-			    "URL: nar/abc.nar.xz\r\n"
-			    "Junk line without colon\n"
-			    "References: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-y short cccccccccccccccccccccccccccccccc-z\n"
-			    "URL: nar/second\n";
-	struct refs_seen r = {0};
-	const char *url;
-	size_t len;
+	static const char text[] =
+		"StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\r\n"
+		"URL: nar/abc.nar.xz\r\n"
+		"Junk line without colon\n"
+		"References: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-y short cccccccccccccccccccccccccccccccc-z\n"
+		"URL: nar/second\n";
+	static const char two_urls[] = "URL: nar/first.nar\nURL: nar/last.nar\n";
+	static const char tab[] = "URL:\tnar/tab.nar\n";
+	static const char nospace[] = "URL:nar/x.nar\n";
+	static const char lenient[] = "  url  :  nar/lc.nar  \nreferences:\t"
+				      "dddddddddddddddddddddddddddddddd-a\t/nix/store/"
+				      "ffffffffffffffffffffffffffffffff-b\n";
+	static const char cut[] = "StorePath: /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\nURL: nar/ab";
+	static const char blank_end[] = "URL: nar/b.nar\n\n";
+	static const char blank_mid[] = "URL: nar/b.nar\n\nURL: nar/c.nar\n";
+	static const char hidden[] = "Key:\nURL: nar/h.nar\n";
+	static const char empty[] = "";
+	struct evict_scan s;
+	struct scan_seen seen;
 
-	evict_narinfo_scan(text, sizeof(text) - 1, &url, &len, on_ref, &r);
-	CHECK(url && len == strlen("nar/abc.nar.xz") && !memcmp(url, "nar/abc.nar.xz", len));
-	CHECK_INT(r.n, 2);
-	CHECK_STR(r.h[0], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
-	CHECK_STR(r.h[1], "cccccccccccccccccccccccccccccccc");
-	evict_narinfo_scan("References: \nURL:x", 18, &url, &len, on_ref, &r);
-	CHECK(url == NULL);
-	evict_narinfo_scan("", 0, &url, &len, NULL, NULL);
-	CHECK(url == NULL);
+	SCAN(text, s, seen);
+	/* Nix: the last URL entry; the one on the \r\n line keeps its \r */
+	NIX_URL_IS(s, "nar/second");
+	CHECK(url_seen(&seen.u, "nar/abc.nar.xz\r"));   /* Nix's first entry */
+	CHECK(url_seen(&seen.u, "nar/abc.nar.xz"));     /* trimmed */
+	CHECK(url_seen(&seen.u, "nar/second"));
+	CHECK_INT(s.nix_refuses, 0);
+	CHECK_INT(s.incomplete, 0);
+	/* References: both readings give the same two; "short" is no hash */
+	CHECK(seen.r.n >= 2);
+	CHECK_STR(seen.r.h[0], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	CHECK_STR(seen.r.h[1], "cccccccccccccccccccccccccccccccc");
+
+	SCAN(two_urls, s, seen);
+	NIX_URL_IS(s, "nar/last.nar");
+	CHECK(url_seen(&seen.u, "nar/first.nar") && url_seen(&seen.u, "nar/last.nar"));
+
+	SCAN(tab, s, seen);
+	NIX_URL_IS(s, "nar/tab.nar");
+
+	SCAN(nospace, s, seen);
+	NIX_URL_IS(s, "ar/x.nar");                       /* Nix skips the 'n' */
+	CHECK(url_seen(&seen.u, "nar/x.nar"));           /* a lenient reader not */
+
+	SCAN(lenient, s, seen);
+	CHECK(s.url == NULL);                            /* no "URL" key for Nix */
+	CHECK(url_seen(&seen.u, "nar/lc.nar"));
+	CHECK_INT(seen.r.n, 2);
+	CHECK_STR(seen.r.h[0], "dddddddddddddddddddddddddddddddd");
+	CHECK_STR(seen.r.h[1], "ffffffffffffffffffffffffffffffff");
+
+	SCAN(cut, s, seen);
+	CHECK_INT(s.nix_refuses, NIX_LEX_NO_NEWLINE);
+	CHECK_INT(s.incomplete, 1);
+	CHECK_INT(s.refused_line, 2);
+	CHECK(url_seen(&seen.u, "nar/ab"));              /* the lenient reading */
+
+	SCAN(blank_end, s, seen);
+	CHECK_INT(s.nix_refuses, NIX_LEX_NO_COLON);
+	CHECK_INT(s.incomplete, 0);                      /* only blank bytes left */
+	NIX_URL_IS(s, "nar/b.nar");
+
+	SCAN(blank_mid, s, seen);
+	CHECK_INT(s.nix_refuses, 0);                     /* "\nURL" is one key */
+	NIX_URL_IS(s, "nar/b.nar");
+	CHECK(url_seen(&seen.u, "nar/c.nar"));
+
+	SCAN(hidden, s, seen);
+	CHECK(s.url == NULL);                            /* Nix: key "Key" */
+	CHECK(url_seen(&seen.u, "nar/h.nar"));
+
+	SCAN(empty, s, seen);
+	CHECK(s.url == NULL);
+	CHECK_INT(seen.u.n, 0);
+	CHECK_INT(s.nix_refuses, 0);
+}
+
+TEST(nar_names)
+{
+	static const char *const good[][2] = {
+		{"nar/1abc.nar.xz", "nar/1abc.nar.xz"},
+		{"nar/x.nar", "nar/x.nar"},
+		{"nar/x.nar.bz2", "nar/x.nar.bz2"},
+		{"nar/x.nar.zst", "nar/x.nar.zst"},
+		{"nar/x.nar.lzip", "nar/x.nar.lzip"},
+		{"nar/x.nar.lz4", "nar/x.nar.lz4"},
+		{"nar/x.nar.br", "nar/x.nar.br"},
+		/* nix-serve */
+		{"nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-0abc.nar", "nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-0abc.nar"},
+		/* harmonia: the file is the path */
+		{"nar/0abc.nar?hash=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "nar/0abc.nar"},
+	};
+	static const char *const bad[][2] = {
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.narinfo", "narinfo"},
+		{"nar/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.narinfo", "narinfo"},
+		{"nix-cache-info", "nix-cache-info"},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ls", ".ls"},
+		{"nar/x.ls", ".ls"},
+		{"log/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x.drv", "log/"},
+		{"realisations/sha256:abc!out.doi", "realisations/"},
+		{"build-trace-v2/abc", "build-trace-v2/"},
+		{"debuginfo/0123456789abcdef.debug", "debuginfo/"},
+		{"nar/x.nar.gz", "not a NAR"},
+		{"nar/x", "not a NAR"},
+		{"nar/x.nar.", "not a NAR"},
+		{"nar/.nar", "not a NAR"},
+		{"nar/x.narx", "not a NAR"},
+		{"nar/x.y.nar", "not a NAR"},
+		{"nar/sub/x.nar", "not a NAR"},
+		{"x.nar", "not a NAR"},
+		{"other/x.nar", "not a NAR"},
+		{"nar/x.nar?y=1", "query"},
+		{"nar/x.nar?hash=short", "query"},
+		{"nar/%70ct.nar", "percent"},
+		{"nar/x.nar#f", "fragment"},
+		{"../nar/x.nar", ""},
+		{"nar/../nar/x.nar", ""},
+		{"/nar/x.nar", "absolute"},
+		{"http://example.org/nar/x.nar", ""},
+		{"nar/x.nar\r", "control"},
+		{"nar/x.nar ", "not a NAR"},
+		{"", "empty"},
+	};
+	char *name;
+	const char *why;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		why = NULL;
+		if (evict_nar_name(good[i][0], strlen(good[i][0]), &name, &why)) {
+			fprintf(stderr, "refused NAR '%s': %s\n", good[i][0], why);
+			CHECK(0);
+			continue;
+		}
+		CHECK_STR(name, good[i][1]);
+		CHECK(why == NULL);
+		free(name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		name = (char *)"x";
+		if (!evict_nar_name(bad[i][0], strlen(bad[i][0]), &name, &why)) {
+			fprintf(stderr, "took '%s' for a NAR\n", bad[i][0]);
+			CHECK(0);
+			free(name);
+			continue;
+		}
+		CHECK(name == NULL);
+		if (!why || !strstr(why, bad[i][1])) {
+			fprintf(stderr, "'%s': reason '%s', want one with '%s'\n", bad[i][0],
+				why ? why : "(null)", bad[i][1]);
+			CHECK(0);
+		}
+	}
+	/* the length counts, not a NUL */
+	CHECK(evict_nar_name("nar/x.nar\0.ls", 13, &name, &why) == -1);
+	CHECK(evict_nar_name("nar/x.nar.ls", 9, &name, &why) == 0);
+	CHECK_STR(name, "nar/x.nar");
+	free(name);
+}
+
+struct names_seen {
+	char v[24][80];
+	int kind[24];
+	int n;
+};
+
+static void on_name(void *ctx, int kind, const char *name, size_t len)
+{
+	struct names_seen *s = ctx;
+
+	CHECK(strlen(name) == len && len > 0);
+	if (kind != EVICT_READ_ABSOLUTE) {
+		/* always a name inside the cache directory */
+		CHECK(name[0] != '/');
+		CHECK(strcmp(name, "..") && strncmp(name, "../", 3) && !strstr(name, "/../") &&
+		      !strstr(name, "//"));
+	}
+	if (s->n < 24) {
+		snprintf(s->v[s->n], sizeof(s->v[0]), "%s", name);
+		s->kind[s->n++] = kind;
+	}
+}
+
+static int name_seen(const struct names_seen *s, int kind, const char *v)
+{
+	for (int i = 0; i < s->n; i++)
+		if ((kind < 0 || s->kind[i] == kind) && !strcmp(s->v[i], v))
+			return 1;
+	return 0;
+}
+
+#define READINGS(val, seen)                                                  \
+	do {                                                                 \
+		memset(&(seen), 0, sizeof(seen));                            \
+		evict_url_readings(val, sizeof(val) - 1, on_name, &(seen));  \
+	} while (0)
+
+TEST(url_readings)
+{
+	struct names_seen s;
+
+	READINGS("nar/%70ct.nar", s);  /* nginx serves nar/pct.nar */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/%70ct.nar"));
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/pct.nar"));
+	READINGS("nar/x.nar?foo=1#frag", s);
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/x.nar?foo=1#frag"));
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/x.nar"));
+	READINGS("nar/x.nar#frag?q", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/x.nar"));
+	READINGS(" nar/t.nar\r", s);
+	CHECK(name_seen(&s, -1, "nar/t.nar"));
+	CHECK(name_seen(&s, EVICT_READ_FILE, " nar/t.nar\r"));
+	READINGS("nar/./../nar//x.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/x.nar"));
+	READINGS("/nar/abs.nar", s);  /* file:// Nix appends it to the directory */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/abs.nar"));
+	READINGS("nar/a%2fb.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/a/b.nar"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/b.nar"));
+	READINGS("nar/%2e%2e/nar/y.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/y.nar"));
+	READINGS("https://other.example/prefix/nar/z.nar.xz?x", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "prefix/nar/z.nar.xz"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/z.nar.xz"));
+	READINGS("//host/nar/n.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_SERVER, "nar/n.nar"));
+	READINGS("file:///srv/cache/nar/f%20.nar", s);
+	CHECK(name_seen(&s, EVICT_READ_ABSOLUTE, "/srv/cache/nar/f%20.nar"));
+	CHECK(name_seen(&s, EVICT_READ_ABSOLUTE, "/srv/cache/nar/f .nar"));
+	CHECK(name_seen(&s, EVICT_READ_BASENAME, "nar/f .nar"));
+	READINGS("nar/u.nar\0.ls", s);  /* open(2) stops at the NUL */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/u.nar"));
+	CHECK(!name_seen(&s, -1, "nar/u.nar.ls"));
+	READINGS("../../../etc/passwd", s);  /* climbs out: no name */
+	CHECK(!name_seen(&s, EVICT_READ_FILE, "etc/passwd"));
+	READINGS("nar/%zz.nar", s);  /* malformed escape: nginx answers 400 */
+	CHECK(name_seen(&s, EVICT_READ_FILE, "nar/%zz.nar"));
+	CHECK(!name_seen(&s, EVICT_READ_SERVER, "nar/%zz.nar"));
+	READINGS("", s);
+	CHECK_INT(s.n, 0);
 }
 
 /* ---- planning ------------------------------------------------------------ */
@@ -720,6 +994,7 @@ TEST(apply_shared_nar)
 	CHECK_INT(r.nars, 0);
 	CHECK_INT(r.shared, 1);
 	CHECK_INT(ev.n[EVICT_KEEP_SHARED], 1);
+	CHECK_STR(ev.shared_detail[0], "used by a narinfo that stays");
 	CHECK(!narinfo_exists(&w, 1));
 	CHECK(narinfo_exists(&w, 2));
 	CHECK(exists(w.dir, "nar/shared.nar.xz"));
@@ -746,14 +1021,14 @@ TEST(apply_shared_nar)
 
 TEST(apply_shared_nar_other_name)
 {
-	/* 2 stays and names 1's NAR through a symbolic link to the nar
-	 * directory, and 3 stays and names it as "nar/./x": the file is kept
-	 * either way. */
-	struct spec specs[5] = {{0}, {"", "nar/x.nar.xz", 1000, 0}, {"", "alias/x.nar.xz", 1000, 0},
+	/* 2 stays and names 1's NAR through a hard link under another name,
+	 * and 3 stays and names it as "nar/./x": the file is kept either way. */
+	struct spec specs[5] = {{0}, {"", "nar/x.nar.xz", 1000, 0}, {"", "nar/z.nar.xz", 1000, 0},
 				{"", NULL, 1000, 0}, {"", "nar/y.nar.xz", 1000, 0}};
 	struct world w;
 	struct evict_plan plan;
 	struct evict_apply_result r;
+	struct events ev;
 	char p[400];
 
 	if (world_make(&w, specs, 5)) {
@@ -764,8 +1039,13 @@ TEST(apply_shared_nar_other_name)
 	write_file(p, "x\n");
 	snprintf(p, sizeof(p), "%s/nar/y.nar.xz", w.dir);
 	write_file(p, "y\n");
-	snprintf(p, sizeof(p), "%s/alias", w.dir);
-	CHECK(symlink("nar", p) == 0);
+	{
+		char q[400];
+		snprintf(p, sizeof(p), "%s/nar/x.nar.xz", w.dir);
+		snprintf(q, sizeof(q), "%s/nar/z.nar.xz", w.dir);
+		unlink(q);   /* the world wrote one of its own */
+		CHECK(link(p, q) == 0);
+	}
 	add_eval(&w, "master", 100, "2 3");
 	/* 3's narinfo is rewritten after the crawl to name y as nar/./y */
 	CHECK(make_plan(&w, 2000, &plan) > 0);
@@ -775,11 +1055,21 @@ TEST(apply_shared_nar_other_name)
 		struct spec tmp[4] = {{0}, {0}, {0}, s3};
 		write_narinfo(w.dir, tmp, 3, 1);
 	}
-	CHECK_INT(apply(&w, plan.id, 1, &r, NULL), 0);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
 	CHECK(r.complete);
 	CHECK_INT(r.narinfos, 2);
 	CHECK_INT(r.nars, 0);
 	CHECK_INT(r.shared, 2);
+	CHECK_INT(ev.n[EVICT_KEEP_SHARED], 2);
+	/* one kept as the same file (the hard link), one as a URL that stays
+	 * once spelled as a server reads it; each says which */
+	{
+		const char *same = "the same file as a NAR that stays";
+		const char *used = "used by a narinfo that stays";
+		int first_same = !strcmp(ev.shared_detail[0], same);
+		CHECK_STR(ev.shared_detail[first_same ? 0 : 1], same);
+		CHECK_STR(ev.shared_detail[first_same ? 1 : 0], used);
+	}
 	CHECK(exists(w.dir, "nar/x.nar.xz"));
 	CHECK(exists(w.dir, "nar/y.nar.xz"));
 	evict_apply_result_release(&r);
@@ -1201,6 +1491,318 @@ TEST(keys_for_http)
 	world_close(&w);
 }
 
+
+/* Write text to dir/rel (rel may hold a directory that is made first). */
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char p[700], *slash;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	if ((slash = strrchr(p, '/')) && slash > p + strlen(dir)) {
+		*slash = '\0';
+		mkdir(p, 0755);
+		*slash = '/';
+	}
+	write_file(p, text);
+}
+
+/* A narinfo for a path outside the plan (hash of index i) with body. */
+static void put_kept(const char *dir, unsigned i, const char *body)
+{
+	char h[33], rel[64];
+
+	hash_of(i, h);
+	snprintf(rel, sizeof(rel), "%s.narinfo", h);
+	put(dir, rel, body);
+}
+
+static int nar_exists(struct world *w, unsigned i)
+{
+	char h[33], rel[64];
+
+	hash_of(i, h);
+	snprintf(rel, sizeof(rel), "nar/%s.nar.xz", h);
+	return exists(w->dir, rel);
+}
+
+TEST(apply_refuses_non_nar_urls)
+{
+	/* Planned paths 1..7 whose URLs name other kinds of files; 8 is an
+	 * ordinary path.  Path 20 is pushed after the plan (kept). */
+	char kept_ni[80], kept_ls[80];
+	struct spec specs[9] = {{0},
+				{"", kept_ni, 1000, 0},
+				{"", "nix-cache-info", 1000, 0},
+				{"", kept_ls, 1000, 0},
+				{"", "log/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-x.drv", 1000, 0},
+				{"", "realisations/sha256:00!out.doi", 1000, 0},
+				{"", "debuginfo/0011.debug", 1000, 0},
+				{"", "nar/x.nar.gz", 1000, 0},
+				{"", NULL, 1000, 0}};
+	const char *files[] = {kept_ni, "nix-cache-info", kept_ls,
+			       "log/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-x.drv",
+			       "realisations/sha256:00!out.doi", "debuginfo/0011.debug", "nar/x.nar.gz"};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char h[33], body[300];
+
+	hash_of(20, h);
+	snprintf(kept_ni, sizeof(kept_ni), "%s.narinfo", h);
+	snprintf(kept_ls, sizeof(kept_ls), "%s.ls", h);
+	if (world_make(&w, specs, 9)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 8);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/%s-p20\nURL: nar/%s.nar.xz\n"
+		 "References: \n", h, h);
+	put_kept(w.dir, 20, body);
+	snprintf(body, sizeof(body), "nar/%s.nar.xz", h);
+	put(w.dir, body, "kept nar\n");
+	for (size_t i = 2; i < ARRAY_SIZE(files); i++)
+		if (strcmp(files[i], "nix-cache-info"))
+			put(w.dir, files[i], "not a nar\n");
+	/* the dry run says the same as the run */
+	CHECK_INT(apply(&w, plan.id, 0, &r, &ev), 0);
+	CHECK_INT(r.refused, 7);
+	evict_apply_result_release(&r);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.refused, 7);
+	CHECK_INT(ev.n[EVICT_REFUSED], 7);
+	CHECK(!r.complete);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (!exists(w.dir, files[i])) {
+			fprintf(stderr, "deleted '%s'\n", files[i]);
+			CHECK(0);
+		}
+	}
+	/* left whole: narinfos stay; the ordinary path goes */
+	for (unsigned i = 1; i <= 7; i++)
+		CHECK(narinfo_exists(&w, i));
+	CHECK(!narinfo_exists(&w, 8) && !nar_exists(&w, 8));
+	CHECK(exists(w.dir, body));
+	CHECK(strstr(ev.last_detail, "the path is left whole") != NULL);
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_protects_every_reading)
+{
+	/* Planned 1..9 with their own NARs; after the plan, narinfos of
+	 * paths outside it name the NARs of 1..8, each in another spelling.
+	 * 9's NAR is named by none: it goes. */
+	struct spec specs[10] = {{0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char hn[10][33], body[600], *big;
+	size_t bigsz = 2u * 1024 * 1024;
+
+	for (unsigned i = 1; i < 10; i++) {
+		specs[i].refs = "";
+		specs[i].size = 1000;
+		hash_of(i, hn[i]);
+	}
+	if (world_make(&w, specs, 10)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 9);
+	/* two URL lines: Nix takes the last */
+	snprintf(body, sizeof(body), "URL: nar/none.nar\nURL: nar/%s.nar.xz\n", hn[1]);
+	put_kept(w.dir, 31, body);
+	/* a tab after the colon */
+	snprintf(body, sizeof(body), "URL:\tnar/%s.nar.xz\n", hn[2]);
+	put_kept(w.dir, 32, body);
+	/* no space: Nix skips the 'n'; a lenient reader does not */
+	snprintf(body, sizeof(body), "URL:nar/%s.nar.xz\n", hn[3]);
+	put_kept(w.dir, 33, body);
+	/* a percent-escape nginx decodes */
+	snprintf(body, sizeof(body), "URL: nar/%%%02x%s.nar.xz\n", hn[4][0], hn[4] + 1);
+	put_kept(w.dir, 34, body);
+	/* a query a server drops */
+	snprintf(body, sizeof(body), "URL: nar/%s.nar.xz?v=2\n", hn[5]);
+	put_kept(w.dir, 35, body);
+	/* CRLF and lower-case key */
+	snprintf(body, sizeof(body), "url: nar/%s.nar.xz\r\n", hn[6]);
+	put_kept(w.dir, 36, body);
+	/* an absolute URL on another host */
+	snprintf(body, sizeof(body), "URL: https://mirror.example/c/nar/%s.nar.xz\n", hn[7]);
+	put_kept(w.dir, 37, body);
+	/* larger than the crawler's cap: the scan reads it whole */
+	big = xmalloc(bigsz + 200);
+	memset(big, 0, bigsz + 200);
+	memcpy(big, "Pad: ", 5);
+	memset(big + 5, 'x', bigsz);
+	snprintf(big + 5 + bigsz, 195, "\nURL: nar/%s.nar.xz\n", hn[8]);
+	put_kept(w.dir, 38, big);
+	free(big);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.held + r.refused, 0);
+	CHECK_INT(r.shared, 8);
+	CHECK_INT(r.nars, 1);
+	for (unsigned i = 1; i <= 8; i++) {
+		CHECK(!narinfo_exists(&w, i));
+		if (!nar_exists(&w, i)) {
+			fprintf(stderr, "deleted the NAR of %u\n", i);
+			CHECK(0);
+		}
+	}
+	CHECK(!narinfo_exists(&w, 9) && !nar_exists(&w, 9));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+/* One uncertain narinfo (made by how) pushed after the plan: nothing is
+ * deleted, every planned path is held with the reason. */
+static void uncertain_case(int how, const char *want)
+{
+	struct spec specs[4] = {{0}, {"", NULL, 1000, 0}, {"1", NULL, 1000, 0},
+				{"", NULL, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+	char h[33], p[400], *before, *after;
+	int fd;
+
+	if (world_make(&w, specs, 4)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	CHECK_INT(plan.n, 3);
+	hash_of(40, h);
+	snprintf(p, sizeof(p), "%s/%s.narinfo", w.dir, h);
+	switch (how) {
+	case 0:  /* cut short: no newline ends the last value */
+		write_file(p, "StorePath: /nix/store/x-y\nURL: nar/zz");
+		break;
+	case 1:  /* larger than the scan reads (sparse) */
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd >= 0 && ftruncate(fd, (off_t)EVICT_SCAN_MAX_BYTES + 1) == 0);
+		close(fd);
+		break;
+	case 2:  /* not a file that can be read */
+		CHECK(mkdir(p, 0755) == 0);
+		break;
+	case 3:  /* empty */
+		write_file(p, "");
+		break;
+	case 4:  /* a push under way: Nix's temporary name */
+		snprintf(p, sizeof(p), "%s/%s.narinfo.tmp.123.1", w.dir, h);
+		write_file(p, "StorePath: /nix/store/x-y\nURL: nar/");
+		break;
+	}
+	before = listing(w.dir);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	after = listing(w.dir);
+	CHECK_STR(after, before);
+	CHECK_INT(r.deleted, 0);
+	CHECK_INT(r.held, 3);
+	CHECK(!r.complete);
+	if (!strstr(ev.last_detail, want) || !strstr(ev.last_detail, h)) {
+		fprintf(stderr, "case %d: detail '%s', want '%s' and the file\n", how,
+			ev.last_detail, want);
+		CHECK(0);
+	}
+	free(before);
+	free(after);
+	evict_apply_result_release(&r);
+	/* once it is removed, the plan goes through */
+	if (how == 2)
+		rmdir(p);
+	else
+		unlink(p);
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK(r.complete);
+	CHECK(!narinfo_exists(&w, 1) && !nar_exists(&w, 1));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_fails_safe_on_uncertain_narinfo)
+{
+	uncertain_case(0, "cut short");
+	uncertain_case(1, "larger than");
+	uncertain_case(2, "Is a directory");
+	uncertain_case(3, "empty");
+	uncertain_case(4, "cut short");
+}
+
+TEST(apply_nix_refused_narinfo_keeps_its_nar)
+{
+	/* A kept narinfo Nix refuses (a blank line at the end) but that is
+	 * complete: the NAR it names stays, the rest of the plan goes. */
+	struct spec specs[3] = {{0}, {"", NULL, 1000, 0}, {"", NULL, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	char h[33], body[300];
+
+	if (world_make(&w, specs, 3)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	hash_of(1, h);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/x-y\nURL: nar/%s.nar.xz\n\n", h);
+	put_kept(w.dir, 50, body);
+	CHECK_INT(apply(&w, plan.id, 1, &r, NULL), 0);
+	CHECK(nar_exists(&w, 1));
+	CHECK(!narinfo_exists(&w, 1));
+	CHECK(!narinfo_exists(&w, 2) && !nar_exists(&w, 2));
+	CHECK_INT(r.shared, 1);
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
+TEST(apply_planned_url_ambiguous_or_harmonia)
+{
+	/* 1: its narinfo now has two URL lines (left whole, both NARs stay);
+	 * 2: harmonia's ?hash= form: the file is the path, and it goes. */
+	char h1[33], h2[33], url2[120], body[400];
+	struct spec specs[3] = {{0}, {"", NULL, 1000, 0}, {"", url2, 1000, 0}};
+	struct world w;
+	struct evict_plan plan;
+	struct evict_apply_result r;
+	struct events ev;
+
+	hash_of(1, h1);
+	hash_of(2, h2);
+	snprintf(url2, sizeof(url2), "nar/0%s.nar?hash=%s", h2 + 1, h2);
+	if (world_make(&w, specs, 3)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(body, sizeof(body), "nar/0%s.nar", h2 + 1);
+	put(w.dir, body, "harmonia nar\n");
+	CHECK(make_plan(&w, 0, &plan) > 0);
+	snprintf(body, sizeof(body), "StorePath: /nix/store/%s-p1\nURL: nar/%s.nar.xz\n"
+		 "URL: nar/other.nar\nReferences: \n", h1, h1);
+	put_kept(w.dir, 1, body);
+	put(w.dir, "nar/other.nar", "other\n");
+	CHECK_INT(apply(&w, plan.id, 1, &r, &ev), 0);
+	CHECK_INT(r.refused, 1);
+	CHECK(narinfo_exists(&w, 1) && nar_exists(&w, 1) && exists(w.dir, "nar/other.nar"));
+	CHECK(strstr(ev.last_detail, "more than one way") != NULL);
+	CHECK(!narinfo_exists(&w, 2));
+	snprintf(body, sizeof(body), "nar/0%s.nar", h2 + 1);
+	CHECK(!exists(w.dir, body));
+	evict_apply_result_release(&r);
+	evict_plan_release(&plan);
+	world_close(&w);
+}
+
 int main(void)
 {
 	char cmd[400];
@@ -1212,6 +1814,8 @@ int main(void)
 	progress_disabled = 1;
 	RUN(url_checks);
 	RUN(narinfo_scan);
+	RUN(nar_names);
+	RUN(url_readings);
 	RUN(plan_closure_safe_random);
 	RUN(plan_reasons_and_breaks);
 	RUN(plan_gc_policies);
@@ -1224,6 +1828,11 @@ int main(void)
 	RUN(apply_resume_after_sigkill);
 	RUN(apply_missing_plan_and_not_a_cache);
 	RUN(keys_for_http);
+	RUN(apply_refuses_non_nar_urls);
+	RUN(apply_protects_every_reading);
+	RUN(apply_fails_safe_on_uncertain_narinfo);
+	RUN(apply_nix_refused_narinfo_keeps_its_nar);
+	RUN(apply_planned_url_ambiguous_or_harmonia);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", root);

@@ -522,6 +522,49 @@ TEST(test_429_retry_after)
 	coll_release(&c);
 }
 
+TEST(test_429_holds_new_requests)
+{
+	struct coll c = {0};
+	struct fetch_options o = test_opts(&c);
+	struct fetcher *f;
+	struct logline *v;
+	size_t mark = log_mark(), n;
+	int64_t t0;
+	int i, after = 1;
+
+	/* A 429 says the server is overloaded: nothing new starts until its
+	 * Retry-After (1 s) is over, though the one slot is free at once;
+	 * then the retry goes first. */
+	o.jobs = 1;
+	CHECK(fetcher_new(&f, &o) == 0);
+	CHECK(fetcher_enqueue(f, FETCH_GET, "fault/429/1/f100.narinfo", NULL, 0) == 0);
+	for (i = 1; i <= 5; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "f%03d.narinfo", 100 + i);
+		CHECK(fetcher_enqueue(f, FETCH_GET, p, NULL, i) == 0);
+	}
+	t0 = mono_ms();
+	CHECK_INT(fetcher_run(f), FETCH_RUN_DONE);
+	fetcher_free(f);
+	CHECK(mono_ms() - t0 >= 1000);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK_INT(c.o[0].tries, 2);
+	CHECK_INT(c.o[0].seq, 0);
+	for (i = 1; i <= 5; i++)
+		if (c.o[i].status != FETCH_OK || c.o[i].seq < c.o[0].seq)
+			after = 0;
+	CHECK(after);
+	/* the server saw the 429'd path twice before anything else */
+	n = read_log(&v);
+	CHECK_INT(n - mark, 7);
+	if (n - mark == 7) {
+		CHECK_STR(v[mark].path, "/fault/429/1/f100.narinfo");
+		CHECK_STR(v[mark + 1].path, "/fault/429/1/f100.narinfo");
+	}
+	free(v);
+	coll_release(&c);
+}
+
 TEST(test_retry_after_parse)
 {
 	int64_t date = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
@@ -1188,6 +1231,7 @@ int main(int argc, char **argv)
 	RUN(test_429_retry_after);
 	RUN(test_headers_too_large);
 	RUN(test_last_modified_far);
+	RUN(test_429_holds_new_requests);
 	RUN(test_timeout);
 	RUN(test_drip);
 	RUN(test_truncated);

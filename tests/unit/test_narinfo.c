@@ -880,6 +880,88 @@ TEST(cache_info_malformed)
 	CI_FAILS("\nStoreDir: /nix/store\n", 1, "empty line");
 }
 
+
+/* ---- Nix's lexer -------------------------------------------------------- */
+
+/* Lex buf and render what Nix sees: "key=value|" per entry (with '\n'
+ * shown as '~'), then "END" or the refusal's words. */
+static void nix_lex_render(const char *buf, size_t len, char *out, size_t sz)
+{
+	struct nix_lexer lx;
+	struct nix_entry e;
+	size_t o = 0;
+	int rc;
+
+	nix_lex_init(&lx, buf, len);
+	out[0] = '\0';
+	while ((rc = nix_lex_next(&lx, &e)) == NIX_LEX_ENTRY) {
+		for (size_t i = 0; i < e.klen && o + 2 < sz; i++)
+			out[o++] = e.key[i] == '\n' ? '~' : e.key[i];
+		if (o + 2 < sz)
+			out[o++] = '=';
+		for (size_t i = 0; i < e.vlen && o + 2 < sz; i++)
+			out[o++] = e.val[i] == '\n' ? '~' : e.val[i] == '\r' ? '^' : e.val[i];
+		if (o + 2 < sz)
+			out[o++] = '|';
+		out[o] = '\0';
+	}
+	snprintf(out + o, sz - o, "%s", rc == NIX_LEX_END ? "END" : nix_lex_strerror(rc));
+}
+
+#define LEXES(text, want)                                                    \
+	do {                                                                 \
+		char got_[512];                                              \
+		nix_lex_render(text, sizeof(text) - 1, got_, sizeof(got_));  \
+		CHECK_STR(got_, want);                                       \
+	} while (0)
+
+TEST(nix_lexer_reads_as_nix)
+{
+	/* the cases of nar-info.cc's loop (Nix 2.8.0 and current Nix) */
+	LEXES("", "END");
+	LEXES("URL: nar/x\n", "URL=nar/x|END");
+	LEXES("URL:\tnar/x\n", "URL=nar/x|END");       /* one byte skipped */
+	LEXES("URL:nar/x\n", "URL=ar/x|END");          /* even a value's */
+	LEXES("URL:x\n", "URL=|END");
+	LEXES("URL:  x\n", "URL= x|END");
+	LEXES("Key:\nURL: x\n", "Key=URL: x|END");     /* the newline skipped */
+	LEXES("junk\nURL: a\n", "junk~URL=a|END");     /* no colon: joins the key */
+	LEXES("A: b\r\n", "A=b^|END");                 /* nothing trimmed */
+	LEXES("URL: a\nURL: b\n", "URL=a|URL=b|END");  /* keys repeat */
+	LEXES("A: b:c\n", "A=b:c|END");
+	LEXES("A: b", "expecting '\\n'");
+	LEXES("A: b\n\n", "A=b|expecting ':'");        /* trailing blank line */
+	LEXES("A: b\nC", "A=b|expecting ':'");
+	LEXES("A:", "expecting '\\n'");
+	LEXES("A:\n", "expecting '\\n'");              /* colon + 2 is the end */
+	LEXES("A: \n", "A=|END");
+	LEXES(":: x\n", "= x|END");            /* the second colon skipped */
+}
+
+TEST(nix_lexer_positions_and_nul)
+{
+	static const char text[] = "A: 1\nB\nC: x\0y\nD: 2";
+	struct nix_lexer lx;
+	struct nix_entry e;
+
+	nix_lex_init(&lx, text, sizeof(text) - 1);
+	CHECK_INT(nix_lex_next(&lx, &e), NIX_LEX_ENTRY);
+	CHECK_INT(e.line, 1);
+	CHECK_INT(e.entry, 1);
+	CHECK_INT(nix_lex_next(&lx, &e), NIX_LEX_ENTRY);
+	CHECK_INT(e.line, 2);            /* "B\nC" starts on line 2 */
+	CHECK_INT(e.entry, 2);
+	CHECK(e.klen == 3 && !memcmp(e.key, "B\nC", 3));
+	CHECK(e.vlen == 3 && !memcmp(e.val, "x\0y", 3));
+	CHECK_INT(lx.line, 4);
+	CHECK_INT(nix_lex_next(&lx, &e), NIX_LEX_NO_NEWLINE);
+	CHECK_INT(lx.line, 4);           /* where it stopped */
+	CHECK_INT(nix_lex_next(&lx, &e), NIX_LEX_NO_NEWLINE);  /* stays */
+	CHECK(nix_lex_strerror(NIX_LEX_END) == NULL);
+	nix_lex_init(&lx, NULL, 0);
+	CHECK_INT(nix_lex_next(&lx, &e), NIX_LEX_END);
+}
+
 int main(void)
 {
 	RUN(fixture_with_deriver_and_no_references);
@@ -915,5 +997,7 @@ int main(void)
 	RUN(error_struct_may_be_null);
 	RUN(cache_info_fields);
 	RUN(cache_info_malformed);
+	RUN(nix_lexer_reads_as_nix);
+	RUN(nix_lexer_positions_and_nul);
 	return test_summary();
 }

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -256,8 +257,20 @@ int evict_url_check(const char *url, size_t len, const char **why)
 			*why = "control character in URL";
 			return -1;
 		}
-		if (c == '%' || c == '?' || c == '#') {
-			*why = "URL escapes, queries and fragments are not supported";
+		/* Each of these makes a web server and file:// Nix read the
+		 * URL as two different files. */
+		if (c == '%') {
+			*why = "percent-escape in URL (a web server decodes it, file:// Nix "
+			       "does not: two different files)";
+			return -1;
+		}
+		if (c == '?') {
+			*why = "query string in URL (a web server drops it, file:// Nix does not; "
+			       "only harmonia's ?hash=<store hash> is understood)";
+			return -1;
+		}
+		if (c == '#') {
+			*why = "fragment in URL (an HTTP client drops it, file:// Nix does not)";
 			return -1;
 		}
 	}
@@ -291,34 +304,401 @@ int evict_url_check(const char *url, size_t len, const char **why)
 	return 0;
 }
 
-void evict_narinfo_scan(const char *buf, size_t len, const char **url, size_t *url_len,
+/* The extensions Nix's BinaryCacheStore::addToStoreCommon gives a NAR
+ * for its compression (2.8 and current Nix alike); other compressions
+ * get none. */
+static const char *const nar_exts[] = {"xz", "bz2", "zst", "lzip", "lz4", "br"};
+
+/* Names of the top-level directories eviction leaves alone, with the
+ * reason given when a URL points into one. */
+static const struct {
+	const char *dir;
+	const char *why;
+} kept_dirs[] = {
+	{"log", "names a build log under log/, which eviction leaves alone"},
+	{"realisations", "names a realisation under realisations/, which eviction leaves alone"},
+	{"build-trace-v2", "names a realisation under build-trace-v2/, which eviction leaves alone"},
+	{"debuginfo", "names a debuginfo link under debuginfo/, which eviction leaves alone"},
+};
+
+static int has_suffix(const char *s, size_t n, const char *suf)
+{
+	size_t k = strlen(suf);
+
+	return n >= k && !memcmp(s + n - k, suf, k);
+}
+
+/* 1 when c may appear in the file-name part before ".nar": what Nix
+ * (nix32 file hashes), harmonia (nix32 NAR hashes), nix-serve
+ * ("<store hash>-<NAR hash>") and Attic (store hashes) write, and names
+ * of that kind. */
+static int nar_token_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '-' || c == '_';
+}
+
+int evict_nar_name(const char *url, size_t len, char **name, const char **why)
+{
+	const char *q = memchr(url, '?', len), *base, *dot;
+	size_t plen = q ? (size_t)(q - url) : len, blen, tlen;
+
+	*name = NULL;
+	if (q) {
+		/* harmonia: nar/<NAR hash>.nar?hash=<store hash>; its server
+		 * (and any static server) takes the file from the path and the
+		 * store path from the query */
+		size_t qlen = len - plen - 1;
+		if (qlen != 5 + STORE_HASH_LEN || memcmp(q + 1, "hash=", 5) ||
+		    !store_hash_valid(q + 6, STORE_HASH_LEN)) {
+			*why = "query string in URL (a web server drops it, file:// Nix does not; "
+			       "only harmonia's ?hash=<store hash> is understood)";
+			return -1;
+		}
+	}
+	if (evict_url_check(url, plen, why))
+		return -1;
+	base = memrchr(url, '/', plen);
+	base = base ? base + 1 : url;
+	blen = plen - (size_t)(base - url);
+	if (has_suffix(base, blen, ".narinfo")) {
+		*why = "names a narinfo, not a NAR";
+		return -1;
+	}
+	if (plen == 14 && !memcmp(url, "nix-cache-info", 14)) {
+		*why = "names nix-cache-info, not a NAR";
+		return -1;
+	}
+	if (has_suffix(base, blen, ".ls")) {
+		*why = "names a file listing (.ls), not a NAR";
+		return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kept_dirs); i++) {
+		size_t k = strlen(kept_dirs[i].dir);
+		if (plen > k && !memcmp(url, kept_dirs[i].dir, k) && url[k] == '/') {
+			*why = kept_dirs[i].why;
+			return -1;
+		}
+	}
+	*why = "not a NAR name: eviction deletes only nar/<hash>.nar, with .xz, .bz2, .zst, "
+	       ".lzip, .lz4 or .br after it";
+	if (plen < 5 || memcmp(url, "nar/", 4) || base != url + 4)
+		return -1;
+	/* <token>.nar or <token>.nar.<ext> */
+	dot = memchr(base, '.', blen);
+	if (!dot || dot == base)
+		return -1;
+	tlen = (size_t)(dot - base);
+	for (size_t i = 0; i < tlen; i++)
+		if (!nar_token_char((unsigned char)base[i]))
+			return -1;
+	if (blen - tlen < 4 || memcmp(dot, ".nar", 4))
+		return -1;
+	if (blen - tlen > 4) {
+		const char *ext = dot + 5;
+		size_t elen = blen - tlen - 5, i;
+		if (dot[4] != '.')
+			return -1;
+		for (i = 0; i < ARRAY_SIZE(nar_exts); i++)
+			if (strlen(nar_exts[i]) == elen && !memcmp(nar_exts[i], ext, elen))
+				break;
+		if (i == ARRAY_SIZE(nar_exts))
+			return -1;
+	}
+	*why = NULL;
+	*name = xstrndup(url, plen);
+	return 0;
+}
+
+/*
+ * Lexically normalise a path as nginx does after decoding (and as the
+ * kernel does for a literal name when no symbolic link is on the way):
+ * empty and "." components dropped, ".." takes the previous one, leading
+ * slashes dropped (relative to the cache directory).  Appends to out.
+ * Returns 0, or -1 when ".." climbs above the start (nginx answers 400).
+ */
+static int path_normalize(const char *p, size_t n, struct strbuf *out)
+{
+	size_t i = 0, base = out->len;
+
+	while (i < n) {
+		size_t j = i;
+		while (j < n && p[j] != '/')
+			j++;
+		if (j - i == 0 || (j - i == 1 && p[i] == '.')) {
+			/* skip */
+		} else if (j - i == 2 && p[i] == '.' && p[i + 1] == '.') {
+			char *slash;
+			if (out->len == base)
+				return -1;
+			slash = memrchr(out->buf + base, '/', out->len - base);
+			out->len = slash ? (size_t)(slash - out->buf) : base;
+			out->buf[out->len] = '\0';
+		} else {
+			if (out->len > base)
+				strbuf_addch(out, '/');
+			strbuf_add(out, p + i, j - i);
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode p[0..n) into out (reset first).  -1 on a malformed
+ * escape or an encoded NUL, which nginx answers with 400. */
+static int pct_decode(const char *p, size_t n, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (p[i] != '%') {
+			strbuf_addch(out, p[i]);
+			continue;
+		}
+		if (i + 2 >= n)
+			return -1;
+		if ((hi = hexval((unsigned char)p[i + 1])) < 0 ||
+		    (lo = hexval((unsigned char)p[i + 2])) < 0 || (!hi && !lo))
+			return -1;
+		strbuf_addch(out, (char)(hi * 16 + lo));
+		i += 2;
+	}
+	return 0;
+}
+
+/* Length of a URL scheme with its ':' ("http:" -> 5), or 0. */
+static size_t scheme_len(const char *p, size_t n)
+{
+	size_t i;
+
+	if (!n || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z')))
+		return 0;
+	for (i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == ':')
+			return i + 1;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 0;
+}
+
+struct readings {
+	evict_reading_fn fn;
+	void *ctx;
+	struct strbuf a, b;
+};
+
+/* "nar/" + the last component of the normalised name in r->a. */
+static void yield_basename(struct readings *r)
+{
+	const char *last;
+
+	if (!r->a.len)
+		return;
+	last = memrchr(r->a.buf, '/', r->a.len);
+	last = last ? last + 1 : r->a.buf;
+	strbuf_reset(&r->b);
+	strbuf_addstr(&r->b, "nar/");
+	strbuf_addstr(&r->b, last);
+	r->fn(r->ctx, EVICT_READ_BASENAME, r->b.buf, r->b.len);
+}
+
+/* The readings of one path: literally (file:// Nix) and as a server
+ * maps it (nginx).  p has no NUL. */
+static void readings_of_path(struct readings *r, const char *p, size_t n, int literal)
+{
+	struct strbuf dec = STRBUF_INIT;
+	const char *cut;
+	size_t sn = n;
+
+	if (literal) {
+		strbuf_reset(&r->a);
+		if (!path_normalize(p, n, &r->a) && r->a.len) {
+			r->fn(r->ctx, EVICT_READ_FILE, r->a.buf, r->a.len);
+			yield_basename(r);
+		}
+	}
+	/* A client drops the fragment, a server the query; then nginx
+	 * decodes and normalises. */
+	if ((cut = memchr(p, '#', sn)))
+		sn = (size_t)(cut - p);
+	if ((cut = memchr(p, '?', sn)))
+		sn = (size_t)(cut - p);
+	if (!pct_decode(p, sn, &dec)) {
+		strbuf_reset(&r->a);
+		if (!path_normalize(dec.buf ? dec.buf : "", dec.len, &r->a) && r->a.len) {
+			r->fn(r->ctx, EVICT_READ_SERVER, r->a.buf, r->a.len);
+			yield_basename(r);
+		}
+	}
+	strbuf_release(&dec);
+}
+
+static void readings_of_value(struct readings *r, const char *v, size_t n)
+{
+	size_t sl = scheme_len(v, n);
+
+	/* Every value is also read as a path relative to the cache: Nix 2.8
+	 * appends anything but http://, https:// and file:// to the cache's
+	 * URL, and file:// Nix to its directory. */
+	readings_of_path(r, v, n, 1);
+	if ((sl && n - sl >= 2 && v[sl] == '/' && v[sl + 1] == '/') ||
+	    (!sl && n >= 2 && v[0] == '/' && v[1] == '/')) {
+		/* scheme://authority/path or //authority/path: the path, wherever
+		 * the authority is (it may be this cache under another name) */
+		const char *p = v + sl + 2, *slash = memchr(p, '/', n - sl - 2);
+		if (!slash)
+			return;
+		readings_of_path(r, slash, n - (size_t)(slash - v), 0);
+		if (sl == 5 && !strncasecmp(v, "file:", 5)) {
+			/* file://host/abs/path: a file on this machine, found by stat */
+			struct strbuf dec = STRBUF_INIT;
+			size_t pn = n - (size_t)(slash - v);
+			strbuf_reset(&r->a);
+			strbuf_add(&r->a, slash, pn);
+			r->fn(r->ctx, EVICT_READ_ABSOLUTE, r->a.buf, r->a.len);
+			if (!pct_decode(slash, pn, &dec) && (dec.len != pn || memcmp(dec.buf, slash, pn)))
+				r->fn(r->ctx, EVICT_READ_ABSOLUTE, dec.buf, dec.len);
+			strbuf_release(&dec);
+		}
+	} else if (sl) {
+		/* scheme:path */
+		readings_of_path(r, v + sl, n - sl, 0);
+	}
+}
+
+void evict_url_readings(const char *val, size_t len, evict_reading_fn fn, void *ctx)
+{
+	struct readings r = {fn, ctx, STRBUF_INIT, STRBUF_INIT};
+	const char *nul = memchr(val, '\0', len);
+	size_t s = 0, e;
+
+	/* open(2) and curl stop at a NUL: Nix 2.8 reads the name up to it */
+	if (nul)
+		len = (size_t)(nul - val);
+	readings_of_value(&r, val, len);
+	/* ... and a reader that trims the value */
+	e = len;
+	while (s < e && strchr(" \t\r\n\v\f", val[s]))
+		s++;
+	while (e > s && strchr(" \t\r\n\v\f", val[e - 1]))
+		e--;
+	if (s || e != len)
+		readings_of_value(&r, val + s, e - s);
+	strbuf_release(&r.a);
+	strbuf_release(&r.b);
+}
+
+static int ascii_ieq(const char *a, size_t n, const char *b)
+{
+	size_t k = strlen(b);
+
+	if (n != k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Pass the store hash of each reference in v[0..n) (split at any byte
+ * in seps; "/nix/store/<hash>-<name>" counts by its basename) to ref. */
+static void scan_refs(const char *v, size_t n, const char *seps,
+		      void (*ref)(void *ctx, const char *hash), void *ctx)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		const char *tok, *slash;
+		while (j < n && !strchr(seps, v[j]))
+			j++;
+		tok = v + i;
+		if ((slash = memrchr(tok, '/', j - i)))
+			tok = slash + 1;
+		if ((size_t)(v + j - tok) >= STORE_HASH_LEN && store_hash_valid(tok, STORE_HASH_LEN))
+			ref(ctx, tok);
+		i = j + 1;
+	}
+}
+
+void evict_narinfo_scan(const char *buf, size_t len, struct evict_scan *s,
+			void (*url)(void *ctx, const char *val, size_t n),
 			void (*ref)(void *ctx, const char *hash), void *ctx)
 {
+	struct nix_lexer lx;
+	struct nix_entry e;
 	const char *p = buf, *end = buf + len;
+	int rc;
 
-	*url = NULL;
-	*url_len = 0;
+	memset(s, 0, sizeof(*s));
+	/* As Nix reads it: every URL entry (Nix keeps the last), every
+	 * References entry. */
+	nix_lex_init(&lx, buf, len);
+	while ((rc = nix_lex_next(&lx, &e)) == NIX_LEX_ENTRY) {
+		if (e.klen == 3 && !memcmp(e.key, "URL", 3)) {
+			s->url = e.val;
+			s->url_len = e.vlen;
+			if (url)
+				url(ctx, e.val, e.vlen);
+		} else if (e.klen == 10 && !memcmp(e.key, "References", 10) && ref) {
+			scan_refs(e.val, e.vlen, " ", ref, ctx);
+		}
+	}
+	if (rc != NIX_LEX_END) {
+		s->nix_refuses = rc;
+		s->refused_line = lx.line;
+		for (size_t i = lx.pos; i < len; i++)
+			if (!is_ws(buf[i])) {
+				s->incomplete = 1;
+				break;
+			}
+	}
+	/* As a reader that goes by lines, trims, and ignores case would. */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (ll && p[ll - 1] == '\r')
-			ll--;
-		if (ll >= 5 && !memcmp(p, "URL: ", 5)) {
-			if (!*url) {
-				*url = p + 5;
-				*url_len = ll - 5;
-			}
-		} else if (ll >= 12 && !memcmp(p, "References: ", 12) && ref) {
-			const char *q = p + 12, *qe = p + ll;
-			while (q < qe) {
-				const char *sp = memchr(q, ' ', (size_t)(qe - q));
-				const char *we = sp ? sp : qe;
-				if (we - q >= STORE_HASH_LEN)
-					ref(ctx, q);
-				if (!sp)
-					break;
-				q = sp + 1;
-			}
+		const char *le = nl ? nl : end, *k = p, *colon, *ke, *v, *ve;
+		while (k < le && is_ws(*k))
+			k++;
+		colon = memchr(k, ':', (size_t)(le - k));
+		if (colon) {
+			ke = colon;
+			while (ke > k && is_ws(ke[-1]))
+				ke--;
+			v = colon + 1;
+			ve = le;
+			while (v < ve && is_ws(*v))
+				v++;
+			while (ve > v && is_ws(ve[-1]))
+				ve--;
+			if (ascii_ieq(k, (size_t)(ke - k), "URL") && url)
+				url(ctx, v, (size_t)(ve - v));
+			else if (ascii_ieq(k, (size_t)(ke - k), "References") && ref)
+				scan_refs(v, (size_t)(ve - v), " \t\r\n\v\f", ref, ctx);
 		}
 		if (!nl)
 			break;
@@ -1168,11 +1548,21 @@ struct apply_path {
 	int refused;           /* leave all its files alone */
 	int held;              /* a kept narinfo needs it */
 	int nar_ok;            /* url passed the checks */
-	char *url;             /* the NAR URL to consider */
+	char *url;             /* the NAR URL to consider (Nix's reading) */
+	char *nar;             /* the NAR file it may take with it
+	                          (evict_nar_name()), or NULL */
 	char *why;             /* refused / held: the reason */
+	struct url_val *urls;  /* every URL value of every reading of its
+	                          narinfo, protected when the path stays */
+	size_t nurls, aurls;
 	int64_t narinfo_bytes, ls_bytes;
 	uint32_t *refs;        /* planned indices it references */
 	size_t nrefs, arefs;
+};
+
+struct url_val {
+	char *s;               /* may hold NUL */
+	size_t n;
 };
 
 struct applier {
@@ -1192,6 +1582,10 @@ struct applier {
 	/* the narinfo being scanned */
 	int64_t scan_index;        /* planned index, or -1 for a kept one */
 	const char *scan_name;
+	size_t scan_urls;          /* URL values it gave, under any reading */
+	/* set when a narinfo in the directory cannot be read with certainty:
+	 * what it names and references is unknown, so nothing is deleted */
+	char *uncertain;
 };
 
 static void emit(struct applier *a, size_t i, int action, int kind, const char *object,
@@ -1211,37 +1605,6 @@ static void emit(struct applier *a, size_t i, int action, int kind, const char *
 	ev.detail = detail;
 	a->o->fn(a->o->ctx, &ev);
 	strbuf_release(&path);
-}
-
-/* Lexically normalize a kept narinfo's URL ("nar/./x", "nar//x",
- * "nar/../nar/x" -> "nar/x"), so the same file named two ways matches.
- * Returns a malloc'd string. */
-static char *url_normalize(const char *url, size_t len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t j = i;
-		while (j < len && url[j] != '/')
-			j++;
-		if (j - i == 0 || (j - i == 1 && url[i] == '.')) {
-			/* skip */
-		} else if (j - i == 2 && url[i] == '.' && url[i + 1] == '.') {
-			char *slash = sb.len ? memrchr(sb.buf, '/', sb.len) : NULL;
-			sb.len = slash ? (size_t)(slash - sb.buf) : 0;
-			if (sb.buf)
-				sb.buf[sb.len] = '\0';
-		} else {
-			if (sb.len)
-				strbuf_addch(&sb, '/');
-			strbuf_add(&sb, url + i, j - i);
-		}
-		i = j + 1;
-	}
-	if (!sb.buf)
-		strbuf_addstr(&sb, "");
-	return strbuf_detach(&sb);
 }
 
 static void scan_ref(void *ctx, const char *hash)
@@ -1267,19 +1630,51 @@ static void scan_ref(void *ctx, const char *hash)
 	}
 }
 
-/* Remember what a kept narinfo's NAR is, so it is never deleted. */
-static void keep_nar(struct applier *a, const char *url, size_t len)
+/* One name a reading of a narinfo that stays gives: that file (by name,
+ * and by the file it ends at, so a hard or symbolic link to a planned NAR
+ * counts) is never deleted. */
+static void protect_name(void *ctx, int kind, const char *name, size_t len)
 {
-	char *norm = url_normalize(url, len), *raw = xstrndup(url, len);
+	struct applier *a = ctx;
 	struct stat st;
 
-	strmap_get(&a->kept_urls, norm, strlen(norm), 1);
 	/* Following symbolic links is right here: only a stat, and what
 	 * matters is the file the name ends at. */
-	if (fstatat(a->dfd, raw, &st, 0) == 0 && S_ISREG(st.st_mode))
+	if (kind == EVICT_READ_ABSOLUTE) {
+		if (stat(name, &st) == 0 && S_ISREG(st.st_mode))
+			inoset_op(&a->kept_inodes, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 1);
+		return;
+	}
+	strmap_get(&a->kept_urls, name, len, 1);
+	if (fstatat(a->dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode))
 		inoset_op(&a->kept_inodes, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 1);
-	free(norm);
-	free(raw);
+}
+
+/* Protect every file a URL value of a narinfo that stays may name. */
+static void protect_value(struct applier *a, const char *val, size_t n)
+{
+	evict_url_readings(val, n, protect_name, a);
+}
+
+/* evict_narinfo_scan()'s URL callback: a kept narinfo's values are
+ * protected at once, a planned one's remembered (protected if it stays). */
+static void scan_url(void *ctx, const char *val, size_t n)
+{
+	struct applier *a = ctx;
+	struct apply_path *t;
+
+	a->scan_urls++;
+	if (a->scan_index < 0) {
+		protect_value(a, val, n);
+		return;
+	}
+	t = &a->ap[a->scan_index];
+	GROW(t->urls, t->aurls, t->nurls + 1);
+	t->urls[t->nurls].s = xmalloc(n + 1);
+	memcpy(t->urls[t->nurls].s, val, n);
+	t->urls[t->nurls].s[n] = '\0';
+	t->urls[t->nurls].n = n;
+	t->nurls++;
 }
 
 static void set_refused(struct apply_path *t, const char *fmt, const char *arg)
@@ -1294,17 +1689,82 @@ static void set_refused(struct apply_path *t, const char *fmt, const char *arg)
 	t->why = strbuf_detach(&sb);
 }
 
-static int is_narinfo_name(const char *name)
+/*
+ * The names the scan reads: "<hash>.narinfo", and the temporary files
+ * Nix's file:// store writes a narinfo to before renaming it
+ * ("<hash>.narinfo.tmp.<pid>.<n>"): a push under way.  Returns 1 for an
+ * exact narinfo name, 2 for a temporary one, 0 otherwise.
+ */
+static int narinfo_name_kind(const char *name)
 {
 	size_t len = strlen(name);
 
-	return len == STORE_HASH_LEN + 8 && !strcmp(name + STORE_HASH_LEN, ".narinfo") &&
-	       store_hash_valid(name, STORE_HASH_LEN);
+	if (len < STORE_HASH_LEN + 8 || memcmp(name + STORE_HASH_LEN, ".narinfo", 8) ||
+	    !store_hash_valid(name, STORE_HASH_LEN))
+		return 0;
+	if (len == STORE_HASH_LEN + 8)
+		return 1;
+	return name[STORE_HASH_LEN + 8] == '.' ? 2 : 0;
+}
+
+/* A narinfo the scan cannot read with certainty: nothing is deleted in
+ * this run (the first reason is kept for the report). */
+static void set_uncertain(struct applier *a, const char *dir, const char *name,
+			  const char *what)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	warning("cannot read '%s/%s' with certainty (%s): nothing is deleted in this run; "
+		"fix or remove it (or let the push writing it finish), then run evict again",
+		dir, name, what);
+	if (a->uncertain)
+		return;
+	strbuf_addf(&sb, "'%s' cannot be read with certainty (%s): nothing is deleted "
+		    "while it may name a planned NAR or reference a planned path", name, what);
+	a->uncertain = strbuf_detach(&sb);
+}
+
+/* A planned narinfo's URL: the one Nix takes, when every reading agrees
+ * on it; else the path stays whole. */
+static void planned_url(struct apply_path *t, const char *name, const struct evict_scan *s)
+{
+	const char *why = NULL;
+
+	free(t->url);
+	t->url = NULL;
+	if (s->nix_refuses)
+		why = nix_lex_strerror(s->nix_refuses);
+	else if (!s->url && !t->nurls)
+		why = "it has no URL line";
+	else if (!s->url)
+		why = "Nix reads no URL entry in it, a lenient reader does";
+	else if (memchr(s->url, '\0', s->url_len))
+		why = "its URL holds a NUL byte";
+	for (size_t k = 0; !why && k < t->nurls; k++)
+		if (t->urls[k].n != s->url_len || memcmp(t->urls[k].s, s->url, s->url_len))
+			why = "it names its NAR in more than one way (several URL lines, or "
+			      "a reading other than Nix's sees another URL)";
+	if (s->url && !memchr(s->url, '\0', s->url_len))
+		t->url = xstrndup(s->url, s->url_len);
+	if (why) {
+		if (s->nix_refuses) {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addf(&sb, "Nix cannot read '%s' (%s at line %u); the path is left whole",
+				    name, why, s->refused_line);
+			set_refused(t, "%s", sb.buf);
+			strbuf_release(&sb);
+		} else {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addf(&sb, "'%s': %s; the path is left whole", name, why);
+			set_refused(t, "%s", sb.buf);
+			strbuf_release(&sb);
+		}
+	}
 }
 
 /* Read every narinfo of the directory: planned ones for their URL and
- * references, kept ones for the NARs they use and the planned paths they
- * reference. */
+ * references, kept ones (and narinfos being pushed) for every NAR any
+ * reading of them names and the planned paths they reference. */
 static int scan_dir(struct applier *a, const char *dir)
 {
 	struct progress prog;
@@ -1321,7 +1781,7 @@ static int scan_dir(struct applier *a, const char *dir)
 	}
 	errno = 0;
 	while ((de = readdir(d))) {
-		if (!is_narinfo_name(de->d_name))
+		if (!narinfo_name_kind(de->d_name))
 			continue;
 		GROW(names, alloc, n + 1);
 		names[n++] = xstrdup(de->d_name);
@@ -1335,50 +1795,70 @@ static int scan_dir(struct applier *a, const char *dir)
 	closedir(d);
 	progress_start(&prog, "scan", n);
 	for (i = 0; i < n && !evict_interrupted; i++) {
-		struct strmap_ent *e = strmap_get(&a->planned, names[i], STORE_HASH_LEN, 0);
+		struct strmap_ent *e = narinfo_name_kind(names[i]) == 1
+			? strmap_get(&a->planned, names[i], STORE_HASH_LEN, 0) : NULL;
 		struct apply_path *t = e ? &a->ap[e->val] : NULL;
-		const char *url;
-		size_t url_len;
-		struct stat st;
+		struct evict_scan s;
+		struct stat st, lst;
 		char *buf;
 		size_t len;
-		int rfd, rc;
+		int rfd, rc, err;
 
 		progress_update(&prog, i + 1);
 		a->r->scanned++;
-		rfd = openat(a->dfd, names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (rfd < 0 && errno == ELOOP && !t)
-			rfd = openat(a->dfd, names[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (rfd < 0 && errno == ENOENT)
-			continue;
-		rc = rfd < 0 ? -1 : read_fd_capped(rfd, NARINFO_MAX_BYTES, &buf, &len, &st);
-		if (rc) {
-			int err = errno;
-			if (rfd >= 0)
-				close(rfd);
-			if (t) {
-				t->present = 1;
-				set_refused(t, "'%s' is a symbolic link or not a regular file, or "
-					    "cannot be read", names[i]);
-			} else {
-				warning("cannot read '%s/%s' (%s): a NAR it uses is not protected",
-					dir, names[i], strerror(err));
-			}
-			continue;
-		}
-		close(rfd);
-		a->scan_index = t ? e->val : -1;
-		a->scan_name = names[i];
-		evict_narinfo_scan(buf, len, &url, &url_len, scan_ref, a);
+		/* Read through a symbolic link (Nix and a web server do); a
+		 * planned one is then refused, as it is not a file to delete. */
+		rfd = openat(a->dfd, names[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (rfd < 0 && errno == ENOENT && fstatat(a->dfd, names[i], &lst, AT_SYMLINK_NOFOLLOW))
+			continue;  /* gone since the listing */
+		rc = rfd < 0 ? -1 : read_fd_capped(rfd, EVICT_SCAN_MAX_BYTES, &buf, &len, &st);
+		err = errno;
+		if (rfd >= 0)
+			close(rfd);
 		if (t) {
 			t->present = 1;
+			if (fstatat(a->dfd, names[i], &lst, AT_SYMLINK_NOFOLLOW) || !S_ISREG(lst.st_mode))
+				set_refused(t, "'%s' is a symbolic link or not a regular file", names[i]);
+		}
+		if (rc) {
+			struct strbuf sb = STRBUF_INIT;
+			if (err == EFBIG)
+				strbuf_addf(&sb, "larger than the %u MiB the scan reads",
+					    (unsigned)(EVICT_SCAN_MAX_BYTES >> 20));
+			else
+				strbuf_addf(&sb, "%s", strerror(err));
+			set_uncertain(a, dir, names[i], sb.buf);
+			if (t)
+				set_refused(t, "'%s' cannot be read; the path is left whole", names[i]);
+			strbuf_release(&sb);
+			continue;
+		}
+		a->scan_index = t ? e->val : -1;
+		a->scan_name = names[i];
+		a->scan_urls = 0;
+		evict_narinfo_scan(buf, len, &s, scan_url, scan_ref, a);
+		if (s.incomplete) {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addf(&sb, "cut short or not a narinfo: Nix stops at line %u, %s",
+				    s.refused_line, nix_lex_strerror(s.nix_refuses));
+			set_uncertain(a, dir, names[i], sb.buf);
+			strbuf_release(&sb);
+		} else if (!t && !a->scan_urls) {
+			/* A kept narinfo without a URL names no NAR Nix could
+			 * fetch, but an empty or URL-less file may be one being
+			 * written by a pusher that does not rename into place. */
+			set_uncertain(a, dir, names[i], len ? "it has no URL line" : "it is empty");
+		} else if (s.nix_refuses && !t) {
+			warning("Nix cannot read '%s/%s' (%s at line %u); every NAR it may name "
+				"stays", dir, names[i], nix_lex_strerror(s.nix_refuses),
+				s.refused_line);
+		}
+		if (t) {
 			t->narinfo_bytes = (int64_t)st.st_size;
-			free(t->url);
-			t->url = url ? xstrndup(url, url_len) : NULL;
-			if (!url)
-				set_refused(t, "'%s' has no URL line", names[i]);
-		} else if (url) {
-			keep_nar(a, url, url_len);
+			planned_url(t, names[i], &s);
+			if (s.incomplete)
+				set_refused(t, "'%s' is cut short or not a narinfo; the path is left "
+					    "whole", names[i]);
 		}
 		free(buf);
 	}
@@ -1428,8 +1908,9 @@ static void set_why(struct apply_path *t, const char *why)
 }
 
 /* Check one planned path's files before anything is deleted.  A present
- * path with anything unsafe is refused whole; for one whose narinfo is
- * gone already only its NAR is left alone (nar_ok stays 0). */
+ * path with anything unsafe is refused whole (its narinfo, .ls and the
+ * file its URL names all stay); for one whose narinfo is gone already
+ * only its NAR is left alone (nar_ok stays 0). */
 static void precheck(struct applier *a, size_t i)
 {
 	struct apply_path *t = &a->ap[i];
@@ -1438,7 +1919,7 @@ static void precheck(struct applier *a, size_t i)
 	struct stat st;
 	int pfd;
 
-	if (!t->url)  /* narinfo gone and nothing journaled: the plan's */
+	if (!t->url && !t->present)  /* narinfo gone and nothing journaled */
 		t->url = xstrdup(a->plan.paths[i].url);
 	memcpy(name, a->plan.paths[i].base, STORE_HASH_LEN);
 	memcpy(name + STORE_HASH_LEN, ".ls", 4);
@@ -1450,23 +1931,29 @@ static void precheck(struct applier *a, size_t i)
 			set_refused(t, "'%s' is not a regular file", name);
 		}
 	}
-	if (evict_url_check(t->url, strlen(t->url), &why)) {
+	if (!t->url)  /* present, refused by the scan */
+		return;
+	/* A NAR is the only file a narinfo's URL may take with it. */
+	if (evict_nar_name(t->url, strlen(t->url), &t->nar, &why)) {
 		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "NAR URL '%s': %s", t->url, why);
-		if (t->present)
+		strbuf_addf(&sb, "NAR URL '%s'%s%s", t->url,
+			    strncmp(why, "names ", 6) ? ": " : " ", why);
+		if (t->present) {
+			strbuf_addstr(&sb, "; the path is left whole");
 			set_refused(t, "%s", sb.buf);
-		else
+		} else {
 			set_why(t, sb.buf);
+		}
 		strbuf_release(&sb);
 		return;
 	}
-	pfd = open_parent(a->dfd, t->url, &base);
+	pfd = open_parent(a->dfd, t->nar, &base);
 	if (pfd < 0) {
 		if (errno == ENOENT)
 			t->nar_ok = 1;
 		else if (t->present)
 			set_refused(t, "a directory on the way to NAR '%s' is a symbolic link or "
-				    "not a directory", t->url);
+				    "not a directory", t->nar);
 		else
 			set_why(t, "a directory on the way to the NAR is a symbolic link or "
 				"not a directory");
@@ -1474,7 +1961,7 @@ static void precheck(struct applier *a, size_t i)
 	}
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
 		if (t->present)
-			set_refused(t, "NAR '%s' is a symbolic link or not a regular file", t->url);
+			set_refused(t, "NAR '%s' is a symbolic link or not a regular file", t->nar);
 		else
 			set_why(t, "the NAR is a symbolic link or not a regular file");
 	} else {
@@ -1693,7 +2180,7 @@ static int process(struct applier *a, size_t i)
 	if (t->present) {
 		if (remove_file(a, i, a->dfd, name, name, EVICT_NARINFO, t->url, t->narinfo_bytes))
 			return -1;
-		if ((e = strmap_get(&a->pending, t->url, strlen(t->url), 0)))
+		if (t->nar && (e = strmap_get(&a->pending, t->nar, strlen(t->nar), 0)))
 			e->val--;
 	} else if (settle(a, i, name, EVICT_NARINFO, 1)) {
 		return -1;
@@ -1710,38 +2197,42 @@ static int process(struct applier *a, size_t i)
 		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->url, -1, t->why);
 		return 0;
 	}
-	if ((e = strmap_get(&a->pending, t->url, strlen(t->url), 0)) && e->val > 0) {
-		emit(a, i, EVICT_DEFERRED, EVICT_NAR, t->url, -1,
+	if (a->uncertain) {
+		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->nar, -1, a->uncertain);
+		return 0;
+	}
+	if ((e = strmap_get(&a->pending, t->nar, strlen(t->nar), 0)) && e->val > 0) {
+		emit(a, i, EVICT_DEFERRED, EVICT_NAR, t->nar, -1,
 		     "also named by a planned narinfo deleted later");
 		return 0;
 	}
-	if (strmap_get(&a->kept_urls, t->url, strlen(t->url), 0)) {
-		emit(a, i, EVICT_KEEP_SHARED, EVICT_NAR, t->url, -1,
+	if (strmap_get(&a->kept_urls, t->nar, strlen(t->nar), 0)) {
+		emit(a, i, EVICT_KEEP_SHARED, EVICT_NAR, t->nar, -1,
 		     "used by a narinfo that stays");
 		a->r->shared++;
 		return 0;
 	}
-	pfd = open_parent(a->dfd, t->url, &base);
+	pfd = open_parent(a->dfd, t->nar, &base);
 	if (pfd < 0) {
 		if (errno == ENOENT)
-			return settle(a, i, t->url, EVICT_NAR, 1);
-		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->url, -1,
+			return settle(a, i, t->nar, EVICT_NAR, 1);
+		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->nar, -1,
 		     "a directory on the way is a symbolic link or not a directory");
 		return 0;
 	}
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW)) {
-		rc = settle(a, i, t->url, EVICT_NAR, 1);
+		rc = settle(a, i, t->nar, EVICT_NAR, 1);
 	} else if (!S_ISREG(st.st_mode)) {
-		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->url, -1,
+		emit(a, i, EVICT_REFUSED, EVICT_NAR, t->nar, -1,
 		     "a symbolic link or not a regular file");
 		rc = 0;
 	} else if (inoset_op(&a->kept_inodes, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 0)) {
-		emit(a, i, EVICT_KEEP_SHARED, EVICT_NAR, t->url, -1,
+		emit(a, i, EVICT_KEEP_SHARED, EVICT_NAR, t->nar, -1,
 		     "the same file as a NAR that stays");
 		a->r->shared++;
 		rc = 0;
 	} else {
-		rc = remove_file(a, i, pfd, base, t->url, EVICT_NAR, NULL, (int64_t)st.st_size);
+		rc = remove_file(a, i, pfd, base, t->nar, EVICT_NAR, NULL, (int64_t)st.st_size);
 	}
 	close(pfd);
 	return rc;
@@ -1934,12 +2425,20 @@ int evict_apply(struct db *db, const struct evict_apply_opts *o, struct evict_ap
 	propagate_held(&a);
 	for (i = 0; i < a.plan.n; i++) {
 		struct apply_path *t = &a.ap[i];
-		if (!t->present || !t->url)
+		if (!t->present)
 			continue;
-		if (t->held || t->refused)
-			keep_nar(&a, t->url, strlen(t->url));
-		else
-			strmap_get(&a.pending, t->url, strlen(t->url), 1)->val++;
+		if (a.uncertain && !t->held && !t->refused) {
+			t->held = 1;
+			free(t->why);
+			t->why = xstrdup(a.uncertain);
+		}
+		if (t->held || t->refused) {
+			/* it stays: every file any reading of it names stays */
+			for (size_t k = 0; k < t->nurls; k++)
+				protect_value(&a, t->urls[k].s, t->urls[k].n);
+		} else if (t->nar) {
+			strmap_get(&a.pending, t->nar, strlen(t->nar), 1)->val++;
+		}
 	}
 	for (i = 0; i < a.plan.n; i++) {
 		if (evict_interrupted) {
@@ -1962,7 +2461,11 @@ out:
 		close(a.dfd);
 	for (i = 0; a.ap && i < a.plan.n; i++) {
 		free(a.ap[i].url);
+		free(a.ap[i].nar);
 		free(a.ap[i].why);
+		for (size_t k = 0; k < a.ap[i].nurls; k++)
+			free(a.ap[i].urls[k].s);
+		free(a.ap[i].urls);
 		free(a.ap[i].refs);
 	}
 	free(a.ap);
@@ -1972,6 +2475,7 @@ out:
 	strmap_release(&a.pending);
 	strmap_release(&a.intents);
 	free(a.kept_inodes.v);
+	free(a.uncertain);
 	evict_plan_release(&a.plan);
 	return ret;
 }
@@ -1986,7 +2490,8 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 		" WHERE n.cache_id = ?1 AND p.gone_at IS NULL";
 	struct strmap kept = {0}, pending = {0};
 	struct idmap ids;
-	struct strbuf obj = STRBUF_INIT, path = STRBUF_INIT;
+	char *nar = NULL;
+	struct strbuf obj = STRBUF_INIT, path = STRBUF_INIT, det = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
@@ -2010,6 +2515,22 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 		strbuf_addf(&path, "%s/%s", plan->store_dir, ep->base);
 		ev.path = path.buf;
 		ev.bytes = -1;
+		free(nar);
+		if (evict_nar_name(ep->url, strlen(ep->url), &nar, &why)) {
+			/* Not a NAR: the URL names some other file.  As evict
+			 * --apply does, the path is left whole. */
+			strbuf_reset(&det);
+			strbuf_addf(&det, "NAR URL '%s'%s%s; the path is left whole", ep->url,
+				    strncmp(why, "names ", 6) ? ": " : " ", why);
+			strbuf_reset(&obj);
+			strbuf_addf(&obj, "%.*s.narinfo", STORE_HASH_LEN, ep->base);
+			ev.action = EVICT_REFUSED;
+			ev.kind = EVICT_NARINFO;
+			ev.object = obj.buf;
+			ev.detail = det.buf;
+			fn(ctx, &ev);
+			continue;
+		}
 		strbuf_reset(&obj);
 		strbuf_addf(&obj, "%.*s.narinfo", STORE_HASH_LEN, ep->base);
 		ev.action = EVICT_DELETE;
@@ -2022,15 +2543,12 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 		ev.detail = "if present";
 		fn(ctx, &ev);
 		ev.kind = EVICT_NAR;
-		ev.object = ep->url;
+		ev.object = nar;
 		ev.detail = NULL;
 		ev.bytes = ep->file_size;
 		if ((e = strmap_get(&pending, ep->url, strlen(ep->url), 0)) && e->val > 0)
 			e->val--;
-		if (evict_url_check(ep->url, strlen(ep->url), &why)) {
-			ev.action = EVICT_REFUSED;
-			ev.detail = why;
-		} else if (e && e->val > 0) {
+		if (e && e->val > 0) {
 			ev.action = EVICT_DEFERRED;
 			ev.detail = "also named by a planned narinfo deleted later";
 		} else if (strmap_get(&kept, ep->url, strlen(ep->url), 0)) {
@@ -2041,10 +2559,12 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 	}
 	ret = 0;
 out:
+	free(nar);
 	free(ids.v);
 	strmap_release(&kept);
 	strmap_release(&pending);
 	strbuf_release(&obj);
+	strbuf_release(&det);
 	strbuf_release(&path);
 	return ret;
 }
