@@ -80,17 +80,26 @@ static int bad_value(const struct opt_parser *p, const struct option *o, const c
 	return PARSE_ERROR;
 }
 
+/* Whole days as parse_uint() reads them; fractions as strtod() does
+ * (decimal, finite). */
 static int parse_days(const char *s, const struct option *o, double *out)
 {
 	char *end;
+	uint64_t u;
 	double d;
 
-	if (!*s || *s == ' ' || *s == '\t')
-		return -1;
-	d = strtod(s, &end);
-	if (end == s || *end || !isfinite(d) || d < o->dmin || d > o->dmax)
-		return -1;
-	if ((o->flags & OPT_WHOLE) && d != floor(d))
+	if (o->flags & OPT_WHOLE) {
+		if (parse_uint(s, &u))
+			return -1;
+		d = (double)u;
+	} else {
+		if (!*s || *s == ' ' || *s == '\t' || strpbrk(s, "xXpP"))
+			return -1;
+		d = strtod(s, &end);
+		if (end == s || *end || !isfinite(d))
+			return -1;
+	}
+	if (d < o->dmin || d > o->dmax)
 		return -1;
 	*out = d;
 	return 0;
