@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include "cli/options.h"
+
 struct db;
 
 enum db_need {
@@ -31,23 +33,17 @@ struct cmd_ctx {
 struct cmd {
 	const char *name;
 	const char *summary;   /* one line for `cachegc --help` */
-	const char *usage;     /* full text for `cachegc NAME --help` */
+	const struct opt_parser *options; /* its options; `cachegc NAME --help`
+	                                     prints options->usage and the table */
 	enum db_need db;
 	int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
 };
 
-/* Print c->usage to f (stdout for --help, stderr for a usage error). */
+/* Print c's help to f (stdout for --help, stderr for a usage error). */
 void cmd_print_usage(const struct cmd *c, FILE *f);
 /* Report a usage error for c ("MSG; see 'cachegc NAME --help'") and return
  * 2, the usage exit status. */
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/*
- * "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 with *val set (and *i past
- * a separate value), 0 when argv[*i] is not opt, -1 when the value is
- * missing.
- */
-int cmd_take_opt(int argc, char **argv, int *i, const char *opt, const char **val);
 
 #endif

@@ -1,22 +1,22 @@
 /*
- * cmd.c - helpers shared by the src/cmd_*.c files (see cmd.h).
+ * cmd.c - helpers shared by the src/cli/cmd_*.c files (see cmd.h).
  */
-#include <string.h>
+#include <stdarg.h>
 
 #include "cli/cmd.h"
 
-int cmd_take_opt(int argc, char **argv, int *i, const char *opt, const char **val)
+void cmd_print_usage(const struct cmd *c, FILE *f)
 {
-	size_t n = strlen(opt);
+	print_options_help(c->options, f);
+}
 
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (strcmp(argv[*i], opt))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
+int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return opt_usage_error(c->name, "%s", msg);
 }

@@ -12,29 +12,45 @@
 #include "store/meta.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc closure [--cache CACHE] [--json] [--total] PATH...\n"
-	"       cachegc closure [--cache CACHE] [--json] --all\n"
-	"\n"
-	"Print each path's NAR size and closure size as recorded by the last crawl,\n"
-	"shaped like `nix path-info -sS` (path, NAR size, closure size).  The\n"
-	"closure is walked over the references recorded for the cache; members\n"
-	"absent from the cache are counted and, with --json, listed as `missing`.\n"
-	"\n"
-	"PATH     a store path (/nix/store/<hash>-<name>), a basename or a 32-char hash\n"
-	"\n"
-	"options:\n"
-	"  --cache CACHE  the cache (URL, directory or id); default: the only one\n"
-	"  --all          every path present in the cache\n"
-	"  --json         an array of objects with `nix path-info --json` field names\n"
-	"                 (path, narHash, narSize, references, deriver, signatures,\n"
-	"                 url, compression, downloadHash, downloadSize, closureSize,\n"
-	"                 closureDownloadSize) plus missing and present\n"
-	"  --total        also the union closure of all the paths, each path counted\n"
-	"                 once (text: a last line 'total (N paths) DOWNLOAD CLOSURE';\n"
-	"                 JSON: {\"paths\":[...],\n"
-	"                 \"total\":{...}})\n"
-	"  --help         this text\n";
+struct closure_opts {
+	const char *cache;
+	int json, all, total;
+};
+
+static const struct option closure_options[] = {
+	OPT_TEXT("options:\n"),
+	OPT_STRING("cache", struct closure_opts, cache, "CACHE",
+		   "the cache (URL, directory or id); default: the only one"),
+	OPT_FLAG("all", 0, struct closure_opts, all, "every path present in the cache"),
+	OPT_FLAG("json", 0, struct closure_opts, json,
+		 "an array of objects with `nix path-info --json` field names\n"
+		 "(path, narHash, narSize, references, deriver, signatures,\n"
+		 "url, compression, downloadHash, downloadSize, closureSize,\n"
+		 "closureDownloadSize) plus missing and present"),
+	OPT_FLAG("total", 0, struct closure_opts, total,
+		 "also the union closure of all the paths, each path counted\n"
+		 "once (text: a last line 'total (N paths) DOWNLOAD CLOSURE';\n"
+		 "JSON: {\"paths\":[...],\n"
+		 "\"total\":{...}})"),
+	OPT_HELP("this text"),
+	OPT_END(),
+};
+
+static const struct opt_parser closure_parser = {
+	.name = "closure",
+	.usage = "usage: cachegc closure [--cache CACHE] [--json] [--total] PATH...\n"
+		 "       cachegc closure [--cache CACHE] [--json] --all\n"
+		 "\n"
+		 "Print each path's NAR size and closure size as recorded by the last crawl,\n"
+		 "shaped like `nix path-info -sS` (path, NAR size, closure size).  The\n"
+		 "closure is walked over the references recorded for the cache; members\n"
+		 "absent from the cache are counted and, with --json, listed as `missing`.\n"
+		 "\n"
+		 "PATH     a store path (/nix/store/<hash>-<name>), a basename or a 32-char hash\n"
+		 "\n",
+	.opts = closure_options,
+	.column = 17,
+};
 
 struct names {
 	char *pool;
@@ -231,25 +247,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
 	struct strbuf sb = STRBUF_INIT;
 	int graph_loaded = 0, reading = 0;
+	struct closure_opts opt = {0};
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "--all"))
-			all = 1;
-		else if (!strcmp(argv[i], "--total"))
-			total = 1;
-		else if (!strcmp(argv[i], "--cache")) {
-			if (++i >= argc)
-				return cmd_usage_error(&cmd_closure, "--cache needs a value");
-			cache_arg = argv[i];
-		} else if (!strncmp(argv[i], "--cache=", 8))
-			cache_arg = argv[i] + 8;
-		else if (argv[i][0] == '-' && argv[i][1] == '-')
-			return cmd_usage_error(&cmd_closure, "unknown option '%s'", argv[i]);
-		else
-			nargs++;
-	}
+	if ((nargs = parse_options(&closure_parser, argc, argv, &opt)) < 0)
+		return parse_options_exit(nargs);
+	cache_arg = opt.cache;
+	json = opt.json;
+	all = opt.all;
+	total = opt.total;
 	if (all == (nargs > 0))
 		return cmd_usage_error(&cmd_closure, all ? "--all takes no PATH"
 							 : "name at least one PATH, or --all");
@@ -280,14 +285,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		sqlite3_reset(st);
 	} else {
-		for (int i = 1; i < argc; i++) {
+		for (int i = 0; i < nargs; i++) {
 			int64_t id;
 			int rc;
-			if (argv[i][0] == '-' && argv[i][1] == '-') {
-				if (!strcmp(argv[i], "--cache"))
-					i++;
-				continue;
-			}
 			rc = path_resolve(ctx->db, store_dir, argv[i], &id);
 			if (rc < 0)
 				goto out;
@@ -372,7 +372,7 @@ out:
 const struct cmd cmd_closure = {
 	.name = "closure",
 	.summary = "closures and their NAR / download sizes, and what they lack",
-	.usage = usage,
+	.options = &closure_parser,
 	.db = DB_READ,
 	.run = run,
 };

@@ -18,45 +18,67 @@
 #include "store/lookup.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc coverage [--cache CACHE] [--branch B] [--capabilities C]\n"
-	"                        [--attr GLOB] [--at TIME] [--json | --markdown]\n"
-	"\n"
-	"Which CI builds the cache holds, whole and trusted.  For the latest\n"
-	"evaluation of each (branch, capability set, system) as of --at, one row\n"
-	"per job and output:\n"
-	"  cached     the output and its whole closure present and trusted\n"
-	"  partial    the output present, some closure paths absent\n"
-	"  untrusted  complete, but some path has no trusted signature\n"
-	"  evicted    the output was in the cache and is gone (since when)\n"
-	"  missing    never seen in the cache\n"
-	"  failed     the build failed (its status), or the attr failed to\n"
-	"             evaluate (eval-error)\n"
-	"  queued     not built yet\n"
-	"The cache is asked first: a build reported failed whose output is cached\n"
-	"counts as cached.  When an output is not cached, the newest older\n"
-	"evaluation of the same branch and capability set whose same output is\n"
-	"cached is named.  Presence, builds, evaluations and keys are taken as of\n"
-	"--at, so an earlier moment replays history.  Signatures are checked\n"
-	"against the keys of 'cachegc keys' (each signature once: verdicts are\n"
-	"kept in the database); with no keys configured they are not checked.\n"
-	"Reads only the database, never the cache itself.\n"
-	"\n"
-	"options:\n"
-	"  --cache CACHE       the cache (URL, directory or id); default: the only one\n"
-	"  --branch B          only this branch\n"
-	"  --capabilities C    only this cudaCapabilities set, compared as a set:\n"
-	"                      \"8.9, 8.6\" is \"8.6,8.9\"\n"
-	"  --attr GLOB         only attrs matching GLOB ('python3Packages.*')\n"
-	"  --at TIME           the moment: 2024-05-01, 2024-05-01T12:00:00Z or @EPOCH\n"
-	"                      (default: now, or the global --now)\n"
-	"  --json              an array of rows: branch, rev, capabilities, system,\n"
-	"                      attr, output, outPath, status, missingPaths,\n"
-	"                      missingBytes, closureSize, and more\n"
-	"  --markdown          tables ready to paste into an issue\n"
-	"  --help              this text\n"
-	"\n"
-	"Exit status: 0 done, 1 failed (or no evaluation matches), 2 usage error.\n";
+/* What the options give; turned into struct coverage_opts by run(). */
+struct coverage_cli {
+	const char *cache, *branch, *caps, *attr;
+	int64_t at;
+	int json, markdown;
+};
+
+static const struct option coverage_options[] = {
+	OPT_STRING("cache", struct coverage_cli, cache, "CACHE",
+		 "the cache (URL, directory or id); default: the only one"),
+	OPT_STRING("branch", struct coverage_cli, branch, "B", "only this branch"),
+	OPT_STRING("capabilities", struct coverage_cli, caps, "C",
+		 "only this cudaCapabilities set, compared as a set:\n"
+		 "\"8.9, 8.6\" is \"8.6,8.9\""),
+	OPT_STRING("attr", struct coverage_cli, attr, "GLOB",
+		 "only attrs matching GLOB ('python3Packages.*')"),
+	OPT_TIME("at", struct coverage_cli, at, "TIME",
+		 "the moment: 2024-05-01, 2024-05-01T12:00:00Z or @EPOCH\n"
+		 "(default: now, or the global --now)"),
+	OPT_FLAG("json", 0, struct coverage_cli, json,
+		 "an array of rows: branch, rev, capabilities, system,\n"
+		 "attr, output, outPath, status, missingPaths,\n"
+		 "missingBytes, closureSize, and more"),
+	OPT_FLAG("markdown", 0, struct coverage_cli, markdown,
+		 "tables ready to paste into an issue"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "Exit status: 0 done, 1 failed (or no evaluation matches), 2 usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser coverage_parser = {
+	.name = "coverage",
+	.usage = "usage: cachegc coverage [--cache CACHE] [--branch B] [--capabilities C]\n"
+		 "                        [--attr GLOB] [--at TIME] [--json | --markdown]\n"
+		 "\n"
+		 "Which CI builds the cache holds, whole and trusted.  For the latest\n"
+		 "evaluation of each (branch, capability set, system) as of --at, one row\n"
+		 "per job and output:\n"
+		 "  cached     the output and its whole closure present and trusted\n"
+		 "  partial    the output present, some closure paths absent\n"
+		 "  untrusted  complete, but some path has no trusted signature\n"
+		 "  evicted    the output was in the cache and is gone (since when)\n"
+		 "  missing    never seen in the cache\n"
+		 "  failed     the build failed (its status), or the attr failed to\n"
+		 "             evaluate (eval-error)\n"
+		 "  queued     not built yet\n"
+		 "The cache is asked first: a build reported failed whose output is cached\n"
+		 "counts as cached.  When an output is not cached, the newest older\n"
+		 "evaluation of the same branch and capability set whose same output is\n"
+		 "cached is named.  Presence, builds, evaluations and keys are taken as of\n"
+		 "--at, so an earlier moment replays history.  Signatures are checked\n"
+		 "against the keys of 'cachegc keys' (each signature once: verdicts are\n"
+		 "kept in the database); with no keys configured they are not checked.\n"
+		 "Reads only the database, never the cache itself.\n"
+		 "\n"
+		 "options:\n",
+	.opts = coverage_options,
+	.column = 22,
+	.flags = PARSE_NO_ARGS,
+};
 
 const struct cmd cmd_coverage;
 
@@ -625,38 +647,25 @@ static void print_json(const struct coverage *cv)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const char *const opts[] = {"--cache", "--branch", "--capabilities", "--attr", "--at"};
-	const char *val[ARRAY_SIZE(opts)] = {0};
-	int json = 0, markdown = 0, ret = 1;
+	struct coverage_cli a = {.at = INT64_MIN};
+	int json = 0, markdown = 0, ret = 1, n;
 	struct coverage_opts o = {0};
 	struct coverage cv = {0};
 	struct parse_error err;
 	char *caps = NULL, *url = NULL;
+	const char *val[5];
 
-	for (int i = 1; i < argc; i++) {
-		int got = 0;
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!strcmp(argv[i], "--markdown")) {
-			markdown = 1;
-			continue;
-		}
-		for (size_t k = 0; k < ARRAY_SIZE(opts) && !got; k++) {
-			got = cmd_take_opt(argc, argv, &i, opts[k], &val[k]);
-			if (got < 0)
-				return cmd_usage_error(&cmd_coverage, "%s needs a value", opts[k]);
-		}
-		if (!got)
-			return cmd_usage_error(&cmd_coverage, "unexpected argument '%s'", argv[i]);
-	}
+	if ((n = parse_options(&coverage_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(n);
+	json = a.json;
+	markdown = a.markdown;
+	val[0] = a.cache;
+	val[1] = a.branch;
+	val[2] = a.caps;
+	val[3] = a.attr;
 	if (json && markdown)
 		return cmd_usage_error(&cmd_coverage, "--json and --markdown exclude each other");
-	o.at = clock_now();
-	if (val[4] && parse_time(val[4], &o.at))
-		return cmd_usage_error(&cmd_coverage, "--at: cannot parse '%s' (want 2024-05-01, "
-				       "2024-05-01T12:00:00Z or @EPOCH)", val[4]);
+	o.at = a.at != INT64_MIN ? a.at : clock_now();
 	if (val[2] && caps_normalize(val[2], strlen(val[2]), &caps, &err))
 		return cmd_usage_error(&cmd_coverage, "--capabilities: %s", err.msg);
 	if (val[1] && !*val[1])
@@ -699,7 +708,7 @@ out:
 const struct cmd cmd_coverage = {
 	.name = "coverage",
 	.summary = "which CI builds the cache holds, whole and trusted, per branch x capabilities",
-	.usage = usage,
+	.options = &coverage_parser,
 	.db = DB_KEEP,
 	.run = run,
 };

@@ -18,56 +18,103 @@
 #include "store/meta.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] SOURCE\n"
-	"       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
-	"               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
-	"\n"
-	"Record every narinfo of a binary cache in the database: sizes, references,\n"
-	"signatures, push time (the narinfo's mtime) and presence.  A narinfo is\n"
-	"immutable, so a re-crawl reads only new ones and updates presence; paths\n"
-	"present at the previous crawl and missing now are recorded as gone at\n"
-	"this crawl's time (--now).\n"
-	"\n"
-	"SOURCE   a cache directory, or file:///abs/dir\n"
-	"URL      an HTTP(S) cache, http(s)://HOST[:PORT][/PREFIX]\n"
-	"\n"
-	"options:\n"
-	"  --json          print the summary as a JSON object\n"
-	"  --strict        exit 1 unless every path got an answer: a rejected\n"
-	"                  narinfo or an unknown path fails the run (the crawl is\n"
-	"                  recorded all the same)\n"
-	"  --help          this text\n"
-	"\n"
-	"An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
-	"narinfo of every path listed and walks References to the whole closure;\n"
-	"without, it re-checks every path the database knows for this cache.  A\n"
-	"narinfo already recorded is never fetched again: only its presence is\n"
-	"checked (HEAD).  Last-Modified is the push time.  404 means absent; a path\n"
-	"whose presence cannot be determined (time-outs, 5xx, 429, 403, TLS errors,\n"
-	"a redirect to another scheme, headers too large, after every try) is\n"
-	"unknown, never absent, and only paths checked and found absent are\n"
-	"recorded as gone.  A crawl in which every request failed is recorded\n"
-	"'failed' and exits 1.\n"
-	"\n"
-	"HTTP options:\n"
-	"  --roots FILE    store paths to start from, one a line ('#' comments), or\n"
-	"                  nix-eval-jobs output (every output of every job); '-' is\n"
-	"                  standard input; may be repeated\n"
-	"  --jobs N        requests in flight, and connections at most (default 64)\n"
-	"  --tries N       tries per request, with exponential backoff (default 5)\n"
-	"  --timeout SECS  time limit of one try (default 120)\n"
-	"  --cacert FILE   also trust the CAs in FILE (TLS is always verified)\n"
-	"\n"
-	"Corrupt narinfos are reported (file or URL, and line), skipped, counted and\n"
-	"kept in the crawl_rejects table; the crawl goes on.  A push time (mtime or\n"
-	"Last-Modified) later than the crawl's time is recorded as the crawl's\n"
-	"time, with a warning, and counted as clamped.  Ctrl-C stops cleanly:\n"
-	"what was recorded is kept and the next crawl goes on from there.\n"
-	"\n"
-	"exit status: 0 crawl complete, 1 failed (also: every HTTP request failed,\n"
-	"or with --strict a path rejected or unknown), 2 usage error, 130\n"
-	"interrupted\n";
+/* What the options give; run() hands them to crawl_http()/crawl_dir(). */
+struct crawl_opts {
+	int json, strict;
+	const char **root_files;   /* --roots, in order; freed by run() */
+	size_t nroot_files, aroot_files;
+	uint64_t jobs, tries;      /* 0: not given */
+	long timeout_ms;           /* 0: not given */
+	const char *cacert;
+};
+
+static int add_roots(const struct option *opt, const char *arg, void *base)
+{
+	struct crawl_opts *o = base;
+
+	(void)opt;
+	GROW(o->root_files, o->aroot_files, o->nroot_files + 1);
+	o->root_files[o->nroot_files++] = arg;
+	return 0;
+}
+
+static int parse_secs(const struct option *opt, const char *s, void *base)
+{
+	struct crawl_opts *o = base;
+	char *end;
+	double v = strtod(s, &end);
+
+	(void)opt;
+	if (end == s || *end || !isfinite(v) || v < 0.001 || v > 86400)
+		return -1;
+	o->timeout_ms = (long)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+static const struct option crawl_options[] = {
+	OPT_FLAG("json", 0, struct crawl_opts, json, "print the summary as a JSON object"),
+	OPT_FLAG("strict", 0, struct crawl_opts, strict,
+		 "exit 1 unless every path got an answer: a rejected\n"
+		 "narinfo or an unknown path fails the run (the crawl is\n"
+		 "recorded all the same)"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
+		 "narinfo of every path listed and walks References to the whole closure;\n"
+		 "without, it re-checks every path the database knows for this cache.  A\n"
+		 "narinfo already recorded is never fetched again: only its presence is\n"
+		 "checked (HEAD).  Last-Modified is the push time.  404 means absent; a path\n"
+		 "whose presence cannot be determined (time-outs, 5xx, 429, 403, TLS errors,\n"
+		 "a redirect to another scheme, headers too large, after every try) is\n"
+		 "unknown, never absent, and only paths checked and found absent are\n"
+		 "recorded as gone.  A crawl in which every request failed is recorded\n"
+		 "'failed' and exits 1.\n"
+		 "\n"
+		 "HTTP options:\n"),
+	OPT_CALLBACK("roots", "FILE", add_roots, NULL,
+		 "store paths to start from, one a line ('#' comments), or\n"
+		 "nix-eval-jobs output (every output of every job); '-' is\n"
+		 "standard input; may be repeated"),
+	OPT_COUNT("jobs", struct crawl_opts, jobs, "N", 1, 1024, NULL,
+		 "requests in flight, and connections at most (default 64)"),
+	OPT_COUNT("tries", struct crawl_opts, tries, "N", 1, 100, NULL,
+		 "tries per request, with exponential backoff (default 5)"),
+	OPT_CALLBACK("timeout", "SECS", parse_secs, "seconds (0.001 to 86400)",
+		 "time limit of one try (default 120)"),
+	OPT_PATH("cacert", struct crawl_opts, cacert, "FILE",
+		 "also trust the CAs in FILE (TLS is always verified)"),
+	OPT_TEXT("\n"
+		 "Corrupt narinfos are reported (file or URL, and line), skipped, counted and\n"
+		 "kept in the crawl_rejects table; the crawl goes on.  A push time (mtime or\n"
+		 "Last-Modified) later than the crawl's time is recorded as the crawl's\n"
+		 "time, with a warning, and counted as clamped.  Ctrl-C stops cleanly:\n"
+		 "what was recorded is kept and the next crawl goes on from there.\n"
+		 "\n"
+		 "exit status: 0 crawl complete, 1 failed (also: every HTTP request failed,\n"
+		 "or with --strict a path rejected or unknown), 2 usage error, 130\n"
+		 "interrupted\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser crawl_parser = {
+	.name = "crawl",
+	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] SOURCE\n"
+		 "       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
+		 "               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
+		 "\n"
+		 "Record every narinfo of a binary cache in the database: sizes, references,\n"
+		 "signatures, push time (the narinfo's mtime) and presence.  A narinfo is\n"
+		 "immutable, so a re-crawl reads only new ones and updates presence; paths\n"
+		 "present at the previous crawl and missing now are recorded as gone at\n"
+		 "this crawl's time (--now).\n"
+		 "\n"
+		 "SOURCE   a cache directory, or file:///abs/dir\n"
+		 "URL      an HTTP(S) cache, http(s)://HOST[:PORT][/PREFIX]\n"
+		 "\n"
+		 "options:\n",
+	.opts = crawl_options,
+	.column = 18,
+};
 
 static void on_sigint(int sig)
 {
@@ -108,100 +155,42 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 	putchar('\n');
 }
 
-/* cmd_take_opt() as the value, or NULL when argv[*i] is another option;
- * *missing is set when the value is. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-	const char *v = NULL;
-	int r = cmd_take_opt(argc, argv, i, opt, &v);
-
-	if (r < 0)
-		*missing = 1;
-	return r > 0 ? v : NULL;
-}
-
-static int parse_count(const char *s, int max, int *out)
-{
-	uint64_t v;
-
-	if (parse_uint(s, &v) || v < 1 || v > (uint64_t)max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-static int parse_secs(const char *s, long *ms)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v) || v < 0.001 || v > 86400)
-		return -1;
-	*ms = (long)(v * 1000.0 + 0.5);
-	return 0;
-}
-
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	extern const struct cmd cmd_crawl;
 	struct crawl_http_options ho;
 	struct crawl_roots roots;
-	const char *source = NULL, *v, **root_files = NULL;
-	size_t nroot_files = 0, aroot_files = 0;
+	struct crawl_opts o = {0};
+	const char *source = NULL, **root_files = NULL;
+	size_t nroot_files = 0;
 	struct crawl_counts n;
 	char *url = NULL, *store_dir = NULL;
 	int64_t crawl_id = 0;
-	int json = 0, strict = 0, http, http_opts = 0, rc, ret = 1;
+	int json = 0, strict = 0, http, http_opts = 0, rc, ret = 1, k;
 	struct sigaction sa;
 
 	memset(&ho, 0, sizeof(ho));
 	memset(&roots, 0, sizeof(roots));
-	for (int i = 1; i < argc; i++) {
-		int missing = 0;
-
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--strict")) {
-			strict = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--roots", &missing))) {
-			GROW(root_files, aroot_files, nroot_files + 1);
-			root_files[nroot_files++] = v;
-			http_opts = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--jobs", &missing))) {
-			if (parse_count(v, 1024, &ho.jobs)) {
-				ret = cmd_usage_error(&cmd_crawl, "--jobs wants 1 to 1024, not '%s'", v);
-				goto out;
-			}
-			http_opts = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--tries", &missing))) {
-			if (parse_count(v, 100, &ho.tries)) {
-				ret = cmd_usage_error(&cmd_crawl, "--tries wants 1 to 100, not '%s'", v);
-				goto out;
-			}
-			http_opts = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--timeout", &missing))) {
-			if (parse_secs(v, &ho.timeout_ms)) {
-				ret = cmd_usage_error(&cmd_crawl,
-						      "--timeout wants seconds (0.001 to 86400), not '%s'", v);
-				goto out;
-			}
-			http_opts = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--cacert", &missing))) {
-			ho.cacert = v;
-			http_opts = 1;
-		} else if (missing) {
-			ret = cmd_usage_error(&cmd_crawl, "option '%s' needs a value", argv[i]);
-			goto out;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			ret = cmd_usage_error(&cmd_crawl, "unknown option '%s'", argv[i]);
-			goto out;
-		} else if (source) {
-			ret = cmd_usage_error(&cmd_crawl, "only one SOURCE per crawl");
-			goto out;
-		} else {
-			source = argv[i];
-		}
+	k = parse_options(&crawl_parser, argc, argv, &o);
+	root_files = o.root_files;
+	nroot_files = o.nroot_files;
+	if (k < 0) {
+		ret = parse_options_exit(k);
+		goto out;
 	}
+	json = o.json;
+	strict = o.strict;
+	ho.jobs = (int)o.jobs;
+	ho.tries = (int)o.tries;
+	ho.timeout_ms = o.timeout_ms;
+	ho.cacert = o.cacert;
+	http_opts = nroot_files || o.jobs || o.tries || o.timeout_ms || o.cacert;
+	if (k > 1) {
+		ret = cmd_usage_error(&cmd_crawl, "only one SOURCE per crawl");
+		goto out;
+	}
+	if (k == 1)
+		source = argv[0];
 	if (!source) {
 		ret = cmd_usage_error(&cmd_crawl, "missing SOURCE (a cache directory or URL)");
 		goto out;
@@ -286,7 +275,7 @@ out:
 const struct cmd cmd_crawl = {
 	.name = "crawl",
 	.summary = "record what a binary cache holds (narinfos, presence over time)",
-	.usage = usage,
+	.options = &crawl_parser,
 	.db = DB_WRITE,
 	.run = run,
 };

@@ -13,47 +13,65 @@
 #include "analysis/evict.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc evict --plan ID [--apply] [--dir DIR] [--json]\n"
-	"\n"
-	"Carry out an eviction plan made by 'cachegc plan evict'.\n"
-	"\n"
-	"On a file:// cache (or with --dir), every narinfo in the directory is read\n"
-	"first: to learn which NARs other narinfos still use, and whether a path\n"
-	"pushed since the plan references a planned one (that path and all it\n"
-	"references are then kept: 'held').  Then, in plan order, each planned\n"
-	"path's <hash>.narinfo is deleted, then its <hash>.ls, then its NAR when no\n"
-	"remaining narinfo uses the same file.  A path whose NAR URL leaves the cache\n"
-	"directory ('..', an absolute path, a symbolic link on the way) or whose\n"
-	"files are not regular files is refused and left whole.  Every deletion is\n"
-	"journaled in the database before it happens: a run killed at any point is\n"
-	"finished by running the same command again, and never deletes anything the\n"
-	"plan does not name.  Do not push to the cache while a plan is applied.\n"
-	"The next 'cachegc crawl' of the cache records the evicted paths as gone.\n"
-	"\n"
-	"Without --apply this is a dry run: it lists what would be deleted and\n"
-	"changes nothing.\n"
-	"\n"
-	"For an HTTP cache (without --dir), the object keys to delete are printed,\n"
-	"one per line on stdout (NARs another narinfo still uses are left out and\n"
-	"noted on stderr); nothing is deleted.\n"
-	"\n"
-	"options:\n"
-	"  --plan ID   the plan to carry out (required)\n"
-	"  --apply     delete (default: a dry run)\n"
-	"  --dir DIR   work on DIR, the directory holding the plan's cache (say, the\n"
-	"              one an HTTP cache serves) instead of the plan's file:// URL;\n"
-	"              DIR must have a nix-cache-info for the database's store\n"
-	"  --json      {\"plan\", \"dir\", \"apply\", \"complete\", \"deleted\",\n"
-	"              \"deletedBytes\", \"narinfos\", \"nars\", \"shared\", \"gone\",\n"
-	"              \"refused\", \"held\", \"interrupted\", \"actions\": [{\"action\",\n"
-	"              \"kind\", \"object\", \"path\", \"bytes\", \"detail\"}]}; for an HTTP\n"
-	"              cache {\"plan\", \"cache\", \"keys\": [...], \"actions\": [...]}\n"
-	"  --help      this text\n"
-	"\n"
-	"environment:\n"
-	"  CACHEGC_EVICT_STEP_DELAY_MS  sleep this long before each deletion (for\n"
-	"              tests that kill a run half-way)\n";
+struct evict_cli {
+	uint64_t plan;     /* 0: not given */
+	const char *dir;
+	int apply, json;
+};
+
+static const struct option evict_options[] = {
+	OPT_COUNT("plan", struct evict_cli, plan, "ID", 1, INT64_MAX, "a plan id",
+		 "the plan to carry out (required)"),
+	OPT_FLAG("apply", 0, struct evict_cli, apply, "delete (default: a dry run)"),
+	OPT_PATH("dir", struct evict_cli, dir, "DIR",
+		 "work on DIR, the directory holding the plan's cache (say, the\n"
+		 "one an HTTP cache serves) instead of the plan's file:// URL;\n"
+		 "DIR must have a nix-cache-info for the database's store"),
+	OPT_FLAG("json", 0, struct evict_cli, json,
+		 "{\"plan\", \"dir\", \"apply\", \"complete\", \"deleted\",\n"
+		 "\"deletedBytes\", \"narinfos\", \"nars\", \"shared\", \"gone\",\n"
+		 "\"refused\", \"held\", \"interrupted\", \"actions\": [{\"action\",\n"
+		 "\"kind\", \"object\", \"path\", \"bytes\", \"detail\"}]}; for an HTTP\n"
+		 "cache {\"plan\", \"cache\", \"keys\": [...], \"actions\": [...]}"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "environment:\n"
+		 "  CACHEGC_EVICT_STEP_DELAY_MS  sleep this long before each deletion (for\n"
+		 "              tests that kill a run half-way)\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser evict_parser = {
+	.name = "evict",
+	.usage = "usage: cachegc evict --plan ID [--apply] [--dir DIR] [--json]\n"
+		 "\n"
+		 "Carry out an eviction plan made by 'cachegc plan evict'.\n"
+		 "\n"
+		 "On a file:// cache (or with --dir), every narinfo in the directory is read\n"
+		 "first: to learn which NARs other narinfos still use, and whether a path\n"
+		 "pushed since the plan references a planned one (that path and all it\n"
+		 "references are then kept: 'held').  Then, in plan order, each planned\n"
+		 "path's <hash>.narinfo is deleted, then its <hash>.ls, then its NAR when no\n"
+		 "remaining narinfo uses the same file.  A path whose NAR URL leaves the cache\n"
+		 "directory ('..', an absolute path, a symbolic link on the way) or whose\n"
+		 "files are not regular files is refused and left whole.  Every deletion is\n"
+		 "journaled in the database before it happens: a run killed at any point is\n"
+		 "finished by running the same command again, and never deletes anything the\n"
+		 "plan does not name.  Do not push to the cache while a plan is applied.\n"
+		 "The next 'cachegc crawl' of the cache records the evicted paths as gone.\n"
+		 "\n"
+		 "Without --apply this is a dry run: it lists what would be deleted and\n"
+		 "changes nothing.\n"
+		 "\n"
+		 "For an HTTP cache (without --dir), the object keys to delete are printed,\n"
+		 "one per line on stdout (NARs another narinfo still uses are left out and\n"
+		 "noted on stderr); nothing is deleted.\n"
+		 "\n"
+		 "options:\n",
+	.opts = evict_options,
+	.column = 14,
+	.flags = PARSE_NO_ARGS,
+};
 
 extern const struct cmd cmd_evict;
 
@@ -235,42 +253,22 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct evict_apply_result r;
 	struct out o = {0};
 	struct sigaction sa;
-	const char *plan_arg = NULL, *delay;
+	struct evict_cli a = {0};
+	const char *delay;
 	uint64_t id, ms;
 	int json = 0, apply = 0, rc, ret = 1;
 	char sz[32], opening[64];
 
 	memset(&ao, 0, sizeof(ao));
 	memset(&r, 0, sizeof(r));
-	for (int i = 1; i < argc; i++) {
-		const char *opt = argv[i], *eq = strchr(opt, '='), *val;
-		size_t olen = eq ? (size_t)(eq - opt) : strlen(opt);
-		if (!strcmp(opt, "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!strcmp(opt, "--apply")) {
-			apply = 1;
-			continue;
-		}
-		if (!(olen == 6 && !strncmp(opt, "--plan", 6)) &&
-		    !(olen == 5 && !strncmp(opt, "--dir", 5)))
-			return cmd_usage_error(&cmd_evict, "unknown option or argument '%s'", opt);
-		val = eq ? eq + 1 : NULL;
-		if (!val) {
-			if (i + 1 >= argc)
-				return cmd_usage_error(&cmd_evict, "option '%s' needs a value", opt);
-			val = argv[++i];
-		}
-		if (opt[2] == 'p')
-			plan_arg = val;
-		else
-			ao.dir = val;
-	}
-	if (!plan_arg)
+	if ((rc = parse_options(&evict_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(rc);
+	json = a.json;
+	apply = a.apply;
+	ao.dir = a.dir;
+	id = a.plan;
+	if (!id)
 		return cmd_usage_error(&cmd_evict, "which plan? (--plan ID, from 'cachegc plan evict')");
-	if (parse_uint(plan_arg, &id) || !id || id > INT64_MAX)
-		return cmd_usage_error(&cmd_evict, "--plan: '%s' is not a plan id", plan_arg);
 	delay = getenv("CACHEGC_EVICT_STEP_DELAY_MS");
 	if (delay && *delay) {
 		if (parse_uint(delay, &ms) || ms > 60000)
@@ -400,7 +398,7 @@ out:
 const struct cmd cmd_evict = {
 	.name = "evict",
 	.summary = "carry out an eviction plan on a cache directory (dry run by default)",
-	.usage = usage,
+	.options = &evict_parser,
 	.db = DB_KEEP,
 	.run = run,
 };

@@ -12,54 +12,90 @@
 #include "gen/gen.h"
 #include "lib/util.h"
 
-static const char usage_text[] =
-	"usage: cachegc gen DIR [--paths N] [--seed S] [--start DATE] [--days D]\n"
-	"                   [--as-of DATE] [--key-name NAME] [--nar-stubs] [--no-gc]\n"
-	"                   [--daily] [--json]\n"
-	"\n"
-	"Write a synthetic but realistic world into DIR: a signed file:// binary\n"
-	"cache as a CUDA CI leaves it, the evaluations that filled it and their\n"
-	"build outcomes.  Branches (master, nixos-unstable, nixpkgs-unstable,\n"
-	"nixos-24.05) are evaluated with cudaCapabilities sets (8.6; 7.5,8.6;\n"
-	"8.0,8.6,8.9,9.0) on a schedule; CUDA packages get new store paths per\n"
-	"capability set and revision, the rest are shared; some builds fail; the\n"
-	"cache has a size limit and evicts the least recently used paths.\n"
-	"\n"
-	"The history depends only on the options below other than --as-of, which\n"
-	"picks the moment shown: running gen again on the same DIR with another\n"
-	"--as-of turns DIR into the state at that moment (narinfos added and\n"
-	"deleted, evaluations and builds up to then), so crawling after each run\n"
-	"records a presence history.  The same options give the same bytes.\n"
-	"\n"
-	"Written into DIR:\n"
-	"  cache/nix-cache-info, cache/<hash>.narinfo   the cache (mtime = push time)\n"
-	"  cache/nar/...        placeholder NAR files, with --nar-stubs\n"
-	"  keys/NAME.secret, keys/NAME.public           the signing key (Nix format)\n"
-	"  evals/<branch>-<rev>-<caps>.jsonl            nix-eval-jobs output\n"
-	"  evals/manifest.tsv   file, branch, rev, capabilities, system, time\n"
-	"                       (for 'cachegc import-eval --manifest')\n"
-	"  builds.jsonl         {\"drvPath\", \"status\", \"time\"} per built derivation\n"
-	"  gen-params           the options that made it\n"
-	"\n"
-	"options:\n"
-	"  --paths N        about N distinct store paths in the whole history\n"
-	"                   (default 20000, at most 20000000)\n"
-	"  --seed S         the random seed, an unsigned integer (default 1)\n"
-	"  --start DATE     the first day of the history (default " GEN_DEFAULT_START ")\n"
-	"  --days D         the history's length in days (default 28, at most 3650)\n"
-	"  --as-of DATE     the moment DIR shows (default: the end of the history);\n"
-	"                   DATE is 2024-05-01, 2024-05-01T12:00:00Z or @EPOCH (UTC)\n"
-	"  --key-name NAME  the signing key's name (default " GEN_DEFAULT_KEY_NAME ")\n"
-	"  --nar-stubs      also write a small placeholder file at every NAR URL\n"
-	"  --no-gc          the cache keeps every path ever pushed (for benchmarks\n"
-	"                   that want a cache of about --paths narinfos)\n"
-	"  --daily          instead of the CI's schedule, evaluate master,\n"
-	"                   nixpkgs-unstable and nixos-24.05 with each capability\n"
-	"                   set, in full, once a day (9 evaluations a day)\n"
-	"  --json           print the summary as a JSON object\n"
-	"\n"
-	"Exit status: 0 on success, 1 when DIR could not be written, 2 for a usage\n"
-	"error.\n";
+struct gen_cli {
+	struct gen_options g;
+	double days;            /* 0: not given */
+	int json;
+};
+
+/* A key name goes into file names and the narinfo Sig: lines. */
+static int key_name(const struct option *opt, const char *v, void *base)
+{
+	struct gen_cli *o = base;
+
+	(void)opt;
+	if (!*v || strchr(v, ':') || strchr(v, '/') || strpbrk(v, " \t\n"))
+		return -1;
+	o->g.key_name = v;
+	return 0;
+}
+
+static const struct option gen_options[] = {
+	OPT_COUNT("paths", struct gen_cli, g.paths, "N", 1, GEN_MAX_PATHS, NULL,
+		 "about N distinct store paths in the whole history\n"
+		 "(default 20000, at most 20000000)"),
+	OPT_COUNT("seed", struct gen_cli, g.seed, "S", 0, UINT64_MAX, NULL,
+		 "the random seed, an unsigned integer (default 1)"),
+	OPT_TIME("start", struct gen_cli, g.start, "DATE",
+		 "the first day of the history (default " GEN_DEFAULT_START ")"),
+	OPT_DAYS("days", struct gen_cli, days, "D", 1, GEN_MAX_DAYS, OPT_WHOLE,
+		 "the history's length in days (default 28, at most 3650)"),
+	OPT_TIME("as-of", struct gen_cli, g.as_of, "DATE",
+		 "the moment DIR shows (default: the end of the history);\n"
+		 "DATE is 2024-05-01, 2024-05-01T12:00:00Z or @EPOCH (UTC)"),
+	OPT_CALLBACK("key-name", "NAME", key_name, "a name without ':', '/' or spaces",
+		 "the signing key's name (default " GEN_DEFAULT_KEY_NAME ")"),
+	OPT_FLAG("nar-stubs", 0, struct gen_cli, g.nar_stubs,
+		 "also write a small placeholder file at every NAR URL"),
+	OPT_FLAG("no-gc", 0, struct gen_cli, g.no_gc,
+		 "the cache keeps every path ever pushed (for benchmarks\n"
+		 "that want a cache of about --paths narinfos)"),
+	OPT_FLAG("daily", 0, struct gen_cli, g.daily,
+		 "instead of the CI's schedule, evaluate master,\n"
+		 "nixpkgs-unstable and nixos-24.05 with each capability\n"
+		 "set, in full, once a day (9 evaluations a day)"),
+	OPT_FLAG("json", 0, struct gen_cli, json, "print the summary as a JSON object"),
+	OPT_HELP(NULL),
+	OPT_TEXT("\n"
+		 "Exit status: 0 on success, 1 when DIR could not be written, 2 for a usage\n"
+		 "error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser gen_parser = {
+	.name = "gen",
+	.usage = "usage: cachegc gen DIR [--paths N] [--seed S] [--start DATE] [--days D]\n"
+		 "                   [--as-of DATE] [--key-name NAME] [--nar-stubs] [--no-gc]\n"
+		 "                   [--daily] [--json]\n"
+		 "\n"
+		 "Write a synthetic but realistic world into DIR: a signed file:// binary\n"
+		 "cache as a CUDA CI leaves it, the evaluations that filled it and their\n"
+		 "build outcomes.  Branches (master, nixos-unstable, nixpkgs-unstable,\n"
+		 "nixos-24.05) are evaluated with cudaCapabilities sets (8.6; 7.5,8.6;\n"
+		 "8.0,8.6,8.9,9.0) on a schedule; CUDA packages get new store paths per\n"
+		 "capability set and revision, the rest are shared; some builds fail; the\n"
+		 "cache has a size limit and evicts the least recently used paths.\n"
+		 "\n"
+		 "The history depends only on the options below other than --as-of, which\n"
+		 "picks the moment shown: running gen again on the same DIR with another\n"
+		 "--as-of turns DIR into the state at that moment (narinfos added and\n"
+		 "deleted, evaluations and builds up to then), so crawling after each run\n"
+		 "records a presence history.  The same options give the same bytes.\n"
+		 "\n"
+		 "Written into DIR:\n"
+		 "  cache/nix-cache-info, cache/<hash>.narinfo   the cache (mtime = push time)\n"
+		 "  cache/nar/...        placeholder NAR files, with --nar-stubs\n"
+		 "  keys/NAME.secret, keys/NAME.public           the signing key (Nix format)\n"
+		 "  evals/<branch>-<rev>-<caps>.jsonl            nix-eval-jobs output\n"
+		 "  evals/manifest.tsv   file, branch, rev, capabilities, system, time\n"
+		 "                       (for 'cachegc import-eval --manifest')\n"
+		 "  builds.jsonl         {\"drvPath\", \"status\", \"time\"} per built derivation\n"
+		 "  gen-params           the options that made it\n"
+		 "\n"
+		 "options:\n",
+	.opts = gen_options,
+	.column = 19,
+};
 
 const struct cmd cmd_gen;
 
@@ -104,80 +140,24 @@ static void print_json(const struct gen_options *o, const struct gen_summary *s)
 
 static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	struct gen_cli a;
 	struct gen_options o;
 	struct gen_summary s;
-	int json = 0;
-	const char *v;
+	int json = 0, n;
 
 	(void)ctx;
-	gen_options_init(&o);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int r;
-
-		if (!strcmp(a, "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!strcmp(a, "--nar-stubs")) {
-			o.nar_stubs = 1;
-			continue;
-		}
-		if (!strcmp(a, "--no-gc")) {
-			o.no_gc = 1;
-			continue;
-		}
-		if (!strcmp(a, "--daily")) {
-			o.daily = 1;
-			continue;
-		}
-		if ((r = cmd_take_opt(argc, argv, &i, "--paths", &v))) {
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--paths needs a value");
-			if (parse_uint(v, &o.paths) || o.paths < 1 || o.paths > GEN_MAX_PATHS)
-				return cmd_usage_error(&cmd_gen, "--paths: '%s' is not a number "
-						       "from 1 to %llu", v, GEN_MAX_PATHS);
-		} else if ((r = cmd_take_opt(argc, argv, &i, "--seed", &v))) {
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--seed needs a value");
-			if (parse_uint(v, &o.seed))
-				return cmd_usage_error(&cmd_gen,
-						       "--seed: '%s' is not an unsigned integer", v);
-		} else if ((r = cmd_take_opt(argc, argv, &i, "--days", &v))) {
-			uint64_t d;
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--days needs a value");
-			if (parse_uint(v, &d) || d < 1 || d > GEN_MAX_DAYS)
-				return cmd_usage_error(&cmd_gen, "--days: '%s' is not a number "
-						       "from 1 to %d", v, GEN_MAX_DAYS);
-			o.days = (unsigned)d;
-		} else if ((r = cmd_take_opt(argc, argv, &i, "--start", &v))) {
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--start needs a value");
-			if (parse_time(v, &o.start))
-				return cmd_usage_error(&cmd_gen, "--start: cannot parse '%s' (want "
-						       "2024-05-01, 2024-05-01T12:00:00Z or @EPOCH)", v);
-		} else if ((r = cmd_take_opt(argc, argv, &i, "--as-of", &v))) {
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--as-of needs a value");
-			if (parse_time(v, &o.as_of))
-				return cmd_usage_error(&cmd_gen, "--as-of: cannot parse '%s' (want "
-						       "2024-05-01, 2024-05-01T12:00:00Z or @EPOCH)", v);
-		} else if ((r = cmd_take_opt(argc, argv, &i, "--key-name", &v))) {
-			if (r < 0)
-				return cmd_usage_error(&cmd_gen, "--key-name needs a value");
-			if (!*v || strchr(v, ':') || strchr(v, '/') || strpbrk(v, " \t\n"))
-				return cmd_usage_error(&cmd_gen, "--key-name: '%s' must be non-empty, "
-						       "without ':', '/' or spaces", v);
-			o.key_name = v;
-		} else if (a[0] == '-' && a[1]) {
-			return cmd_usage_error(&cmd_gen, "unknown option '%s'", a);
-		} else if (!o.dir) {
-			o.dir = a;
-		} else {
-			return cmd_usage_error(&cmd_gen, "more than one DIR ('%s', '%s')", o.dir, a);
-		}
-	}
+	memset(&a, 0, sizeof(a));
+	gen_options_init(&a.g);
+	if ((n = parse_options(&gen_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(n);
+	o = a.g;
+	json = a.json;
+	if (a.days)
+		o.days = (unsigned)a.days;
+	if (n > 1)
+		return cmd_usage_error(&cmd_gen, "more than one DIR ('%s', '%s')", argv[0], argv[1]);
+	if (n == 1)
+		o.dir = argv[0];
 	if (!o.dir)
 		return cmd_usage_error(&cmd_gen, "no DIR given");
 	if (gen_run(&o, &s))
@@ -198,7 +178,7 @@ static int gen_main(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd cmd_gen = {
 	"gen",
 	"write a synthetic CUDA CI world: a signed file:// cache, evaluations, builds",
-	usage_text,
+	&gen_parser,
 	DB_NONE,
 	gen_main,
 };

@@ -33,67 +33,106 @@
 /* Malformed lines shown per log; the rest are counted. */
 #define SHOWN_PROBLEMS 5
 
-static const char usage_text[] =
-	"usage: cachegc import-access [--cache CACHE] [--format combined|s3|auto]\n"
-	"                             [--prefix PATH] [--json] LOG...\n"
-	"\n"
-	"Record when the cache's clients fetched each path, from its access logs:\n"
-	"per path and UTC day, the narinfo requests and NAR downloads that\n"
-	"succeeded, how many, and the last of each kind.  The GC models read them\n"
-	"('cachegc simulate' and 'cachegc plan evict' with --policy cachix, which\n"
-	"evicts the least recently accessed paths first, or attic, which keeps\n"
-	"paths downloaded within the retention).\n"
-	"\n"
-	"What counts as an access:\n"
-	"  - a GET or HEAD of PREFIX<hash>.narinfo, answered 2xx or 304: an access\n"
-	"    of the path with that hash;\n"
-	"  - a GET of a NAR, answered 2xx (206 partial content too) or 304: an\n"
-	"    access of every path whose narinfo's URL names that file (relative to\n"
-	"    PREFIX, e.g. nar/<hash>.nar.xz).\n"
-	"Query strings are stripped and %XX decoded.  Failed requests (404, 5xx),\n"
-	"other methods, NAR HEADs and other files are ignored; requests for\n"
-	"narinfos or NARs the database does not know for this cache are counted\n"
-	"as unknown and not kept, so crawl the cache before importing its logs.\n"
-	"\n"
-	"Formats (--format; auto: the first line that parses decides, per log):\n"
-	"  combined  nginx's and Apache's combined or common log format:\n"
-	"            HOST IDENT USER [10/Oct/2024:13:55:36 +0200] \"GET /PATH HTTP/1.1\"\n"
-	"            STATUS BYTES [\"REFERER\" \"AGENT\" ...]; time zones are honoured\n"
-	"  s3        S3 server access logs: OWNER BUCKET [TIME] IP REQUESTER ID\n"
-	"            OPERATION KEY \"REQUEST-URI\" STATUS ...; REST.GET.OBJECT and\n"
-	"            REST.HEAD.OBJECT (and WEBSITE.*) count; the key is taken as\n"
-	"            the path \"/KEY\"\n"
-	"Lines that are not in the format (or longer than 64 KiB, or holding\n"
-	"control characters) are malformed: the first few are shown with\n"
-	"file:line, all are counted, and the rest of the log is imported.\n"
-	"\n"
-	"A LOG is a file, '-' for standard input, or gzip-compressed (detected by\n"
-	"its magic bytes); at most 4 GiB once decompressed, read as a stream.  Each\n"
-	"log is imported in one transaction and recorded in access_logs with the\n"
-	"SHA-256 of its (decompressed) content: the same content imported again,\n"
-	"under any name or compressed, is skipped ('already imported'), so hits\n"
-	"never count twice.  Import rotated logs (access.log.1, *.gz): a log that\n"
-	"is still being written has other content tomorrow and would count again.\n"
-	"\n"
-	"options:\n"
-	"  --cache CACHE    the cache (URL, directory or id); default: the only one\n"
-	"  --format F       combined, s3 or auto (default auto)\n"
-	"  --prefix PATH    the URL path of the cache root in the logs, e.g. /cache/\n"
-	"                   for a cache served at https://host/cache (default: the\n"
-	"                   path of the cache's http(s) URL, else /)\n"
-	"  --json           print an array with one object per log: file, status\n"
-	"                   (imported, already-imported, empty, failed), logId,\n"
-	"                   format, digest, lines, requests, recorded, unknown,\n"
-	"                   ignored, malformed, paths, days, firstAt, lastAt,\n"
-	"                   problems [{line, message}], error\n"
-	"  --help           this text\n"
-	"\n"
-	"Per log: lines = requests + ignored + malformed (blank lines are ignored);\n"
-	"requests = recorded + unknown; firstAt and lastAt span the recorded ones.\n"
-	"\n"
-	"Exit status: 0 when every log was imported (or already was, or empty), 1\n"
-	"when a log could not be read or held no usable line (the others are still\n"
-	"imported), 2 for a usage error.\n";
+struct import_access_cli {
+	const char *cache, *format, *prefix;
+	int json;
+};
+
+static int check_format(const struct option *opt, const char *v, void *base)
+{
+	enum access_format f;
+
+	(void)opt;
+	if (access_format_parse(v, &f))
+		return -1;
+	((struct import_access_cli *)base)->format = v;
+	return 0;
+}
+
+static int check_prefix(const struct option *opt, const char *v, void *base)
+{
+	char buf[ACCESS_MAX_PATH + 2];
+
+	(void)opt;
+	if (access_prefix_normalize(v, buf, sizeof(buf)))
+		return -1;
+	((struct import_access_cli *)base)->prefix = v;
+	return 0;
+}
+
+static const struct option import_access_options[] = {
+	OPT_STRING("cache", struct import_access_cli, cache, "CACHE",
+		 "the cache (URL, directory or id); default: the only one"),
+	OPT_CALLBACK("format", "F", check_format, "combined, s3 or auto",
+		 "combined, s3 or auto (default auto)"),
+	OPT_CALLBACK("prefix", "PATH", check_prefix, "a URL path such as / or /cache/",
+		 "the URL path of the cache root in the logs, e.g. /cache/\n"
+		 "for a cache served at https://host/cache (default: the\n"
+		 "path of the cache's http(s) URL, else /)"),
+	OPT_FLAG("json", 0, struct import_access_cli, json,
+		 "print an array with one object per log: file, status\n"
+		 "(imported, already-imported, empty, failed), logId,\n"
+		 "format, digest, lines, requests, recorded, unknown,\n"
+		 "ignored, malformed, paths, days, firstAt, lastAt,\n"
+		 "problems [{line, message}], error"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "Per log: lines = requests + ignored + malformed (blank lines are ignored);\n"
+		 "requests = recorded + unknown; firstAt and lastAt span the recorded ones.\n"
+		 "\n"
+		 "Exit status: 0 when every log was imported (or already was, or empty), 1\n"
+		 "when a log could not be read or held no usable line (the others are still\n"
+		 "imported), 2 for a usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser import_access_parser = {
+	.name = "import-access",
+	.usage = "usage: cachegc import-access [--cache CACHE] [--format combined|s3|auto]\n"
+		 "                             [--prefix PATH] [--json] LOG...\n"
+		 "\n"
+		 "Record when the cache's clients fetched each path, from its access logs:\n"
+		 "per path and UTC day, the narinfo requests and NAR downloads that\n"
+		 "succeeded, how many, and the last of each kind.  The GC models read them\n"
+		 "('cachegc simulate' and 'cachegc plan evict' with --policy cachix, which\n"
+		 "evicts the least recently accessed paths first, or attic, which keeps\n"
+		 "paths downloaded within the retention).\n"
+		 "\n"
+		 "What counts as an access:\n"
+		 "  - a GET or HEAD of PREFIX<hash>.narinfo, answered 2xx or 304: an access\n"
+		 "    of the path with that hash;\n"
+		 "  - a GET of a NAR, answered 2xx (206 partial content too) or 304: an\n"
+		 "    access of every path whose narinfo's URL names that file (relative to\n"
+		 "    PREFIX, e.g. nar/<hash>.nar.xz).\n"
+		 "Query strings are stripped and %XX decoded.  Failed requests (404, 5xx),\n"
+		 "other methods, NAR HEADs and other files are ignored; requests for\n"
+		 "narinfos or NARs the database does not know for this cache are counted\n"
+		 "as unknown and not kept, so crawl the cache before importing its logs.\n"
+		 "\n"
+		 "Formats (--format; auto: the first line that parses decides, per log):\n"
+		 "  combined  nginx's and Apache's combined or common log format:\n"
+		 "            HOST IDENT USER [10/Oct/2024:13:55:36 +0200] \"GET /PATH HTTP/1.1\"\n"
+		 "            STATUS BYTES [\"REFERER\" \"AGENT\" ...]; time zones are honoured\n"
+		 "  s3        S3 server access logs: OWNER BUCKET [TIME] IP REQUESTER ID\n"
+		 "            OPERATION KEY \"REQUEST-URI\" STATUS ...; REST.GET.OBJECT and\n"
+		 "            REST.HEAD.OBJECT (and WEBSITE.*) count; the key is taken as\n"
+		 "            the path \"/KEY\"\n"
+		 "Lines that are not in the format (or longer than 64 KiB, or holding\n"
+		 "control characters) are malformed: the first few are shown with\n"
+		 "file:line, all are counted, and the rest of the log is imported.\n"
+		 "\n"
+		 "A LOG is a file, '-' for standard input, or gzip-compressed (detected by\n"
+		 "its magic bytes); at most 4 GiB once decompressed, read as a stream.  Each\n"
+		 "log is imported in one transaction and recorded in access_logs with the\n"
+		 "SHA-256 of its (decompressed) content: the same content imported again,\n"
+		 "under any name or compressed, is skipped ('already imported'), so hits\n"
+		 "never count twice.  Import rotated logs (access.log.1, *.gz): a log that\n"
+		 "is still being written has other content tomorrow and would count again.\n"
+		 "\n"
+		 "options:\n",
+	.opts = import_access_options,
+	.column = 19,
+};
 
 const struct cmd cmd_import_access;
 
@@ -658,43 +697,19 @@ static int run(struct cmd_ctx *cctx, int argc, char **argv)
 	const char *cache = NULL, *format = NULL, *prefix = NULL;
 	const char **files = NULL;
 	size_t nfiles = 0, afiles = 0;
-	int json = 0, positional = 0, rc = 0;
+	struct import_access_cli a = {0};
+	int json = 0, rc = 0, n;
 	struct ctx *c = NULL;
 	json_t *arr = NULL;
 	char *url = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-		static const char *const opts[] = {"--cache", "--format", "--prefix"};
-		const char **dst[] = {&cache, &format, &prefix};
-		int matched = 0;
-
-		if (!positional && !strcmp(argv[i], "--")) {
-			positional = 1;
-			continue;
-		}
-		if (!positional && argv[i][0] == '-' && argv[i][1]) {
-			for (size_t k = 0; k < ARRAY_SIZE(opts) && !matched; k++) {
-				int r = cmd_take_opt(argc, argv, &i, opts[k], &v);
-				if (r < 0) {
-					rc = cmd_usage_error(&cmd_import_access, "%s needs a value",
-							     opts[k]);
-					goto out;
-				}
-				if (r > 0) {
-					*dst[k] = v;
-					matched = 1;
-				}
-			}
-			if (matched)
-				continue;
-			if (!strcmp(argv[i], "--json")) {
-				json = 1;
-				continue;
-			}
-			rc = cmd_usage_error(&cmd_import_access, "unknown option '%s'", argv[i]);
-			goto out;
-		}
+	if ((n = parse_options(&import_access_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(n);
+	cache = a.cache;
+	format = a.format;
+	prefix = a.prefix;
+	json = a.json;
+	for (int i = 0; i < n; i++) {
 		GROW(files, afiles, nfiles + 1);
 		files[nfiles++] = argv[i];
 	}
@@ -705,16 +720,11 @@ static int run(struct cmd_ctx *cctx, int argc, char **argv)
 	c = xcalloc(1, sizeof(*c));
 	c->db = cctx->db;
 	access_index_init(&c->ix);
-	if (format && access_format_parse(format, &c->format)) {
-		rc = cmd_usage_error(&cmd_import_access, "--format '%s': want combined, s3 or auto",
-				     format);
-		goto out;
-	}
-	if (prefix && access_prefix_normalize(prefix, c->prefix, sizeof(c->prefix))) {
-		rc = cmd_usage_error(&cmd_import_access, "--prefix '%s' is not a URL path such as "
-				     "/ or /cache/", prefix);
-		goto out;
-	}
+	/* Both were checked by the option parser. */
+	if (format)
+		access_format_parse(format, &c->format);
+	if (prefix)
+		access_prefix_normalize(prefix, c->prefix, sizeof(c->prefix));
 	/* cache_resolve may free *url on failure without clearing it */
 	if (cache_resolve(c->db, cache, &c->cache_id, &url)) {
 		rc = 1;
@@ -766,7 +776,7 @@ out:
 const struct cmd cmd_import_access = {
 	"import-access",
 	"record the last access per path from nginx/Apache or S3 access logs",
-	usage_text,
+	&import_access_parser,
 	DB_WRITE,
 	run,
 };

@@ -14,35 +14,48 @@
 #include "lib/linereader.h"
 #include "lib/util.h"
 
-static const char usage_text[] =
-	"usage: cachegc import-builds [--json] FILE|-\n"
-	"\n"
-	"Record build outcomes per derivation, from either:\n"
-	"  - Hydra's build JSON: one build object, an array of them (a jobset\n"
-	"    evaluation's builds), or one per line; \"buildstatus\" 0 succeeded,\n"
-	"    1 failed, 2 dependency failed, 3 aborted, 4 cancelled, 6 failed with\n"
-	"    output, 7 timed out, 8 cached failure, 9 unsupported system, 10 log\n"
-	"    limit exceeded, 11 output limit exceeded, 12 non-deterministic;\n"
-	"    \"finished\": 0 means queued; \"drvpath\", \"stoptime\", \"timestamp\",\n"
-	"    \"job\", \"nixname\", \"system\" and \"id\" are kept;\n"
-	"  - JSON lines {\"drvPath\": \"/nix/store/...drv\", \"status\": S, \"time\": T}\n"
-	"    with S one of succeeded, failed, dependency-failed, aborted, cancelled,\n"
-	"    failed-with-output, timed-out, cached-failure, unsupported,\n"
-	"    log-limit-exceeded, output-limit-exceeded, non-deterministic, queued,\n"
-	"    and T epoch seconds or a date such as 2024-05-01T12:00:00Z (optional);\n"
-	"    \"attr\" (or \"job\"), \"name\" and \"system\" are kept when given.\n"
-	"\n"
-	"Lines that are not JSON and records with an unknown status are reported\n"
-	"(file:line) and skipped; the rest is imported in one transaction.  An\n"
-	"outcome already recorded (same derivation, status and time) is not\n"
-	"recorded twice.  The input may be at most 256 MiB.\n"
-	"\n"
-	"options:\n"
-	"  --json      print the summary as JSON\n"
-	"  FILE|-      the build results ('-': standard input)\n"
-	"\n"
-	"Exit status: 0 when imported, 1 when nothing could be (nothing recorded),\n"
-	"2 for a usage error.\n";
+struct import_builds_cli {
+	int json;
+};
+
+static const struct option import_builds_options[] = {
+	OPT_FLAG("json", 0, struct import_builds_cli, json, "print the summary as JSON"),
+	OPT_HELP(NULL),
+	OPT_TEXT("  FILE|-      the build results ('-': standard input)\n"
+		 "\n"
+		 "Exit status: 0 when imported, 1 when nothing could be (nothing recorded),\n"
+		 "2 for a usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser import_builds_parser = {
+	.name = "import-builds",
+	.usage = "usage: cachegc import-builds [--json] FILE|-\n"
+		 "\n"
+		 "Record build outcomes per derivation, from either:\n"
+		 "  - Hydra's build JSON: one build object, an array of them (a jobset\n"
+		 "    evaluation's builds), or one per line; \"buildstatus\" 0 succeeded,\n"
+		 "    1 failed, 2 dependency failed, 3 aborted, 4 cancelled, 6 failed with\n"
+		 "    output, 7 timed out, 8 cached failure, 9 unsupported system, 10 log\n"
+		 "    limit exceeded, 11 output limit exceeded, 12 non-deterministic;\n"
+		 "    \"finished\": 0 means queued; \"drvpath\", \"stoptime\", \"timestamp\",\n"
+		 "    \"job\", \"nixname\", \"system\" and \"id\" are kept;\n"
+		 "  - JSON lines {\"drvPath\": \"/nix/store/...drv\", \"status\": S, \"time\": T}\n"
+		 "    with S one of succeeded, failed, dependency-failed, aborted, cancelled,\n"
+		 "    failed-with-output, timed-out, cached-failure, unsupported,\n"
+		 "    log-limit-exceeded, output-limit-exceeded, non-deterministic, queued,\n"
+		 "    and T epoch seconds or a date such as 2024-05-01T12:00:00Z (optional);\n"
+		 "    \"attr\" (or \"job\"), \"name\" and \"system\" are kept when given.\n"
+		 "\n"
+		 "Lines that are not JSON and records with an unknown status are reported\n"
+		 "(file:line) and skipped; the rest is imported in one transaction.  An\n"
+		 "outcome already recorded (same derivation, status and time) is not\n"
+		 "recorded twice.  The input may be at most 256 MiB.\n"
+		 "\n"
+		 "options:\n",
+	.opts = import_builds_options,
+	.column = 14,
+};
 
 const struct cmd cmd_import_builds;
 
@@ -58,24 +71,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct builds_import_result res;
 	const char *file = NULL, *src;
-	int json = 0, positional = 0, rc;
+	struct import_builds_cli a = {0};
+	int json = 0, rc;
 	char *buf = NULL;
 	size_t len;
 
-	for (int i = 1; i < argc; i++) {
-		if (!positional && !strcmp(argv[i], "--")) {
-			positional = 1;
-		} else if (!positional && !strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!positional && argv[i][0] == '-' && argv[i][1]) {
-			return cmd_usage_error(&cmd_import_builds, "unknown option '%s'", argv[i]);
-		} else if (file) {
-			return cmd_usage_error(&cmd_import_builds, "one FILE only; got '%s' and '%s'",
-					       file, argv[i]);
-		} else {
-			file = argv[i];
-		}
-	}
+	if ((rc = parse_options(&import_builds_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(rc);
+	json = a.json;
+	if (rc > 1)
+		return cmd_usage_error(&cmd_import_builds, "one FILE only; got '%s' and '%s'",
+				       argv[0], argv[1]);
+	if (rc == 1)
+		file = argv[0];
 	if (!file)
 		return cmd_usage_error(&cmd_import_builds, "no FILE given ('-' reads standard input)");
 
@@ -142,7 +150,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd cmd_import_builds = {
 	"import-builds",
 	"record build outcomes (Hydra build JSON or JSON lines) per derivation",
-	usage_text,
+	&import_builds_parser,
 	DB_WRITE,
 	run,
 };

@@ -18,46 +18,69 @@
 #define MANIFEST_MAX (16u * 1024 * 1024)
 #define DEFAULT_SYSTEM "x86_64-linux"
 
-static const char usage_text[] =
-	"usage: cachegc import-eval --branch B --rev R --capabilities LIST\n"
-	"                           [--system S] [--time T] [--jobset NAME]\n"
-	"                           [--strict] [--json] FILE|-\n"
-	"   or: cachegc import-eval --manifest FILE [--system S] [--jobset NAME]\n"
-	"                           [--strict] [--json]\n"
-	"\n"
-	"Record one evaluation: the JSON lines nix-eval-jobs printed for a nixpkgs\n"
-	"branch at a revision with a set of cudaCapabilities.  Lines with \"error\"\n"
-	"are kept as attrs that failed to evaluate; cacheStatus and neededBuilds\n"
-	"are kept when present.  Malformed lines are reported (file:line) and\n"
-	"skipped; the rest is imported in one transaction.  Importing the same\n"
-	"evaluation again changes nothing.\n"
-	"\n"
-	"options:\n"
-	"  --branch B          nixpkgs branch: master, nixos-unstable, nixos-24.05, ...\n"
-	"  --rev R             the nixpkgs revision evaluated\n"
-	"  --capabilities L    the cudaCapabilities, e.g. 8.6,8.9 (a set: order,\n"
-	"                      spaces and repeats do not matter)\n"
-	"  --system S          the evaluation's system (default " DEFAULT_SYSTEM ")\n"
-	"  --time T            when it was evaluated: 2024-05-01, 2024-05-01T12:00:00Z\n"
-	"                      or @EPOCH (default: the clock, see the global --now)\n"
-	"  --jobset NAME       a free label for it, e.g. the CI jobset\n"
-	"  --manifest FILE     import many evaluations: one per line,\n"
-	"                        FILE<TAB>BRANCH<TAB>REV<TAB>CAPABILITIES[<TAB>SYSTEM\n"
-	"                        [<TAB>TIME[<TAB>JOBSET]]]\n"
-	"                      empty fields take the defaults; '#' lines and blank\n"
-	"                      lines are ignored; relative FILEs are read from the\n"
-	"                      manifest's directory; each evaluation is its own\n"
-	"                      transaction\n"
-	"  --strict            a malformed or duplicate line fails the evaluation\n"
-	"  --json              print the summary as JSON\n"
-	"  FILE|-              the nix-eval-jobs output ('-': standard input)\n"
-	"\n"
-	"A database another process keeps locked longer than the busy timeout\n"
-	"(CACHEGC_BUSY_TIMEOUT_MS, 10 s) fails the evaluation that waited for it,\n"
-	"and a manifest stops there: run it again later.\n"
-	"\n"
-	"Exit status: 0 when every evaluation was imported or already there, 1 when\n"
-	"one failed (nothing of it recorded), 2 for a usage error.\n";
+/* Strings: a manifest's lines carry the same fields, and entry_meta()
+ * checks both alike. */
+struct import_eval_cli {
+	const char *branch, *rev, *caps, *system, *time, *jobset, *manifest;
+	int strict, json;
+};
+
+static const struct option import_eval_options[] = {
+	OPT_STRING("branch", struct import_eval_cli, branch, "B",
+		 "nixpkgs branch: master, nixos-unstable, nixos-24.05, ..."),
+	OPT_STRING("rev", struct import_eval_cli, rev, "R", "the nixpkgs revision evaluated"),
+	OPT_STRING("capabilities", struct import_eval_cli, caps, "L",
+		 "the cudaCapabilities, e.g. 8.6,8.9 (a set: order,\n"
+		 "spaces and repeats do not matter)"),
+	OPT_STRING("system", struct import_eval_cli, system, "S",
+		 "the evaluation's system (default " DEFAULT_SYSTEM ")"),
+	OPT_STRING("time", struct import_eval_cli, time, "T",
+		 "when it was evaluated: 2024-05-01, 2024-05-01T12:00:00Z\n"
+		 "or @EPOCH (default: the clock, see the global --now)"),
+	OPT_STRING("jobset", struct import_eval_cli, jobset, "NAME",
+		 "a free label for it, e.g. the CI jobset"),
+	OPT_PATH("manifest", struct import_eval_cli, manifest, "FILE",
+		 "import many evaluations: one per line,\n"
+		 "  FILE<TAB>BRANCH<TAB>REV<TAB>CAPABILITIES[<TAB>SYSTEM\n"
+		 "  [<TAB>TIME[<TAB>JOBSET]]]\n"
+		 "empty fields take the defaults; '#' lines and blank\n"
+		 "lines are ignored; relative FILEs are read from the\n"
+		 "manifest's directory; each evaluation is its own\n"
+		 "transaction"),
+	OPT_FLAG("strict", 0, struct import_eval_cli, strict,
+		 "a malformed or duplicate line fails the evaluation"),
+	OPT_FLAG("json", 0, struct import_eval_cli, json, "print the summary as JSON"),
+	OPT_HELP(NULL),
+	OPT_TEXT("  FILE|-              the nix-eval-jobs output ('-': standard input)\n"
+		 "\n"
+		 "A database another process keeps locked longer than the busy timeout\n"
+		 "(CACHEGC_BUSY_TIMEOUT_MS, 10 s) fails the evaluation that waited for it,\n"
+		 "and a manifest stops there: run it again later.\n"
+		 "\n"
+		 "Exit status: 0 when every evaluation was imported or already there, 1 when\n"
+		 "one failed (nothing of it recorded), 2 for a usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser import_eval_parser = {
+	.name = "import-eval",
+	.usage = "usage: cachegc import-eval --branch B --rev R --capabilities LIST\n"
+		 "                           [--system S] [--time T] [--jobset NAME]\n"
+		 "                           [--strict] [--json] FILE|-\n"
+		 "   or: cachegc import-eval --manifest FILE [--system S] [--jobset NAME]\n"
+		 "                           [--strict] [--json]\n"
+		 "\n"
+		 "Record one evaluation: the JSON lines nix-eval-jobs printed for a nixpkgs\n"
+		 "branch at a revision with a set of cudaCapabilities.  Lines with \"error\"\n"
+		 "are kept as attrs that failed to evaluate; cacheStatus and neededBuilds\n"
+		 "are kept when present.  Malformed lines are reported (file:line) and\n"
+		 "skipped; the rest is imported in one transaction.  Importing the same\n"
+		 "evaluation again changes nothing.\n"
+		 "\n"
+		 "options:\n",
+	.opts = import_eval_options,
+	.column = 22,
+};
 
 const struct cmd cmd_import_eval;
 
@@ -351,46 +374,27 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *jobset = NULL, *manifest = NULL, *file = NULL;
 	struct entry *entries = NULL, single = {0};
 	size_t n = 0;
-	int json = 0, strict = 0, positional = 0, rc = 1;
+	struct import_eval_cli a = {0};
+	int json = 0, strict = 0, rc = 1, np;
 	struct totals tot = {0};
 	json_t *arr = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-		static const char *const opts[] = {"--branch", "--rev", "--capabilities",
-						   "--system", "--time", "--jobset", "--manifest"};
-		const char **dst[] = {&branch, &rev, &caps, &system, &time_s, &jobset, &manifest};
-		int matched = 0;
-
-		if (!positional && !strcmp(argv[i], "--")) {
-			positional = 1;
-			continue;
-		}
-		if (!positional && argv[i][0] == '-' && argv[i][1]) {
-			for (size_t k = 0; k < ARRAY_SIZE(opts) && !matched; k++) {
-				int r = cmd_take_opt(argc, argv, &i, opts[k], &v);
-				if (r < 0)
-					return cmd_usage_error(&cmd_import_eval, "%s needs a value", opts[k]);
-				if (r > 0) {
-					*dst[k] = v;
-					matched = 1;
-				}
-			}
-			if (matched)
-				continue;
-			if (!strcmp(argv[i], "--json"))
-				json = 1;
-			else if (!strcmp(argv[i], "--strict"))
-				strict = 1;
-			else
-				return cmd_usage_error(&cmd_import_eval, "unknown option '%s'", argv[i]);
-			continue;
-		}
-		if (file)
-			return cmd_usage_error(&cmd_import_eval, "one FILE only (use --manifest "
-					       "for many); got '%s' and '%s'", file, argv[i]);
-		file = argv[i];
-	}
+	if ((np = parse_options(&import_eval_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(np);
+	branch = a.branch;
+	rev = a.rev;
+	caps = a.caps;
+	system = a.system;
+	time_s = a.time;
+	jobset = a.jobset;
+	manifest = a.manifest;
+	json = a.json;
+	strict = a.strict;
+	if (np > 1)
+		return cmd_usage_error(&cmd_import_eval, "one FILE only (use --manifest "
+				       "for many); got '%s' and '%s'", argv[0], argv[1]);
+	if (np == 1)
+		file = argv[0];
 	if (manifest) {
 		if (file || branch || rev || caps || time_s)
 			return cmd_usage_error(&cmd_import_eval, "--manifest takes no FILE, "
@@ -465,7 +469,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd cmd_import_eval = {
 	"import-eval",
 	"record nix-eval-jobs output as evaluations (branch x rev x capabilities)",
-	usage_text,
+	&import_eval_parser,
 	DB_WRITE,
 	run,
 };

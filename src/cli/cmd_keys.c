@@ -10,26 +10,43 @@
 #include "ingest/evals.h"
 #include "lib/util.h"
 
-static const char usage_text[] =
-	"usage: cachegc keys add NAME:BASE64 [--json]\n"
-	"       cachegc keys revoke NAME [--at TIME] [--json]\n"
-	"       cachegc keys list [--json]\n"
-	"\n"
-	"The signing keys coverage trusts.  A path counts as trusted when one of\n"
-	"its signatures verifies under a key that is trusted and not revoked.\n"
-	"Nix cannot tell when a signature was made, so a revoked key's signatures\n"
-	"never count again, and a revoked key cannot be added back.\n"
-	"\n"
-	"  add NAME:BASE64   trust a public key as Nix writes it (32 bytes of\n"
-	"                    base64, e.g. from 'nix key convert-secret-to-public')\n"
-	"  revoke NAME       stop trusting the key called NAME\n"
-	"    --at TIME       when it was revoked: 2024-05-01, 2024-05-01T12:00:00Z\n"
-	"                    or @EPOCH (default: the clock, see the global --now)\n"
-	"  list              the keys, trusted and revoked\n"
-	"  --json            print the result as JSON\n"
-	"\n"
-	"Exit status: 0 done (also when there was nothing to do), 1 refused or\n"
-	"failed, 2 for a usage error.\n";
+struct keys_cli {
+	int64_t at;      /* INT64_MIN: not given */
+	int json;
+};
+
+static const struct option keys_options[] = {
+	/* revoke's own option: OPT_TIME() indented under the line above */
+	{ .type = OPT_TIME_T, .name = "at", .offset = offsetof(struct keys_cli, at),
+	  .argh = "TIME", .flags = OPT_NESTED,
+	  .help = "when it was revoked: 2024-05-01, 2024-05-01T12:00:00Z\n"
+		  "or @EPOCH (default: the clock, see the global --now)" },
+	OPT_TEXT("  list              the keys, trusted and revoked\n"),
+	OPT_FLAG("json", 0, struct keys_cli, json, "print the result as JSON"),
+	OPT_HELP(NULL),
+	OPT_TEXT("\n"
+		 "Exit status: 0 done (also when there was nothing to do), 1 refused or\n"
+		 "failed, 2 for a usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser keys_parser = {
+	.name = "keys",
+	.usage = "usage: cachegc keys add NAME:BASE64 [--json]\n"
+		 "       cachegc keys revoke NAME [--at TIME] [--json]\n"
+		 "       cachegc keys list [--json]\n"
+		 "\n"
+		 "The signing keys coverage trusts.  A path counts as trusted when one of\n"
+		 "its signatures verifies under a key that is trusted and not revoked.\n"
+		 "Nix cannot tell when a signature was made, so a revoked key's signatures\n"
+		 "never count again, and a revoked key cannot be added back.\n"
+		 "\n"
+		 "  add NAME:BASE64   trust a public key as Nix writes it (32 bytes of\n"
+		 "                    base64, e.g. from 'nix key convert-secret-to-public')\n"
+		 "  revoke NAME       stop trusting the key called NAME\n",
+	.opts = keys_options,
+	.column = 20,
+};
 
 const struct cmd cmd_keys;
 
@@ -152,8 +169,9 @@ static int keys_list_cmd(struct db *db, int json)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const char *sub, *arg = NULL, *at_s = NULL;
-	int json = 0, positional = 0;
+	struct keys_cli a = {.at = INT64_MIN};
+	const char *sub, *arg = NULL;
+	int json = 0, n;
 	int64_t at;
 
 	if (argc < 2)
@@ -162,26 +180,16 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (strcmp(sub, "add") && strcmp(sub, "revoke") && strcmp(sub, "list"))
 		return cmd_usage_error(&cmd_keys, "unknown subcommand '%s' (want add, revoke "
 				       "or list)", sub);
-	for (int i = 2; i < argc; i++) {
-		if (!positional && !strcmp(argv[i], "--")) {
-			positional = 1;
-		} else if (!positional && !strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!positional && !strcmp(sub, "revoke") && !strncmp(argv[i], "--at=", 5)) {
-			at_s = argv[i] + 5;
-		} else if (!positional && !strcmp(sub, "revoke") && !strcmp(argv[i], "--at")) {
-			if (i + 1 >= argc)
-				return cmd_usage_error(&cmd_keys, "--at needs a value");
-			at_s = argv[++i];
-		} else if (!positional && argv[i][0] == '-' && argv[i][1]) {
-			return cmd_usage_error(&cmd_keys, "unknown option '%s' for 'keys %s'",
-					       argv[i], sub);
-		} else if (arg || !strcmp(sub, "list")) {
-			return cmd_usage_error(&cmd_keys, "unexpected argument '%s'", argv[i]);
-		} else {
-			arg = argv[i];
-		}
-	}
+	if ((n = parse_options(&keys_parser, argc - 1, argv + 1, &a)) < 0)
+		return parse_options_exit(n);
+	json = a.json;
+	if (a.at != INT64_MIN && strcmp(sub, "revoke"))
+		return cmd_usage_error(&cmd_keys, "unknown option '--at' for 'keys %s'", sub);
+	if (n > (strcmp(sub, "list") ? 1 : 0))
+		return cmd_usage_error(&cmd_keys, "unexpected argument '%s'",
+				       argv[1 + (strcmp(sub, "list") ? 1 : 0)]);
+	if (n)
+		arg = argv[1];
 	if (!strcmp(sub, "list")) {
 		int rc;
 		if (db_read_begin(ctx->db))
@@ -197,17 +205,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		return 1;
 	if (!strcmp(sub, "add"))
 		return keys_add_cmd(ctx->db, arg, json);
-	at = clock_now();
-	if (at_s && parse_time(at_s, &at))
-		return cmd_usage_error(&cmd_keys, "--at: cannot parse '%s' (want 2024-05-01, "
-				       "2024-05-01T12:00:00Z or @EPOCH)", at_s);
+	at = a.at != INT64_MIN ? a.at : clock_now();
 	return keys_revoke_cmd(ctx->db, arg, at, json);
 }
 
 const struct cmd cmd_keys = {
 	"keys",
 	"trust or revoke signing keys (add NAME:BASE64, revoke NAME, list)",
-	usage_text,
+	&keys_parser,
 	DB_KEEP,
 	run,
 };

@@ -12,61 +12,83 @@
 #include "store/lookup.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc plan evict --limit SIZE [--policy P] [--weights FILE]\n"
-	"                          [--retention DAYS] [--cache CACHE] [--json]\n"
-	"\n"
-	"Plan evictions that bring a cache's stored size under SIZE, and store the\n"
-	"plan in the database with an id for 'cachegc evict --plan ID'.  The stored\n"
-	"size is the sum of FileSize (NarSize where a narinfo has none) over the\n"
-	"paths present at the last crawl.\n"
-	"\n"
-	"A policy proposes paths in its order; the plan takes them in that order\n"
-	"but is closure-safe: it never evicts a path that a kept path references,\n"
-	"and it lists paths in an order (referrers first) in which the cache may be\n"
-	"cut at any point.  It never takes a path the policy does not propose, and\n"
-	"stops once the cache is under SIZE.  Each path comes with its reason:\n"
-	"  unreached        reached by no evaluation output's closure\n"
-	"  superseded       reached only by outputs of evaluations that a newer\n"
-	"                   evaluation of the same branch, capabilities and system\n"
-	"                   replaced\n"
-	"  low-value        reached by current evaluation outputs, the least valuable\n"
-	"  lru              least recently accessed (cachix)\n"
-	"  expired          older than the retention (attic, niks3)\n"
-	"  dependency-lost  a path it references goes (cachix)\n"
-	"and the jobs it breaks: jobs whose output's closure is whole in the cache\n"
-	"now and would not be after the plan.\n"
-	"\n"
-	"When the cache cannot be brought under SIZE (closure safety keeps paths\n"
-	"the policy proposed, or the policy proposes too little), the plan takes\n"
-	"what it can, is stored all the same, and the command says why and exits 1.\n"
-	"On a read-only database the plan is shown but not stored (\"id\": null).\n"
-	"\n"
-	"options:\n"
-	"  --limit SIZE      the size to stay at or under: bytes, or K/M/G/T\n"
-	"                    (1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)\n"
-	"  --policy P        who proposes what goes (default: priority):\n"
-	"                      priority  keep whole closures of the most valuable\n"
-	"                                evaluation outputs (see --weights); the rest\n"
-	"                                goes: unreached, superseded, then low-value\n"
-	"                      cachix    least recently accessed first\n"
-	"                      attic     not accessed within the retention\n"
-	"                      niks3     not reached by outputs of evaluations within\n"
-	"                                the retention\n"
-	"                      reach     unreached (oldest push first), superseded\n"
-	"                                (oldest evaluation first), then current\n"
-	"                                outputs (oldest evaluation first); no weights\n"
-	"  --weights FILE    value weights for priority (format in README.md)\n"
-	"  --retention DAYS  for attic and niks3 (default 30)\n"
-	"  --cache CACHE     the cache (URL, directory or id); default: the only one\n"
-	"  --json            {\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
-	"                    \"sizeAfter\", \"limitReached\", \"proposedPaths\",\n"
-	"                    \"proposedBytes\", \"brokenJobs\", \"paths\": [{\"path\", \"reason\",\n"
-	"                    \"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
-	"                    \"breaks\": [{\"evaluation\", \"branch\", \"capabilities\",\n"
-	"                    \"attr\", \"output\"}]}]}; downloadSize is the stored size;\n"
-	"                    breaks holds at most 20 jobs per path (newest first)\n"
-	"  --help            this text\n";
+struct plan_cli {
+	uint64_t limit;        /* UINT64_MAX: not given */
+	const char *policy, *weights, *cache;
+	double retention;      /* days; 0: not given */
+	int json;
+};
+
+static const struct option plan_options[] = {
+	OPT_SIZE("limit", struct plan_cli, limit, "SIZE",
+		 "the size to stay at or under: bytes, or K/M/G/T\n"
+		 "(1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)"),
+	OPT_STRING("policy", struct plan_cli, policy, "P",
+		 "who proposes what goes (default: priority):\n"
+		 "  priority  keep whole closures of the most valuable\n"
+		 "            evaluation outputs (see --weights); the rest\n"
+		 "            goes: unreached, superseded, then low-value\n"
+		 "  cachix    least recently accessed first\n"
+		 "  attic     not accessed within the retention\n"
+		 "  niks3     not reached by outputs of evaluations within\n"
+		 "            the retention\n"
+		 "  reach     unreached (oldest push first), superseded\n"
+		 "            (oldest evaluation first), then current\n"
+		 "            outputs (oldest evaluation first); no weights"),
+	OPT_PATH("weights", struct plan_cli, weights, "FILE",
+		 "value weights for priority (format in README.md)"),
+	OPT_DAYS("retention", struct plan_cli, retention, "DAYS", 1, 36500, OPT_WHOLE,
+		 "for attic and niks3 (default 30)"),
+	OPT_STRING("cache", struct plan_cli, cache, "CACHE",
+		 "the cache (URL, directory or id); default: the only one"),
+	OPT_FLAG("json", 0, struct plan_cli, json,
+		 "{\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
+		 "\"sizeAfter\", \"limitReached\", \"proposedPaths\",\n"
+		 "\"proposedBytes\", \"brokenJobs\", \"paths\": [{\"path\", \"reason\",\n"
+		 "\"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
+		 "\"breaks\": [{\"evaluation\", \"branch\", \"capabilities\",\n"
+		 "\"attr\", \"output\"}]}]}; downloadSize is the stored size;\n"
+		 "breaks holds at most 20 jobs per path (newest first)"),
+	OPT_HELP("this text"),
+	OPT_END(),
+};
+
+static const struct opt_parser plan_parser = {
+	.name = "plan",
+	.usage = "usage: cachegc plan evict --limit SIZE [--policy P] [--weights FILE]\n"
+		 "                          [--retention DAYS] [--cache CACHE] [--json]\n"
+		 "\n"
+		 "Plan evictions that bring a cache's stored size under SIZE, and store the\n"
+		 "plan in the database with an id for 'cachegc evict --plan ID'.  The stored\n"
+		 "size is the sum of FileSize (NarSize where a narinfo has none) over the\n"
+		 "paths present at the last crawl.\n"
+		 "\n"
+		 "A policy proposes paths in its order; the plan takes them in that order\n"
+		 "but is closure-safe: it never evicts a path that a kept path references,\n"
+		 "and it lists paths in an order (referrers first) in which the cache may be\n"
+		 "cut at any point.  It never takes a path the policy does not propose, and\n"
+		 "stops once the cache is under SIZE.  Each path comes with its reason:\n"
+		 "  unreached        reached by no evaluation output's closure\n"
+		 "  superseded       reached only by outputs of evaluations that a newer\n"
+		 "                   evaluation of the same branch, capabilities and system\n"
+		 "                   replaced\n"
+		 "  low-value        reached by current evaluation outputs, the least valuable\n"
+		 "  lru              least recently accessed (cachix)\n"
+		 "  expired          older than the retention (attic, niks3)\n"
+		 "  dependency-lost  a path it references goes (cachix)\n"
+		 "and the jobs it breaks: jobs whose output's closure is whole in the cache\n"
+		 "now and would not be after the plan.\n"
+		 "\n"
+		 "When the cache cannot be brought under SIZE (closure safety keeps paths\n"
+		 "the policy proposed, or the policy proposes too little), the plan takes\n"
+		 "what it can, is stored all the same, and the command says why and exits 1.\n"
+		 "On a read-only database the plan is shown but not stored (\"id\": null).\n"
+		 "\n"
+		 "options:\n",
+	.opts = plan_options,
+	.column = 20,
+	.flags = PARSE_NO_ARGS,
+};
 
 extern const struct cmd cmd_plan;
 
@@ -186,54 +208,24 @@ static int plan_evict(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct evict_plan_opts po;
 	struct evict_plan plan;
-	const char *cache_arg = NULL, *limit_arg = NULL, *retention_arg = NULL;
+	struct plan_cli opt = {.limit = UINT64_MAX};
+	const char *cache_arg = NULL;
 	char a[32], b[32], c[32], name[40];
 	int json = 0, ret = 1, rc;
 
 	memset(&po, 0, sizeof(po));
 	memset(&plan, 0, sizeof(plan));
-	for (int i = 2; i < argc; i++) {
-		const char *opt = argv[i], *eq = strchr(opt, '=');
-		size_t olen = eq ? (size_t)(eq - opt) : strlen(opt);
-		const char *val = eq ? eq + 1 : NULL;
-		if (!strcmp(opt, "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!(olen == 7 && !strncmp(opt, "--limit", 7)) &&
-		    !(olen == 8 && !strncmp(opt, "--policy", 8)) &&
-		    !(olen == 9 && !strncmp(opt, "--weights", 9)) &&
-		    !(olen == 11 && !strncmp(opt, "--retention", 11)) &&
-		    !(olen == 7 && !strncmp(opt, "--cache", 7)))
-			return cmd_usage_error(&cmd_plan, "unknown option or argument '%s'", opt);
-		if (!val) {
-			if (i + 1 >= argc)
-				return cmd_usage_error(&cmd_plan, "option '%s' needs a value", opt);
-			val = argv[++i];
-		}
-		if (opt[2] == 'l')
-			limit_arg = val;
-		else if (opt[2] == 'p')
-			po.policy = val;
-		else if (opt[2] == 'w')
-			po.weights = val;
-		else if (opt[2] == 'r')
-			retention_arg = val;
-		else
-			cache_arg = val;
-	}
-	if (!limit_arg)
+	if ((rc = parse_options(&plan_parser, argc - 1, argv + 1, &opt)) < 0)
+		return parse_options_exit(rc);
+	json = opt.json;
+	po.policy = opt.policy;
+	po.weights = opt.weights;
+	cache_arg = opt.cache;
+	if (opt.limit == UINT64_MAX)
 		return cmd_usage_error(&cmd_plan, "plan evict needs --limit SIZE");
-	if (parse_size(limit_arg, &po.limit) || po.limit > INT64_MAX)
-		return cmd_usage_error(&cmd_plan, "--limit: cannot parse '%s' (want e.g. 500G, "
-				       "1.5TiB or a number of bytes)", limit_arg);
-	if (retention_arg) {
-		uint64_t days;
-		if (parse_uint(retention_arg, &days) || !days || days > 36500)
-			return cmd_usage_error(&cmd_plan, "--retention wants a number of days "
-					       "(1 to 36500), not '%s'", retention_arg);
-		po.retention = (int64_t)days * 86400;
-	}
+	po.limit = opt.limit;
+	if (opt.retention)
+		po.retention = (int64_t)opt.retention * 86400;
 	if (po.policy) {
 		size_t k;
 		for (k = 0; evict_policies[k] && strcmp(evict_policies[k], po.policy); k++)
@@ -326,7 +318,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd cmd_plan = {
 	.name = "plan",
 	.summary = "plan closure-safe evictions that bring a cache under a size",
-	.usage = usage,
+	.options = &plan_parser,
 	.db = DB_KEEP,
 	.run = run,
 };

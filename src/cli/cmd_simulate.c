@@ -16,67 +16,98 @@
 #include "store/meta.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc simulate --policy P [--limit SIZE] [--retention DAYS] [--from T]\n"
-	"                        [--to T] [--step DAYS] [--weights FILE] [--access A]\n"
-	"                        [--cache CACHE] [--json]\n"
-	"       cachegc simulate --policy P --next N [--limit SIZE] [--to T] ...\n"
-	"\n"
-	"Replay a cache's recorded history (pushes at their push times, imported\n"
-	"accesses, evaluations) step by step under a GC policy; per step: bytes\n"
-	"and paths stored, pushed and evicted, and per branch and capability set\n"
-	"the share of the latest evaluation's jobs whose closure is wholly kept.\n"
-	"CI pushes whole closures: a push brings back what the cache lost of it.\n"
-	"\n"
-	"When crawls recorded evictions, the policy also runs once per pair of\n"
-	"consecutive crawls, on the cache as the earlier crawl saw it plus what\n"
-	"was pushed after, and its victims are compared with what the later crawl\n"
-	"found gone: precision and recall tell which policy the cache runs.  Per\n"
-	"step, RECORDED counts the paths a crawl found gone within the step and\n"
-	"MATCHED those of them the simulated cache does not hold either.\n"
-	"\n"
-	"With --next N: the first N paths the policy takes from the cache as last\n"
-	"crawled, at --to (default: now), with the jobs of current evaluations\n"
-	"each breaks; paths the limit does not require yet are marked next in line.\n"
-	"\n"
-	"policies (README: Garbage collection):\n"
-	"  cachix     least recently accessed first until under the limit; paths\n"
-	"             whose closure lost a member go too (no longer served)\n"
-	"  attic      pushed before now - retention and no NAR download since\n"
-	"  niks3      outputs of evaluations within the retention are roots; what\n"
-	"             they do not reach goes\n"
-	"  priority   keeps whole closures of the most valuable outputs under the\n"
-	"             limit (weight(branch) x weight(capabilities) x weight(attr))\n"
-	"\n"
-	"options:\n"
-	"  --policy P       cachix, attic, niks3 or priority\n"
-	"  --limit SIZE     size limit (cachix, priority): bytes, K/M/G/T (1024-based),\n"
-	"                   KiB/MiB/GiB/TiB, KB/MB/GB/TB\n"
-	"  --retention DAYS attic and niks3 (default 30)\n"
-	"  --from T         start (default: the first recorded push); the simulated\n"
-	"                   cache starts as recorded at T\n"
-	"  --to T           end (default: the last crawl, push or evaluation); T is\n"
-	"                   2024-05-01, 2024-05-01T12:00:00Z or @EPOCH\n"
-	"  --step DAYS      time between GC runs, fractions allowed (default 1)\n"
-	"  --weights FILE   priority's weights: lines 'KIND PATTERN WEIGHT'\n"
-	"  --access A       what cachix and attic count as accesses: logs (imported\n"
-	"                   logs), evals (also each evaluation's outputs' closures at\n"
-	"                   its time) or auto (evals when no log was imported)\n"
-	"  --next N         the first N paths the policy takes now\n"
-	"  --cache CACHE    the cache (URL, directory or id); default: the only one\n"
-	"  --json           {\"cache\", \"policy\", \"limit\", \"steps\": [{\"time\",\n"
-	"                   \"storedBytes\", \"storedPaths\", \"pushedPaths\", \"pushedBytes\",\n"
-	"                   \"evictedPaths\", \"evictedBytes\", \"evictedByReason\",\n"
-	"                   \"recordedEvictions\", \"matchedEvictions\", \"groups\":\n"
-	"                   [{\"branch\", \"capabilities\", \"jobs\", \"retained\", \"share\",\n"
-	"                   ...}]}], \"summary\", \"match\": {\"intervals\", \"predicted\",\n"
-	"                   \"recorded\", \"matched\", \"precision\", \"recall\"}}; with\n"
-	"                   --next: {\"policy\", \"at\", \"paths\": [{\"path\", \"reason\",\n"
-	"                   \"downloadSize\", \"due\", \"breaksCount\", \"breaks\"}]}\n"
-	"  --help           this text\n"
-	"\n"
-	"Exit status: 0 on success, 1 when it could not run (no history, bad\n"
-	"weights file, DB errors), 2 for a usage error.\n";
+/* Sentinels tell "not given": sizes UINT64_MAX, times INT64_MIN, days and
+ * counts 0. */
+struct simulate_cli {
+	const char *policy, *weights, *cache;
+	uint64_t limit, next;
+	double retention, step;
+	int64_t from, to;
+	int access, json;
+};
+
+static const char *const access_models[] = {"auto", "logs", "evals", NULL};
+
+static const struct option simulate_options[] = {
+	OPT_STRING("policy", struct simulate_cli, policy, "P", "cachix, attic, niks3 or priority"),
+	OPT_SIZE("limit", struct simulate_cli, limit, "SIZE",
+		 "size limit (cachix, priority): bytes, K/M/G/T (1024-based),\n"
+		 "KiB/MiB/GiB/TiB, KB/MB/GB/TB"),
+	OPT_DAYS("retention", struct simulate_cli, retention, "DAYS", 1, 36500, OPT_WHOLE,
+		 "attic and niks3 (default 30)"),
+	OPT_TIME("from", struct simulate_cli, from, "T",
+		 "start (default: the first recorded push); the simulated\n"
+		 "cache starts as recorded at T"),
+	OPT_TIME("to", struct simulate_cli, to, "T",
+		 "end (default: the last crawl, push or evaluation); T is\n"
+		 "2024-05-01, 2024-05-01T12:00:00Z or @EPOCH"),
+	OPT_DAYS("step", struct simulate_cli, step, "DAYS", 1.0 / 86400, 3650, 0,
+		 "time between GC runs, fractions allowed (default 1)"),
+	OPT_PATH("weights", struct simulate_cli, weights, "FILE",
+		 "priority's weights: lines 'KIND PATTERN WEIGHT'"),
+	OPT_ENUM("access", struct simulate_cli, access, "A", access_models,
+		 "what cachix and attic count as accesses: logs (imported\n"
+		 "logs), evals (also each evaluation's outputs' closures at\n"
+		 "its time) or auto (evals when no log was imported)"),
+	OPT_COUNT("next", struct simulate_cli, next, "N", 1, 1000000, "a number of paths (1 to 1000000)",
+		 "the first N paths the policy takes now"),
+	OPT_STRING("cache", struct simulate_cli, cache, "CACHE",
+		 "the cache (URL, directory or id); default: the only one"),
+	OPT_FLAG("json", 0, struct simulate_cli, json,
+		 "{\"cache\", \"policy\", \"limit\", \"steps\": [{\"time\",\n"
+		 "\"storedBytes\", \"storedPaths\", \"pushedPaths\", \"pushedBytes\",\n"
+		 "\"evictedPaths\", \"evictedBytes\", \"evictedByReason\",\n"
+		 "\"recordedEvictions\", \"matchedEvictions\", \"groups\":\n"
+		 "[{\"branch\", \"capabilities\", \"jobs\", \"retained\", \"share\",\n"
+		 "...}]}], \"summary\", \"match\": {\"intervals\", \"predicted\",\n"
+		 "\"recorded\", \"matched\", \"precision\", \"recall\"}}; with\n"
+		 "--next: {\"policy\", \"at\", \"paths\": [{\"path\", \"reason\",\n"
+		 "\"downloadSize\", \"due\", \"breaksCount\", \"breaks\"}]}"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "Exit status: 0 on success, 1 when it could not run (no history, bad\n"
+		 "weights file, DB errors), 2 for a usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser simulate_parser = {
+	.name = "simulate",
+	.usage = "usage: cachegc simulate --policy P [--limit SIZE] [--retention DAYS] [--from T]\n"
+		 "                        [--to T] [--step DAYS] [--weights FILE] [--access A]\n"
+		 "                        [--cache CACHE] [--json]\n"
+		 "       cachegc simulate --policy P --next N [--limit SIZE] [--to T] ...\n"
+		 "\n"
+		 "Replay a cache's recorded history (pushes at their push times, imported\n"
+		 "accesses, evaluations) step by step under a GC policy; per step: bytes\n"
+		 "and paths stored, pushed and evicted, and per branch and capability set\n"
+		 "the share of the latest evaluation's jobs whose closure is wholly kept.\n"
+		 "CI pushes whole closures: a push brings back what the cache lost of it.\n"
+		 "\n"
+		 "When crawls recorded evictions, the policy also runs once per pair of\n"
+		 "consecutive crawls, on the cache as the earlier crawl saw it plus what\n"
+		 "was pushed after, and its victims are compared with what the later crawl\n"
+		 "found gone: precision and recall tell which policy the cache runs.  Per\n"
+		 "step, RECORDED counts the paths a crawl found gone within the step and\n"
+		 "MATCHED those of them the simulated cache does not hold either.\n"
+		 "\n"
+		 "With --next N: the first N paths the policy takes from the cache as last\n"
+		 "crawled, at --to (default: now), with the jobs of current evaluations\n"
+		 "each breaks; paths the limit does not require yet are marked next in line.\n"
+		 "\n"
+		 "policies (README: Garbage collection):\n"
+		 "  cachix     least recently accessed first until under the limit; paths\n"
+		 "             whose closure lost a member go too (no longer served)\n"
+		 "  attic      pushed before now - retention and no NAR download since\n"
+		 "  niks3      outputs of evaluations within the retention are roots; what\n"
+		 "             they do not reach goes\n"
+		 "  priority   keeps whole closures of the most valuable outputs under the\n"
+		 "             limit (weight(branch) x weight(capabilities) x weight(attr))\n"
+		 "\n"
+		 "options:\n",
+	.opts = simulate_options,
+	.column = 19,
+	.flags = PARSE_NO_ARGS,
+};
 
 extern const struct cmd cmd_simulate;
 
@@ -412,17 +443,6 @@ out:
 
 /* ---- options -------------------------------------------------------------- */
 
-static int parse_days(const char *s, double max, double *out)
-{
-	char *end;
-	double d = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(d) || d <= 0 || d > max)
-		return -1;
-	*out = d;
-	return 0;
-}
-
 static void history_span(const struct gc_world *w, int64_t *lo, int64_t *hi)
 {
 	*lo = INT64_MAX;
@@ -441,9 +461,7 @@ static void history_span(const struct gc_world *w, int64_t *lo, int64_t *hi)
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const char *const opts[] = {"--policy", "--limit", "--retention", "--from", "--to",
-					   "--step", "--weights", "--access", "--next", "--cache",
-					   NULL};
+	struct simulate_cli opt = {.limit = UINT64_MAX, .from = INT64_MIN, .to = INT64_MIN};
 	const char *val[10] = {NULL};
 	struct gc_weights wt;
 	struct gc_world w;
@@ -460,83 +478,47 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&sc, 0, sizeof(sc));
 	memset(&res, 0, sizeof(res));
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq = strchr(arg, '=');
-		size_t alen = eq ? (size_t)(eq - arg) : strlen(arg);
-		int k;
-		if (!strcmp(arg, "--json")) {
-			json = 1;
-			continue;
-		}
-		for (k = 0; opts[k]; k++)
-			if (strlen(opts[k]) == alen && !strncmp(arg, opts[k], alen))
-				break;
-		if (!opts[k])
-			return cmd_usage_error(&cmd_simulate, "unknown option or argument '%s'", arg);
-		if (eq) {
-			val[k] = eq + 1;
-		} else {
-			if (i + 1 >= argc)
-				return cmd_usage_error(&cmd_simulate, "option '%s' needs a value", arg);
-			val[k] = argv[++i];
-		}
-	}
+	if ((ret = parse_options(&simulate_parser, argc, argv, &opt)) < 0)
+		return parse_options_exit(ret);
+	ret = 1;
+	json = opt.json;
+	/* val[]: what was given, for the checks below and after */
+	val[0] = opt.policy;
+	val[1] = opt.limit != UINT64_MAX ? "" : NULL;
+	val[3] = opt.from != INT64_MIN ? "" : NULL;
+	val[4] = opt.to != INT64_MIN ? "" : NULL;
+	val[5] = opt.step ? "" : NULL;
+	val[6] = opt.weights;
+	val[9] = opt.cache;
+	next = opt.next;
 	if (!val[0])
 		return cmd_usage_error(&cmd_simulate, "--policy is required (cachix, attic, niks3 "
 				       "or priority)");
 	if (gc_policy_parse(val[0], &o.policy))
 		return cmd_usage_error(&cmd_simulate, "--policy: unknown policy '%s' (known: "
 				       "cachix, attic, niks3, priority)", val[0]);
-	if (val[1] && (parse_size(val[1], &o.params.limit) || o.params.limit > INT64_MAX))
-		return cmd_usage_error(&cmd_simulate, "--limit: cannot parse '%s' (want e.g. 500G, "
-				       "1.5TiB or a number of bytes)", val[1]);
+	if (val[1])
+		o.params.limit = opt.limit;
 	if (val[1] && !o.params.limit)
 		return cmd_usage_error(&cmd_simulate, "--limit must be more than 0");
-	if (val[8]) {
-		if (parse_uint(val[8], &next) || !next || next > 1000000)
-			return cmd_usage_error(&cmd_simulate, "--next wants a number of paths "
-					       "(1 to 1000000), not '%s'", val[8]);
-		if (val[3] || val[5])
-			return cmd_usage_error(&cmd_simulate, "--next lists what goes now: it takes "
-					       "no --from or --step");
-	}
+	if (next && (val[3] || val[5]))
+		return cmd_usage_error(&cmd_simulate, "--next lists what goes now: it takes "
+				       "no --from or --step");
 	if ((o.policy == GC_CACHIX || o.policy == GC_PRIORITY) && !val[1] && !next)
 		return cmd_usage_error(&cmd_simulate, "--policy %s needs --limit SIZE",
 				       gc_policy_name(o.policy));
-	if (val[2]) {
-		uint64_t days;
-		if (parse_uint(val[2], &days) || !days || days > 36500)
-			return cmd_usage_error(&cmd_simulate, "--retention wants a number of days "
-					       "(1 to 36500), not '%s'", val[2]);
-		o.params.retention = (int64_t)days * 86400;
-	} else {
+	if (opt.retention)
+		o.params.retention = (int64_t)opt.retention * 86400;
+	else
 		o.params.retention = (int64_t)(o.policy == GC_ATTIC ? GC_ATTIC_RETENTION_DAYS
 					       : GC_NIKS3_RETENTION_DAYS) * 86400;
-	}
-	if (val[3] && parse_time(val[3], &o.from))
-		return cmd_usage_error(&cmd_simulate, "--from: cannot parse '%s' (want 2024-05-01, "
-				       "2024-05-01T12:00:00Z or @EPOCH)", val[3]);
-	if (val[4] && parse_time(val[4], &o.to))
-		return cmd_usage_error(&cmd_simulate, "--to: cannot parse '%s' (want 2024-05-01, "
-				       "2024-05-01T12:00:00Z or @EPOCH)", val[4]);
-	o.step = 86400;
-	if (val[5]) {
-		double d;
-		if (parse_days(val[5], 3650, &d) || d * 86400 < 1)
-			return cmd_usage_error(&cmd_simulate, "--step wants a positive number of days "
-					       "(at most 3650), not '%s'", val[5]);
-		o.step = (int64_t)llround(d * 86400);
-	}
-	o.params.access_model = GC_ACCESS_AUTO;
-	if (val[7]) {
-		if (!strcmp(val[7], "logs"))
-			o.params.access_model = GC_ACCESS_LOGS;
-		else if (!strcmp(val[7], "evals"))
-			o.params.access_model = GC_ACCESS_EVALS;
-		else if (strcmp(val[7], "auto"))
-			return cmd_usage_error(&cmd_simulate, "--access: want auto, logs or evals, "
-					       "not '%s'", val[7]);
-	}
+	if (val[3])
+		o.from = opt.from;
+	if (val[4])
+		o.to = opt.to;
+	o.step = val[5] ? (int64_t)llround(opt.step * 86400) : 86400;
+	o.params.access_model = opt.access == 1 ? GC_ACCESS_LOGS
+				: opt.access == 2 ? GC_ACCESS_EVALS : GC_ACCESS_AUTO;
 
 	gc_weights_init(&wt);
 	if (val[6] && gc_weights_load(&wt, val[6]))
@@ -614,7 +596,7 @@ out:
 const struct cmd cmd_simulate = {
 	.name = "simulate",
 	.summary = "replay the cache's history under a GC policy; what goes next",
-	.usage = usage,
+	.options = &simulate_parser,
 	.db = DB_READ,
 	.run = run,
 };

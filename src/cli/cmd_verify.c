@@ -14,43 +14,62 @@
 #include "analysis/trust.h"
 #include "lib/util.h"
 
-static const char usage[] =
-	"usage: cachegc verify [--cache CACHE] [--at TIME] [--verbose] [--json] [PATH...]\n"
-	"\n"
-	"Check the signatures of the cache's paths against the trusted keys (see\n"
-	"'cachegc keys'), the way Nix decides whether to trust a substitute: a\n"
-	"path is trusted when one of its signatures verifies under a key that is\n"
-	"trusted and not revoked, or when it is content-addressed.  The same\n"
-	"verdicts as 'nix store verify --no-contents --sigs-needed 1\n"
-	"--trusted-public-keys KEYS', from the recorded narinfos (the cache is\n"
-	"not read).  Each signature is checked once: verdicts are kept in the\n"
-	"database for the next run and for 'cachegc coverage'.\n"
-	"\n"
-	"PATH     a store path, base name or hash (default: every path present in\n"
-	"         the cache as of --at)\n"
-	"\n"
-	"options:\n"
-	"  --cache CACHE   the cache (URL, directory or id); default: the only one\n"
-	"  --at TIME       the moment: keys revoked by then do not count, and the\n"
-	"                  paths present then are checked (default: now)\n"
-	"  --verbose       list every path with its verdict, not just the untrusted\n"
-	"  --json          {\"checked\", \"trusted\", \"untrusted\", ..., \"paths\": [{\"path\",\n"
-	"                  \"trusted\", \"verdict\", \"signatures\"}]}\n"
-	"  --help          this text\n"
-	"\n"
-	"Verdicts: signed, content-addressed (trusted); bad-signature, revoked-key,\n"
-	"malformed-signature, unknown-key, unsigned (not trusted).\n"
-	"\n"
-	"Exit status: 0 every path checked is trusted, 1 some path is not (or no\n"
-	"key is configured, or an error), 2 usage error.\n";
+struct verify_cli {
+	const char *cache;
+	int64_t at;
+	int verbose, json;
+};
+
+static const struct option verify_options[] = {
+	OPT_STRING("cache", struct verify_cli, cache, "CACHE",
+		 "the cache (URL, directory or id); default: the only one"),
+	OPT_TIME("at", struct verify_cli, at, "TIME",
+		 "the moment: keys revoked by then do not count, and the\n"
+		 "paths present then are checked (default: now)"),
+	OPT_FLAG("verbose", 'v', struct verify_cli, verbose,
+		 "list every path with its verdict, not just the untrusted"),
+	OPT_FLAG("json", 0, struct verify_cli, json,
+		 "{\"checked\", \"trusted\", \"untrusted\", ..., \"paths\": [{\"path\",\n"
+		 "\"trusted\", \"verdict\", \"signatures\"}]}"),
+	OPT_HELP("this text"),
+	OPT_TEXT("\n"
+		 "Verdicts: signed, content-addressed (trusted); bad-signature, revoked-key,\n"
+		 "malformed-signature, unknown-key, unsigned (not trusted).\n"
+		 "\n"
+		 "Exit status: 0 every path checked is trusted, 1 some path is not (or no\n"
+		 "key is configured, or an error), 2 usage error.\n"),
+	OPT_END(),
+};
+
+static const struct opt_parser verify_parser = {
+	.name = "verify",
+	.usage = "usage: cachegc verify [--cache CACHE] [--at TIME] [--verbose] [--json] [PATH...]\n"
+		 "\n"
+		 "Check the signatures of the cache's paths against the trusted keys (see\n"
+		 "'cachegc keys'), the way Nix decides whether to trust a substitute: a\n"
+		 "path is trusted when one of its signatures verifies under a key that is\n"
+		 "trusted and not revoked, or when it is content-addressed.  The same\n"
+		 "verdicts as 'nix store verify --no-contents --sigs-needed 1\n"
+		 "--trusted-public-keys KEYS', from the recorded narinfos (the cache is\n"
+		 "not read).  Each signature is checked once: verdicts are kept in the\n"
+		 "database for the next run and for 'cachegc coverage'.\n"
+		 "\n"
+		 "PATH     a store path, base name or hash (default: every path present in\n"
+		 "         the cache as of --at)\n"
+		 "\n"
+		 "options:\n",
+	.opts = verify_options,
+	.column = 18,
+};
 
 const struct cmd cmd_verify;
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const char *cache_arg = NULL, *at_arg = NULL;
+	struct verify_cli a = {.at = clock_now()};
+	const char *cache_arg = NULL;
 	int json = 0, verbose = 0, nargs = 0, ret = 1, inited = 0, reading = 0;
-	int64_t cache_id, at = clock_now();
+	int64_t cache_id, at;
 	char *url = NULL, *store_dir = NULL;
 	uint8_t *want = NULL;
 	struct trust t;
@@ -58,32 +77,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	uint64_t n_ok = 0, n_bad = 0, n_signed = 0, n_ca = 0;
 	json_t *paths = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		const char **dst = NULL;
-		const char *a = argv[i];
-		if (!strcmp(a, "--json"))
-			json = 1;
-		else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
-			verbose = 1;
-		else if (!strcmp(a, "--cache") || !strcmp(a, "--at"))
-			dst = a[2] == 'c' ? &cache_arg : &at_arg;
-		else if (!strncmp(a, "--cache=", 8))
-			cache_arg = a + 8;
-		else if (!strncmp(a, "--at=", 5))
-			at_arg = a + 5;
-		else if (a[0] == '-' && a[1] == '-')
-			return cmd_usage_error(&cmd_verify, "unknown option '%s'", a);
-		else
-			nargs++;
-		if (dst) {
-			if (++i >= argc)
-				return cmd_usage_error(&cmd_verify, "%s needs a value", a);
-			*dst = argv[i];
-		}
-	}
-	if (at_arg && parse_time(at_arg, &at))
-		return cmd_usage_error(&cmd_verify, "--at: cannot parse '%s' (want 2024-05-01, "
-				       "2024-05-01T12:00:00Z or @EPOCH)", at_arg);
+	if ((nargs = parse_options(&verify_parser, argc, argv, &a)) < 0)
+		return parse_options_exit(nargs);
+	cache_arg = a.cache;
+	at = a.at;
+	json = a.json;
+	verbose = a.verbose;
 	/* Every verdict and name from one state of the DB; the new verdicts
 	 * are recorded after it (trust_release). */
 	if (db_read_begin(ctx->db))
@@ -106,14 +105,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 	} else {
 		int unknown = 0;
-		for (int i = 1; i < argc; i++) {
+		for (int i = 0; i < nargs; i++) {
 			int64_t id;
 			int rc;
-			if (argv[i][0] == '-' && argv[i][1] == '-') {
-				if (!strcmp(argv[i], "--cache") || !strcmp(argv[i], "--at"))
-					i++;
-				continue;
-			}
 			if ((rc = path_resolve(ctx->db, store_dir, argv[i], &id)) < 0)
 				goto out;
 			if (!rc || id <= 0 || id >= t.n) {
@@ -213,7 +207,7 @@ out:
 const struct cmd cmd_verify = {
 	.name = "verify",
 	.summary = "signature verdicts per path, as nix store verify gives them",
-	.usage = usage,
+	.options = &verify_parser,
 	.db = DB_KEEP,
 	.run = run,
 };

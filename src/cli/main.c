@@ -2,7 +2,6 @@
  * main.c - global options, the command table, DB set-up and teardown.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,42 +35,42 @@ static const struct cmd *commands[] = {
 
 
 
+struct global_opts {
+	const char *db;
+	int64_t now;
+	int quiet, help, version;
+};
+
+static const struct option global_options[] = {
+	OPT_PATH("db", struct global_opts, db, "FILE",
+		 "the SQLite database (default $CACHEGC_DB, else ./cachegc.db)"),
+	OPT_TIME("now", struct global_opts, now, "TIME",
+		 "the clock for everything this run records: 2024-05-01,\n"
+		 "2024-05-01T12:00:00Z (UTC) or @EPOCH (default: real time)"),
+	OPT_FLAG("quiet", 'q', struct global_opts, quiet, "no progress display"),
+	OPT_FLAG("help", 'h', struct global_opts, help, "this text;  --version  the version"),
+	OPT_FLAG("version", 0, struct global_opts, version, NULL),
+	OPT_END(),
+};
+
+static const struct opt_parser global_parser = {
+	.usage = "usage: cachegc [--db FILE] [--now TIME] [--quiet] COMMAND [options]\n"
+		 "\n"
+		 "Tells what a Nix binary cache really holds and what to do about it.\n"
+		 "\n"
+		 "global options:\n",
+	.opts = global_options,
+	.column = 16,
+	.flags = PARSE_STOP_AT_ARG,
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: cachegc [--db FILE] [--now TIME] [--quiet] COMMAND [options]\n"
-		"\n"
-		"Tells what a Nix binary cache really holds and what to do about it.\n"
-		"\n"
-		"global options:\n"
-		"  --db FILE     the SQLite database (default $CACHEGC_DB, else ./cachegc.db)\n"
-		"  --now TIME    the clock for everything this run records: 2024-05-01,\n"
-		"                2024-05-01T12:00:00Z (UTC) or @EPOCH (default: real time)\n"
-		"  --quiet       no progress display\n"
-		"  --help        this text;  --version  the version\n"
-		"\n"
-		"commands:\n");
+	print_options_help(&global_parser, f);
+	fprintf(f, "\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nRun 'cachegc COMMAND --help' for a command's options.\n");
-}
-
-void cmd_print_usage(const struct cmd *c, FILE *f)
-{
-	fputs(c->usage, f);
-}
-
-int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s %s: %s\n", progname, c->name, msg);
-	fprintf(stderr, "see 'cachegc %s --help'\n", c->name);
-	return 2;
 }
 
 static const struct cmd *find_command(const char *name)
@@ -82,70 +81,42 @@ static const struct cmd *find_command(const char *name)
 	return NULL;
 }
 
-/* Take "--opt VALUE" or "--opt=VALUE" at argv[*i]. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], opt)) {
-		if (*i + 1 >= argc) {
-			error("option '%s' needs a value", opt);
-			exit(2);
-		}
-		return argv[++*i];
-	}
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
-	const char *db_path = getenv("CACHEGC_DB");
+	struct global_opts g = {.db = getenv("CACHEGC_DB"), .now = INT64_MIN};
 	const struct cmd *c;
 	struct cmd_ctx ctx = {0};
 	struct db db;
-	const char *v;
-	int i, rc;
+	int n, rc;
 
-	if (!db_path || !*db_path)
-		db_path = "cachegc.db";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if ((v = opt_value(argc, argv, &i, "--db"))) {
-			db_path = v;
-		} else if ((v = opt_value(argc, argv, &i, "--now"))) {
-			int64_t t;
-			if (parse_time(v, &t)) {
-				error("--now: cannot parse '%s' (want 2024-05-01, "
-				      "2024-05-01T12:00:00Z or @EPOCH)", v);
-				return 2;
-			}
-			clock_set(t);
-		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
-			progress_disabled = 1;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("cachegc %s (schema %u)\n", CACHEGC_VERSION, db_latest_version());
-			return 0;
-		} else {
-			error("unknown global option '%s'", argv[i]);
-			usage(stderr);
-			return 2;
-		}
+	if (!g.db || !*g.db)
+		g.db = "cachegc.db";
+	n = parse_options(&global_parser, argc, argv, &g);
+	if (n < 0)
+		return 2;
+	if (g.help) {
+		usage(stdout);
+		return 0;
 	}
-	if (i >= argc) {
+	if (g.version) {
+		printf("cachegc %s (schema %u)\n", CACHEGC_VERSION, db_latest_version());
+		return 0;
+	}
+	if (g.now != INT64_MIN)
+		clock_set(g.now);
+	if (g.quiet)
+		progress_disabled = 1;
+	if (!n) {
 		usage(stderr);
 		return 2;
 	}
-	c = find_command(argv[i]);
+	/* argv[0..n) is now the command and its arguments. */
+	argc = n;
+	c = find_command(argv[0]);
 	if (!c) {
-		error("unknown command '%s'; see 'cachegc --help'", argv[i]);
+		error("unknown command '%s'; see 'cachegc --help'", argv[0]);
 		return 2;
 	}
-	argc -= i;
-	argv += i;
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--"))
 			break;
@@ -154,9 +125,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	ctx.db_path = db_path;
+	ctx.db_path = g.db;
 	if (c->db != DB_NONE) {
-		if (db_open(&db, db_path, c->db == DB_READ ? DB_OPEN_READ
+		if (db_open(&db, g.db, c->db == DB_READ ? DB_OPEN_READ
 					  : c->db == DB_KEEP ? DB_OPEN_KEEP : DB_OPEN_WRITE))
 			return 1;
 		ctx.db = &db;
