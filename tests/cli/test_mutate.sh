@@ -7,7 +7,7 @@
 need git perl
 
 M="$ROOT/tools/mutate.sh"
-sums() { cat "$ROOT"/src/*.c "$ROOT"/include/*.h | cksum; }
+sums() { find "$ROOT"/src "$ROOT"/include -type f \( -name "*.c" -o -name "*.h" \) | sort | xargs cat | cksum; }
 before=$(sums)
 
 n=$(grep -v -E '^[[:space:]]*(#|$)' "$ROOT/tools/mutations.txt" | grep -c ' @@ ')
@@ -20,15 +20,15 @@ if [ "$n" -ge 50 ]; then pass "list-has-50"; else fail "list-has-50" "only $n mu
 # not exist, a replacement that changes nothing: each named, exit 2.
 cat >"$T/bad.txt" <<'LIST'
 # comment
-good @@ src/coverage.c @@ tests/test_coverage @@ r->since >= r->build_time @@ r->since > r->build_time
-rotted @@ src/coverage.c @@ tests/test_coverage @@ r->since >== r->build_time @@ x
-twice @@ src/coverage.c @@ tests/test_coverage @@ return 0; @@ return 1;
+good @@ src/analysis/coverage.c @@ tests/test_coverage @@ r->since >= r->build_time @@ r->since > r->build_time
+rotted @@ src/analysis/coverage.c @@ tests/test_coverage @@ r->since >== r->build_time @@ x
+twice @@ src/analysis/coverage.c @@ tests/test_coverage @@ return 0; @@ return 1;
 nofile @@ src/nowhere.c @@ tests/test_coverage @@ a @@ b
-same @@ src/coverage.c @@ tests/test_coverage @@ r->since >= r->build_time @@ r->since >= r->build_time
+same @@ src/analysis/coverage.c @@ tests/test_coverage @@ r->since >= r->build_time @@ r->since >= r->build_time
 LIST
 sh "$M" --check "$T/bad.txt" >"$T/out" 2>"$T/err"
 expect_eq "bad-list-exit-2" "$?" 2
-check "bad-list-names-rotted" grep -q "rotted: snippet found 0 times in 'src/coverage.c'" "$T/err"
+check "bad-list-names-rotted" grep -q "rotted: snippet found 0 times in 'src/analysis/coverage.c'" "$T/err"
 check "bad-list-names-twice" grep -q "twice: snippet found [0-9]* times" "$T/err"
 check "bad-list-names-nofile" grep -q "nofile: no file 'src/nowhere.c'" "$T/err"
 check "bad-list-names-same" grep -q "same: the replacement changes nothing" "$T/err"
