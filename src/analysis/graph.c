@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 int graph_load(struct graph *g, struct db *db, int64_t cache_id)

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "store/lookup.h"
 #include "nix/nixhash.h"
 

@@ -7,6 +7,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/graph.h"
 #include "store/lookup.h"
 #include "lib/util.h"

@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/evict.h"
 #include "lib/util.h"
 

@@ -24,6 +24,7 @@
 #include "nix/accesslog.h"
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "ingest/evals.h"
 #include "store/lookup.h"
 #include "lib/util.h"

@@ -7,6 +7,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "ingest/evals.h"
 #include "lib/util.h"
 

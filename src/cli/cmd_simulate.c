@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/gc.h"
 #include "store/lookup.h"
 #include "lib/util.h"

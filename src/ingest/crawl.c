@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 #define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 static uint64_t key_of(const char *hash)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/gc.h"
 #include "analysis/graph.h"
 #include "store/lookup.h"
