@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/refs.h"
 #include "store/stmt.h"
 #include "lib/util.h"
 
@@ -41,33 +42,35 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 	g->stack = xmalloc(g->n * sizeof(*g->stack));
 
 	/* Rows come in path_id order (the primary key), so the CSR is filled
-	 * in one pass: count into off[id + 1], append targets to adj.  refs is
-	 * the JSON array of ids the crawler wrote: digits, commas, brackets. */
+	 * in one pass: count into off[id + 1], append targets to adj. */
 	if (!(st = db_stmt(db, sql_ni)))
 		goto fail;
 	db_bind_int(st, 1, cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *r = (const char *)sqlite3_column_text(st, 3);
+		struct refs_iter it;
+		uint32_t ref;
+		int more;
 		if (id <= 0 || id >= g->n)
 			continue;
 		g->flags[id] |= GRAPH_NARINFO;
 		g->nar_size[id] = sqlite3_column_int64(st, 1);
 		g->file_size[id] = sqlite3_column_int64(st, 2);
-		for (; r && *r; r++) {
-			uint64_t ref = 0;
-			if (*r < '0' || *r > '9')
-				continue;
-			while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
-				ref = ref * 10 + (uint64_t)(*r++ - '0');
-			r--;
+		refs_iter_init(&it, r);
+		while ((more = refs_next(&it, &ref)) == 1) {
 			if ((int64_t)ref == id)
 				g->flags[id] |= GRAPH_SELFREF;
 			if (ref == 0 || ref >= g->n || (int64_t)ref == id)
 				continue;
 			GROW(g->adj, aedges, g->nedges + 1);
-			g->adj[g->nedges++] = (uint32_t)ref;
+			g->adj[g->nedges++] = ref;
 			g->off[id + 1]++;
+		}
+		if (more < 0) {
+			refs_malformed(db, id, r);
+			sqlite3_reset(st);
+			goto fail;
 		}
 	}
 	if (rc < 0)

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "store/db.h"
+#include "store/refs.h"
 #include "store/stmt.h"
 #include "store/lookup.h"
 #include "nix/nixhash.h"
@@ -508,23 +509,22 @@ static int load_cached(struct check *c, uint32_t id)
 	return 0;
 }
 
-/* Base names of the ids in a refs JSON array ("[1,5,9]") into c->refs. */
-static size_t refs_names(struct check *c, const char *r)
+/* Base names of the ids in path id's refs value r into c->refs, their
+ * number into *n.  0, or -1 when r cannot be read (reported). */
+static int refs_names(struct check *c, uint32_t id, const char *r, size_t *n)
 {
 	struct trust *t = c->t;
-	size_t n = 0;
+	struct refs_iter it;
+	uint32_t ref;
+	int rc;
 
-	for (; r && *r; r++) {
-		uint64_t ref = 0;
-		if (*r < '0' || *r > '9')
-			continue;
-		while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
-			ref = ref * 10 + (uint64_t)(*r++ - '0');
-		r--;
-		GROW(c->refs, c->arefs, n + 1);
-		c->refs[n++] = path_names_get(&t->names, (uint32_t)ref);
+	*n = 0;
+	refs_iter_init(&it, r);
+	while ((rc = refs_next(&it, &ref)) == 1) {
+		GROW(c->refs, c->arefs, *n + 1);
+		c->refs[(*n)++] = path_names_get(&t->names, ref);
 	}
-	return n;
+	return rc < 0 ? refs_malformed(t->db, id, r) : 0;
 }
 
 static int need_names(struct trust *t)
@@ -555,7 +555,8 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 		if (need_names(t))
 			return -1;
-		nrefs = refs_names(c, db_col_text(st, 3));
+		if (refs_names(c, id, db_col_text(st, 3), &nrefs))
+			return -1;
 		if (trust_ca_matches(t->store_dir, path_names_get(&t->names, id),
 				     db_col_text(st, 5), c->refs, nrefs)) {
 			c->found[id] |= F_CA;
@@ -607,7 +608,8 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 			struct strbuf path = STRBUF_INIT;
 			if (need_names(t))
 				goto out;
-			nrefs = refs_names(c, db_col_text(st, 3));
+			if (refs_names(c, id, db_col_text(st, 3), &nrefs))
+				goto out;
 			strbuf_addf(&path, "%s/%s", t->store_dir, path_names_get(&t->names, id));
 			strbuf_reset(&c->fp);
 			if (sig_fingerprint(&c->fp, t->store_dir, path.buf, db_col_text(st, 1),
