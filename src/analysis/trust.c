@@ -19,50 +19,6 @@
 #include "store/lookup.h"
 #include "nix/nixhash.h"
 
-/* ---- path names ------------------------------------------------------ */
-
-int path_names_load(struct path_names *pn, struct db *db, uint32_t n)
-{
-	static const char sql[] = "SELECT id, hash, name FROM paths WHERE id < ?1";
-	struct strbuf sb = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc;
-
-	pn->n = n;
-	pn->at = xcalloc(n ? n : 1, sizeof(*pn->at));
-	strbuf_addch(&sb, '\0');
-	pn->pool = NULL;
-	if (!(st = db_stmt(db, sql))) {
-		pn->pool = strbuf_detach(&sb);
-		return -1;
-	}
-	db_bind_int(st, 1, n);
-	while ((rc = db_step(db, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id >= n)
-			continue;
-		pn->at[id] = (uint32_t)sb.len;
-		strbuf_addstr(&sb, db_col_text(st, 1));
-		strbuf_addch(&sb, '-');
-		strbuf_addstr(&sb, db_col_text(st, 2));
-		strbuf_addch(&sb, '\0');
-	}
-	pn->pool = strbuf_detach(&sb);
-	return rc < 0 ? -1 : 0;
-}
-
-const char *path_names_get(const struct path_names *pn, uint32_t id)
-{
-	return id < pn->n ? pn->pool + pn->at[id] : "";
-}
-
-void path_names_release(struct path_names *pn)
-{
-	free(pn->pool);
-	free(pn->at);
-	memset(pn, 0, sizeof(*pn));
-}
-
 /* ---- content addresses ----------------------------------------------- */
 
 static void sha256(const void *data, size_t len, unsigned char out[32])
