@@ -30,7 +30,6 @@ legacy src/ingest/crawl.c
 legacy src/ingest/crawl_http.c
 legacy src/analysis/trust.c
 legacy src/analysis/coverage.c
-legacy src/store/pathindex.c
 '
 # Why each is there:
 #   layer gc.c: includes ingest/evals.h for caps_normalize and line_reader,
