@@ -32,22 +32,12 @@
 #include <stdint.h>
 
 #include "nix/sig.h"
+#include "store/records.h"
 #include "lib/util.h"
 
 struct db;
 
-/* Base names ("<hash>-<name>") of every path, by id: one allocation. */
-struct path_names {
-	char *pool;
-	uint32_t *at;          /* offset into pool per id; 0 = unknown ("") */
-	uint32_t n;            /* ids 0 .. n-1 */
-};
-/* Load every row of paths with id < n.  Returns 0 or -1 (reported);
- * free with path_names_release(). */
-int path_names_load(struct path_names *pn, struct db *db, uint32_t n);
-/* The base name of id, or "" when unknown.  Valid until release. */
-const char *path_names_get(const struct path_names *pn, uint32_t id);
-void path_names_release(struct path_names *pn);
+/* struct path_names: store/records.h */
 
 enum trust_verdict {
 	TRUST_UNCHECKED = 0,   /* not asked for (or no narinfo recorded) */

@@ -1,12 +1,10 @@
 /*
- * db.h - the SQLite database: open, migrate, prepared-statement cache,
- * transactions.
+ * db.h - the SQLite database: open, migrate, transactions.
  *
- * Statements are prepared once per connection (SQLITE_PREPARE_PERSISTENT)
- * and kept in a small table keyed by the address of their SQL text, so a
- * module writes `static const char SQL_X[] = "...";` and calls
- * db_stmt(db, SQL_X) on every use: it gets the statement reset with its
- * bindings cleared.  All statements are finalized by db_close().
+ * Layer: store.  This header does not bring <sqlite3.h>: a module that
+ * runs SQL owns a statement table and includes "store/stmt.h" (which
+ * explains the pattern); callers that only open a DB, begin and commit
+ * need only this.
  *
  * Every function that fails reports the error itself (naming the DB file
  * and, for statements, the SQL) and returns -1 (or NULL).
@@ -22,17 +20,18 @@
 #ifndef CACHEGC_DB_H
 #define CACHEGC_DB_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* application_id stamped into every cachegc DB ("CGC1"). */
 #define CACHEGC_APP_ID 0x43474331
 
+struct sqlite3;
+struct sqlite3_stmt;
 struct db_stmt_slot;
 
 struct db {
-	sqlite3 *h;
+	struct sqlite3 *h;
 	char *path;
 	int readonly;          /* opened read-only (asked for, or the file is) */
 	char *ro_reason;       /* why the DB cannot be written ("its directory
@@ -44,7 +43,14 @@ struct db {
 	uint64_t imm_ino;
 	unsigned read_depth;   /* nested db_read_begin() calls */
 	int read_owned;        /* the outermost one began a transaction */
-	struct db_stmt_slot *slots;
+	/* tables[slot - 1].st[i]: statement i of the stmt_table given that
+	 * slot, prepared on first use (see stmt.h); NULL until then. */
+	struct db_stmt_row {
+		struct sqlite3_stmt **st;
+		unsigned n;
+	} *tables;
+	unsigned ntables;
+	struct db_stmt_slot *slots;    /* legacy db_stmt() cache */
 	unsigned nslots, aslots;
 };
 
@@ -79,14 +85,9 @@ int db_check_unchanged(struct db *db);
 /* Schema version this build writes. */
 unsigned db_latest_version(void);
 
-/* The statement for sql (a static string), prepared on first use, reset
- * and with bindings cleared.  NULL on error (reported). */
-sqlite3_stmt *db_stmt(struct db *db, const char *sql);
-/* Step a statement that returns no rows, then reset it. 0 or -1. */
-int db_run(struct db *db, sqlite3_stmt *st);
-/* Step: SQLITE_ROW -> 1, SQLITE_DONE -> 0, error -> -1 (reported). */
-int db_step(struct db *db, sqlite3_stmt *st);
-/* Run SQL text with no parameters (may hold several statements). */
+/* Run SQL text with no parameters (may hold several statements; for
+ * migrations and PRAGMAs: anything run more than once belongs in a
+ * statement table). */
 int db_exec(struct db *db, const char *sql);
 
 /* BEGIN IMMEDIATE (waits for the write lock up to the busy timeout).
@@ -117,17 +118,5 @@ int db_need_write(struct db *db, const char *what);
 int64_t db_last_id(struct db *db);
 /* sqlite3_changes */
 int db_changes(struct db *db);
-
-/* Bind helpers: text NULL binds SQL NULL; int64 < 0 with the _opt variant
- * binds NULL.  Text is bound SQLITE_TRANSIENT unless noted. */
-void db_bind_text(sqlite3_stmt *st, int i, const char *s);
-void db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n);
-/* Bind s (or NULL) without copying: s must stay valid until the statement
- * is stepped and reset. */
-void db_bind_static(sqlite3_stmt *st, int i, const char *s);
-void db_bind_int(sqlite3_stmt *st, int i, int64_t v);
-void db_bind_int_opt(sqlite3_stmt *st, int i, int64_t v);
-/* Column text as a C string ("" for NULL). */
-const char *db_col_text(sqlite3_stmt *st, int i);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "ingest/evals.h"
 #include "store/meta.h"
 #include "lib/hash.h"

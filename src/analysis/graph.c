@@ -8,23 +8,33 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/refs.h"
+#include "store/stmt.h"
 #include "lib/util.h"
+
+enum {
+	Q_MAX_ID,
+	Q_NARINFOS,
+	Q_PRESENT,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_MAX_ID] = "SELECT coalesce(max(id), 0) FROM paths",
+	[Q_NARINFOS] = "SELECT path_id, nar_size, coalesce(file_size, -1), refs FROM narinfos "
+		       "WHERE cache_id = ?1 ORDER BY path_id",
+	[Q_PRESENT] = "SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL",
+};
+static struct stmt_table stmts = STMT_TABLE("graph", sql);
 
 int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 {
-	static const char sql_max[] = "SELECT coalesce(max(id), 0) FROM paths";
-	static const char sql_ni[] =
-		"SELECT path_id, nar_size, coalesce(file_size, -1), refs FROM narinfos "
-		"WHERE cache_id = ?1 ORDER BY path_id";
-	static const char sql_pres[] =
-		"SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
 	sqlite3_stmt *st;
 	size_t aedges = 0;
 	int64_t max;
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	if (!(st = db_stmt(db, sql_max)) || db_step(db, st) != 1)
+	if (stmt_row(db, &stmts, Q_MAX_ID, &st, SQL_NOARGS) != 1)
 		return -1;
 	max = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -40,40 +50,40 @@ int graph_load(struct graph *g, struct db *db, int64_t cache_id)
 	graph_walk_init(&g->walk, g->n);
 
 	/* Rows come in path_id order (the primary key), so the CSR is filled
-	 * in one pass: count into off[id + 1], append targets to adj.  refs is
-	 * the JSON array of ids the crawler wrote: digits, commas, brackets. */
-	if (!(st = db_stmt(db, sql_ni)))
+	 * in one pass: count into off[id + 1], append targets to adj. */
+	if (!(st = stmt_query(db, &stmts, Q_NARINFOS, SQL_ARGS(cache_id))))
 		goto fail;
-	db_bind_int(st, 1, cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *r = (const char *)sqlite3_column_text(st, 3);
+		struct refs_iter it;
+		uint32_t ref;
+		int more;
 		if (id <= 0 || id >= g->n)
 			continue;
 		g->flags[id] |= GRAPH_NARINFO;
 		g->nar_size[id] = sqlite3_column_int64(st, 1);
 		g->file_size[id] = sqlite3_column_int64(st, 2);
-		for (; r && *r; r++) {
-			uint64_t ref = 0;
-			if (*r < '0' || *r > '9')
-				continue;
-			while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
-				ref = ref * 10 + (uint64_t)(*r++ - '0');
-			r--;
+		refs_iter_init(&it, r);
+		while ((more = refs_next(&it, &ref)) == 1) {
 			if ((int64_t)ref == id)
 				g->flags[id] |= GRAPH_SELFREF;
 			if (ref == 0 || ref >= g->n || (int64_t)ref == id)
 				continue;
 			GROW(g->adj, aedges, g->nedges + 1);
-			g->adj[g->nedges++] = (uint32_t)ref;
+			g->adj[g->nedges++] = ref;
 			g->off[id + 1]++;
+		}
+		if (more < 0) {
+			refs_malformed(db, id, r);
+			sqlite3_reset(st);
+			goto fail;
 		}
 	}
 	if (rc < 0)
 		goto fail;
-	if (!(st = db_stmt(db, sql_pres)))
+	if (!(st = stmt_query(db, &stmts, Q_PRESENT, SQL_ARGS(cache_id))))
 		goto fail;
-	db_bind_int(st, 1, cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id < g->n)

@@ -15,51 +15,9 @@
 
 #include "store/db.h"
 #include "store/meta.h"
+#include "store/refs.h"
+#include "store/stmt.h"
 #include "nix/nixhash.h"
-
-/* ---- path names ------------------------------------------------------ */
-
-int path_names_load(struct path_names *pn, struct db *db, uint32_t n)
-{
-	static const char sql[] = "SELECT id, hash, name FROM paths WHERE id < ?1";
-	struct strbuf sb = STRBUF_INIT;
-	sqlite3_stmt *st;
-	int rc;
-
-	pn->n = n;
-	pn->at = xcalloc(n ? n : 1, sizeof(*pn->at));
-	strbuf_addch(&sb, '\0');
-	pn->pool = NULL;
-	if (!(st = db_stmt(db, sql))) {
-		pn->pool = strbuf_detach(&sb);
-		return -1;
-	}
-	db_bind_int(st, 1, n);
-	while ((rc = db_step(db, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id >= n)
-			continue;
-		pn->at[id] = (uint32_t)sb.len;
-		strbuf_addstr(&sb, db_col_text(st, 1));
-		strbuf_addch(&sb, '-');
-		strbuf_addstr(&sb, db_col_text(st, 2));
-		strbuf_addch(&sb, '\0');
-	}
-	pn->pool = strbuf_detach(&sb);
-	return rc < 0 ? -1 : 0;
-}
-
-const char *path_names_get(const struct path_names *pn, uint32_t id)
-{
-	return id < pn->n ? pn->pool + pn->at[id] : "";
-}
-
-void path_names_release(struct path_names *pn)
-{
-	free(pn->pool);
-	free(pn->at);
-	memset(pn, 0, sizeof(*pn));
-}
 
 /* ---- content addresses ----------------------------------------------- */
 
@@ -507,23 +465,22 @@ static int load_cached(struct check *c, uint32_t id)
 	return 0;
 }
 
-/* Base names of the ids in a refs JSON array ("[1,5,9]") into c->refs. */
-static size_t refs_names(struct check *c, const char *r)
+/* Base names of the ids in path id's refs value r into c->refs, their
+ * number into *n.  0, or -1 when r cannot be read (reported). */
+static int refs_names(struct check *c, uint32_t id, const char *r, size_t *n)
 {
 	struct trust *t = c->t;
-	size_t n = 0;
+	struct refs_iter it;
+	uint32_t ref;
+	int rc;
 
-	for (; r && *r; r++) {
-		uint64_t ref = 0;
-		if (*r < '0' || *r > '9')
-			continue;
-		while (*r >= '0' && *r <= '9' && ref < UINT32_MAX)
-			ref = ref * 10 + (uint64_t)(*r++ - '0');
-		r--;
-		GROW(c->refs, c->arefs, n + 1);
-		c->refs[n++] = path_names_get(&t->names, (uint32_t)ref);
+	*n = 0;
+	refs_iter_init(&it, r);
+	while ((rc = refs_next(&it, &ref)) == 1) {
+		GROW(c->refs, c->arefs, *n + 1);
+		c->refs[(*n)++] = path_names_get(&t->names, ref);
 	}
-	return n;
+	return rc < 0 ? refs_malformed(t->db, id, r) : 0;
 }
 
 static int need_names(struct trust *t)
@@ -554,7 +511,8 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 		if (need_names(t))
 			return -1;
-		nrefs = refs_names(c, db_col_text(st, 3));
+		if (refs_names(c, id, db_col_text(st, 3), &nrefs))
+			return -1;
 		if (trust_ca_matches(t->store_dir, path_names_get(&t->names, id),
 				     db_col_text(st, 5), c->refs, nrefs)) {
 			c->found[id] |= F_CA;
@@ -606,7 +564,8 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 			struct strbuf path = STRBUF_INIT;
 			if (need_names(t))
 				goto out;
-			nrefs = refs_names(c, db_col_text(st, 3));
+			if (refs_names(c, id, db_col_text(st, 3), &nrefs))
+				goto out;
 			strbuf_addf(&path, "%s/%s", t->store_dir, path_names_get(&t->names, id));
 			strbuf_reset(&c->fp);
 			if (sig_fingerprint(&c->fp, t->store_dir, path.buf, db_col_text(st, 1),

@@ -7,6 +7,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/records.h"
 #include "analysis/graph.h"
 #include "store/lookup.h"
 #include "store/meta.h"
@@ -53,40 +54,19 @@ static const struct opt_parser closure_parser = {
 };
 
 struct names {
-	char *pool;
-	uint32_t *at;          /* offset of "<hash>-<name>" per id, 0 = unknown */
-	uint32_t n;
+	struct path_names pn;
 	const char *store_dir;
 };
 
 static int names_load(struct names *nm, struct db *db, uint32_t n, const char *store_dir)
 {
-	static const char sql[] = "SELECT id, hash, name FROM paths";
-	struct strbuf sb = STRBUF_INIT;
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
-
-	nm->n = n;
 	nm->store_dir = store_dir;
-	nm->at = xcalloc(n ? n : 1, sizeof(*nm->at));
-	strbuf_addch(&sb, '\0');
-	if (!st)
-		return -1;
-	while ((rc = db_step(db, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id >= n)
-			continue;
-		nm->at[id] = (uint32_t)sb.len;
-		strbuf_addf(&sb, "%s-%s", db_col_text(st, 1), db_col_text(st, 2));
-		strbuf_addch(&sb, '\0');
-	}
-	nm->pool = strbuf_detach(&sb);
-	return rc < 0 ? -1 : 0;
+	return path_names_load(&nm->pn, db, n);
 }
 
 static const char *base_of(const struct names *nm, uint32_t id)
 {
-	return nm->pool + nm->at[id];
+	return path_names_get(&nm->pn, id);
 }
 
 static void full_path(const struct names *nm, uint32_t id, struct strbuf *sb)
@@ -137,39 +117,31 @@ static json_t *paths_array(struct names *nm, uint32_t *ids, size_t n)
 static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struct names *nm,
 			 uint32_t id, struct closure *c, uint32_t **scratch, size_t *scratch_alloc)
 {
-	static const char sql_ni[] =
-		"SELECT nar_hash, nar_size, url, compression, file_hash, file_size, deriver, ca, "
-		"sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
 	struct strbuf sb = STRBUF_INIT;
-	sqlite3_stmt *st;
+	struct narinfo_record r;
 	json_t *o = json_object(), *sigs = NULL;
 	size_t nref = 0, nmiss = 0;
 
 	full_path(nm, id, &sb);
 	json_object_set_new(o, "path", json_string(sb.buf));
-	if ((st = db_stmt(db, sql_ni))) {
-		db_bind_int(st, 1, cache_id);
-		db_bind_int(st, 2, id);
-		if (db_step(db, st) == 1) {
-			json_object_set_new(o, "narHash", json_string(db_col_text(st, 0)));
-			json_object_set_new(o, "narSize", json_integer(sqlite3_column_int64(st, 1)));
-			json_object_set_new(o, "url", json_string(db_col_text(st, 2)));
-			json_object_set_new(o, "compression", json_string(db_col_text(st, 3)));
-			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-				json_object_set_new(o, "downloadHash", json_string(db_col_text(st, 4)));
-			if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-				json_object_set_new(o, "downloadSize",
-						    json_integer(sqlite3_column_int64(st, 5)));
-			if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-				strbuf_reset(&sb);
-				strbuf_addf(&sb, "%s/%s", nm->store_dir, db_col_text(st, 6));
-				json_object_set_new(o, "deriver", json_string(sb.buf));
-			}
-			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-				json_object_set_new(o, "ca", json_string(db_col_text(st, 7)));
-			sigs = json_loads(db_col_text(st, 8), 0, NULL);
+	if (narinfo_record_get(db, cache_id, id, &r) == 1) {
+		json_object_set_new(o, "narHash", json_string(r.nar_hash));
+		json_object_set_new(o, "narSize", json_integer(r.nar_size));
+		json_object_set_new(o, "url", json_string(r.url));
+		json_object_set_new(o, "compression", json_string(r.compression));
+		if (r.file_hash)
+			json_object_set_new(o, "downloadHash", json_string(r.file_hash));
+		if (r.file_size >= 0)
+			json_object_set_new(o, "downloadSize", json_integer(r.file_size));
+		if (r.deriver) {
+			strbuf_reset(&sb);
+			strbuf_addf(&sb, "%s/%s", nm->store_dir, r.deriver);
+			json_object_set_new(o, "deriver", json_string(sb.buf));
 		}
-		sqlite3_reset(st);
+		if (r.ca)
+			json_object_set_new(o, "ca", json_string(r.ca));
+		sigs = json_loads(r.sigs, 0, NULL);
+		narinfo_record_release(&r);
 	}
 	/* The graph holds the references without the self-reference. */
 	for (uint32_t e = g->off[id]; e < g->off[id + 1]; e++) {
@@ -234,8 +206,6 @@ static json_t *total_json(struct graph *g, struct names *nm, struct closure *c,
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	extern const struct cmd cmd_closure;
-	static const char sql_all[] =
-		"SELECT path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
 	const char *cache_arg = NULL;
 	int json = 0, all = 0, total = 0, ret = 1, nargs = 0;
 	char *store_dir = NULL, *url = NULL;
@@ -272,18 +242,18 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 
 	if (all) {
-		sqlite3_stmt *st = db_stmt(ctx->db, sql_all);
-		if (!st)
+		int64_t *present;
+		size_t npresent;
+		if (cache_present_ids(ctx->db, cache_id, &present, &npresent))
 			goto out;
-		db_bind_int(st, 1, cache_id);
-		while (db_step(ctx->db, st) == 1) {
-			int64_t id = sqlite3_column_int64(st, 0);
+		for (size_t k = 0; k < npresent; k++) {
+			int64_t id = present[k];
 			if (id <= 0 || id >= g.n)
 				continue;
 			GROW(ids, aids, nids + 1);
 			ids[nids++] = (uint32_t)id;
 		}
-		sqlite3_reset(st);
+		free(present);
 	} else {
 		for (int i = 0; i < nargs; i++) {
 			int64_t id;
@@ -359,8 +329,7 @@ out:
 	if (graph_loaded)
 		graph_release(&g);
 	closure_release(&c);
-	free(nm.pool);
-	free(nm.at);
+	path_names_release(&nm.pn);
 	free(ids);
 	free(scratch);
 	free(store_dir);

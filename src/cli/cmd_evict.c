@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/records.h"
 #include "analysis/evict.h"
 #include "lib/util.h"
 
@@ -278,14 +279,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 
 	if (!ao.dir) {
-		static const char sql[] =
-			"SELECT c.url FROM evict_plans p JOIN caches c ON c.id = p.cache_id WHERE p.id = ?1";
-		sqlite3_stmt *st = db_stmt(ctx->db, sql);
+		char *url;
 		int http = 0;
-		if (!st)
-			return 1;
-		db_bind_int(st, 1, (int64_t)id);
-		rc = db_step(ctx->db, st);
+		rc = evict_plan_cache_url(ctx->db, (int64_t)id, &url);
 		if (rc < 0)
 			return 1;
 		if (rc == 0) {
@@ -293,8 +289,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			      (unsigned long long)id, ctx->db->path);
 			return 1;
 		}
-		http = !!strncmp(db_col_text(st, 0), "file://", 7);
-		sqlite3_reset(st);
+		http = !!strncmp(url, "file://", 7);
+		free(url);
 		if (http && apply) {
 			error("plan %llu is for an HTTP cache: cachegc cannot delete there; run "
 			      "without --apply for the object keys to delete, or give --dir DIR, "

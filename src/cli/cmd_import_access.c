@@ -2,36 +2,17 @@
  * cmd_import_access.c - `cachegc import-access LOG...`: the last access per
  * path and day from web server (nginx/Apache combined) and S3 server
  * access logs, into the tables of sql/004_gc.sql that the GC models read.
- *
- * Each log is streamed line by line (plain or gzip, detected by its magic
- * bytes; at most ACCESS_MAX_INPUT bytes once decompressed) while its
- * SHA-256 is computed; lines are parsed by accesslog.c and their keys
- * resolved through an in-memory index of the cache's narinfos, built once.
- * Accesses are summed per (path, UTC day) in memory and written in one
- * transaction per log, with the log's row in access_logs; a log whose
- * content was imported before is skipped, so hits never count twice.
+ * Options and output only: the import itself is ingest/access_import.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
-#include "nix/accesslog.h"
 #include "cli/cmd.h"
-#include "store/db.h"
-#include "lib/linereader.h"
+#include "nix/accesslog.h"
+#include "ingest/access_import.h"
 #include "store/lookup.h"
 #include "lib/util.h"
-
-/* What a log may hold once decompressed. */
-#define ACCESS_MAX_INPUT (4ull << 30)
-/* Malformed lines shown per log; the rest are counted. */
-#define SHOWN_PROBLEMS 5
 
 struct import_access_cli {
 	const char *cache, *format, *prefix;
@@ -136,429 +117,9 @@ static const struct opt_parser import_access_parser = {
 
 const struct cmd cmd_import_access;
 
-/* ---- reading: plain or gzip, hashed, capped ----------------------------- */
-
-struct source {
-	gzFile gz;
-	EVP_MD_CTX *md;
-	uint64_t bytes;        /* decompressed bytes read */
-	uint64_t max;          /* and at most this many */
-	char err[160];         /* why reading failed, when it did */
-};
-
-static ssize_t source_read(void *cookie, char *buf, size_t n)
-{
-	struct source *s = cookie;
-	int r, zerr;
-
-	if (n > (1u << 30))
-		n = 1u << 30;
-	r = gzread(s->gz, buf, (unsigned)n);
-	if (r < 0) {
-		const char *m = gzerror(s->gz, &zerr);
-		if (zerr == Z_ERRNO)
-			snprintf(s->err, sizeof(s->err), "%s", strerror(errno));
-		else
-			snprintf(s->err, sizeof(s->err), "%s (a damaged gzip file?)", m);
-		errno = EIO;
-		return -1;
-	}
-	if (r == 0 && gzerror(s->gz, &zerr) && zerr == Z_BUF_ERROR) {
-		/* gzread takes the end of a gzip stream cut short for the end */
-		snprintf(s->err, sizeof(s->err), "the gzip data is truncated");
-		errno = EIO;
-		return -1;
-	}
-	s->bytes += (uint64_t)r;
-	if (s->bytes > s->max) {
-		if (s->max == ACCESS_MAX_INPUT)
-			snprintf(s->err, sizeof(s->err), "more than 4 GiB (decompressed); split it");
-		else
-			snprintf(s->err, sizeof(s->err), "more than %llu bytes (decompressed)",
-				 (unsigned long long)s->max);
-		errno = EFBIG;
-		return -1;
-	}
-	if (r > 0 && !EVP_DigestUpdate(s->md, buf, (size_t)r)) {
-		snprintf(s->err, sizeof(s->err), "SHA-256 failed");
-		errno = EIO;
-		return -1;
-	}
-	return r;
-}
-
-static int source_close(void *cookie)
-{
-	(void)cookie;
-	return 0;
-}
-
-/* ---- one log --------------------------------------------------------------- */
-
-struct problem {
-	uint64_t line;
-	char msg[160];
-};
-
-struct log_result {
-	const char *src;       /* as named ("<stdin>" for -) */
-	const char *status;    /* "imported", "already-imported", "empty", "failed" */
-	enum access_format format;
-	char digest[65];
-	int64_t log_id;        /* the new row, or the one already there */
-	char prev_source[256]; /* with already-imported: its source */
-	int64_t prev_at;       /* and when */
-	uint64_t lines, requests, recorded, unknown, ignored, malformed, parsed;
-	int64_t first_at, last_at;   /* -1 when nothing recorded */
-	size_t paths, days;
-	struct problem problems[SHOWN_PROBLEMS];
-	size_t nproblems;
-	char error[400];
-};
-
-struct ctx {
-	struct db *db;
-	int64_t cache_id;
-	char *cache_url;
-	char prefix[ACCESS_MAX_PATH + 2];
-	enum access_format format;
-	struct access_index ix;
-	char path[ACCESS_MAX_PATH + 2];   /* decode buffer */
-};
-
-static void problem(struct log_result *r, uint64_t line, const char *msg)
-{
-	if (r->nproblems < SHOWN_PROBLEMS) {
-		r->problems[r->nproblems].line = line;
-		snprintf(r->problems[r->nproblems].msg, sizeof(r->problems[0].msg), "%s", msg);
-		r->nproblems++;
-	}
-}
-
-static int is_blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return 0;
-	return 1;
-}
-
-/* One parsed line: count it, and add what it accessed to agg. */
-static void take(struct ctx *c, struct log_result *r, const struct access_request *q,
-		 struct access_agg *agg)
-{
-	enum access_kind kind;
-	const char *rel;
-	size_t plen, rellen, n;
-	int64_t ids[64];
-
-	if (!q->target || access_target_path(q->target, q->target_len, q->format == ACCESS_FMT_S3,
-					     c->path, sizeof(c->path), &plen)) {
-		r->ignored++;
-		return;
-	}
-	kind = access_classify(c->path, plen, c->prefix, &rel, &rellen);
-	if (kind == ACCESS_KIND_NONE) {
-		r->ignored++;
-		return;
-	}
-	if (kind == ACCESS_KIND_NARINFO) {
-		char hash[33];
-		int64_t id;
-		if (!access_counts(kind, q->method, q->status)) {
-			r->ignored++;
-			return;
-		}
-		r->requests++;
-		memcpy(hash, rel, 32);
-		hash[32] = '\0';
-		if (!(id = access_index_narinfo(&c->ix, hash))) {
-			r->unknown++;
-			return;
-		}
-		r->recorded++;
-		access_agg_add(agg, id, q->time, 0);
-	} else {
-		n = access_index_nar(&c->ix, rel, rellen, ids, ARRAY_SIZE(ids));
-		if (!access_counts(kind, q->method, q->status) ||
-		    (!n && !access_is_nar_dir(rel, rellen))) {
-			r->ignored++;
-			return;
-		}
-		r->requests++;
-		if (!n) {
-			r->unknown++;
-			return;
-		}
-		if (n > ARRAY_SIZE(ids)) {
-			/* a NAR shared by very many narinfos: walk them all */
-			int64_t *all = xmalloc(n * sizeof(*all));
-			access_index_nar(&c->ix, rel, rellen, all, n);
-			for (size_t i = 0; i < n; i++)
-				access_agg_add(agg, all[i], q->time, 1);
-			free(all);
-		} else {
-			for (size_t i = 0; i < n; i++)
-				access_agg_add(agg, ids[i], q->time, 1);
-		}
-		r->recorded++;
-	}
-	if (r->first_at < 0 || q->time < r->first_at)
-		r->first_at = q->time;
-	if (q->time > r->last_at)
-		r->last_at = q->time;
-}
-
-/* ACCESS_MAX_INPUT, or less for tests: $CACHEGC_ACCESS_MAX_INPUT (bytes)
- * lowers it, so the cap can be tried without 4 GiB of input. */
-static uint64_t input_cap(void)
-{
-	const char *e = getenv("CACHEGC_ACCESS_MAX_INPUT");
-	uint64_t v;
-
-	if (e && !parse_uint(e, &v) && v < ACCESS_MAX_INPUT)
-		return v;
-	return ACCESS_MAX_INPUT;
-}
-
-/* Read and parse the whole log into r and agg.  0, or -1 with r->error. */
-static int read_log(struct ctx *c, const char *file, struct log_result *r, struct access_agg *agg)
-{
-	struct source s = {0};
-	cookie_io_functions_t io = {source_read, NULL, NULL, source_close};
-	struct line_reader lr;
-	struct progress pr;
-	struct stat st;
-	FILE *f = NULL;
-	const char *line;
-	size_t len;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	enum access_format fmt = c->format;
-	int fd = -1, lr_inited = 0, rc = -1, lrr, st_ok;
-	char why[160];
-
-	if (!strcmp(file, "-")) {
-		fd = dup(STDIN_FILENO);
-	} else {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		snprintf(r->error, sizeof(r->error), "cannot open '%s': %s", r->src, strerror(errno));
-		return -1;
-	}
-	st_ok = fstat(fd, &st) == 0;
-	if (st_ok && S_ISDIR(st.st_mode)) {
-		snprintf(r->error, sizeof(r->error), "cannot read '%s': it is a directory", r->src);
-		close(fd);
-		return -1;
-	}
-	if (!(s.gz = gzdopen(fd, "rb"))) {
-		snprintf(r->error, sizeof(r->error), "cannot read '%s': out of memory", r->src);
-		close(fd);
-		return -1;
-	}
-	gzbuffer(s.gz, 256 * 1024);
-	s.max = input_cap();
-	if (!(s.md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(s.md, EVP_sha256(), NULL)) {
-		snprintf(r->error, sizeof(r->error), "SHA-256 is not available");
-		goto out;
-	}
-	if (!(f = fopencookie(&s, "r", io))) {
-		snprintf(r->error, sizeof(r->error), "cannot read '%s': %s", r->src, strerror(errno));
-		goto out;
-	}
-	line_reader_init(&lr, f, ACCESS_MAX_LINE);
-	lr_inited = 1;
-	progress_start(&pr, r->src, st_ok && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
-	for (;;) {
-		struct access_request q;
-		lrr = line_reader_next(&lr, &line, &len);
-		if (lrr == LR_EOF)
-			break;
-		if (lrr == LR_ERROR) {
-			progress_finish(&pr);
-			snprintf(r->error, sizeof(r->error), "cannot read '%s': %s", r->src,
-				 s.err[0] ? s.err : strerror(errno));
-			goto out;
-		}
-		r->lines++;
-		if ((r->lines & 1023) == 0)
-			progress_update(&pr, pr.total ? (uint64_t)gzoffset(s.gz) : r->lines);
-		if (lrr == LR_TOO_LONG) {
-			r->malformed++;
-			snprintf(why, sizeof(why), "line longer than %d bytes", ACCESS_MAX_LINE);
-			problem(r, r->lines, why);
-			continue;
-		}
-		if (is_blank(line, len)) {
-			r->ignored++;
-			continue;
-		}
-		if (access_parse_line(line, len, fmt, &q, why, sizeof(why))) {
-			r->malformed++;
-			problem(r, r->lines, why);
-			continue;
-		}
-		r->parsed++;
-		if (fmt == ACCESS_FMT_AUTO)
-			fmt = q.format;   /* the first line that parses decides */
-		take(c, r, &q, agg);
-	}
-	progress_finish(&pr);
-	if (!EVP_DigestFinal_ex(s.md, md, &mdlen) || mdlen != 32) {
-		snprintf(r->error, sizeof(r->error), "SHA-256 failed");
-		goto out;
-	}
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(r->digest + 2 * i, 3, "%02x", md[i]);
-	r->format = fmt;
-	rc = 0;
-out:
-	if (lr_inited)
-		line_reader_release(&lr);
-	if (f)
-		fclose(f);
-	if (s.gz)
-		gzclose_r(s.gz);   /* closes fd */
-	EVP_MD_CTX_free(s.md);
-	return rc;
-}
-
-/* ---- the DB ---------------------------------------------------------------- */
-
-static const char SQL_INDEX[] =
-	"SELECT p.hash, n.path_id, n.url FROM narinfos n JOIN paths p ON p.id = n.path_id"
-	" WHERE n.cache_id = ?1";
-static const char SQL_LOG_FIND[] =
-	"SELECT id, source, imported_at FROM access_logs WHERE cache_id = ?1 AND digest = ?2";
-static const char SQL_LOG_INS[] =
-	"INSERT INTO access_logs (cache_id, source, format, digest, imported_at, lines, requests,"
-	" recorded, unknown, ignored, malformed, first_at, last_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-/* Hits add up; the last times are the later of both (max() of SQL is NULL
- * when either is, hence the coalesces). */
-static const char SQL_ACC_UPSERT[] =
-	"INSERT INTO accesses (cache_id, path_id, day, narinfo_hits, nar_hits, narinfo_last,"
-	" nar_last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-	" ON CONFLICT (cache_id, path_id, day) DO UPDATE SET"
-	" narinfo_hits = narinfo_hits + excluded.narinfo_hits,"
-	" nar_hits = nar_hits + excluded.nar_hits,"
-	" narinfo_last = max(coalesce(narinfo_last, excluded.narinfo_last),"
-	"                    coalesce(excluded.narinfo_last, narinfo_last)),"
-	" nar_last = max(coalesce(nar_last, excluded.nar_last),"
-	"                coalesce(excluded.nar_last, nar_last))";
-
-static int load_index(struct ctx *c)
-{
-	sqlite3_stmt *st = db_stmt(c->db, SQL_INDEX);
-	int r;
-
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, c->cache_id);
-	while ((r = db_step(c->db, st)) == 1) {
-		const char *url = (const char *)sqlite3_column_text(st, 2);
-		size_t ul = url ? (size_t)sqlite3_column_bytes(st, 2) : 0;
-		access_index_add(&c->ix, db_col_text(st, 0), sqlite3_column_int64(st, 1), url, ul);
-	}
-	if (r < 0)
-		return -1;
-	return 0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Distinct values of one column (0: path_id, 1: day) of agg. */
-static size_t distinct(const struct access_agg *agg, int days)
-{
-	int64_t *v;
-	size_t n = 0;
-
-	if (!agg->n)
-		return 0;
-	v = xmalloc(agg->n * sizeof(*v));
-	for (size_t i = 0; i < agg->n; i++)
-		v[i] = days ? agg->v[i].day : agg->v[i].path_id;
-	qsort(v, agg->n, sizeof(*v), cmp_i64);
-	for (size_t i = 0; i < agg->n; i++)
-		if (!i || v[i] != v[i - 1])
-			n++;
-	free(v);
-	return n;
-}
-
-static int write_log(struct ctx *c, struct log_result *r, const struct access_agg *agg)
-{
-	sqlite3_stmt *st;
-	int found, rc = -1;
-
-	if (db_begin(c->db))
-		return -1;
-	if (!(st = db_stmt(c->db, SQL_LOG_FIND)))
-		goto out;
-	db_bind_int(st, 1, c->cache_id);
-	db_bind_text(st, 2, r->digest);
-	if ((found = db_step(c->db, st)) < 0)
-		goto out;
-	if (found) {
-		r->log_id = sqlite3_column_int64(st, 0);
-		snprintf(r->prev_source, sizeof(r->prev_source), "%s", db_col_text(st, 1));
-		r->prev_at = sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
-		r->status = "already-imported";
-		rc = 0;
-		goto out;   /* rolls back: nothing changes */
-	}
-	if (!(st = db_stmt(c->db, SQL_LOG_INS)))
-		goto out;
-	db_bind_int(st, 1, c->cache_id);
-	db_bind_text(st, 2, r->src);
-	db_bind_text(st, 3, access_format_name(r->format));
-	db_bind_text(st, 4, r->digest);
-	db_bind_int(st, 5, clock_now());
-	db_bind_int(st, 6, (int64_t)r->lines);
-	db_bind_int(st, 7, (int64_t)r->requests);
-	db_bind_int(st, 8, (int64_t)r->recorded);
-	db_bind_int(st, 9, (int64_t)r->unknown);
-	db_bind_int(st, 10, (int64_t)r->ignored);
-	db_bind_int(st, 11, (int64_t)r->malformed);
-	db_bind_int_opt(st, 12, r->first_at);
-	db_bind_int_opt(st, 13, r->last_at);
-	if (db_run(c->db, st))
-		goto out;
-	r->log_id = db_last_id(c->db);
-	for (size_t i = 0; i < agg->n; i++) {
-		const struct access_day *d = &agg->v[i];
-		if (!(st = db_stmt(c->db, SQL_ACC_UPSERT)))
-			goto out;
-		db_bind_int(st, 1, c->cache_id);
-		db_bind_int(st, 2, d->path_id);
-		db_bind_int(st, 3, d->day);
-		db_bind_int(st, 4, d->narinfo_hits);
-		db_bind_int(st, 5, d->nar_hits);
-		db_bind_int_opt(st, 6, d->narinfo_last);
-		db_bind_int_opt(st, 7, d->nar_last);
-		if (db_run(c->db, st))
-			goto out;
-	}
-	if (db_commit(c->db))
-		goto out;
-	r->status = "imported";
-	return 0;
-out:
-	db_rollback(c->db);
-	return rc;
-}
-
 /* ---- output ------------------------------------------------------------------ */
 
-static void print_text(const struct log_result *r)
+static void print_text(const struct access_log_result *r)
 {
 	char t1[32], t2[32];
 
@@ -584,7 +145,7 @@ static void print_text(const struct log_result *r)
 	putchar('\n');
 }
 
-static json_t *result_json(const struct log_result *r)
+static json_t *result_json(const struct access_log_result *r)
 {
 	json_t *o = json_object(), *probs = json_array();
 	char t[32];
@@ -623,62 +184,6 @@ static json_t *result_json(const struct log_result *r)
 	return o;
 }
 
-static void show_problems(const struct log_result *r)
-{
-	for (size_t i = 0; i < r->nproblems; i++)
-		warning("%s:%llu: %s", r->src, (unsigned long long)r->problems[i].line,
-			r->problems[i].msg);
-	if (r->malformed > r->nproblems)
-		warning("%s: %llu more malformed lines not shown", r->src,
-			(unsigned long long)(r->malformed - r->nproblems));
-}
-
-/* Import one log; 0 or -1 (r->error says why, or the DB layer did). */
-static int import_one(struct ctx *c, const char *file, struct log_result *r)
-{
-	struct access_agg agg;
-	int rc = -1;
-
-	memset(r, 0, sizeof(*r));
-	r->src = strcmp(file, "-") ? file : "<stdin>";
-	r->status = "failed";
-	r->first_at = r->last_at = -1;
-	access_agg_init(&agg);
-	if (read_log(c, file, r, &agg))
-		goto out;
-	if (!r->parsed && r->malformed) {
-		show_problems(r);
-		snprintf(r->error, sizeof(r->error), "'%s': none of its %llu lines is in %s "
-			 "format; nothing imported", r->src, (unsigned long long)r->lines,
-			 c->format == ACCESS_FMT_AUTO ? "combined or S3 access log"
-			 : access_format_name(c->format));
-		goto out;
-	}
-	if (!r->parsed) {
-		r->status = "empty";
-		rc = 0;
-		goto out;
-	}
-	r->paths = distinct(&agg, 0);
-	r->days = distinct(&agg, 1);
-	if (write_log(c, r, &agg))
-		goto out;
-	/* a log imported before had its malformed lines shown then */
-	if (!strcmp(r->status, "imported"))
-		show_problems(r);
-	if (!strcmp(r->status, "imported") && r->unknown > r->recorded)
-		warning("'%s': %llu of %llu requests are for narinfos or NARs the database does "
-			"not know for %s; was the cache crawled before its logs were imported?",
-			r->src, (unsigned long long)r->unknown, (unsigned long long)r->requests,
-			c->cache_url);
-	rc = 0;
-out:
-	access_agg_release(&agg);
-	if (rc)
-		r->status = "failed";
-	return rc;
-}
-
 /* The URL path of an http(s) cache URL ("http://h:1/a/b" -> "/a/b"); "/"
  * for any other cache. */
 static const char *url_path(const char *url)
@@ -699,7 +204,7 @@ static int run(struct cmd_ctx *cctx, int argc, char **argv)
 	size_t nfiles = 0, afiles = 0;
 	struct import_access_cli a = {0};
 	int json = 0, rc = 0, n;
-	struct ctx *c = NULL;
+	struct access_import *c = NULL;
 	json_t *arr = NULL;
 	char *url = NULL;
 
@@ -738,15 +243,15 @@ static int run(struct cmd_ctx *cctx, int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (load_index(c)) {
+	if (access_import_load_index(c)) {
 		rc = 1;
 		goto out;
 	}
 	if (json)
 		arr = json_array();
 	for (size_t i = 0; i < nfiles; i++) {
-		struct log_result *r = xcalloc(1, sizeof(*r));
-		if (import_one(c, files[i], r)) {
+		struct access_log_result *r = xcalloc(1, sizeof(*r));
+		if (access_import_one(c, files[i], r)) {
 			rc = 1;
 			if (r->error[0])
 				error("%s", r->error);

@@ -7,6 +7,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/records.h"
 #include "ingest/evals.h"
 #include "lib/util.h"
 
@@ -101,43 +102,46 @@ static int keys_revoke_cmd(struct db *db, const char *name, int64_t at, int json
 	return 0;
 }
 
-static const char SQL_KEYS_LIST[] =
-	"SELECT name, public_key, added_at, revoked_at FROM trusted_keys ORDER BY name";
+struct key_list {
+	json_t *arr;
+	size_t n, width;
+};
+
+static int list_one(const struct trusted_key_row *k, void *ctx)
+{
+	struct key_list *l = ctx;
+	char added[32], revoked[32];
+	int is_revoked = k->revoked_at >= 0;
+	struct strbuf pk = STRBUF_INIT;
+
+	strbuf_addf(&pk, "%s:%s", k->name, k->public_key);
+	format_time(k->added_at, added, sizeof(added));
+	if (is_revoked)
+		format_time(k->revoked_at, revoked, sizeof(revoked));
+	json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", k->name,
+						"publicKey", pk.buf,
+						"status", is_revoked ? "revoked" : "trusted",
+						"addedAt", added,
+						"revokedAt", is_revoked ? json_string(revoked)
+									: json_null()));
+	strbuf_release(&pk);
+	if (strlen(k->name) > l->width)
+		l->width = strlen(k->name);
+	l->n++;
+	return 0;
+}
 
 static int keys_list_cmd(struct db *db, int json)
 {
-	sqlite3_stmt *st = db_stmt(db, SQL_KEYS_LIST);
-	json_t *arr = json_array();
-	size_t n = 0, width = 4;
+	struct key_list l = {json_array(), 0, 4};
+	json_t *arr = l.arr;
+	size_t n, width;
 	int r;
 
-	if (!st) {
-		json_decref(arr);
-		return 1;
-	}
 	/* Gather first: the name column's width depends on every name. */
-	while ((r = db_step(db, st)) > 0) {
-		const char *name = db_col_text(st, 0);
-		char added[32], revoked[32];
-		int is_revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		struct strbuf pk = STRBUF_INIT;
-
-		strbuf_addf(&pk, "%s:%s", name, db_col_text(st, 1));
-		format_time(sqlite3_column_int64(st, 2), added, sizeof(added));
-		if (is_revoked)
-			format_time(sqlite3_column_int64(st, 3), revoked, sizeof(revoked));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", name,
-						     "publicKey", pk.buf,
-						     "status", is_revoked ? "revoked" : "trusted",
-						     "addedAt", added,
-						     "revokedAt", is_revoked ? json_string(revoked)
-									     : json_null()));
-		strbuf_release(&pk);
-		if (strlen(name) > width)
-			width = strlen(name);
-		n++;
-	}
-	sqlite3_reset(st);
+	r = trusted_keys_each(db, list_one, &l);
+	n = l.n;
+	width = l.width;
 	if (r < 0) {
 		json_decref(arr);
 		return 1;

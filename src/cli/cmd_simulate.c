@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "store/db.h"
+#include "store/records.h"
 #include "analysis/gc.h"
 #include "store/lookup.h"
 #include "store/meta.h"
@@ -316,18 +317,7 @@ static void sim_text(const struct sim_ctx *c, const char *cache_url, const struc
 
 static int path_base(struct db *db, uint32_t id, struct strbuf *out)
 {
-	static const char sql[] = "SELECT hash || '-' || name FROM paths WHERE id = ?1";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
-
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, id);
-	rc = db_step(db, st);
-	if (rc == 1)
-		strbuf_addstr(out, db_col_text(st, 0));
-	sqlite3_reset(st);
-	return rc < 0 ? -1 : 0;
+	return path_base_name(db, id, out) < 0 ? -1 : 0;
 }
 
 static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_url,

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/refs.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 #define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */
@@ -273,13 +275,6 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 	return db_run(c->db, st);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Append s as a JSON string literal. */
 static void json_quote(struct strbuf *sb, const char *s)
 {
@@ -319,24 +314,7 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 		ensure_cap(c, rid);
 		c->ref_ids[nref++] = rid;
 	}
-	qsort(c->ref_ids, nref, sizeof(*c->ref_ids), cmp_u32);
-	strbuf_reset(&c->refs_json);
-	strbuf_addch(&c->refs_json, '[');
-	for (size_t i = 0; i < nref; i++) {
-		if (i && c->ref_ids[i] == c->ref_ids[i - 1])
-			continue;
-		{
-			char num[12], *e = num + sizeof(num), *q = e;
-			uint32_t v = c->ref_ids[i];
-			do
-				*--q = (char)('0' + v % 10);
-			while (v /= 10);
-			if (c->refs_json.len > 1)
-				strbuf_addch(&c->refs_json, ',');
-			strbuf_add(&c->refs_json, q, (size_t)(e - q));
-		}
-	}
-	strbuf_addch(&c->refs_json, ']');
+	refs_encode(&c->refs_json, c->ref_ids, nref);
 	strbuf_reset(&c->sigs_json);
 	strbuf_addch(&c->sigs_json, '[');
 	for (size_t i = 0; i < ni->nsigs; i++) {

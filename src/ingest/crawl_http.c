@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "ingest/evals.h"
 #include "lib/linereader.h"
 #include "ingest/fetch.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "nix/nixhash.h"
 #include "nix/sig.h"
 #include "lib/linereader.h"

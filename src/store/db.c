@@ -1,5 +1,6 @@
 /*
- * db.c - SQLite connection, migrations and the prepared-statement cache.
+ * db.c - SQLite connection, migrations, transactions and the statement
+ * tables of stmt.h (and the legacy statement cache keyed by SQL address).
  */
 #include "store/db.h"
 
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/schema.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 struct db_stmt_slot {
@@ -358,6 +360,7 @@ void db_close(struct db *db)
 	for (unsigned i = 0; i < db->nslots; i++)
 		sqlite3_finalize(db->slots[i].st);
 	free(db->slots);
+	stmt_tables_free(db);
 	if (db->h)
 		sqlite3_close(db->h);
 	free(db->path);
@@ -490,6 +493,7 @@ void db_read_end(struct db *db)
 		/* A statement left mid-rows would keep the snapshot alive. */
 		for (unsigned i = 0; i < db->nslots; i++)
 			sqlite3_reset(db->slots[i].st);
+		stmt_tables_reset(db);
 		if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 	}

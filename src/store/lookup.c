@@ -8,13 +8,30 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
+enum {
+	Q_CACHES,
+	Q_CACHES_TWO,
+	Q_CACHE_URL,
+	Q_CACHE_ID,
+	Q_PATH_HASH,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_CACHES] = "SELECT id, url FROM caches ORDER BY id",
+	[Q_CACHES_TWO] = "SELECT id, url FROM caches ORDER BY id LIMIT 2",
+	[Q_CACHE_URL] = "SELECT id, url FROM caches WHERE url = ?1",
+	[Q_CACHE_ID] = "SELECT id, url FROM caches WHERE id = ?1",
+	[Q_PATH_HASH] = "SELECT id, name FROM paths WHERE hash = ?1",
+};
+static struct stmt_table stmts = STMT_TABLE("lookup", sql);
+
 static void list_caches(struct db *db)
 {
-	static const char sql[] = "SELECT id, url FROM caches ORDER BY id";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_CACHES, SQL_NOARGS);
 
 	if (!st)
 		return;
@@ -27,16 +44,13 @@ static void list_caches(struct db *db)
 
 int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
 {
-	static const char sql_all[] = "SELECT id, url FROM caches ORDER BY id LIMIT 2";
-	static const char sql_url[] = "SELECT id, url FROM caches WHERE url = ?1";
-	static const char sql_id[] = "SELECT id, url FROM caches WHERE id = ?1";
 	sqlite3_stmt *st;
 	struct strbuf norm = STRBUF_INIT;
 	uint64_t n;
 	int rc, ret = -1;
 
 	if (!arg) {
-		if (!(st = db_stmt(db, sql_all)))
+		if (!(st = stmt_query(db, &stmts, Q_CACHES_TWO, SQL_NOARGS)))
 			return -1;
 		rc = db_step(db, st);
 		if (rc == 0) {
@@ -63,10 +77,9 @@ int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
 		return 0;
 	}
 	if (!parse_uint(arg, &n) && n <= INT64_MAX) {
-		st = db_stmt(db, sql_id);
+		st = stmt_query(db, &stmts, Q_CACHE_ID, SQL_ARGS((int64_t)n));
 		if (!st)
 			return -1;
-		db_bind_int(st, 1, (int64_t)n);
 	} else {
 		char real[PATH_MAX];
 		const char *u = arg;
@@ -82,10 +95,9 @@ int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
 				norm.buf[--norm.len] = '\0';
 			u = norm.buf;
 		}
-		st = db_stmt(db, sql_url);
+		st = stmt_query(db, &stmts, Q_CACHE_URL, SQL_ARGS(u));
 		if (!st)
 			goto out;
-		db_bind_text(st, 1, u);
 	}
 	rc = db_step(db, st);
 	if (rc == 1) {
@@ -105,7 +117,6 @@ out:
 
 int path_resolve(struct db *db, const char *store_dir, const char *arg, int64_t *path_id)
 {
-	static const char sql[] = "SELECT id, name FROM paths WHERE hash = ?1";
 	size_t sdl = strlen(store_dir), len;
 	const char *p = arg, *slash;
 	sqlite3_stmt *st;
@@ -120,9 +131,8 @@ int path_resolve(struct db *db, const char *store_dir, const char *arg, int64_t 
 	if (len < STORE_HASH_LEN || !store_hash_valid(p, STORE_HASH_LEN) ||
 	    (len > STORE_HASH_LEN && !store_basename_valid(p, len)))
 		return error("'%s' is not a store path, basename or 32-character store hash", arg);
-	if (!(st = db_stmt(db, sql)))
+	if (!(st = stmt_query(db, &stmts, Q_PATH_HASH, SQL_ARGS(SQL_TEXTN(p, STORE_HASH_LEN)))))
 		return -1;
-	db_bind_textn(st, 1, p, STORE_HASH_LEN);
 	rc = db_step(db, st);
 	if (rc == 1) {
 		const char *name = db_col_text(st, 1);

@@ -6,12 +6,18 @@
 #include <stdlib.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "lib/util.h"
+
+enum { Q_STORE_DIR, Q_N };
+static const char *const sql[Q_N] = {
+	[Q_STORE_DIR] = "SELECT value FROM meta WHERE key = 'store_dir'",
+};
+static struct stmt_table stmts = STMT_TABLE("meta", sql);
 
 char *db_store_dir(struct db *db)
 {
-	static const char sql[] = "SELECT value FROM meta WHERE key = 'store_dir'";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_STORE_DIR, SQL_NOARGS);
 	char *s;
 
 	if (!st || db_step(db, st) != 1) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "lib/util.h"
 
 static uint64_t key_of(const char *hash)
@@ -43,13 +44,28 @@ static void add(struct path_index *pi, uint32_t id, const char *hash)
 	hashmap_add(&pi->map, key_of(hash), id - 1);
 }
 
+enum {
+	Q_DATA_VERSION,
+	Q_LOAD,
+	Q_INSERT,
+	Q_INSERT_ID,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_DATA_VERSION] = "PRAGMA data_version",
+	[Q_LOAD] = "SELECT id, hash FROM paths ORDER BY id",
+	[Q_INSERT] = "INSERT INTO paths (hash, name) VALUES (?1, ?2)",
+	[Q_INSERT_ID] = "INSERT INTO paths (hash, name, id) VALUES (?1, ?2, ?3)",
+};
+static struct stmt_table stmts = STMT_TABLE("pathindex", sql);
+
 /* SQLite's count of commits by other connections: it changes exactly when
  * another process (or connection) has written the DB since we last looked. */
 static int data_version(struct db *db, int64_t *out)
 {
-	sqlite3_stmt *st = db_stmt(db, "PRAGMA data_version");
+	sqlite3_stmt *st;
 
-	if (!st || db_step(db, st) != 1)
+	if (stmt_row(db, &stmts, Q_DATA_VERSION, &st, SQL_NOARGS) != 1)
 		return -1;
 	*out = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -58,12 +74,11 @@ static int data_version(struct db *db, int64_t *out)
 
 int path_index_load(struct path_index *pi, struct db *db)
 {
-	static const char sql[] = "SELECT id, hash FROM paths ORDER BY id";
 	sqlite3_stmt *st;
 	int rc;
 
 	memset(pi, 0, sizeof(*pi));
-	st = db_stmt(db, sql);
+	st = stmt_query(db, &stmts, Q_LOAD, SQL_NOARGS);
 	if (!st)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {
@@ -102,9 +117,8 @@ static int is_reserved(const struct path_index *pi, uint32_t id)
 uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *basename,
 			   size_t len)
 {
-	static const char sql[] = "INSERT INTO paths (hash, name) VALUES (?1, ?2)";
-	static const char sql_id[] = "INSERT INTO paths (hash, name, id) VALUES (?1, ?2, ?3)";
-	sqlite3_stmt *st;
+	struct sql_arg hash = SQL_TEXTN(basename, STORE_HASH_LEN);
+	struct sql_arg name = SQL_TEXTN(basename + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1);
 	uint32_t id = path_index_find(pi, basename);
 	int64_t rowid;
 
@@ -116,14 +130,9 @@ uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *bas
 	}
 	/* With reservations outstanding the DB's next rowid may be one of
 	 * them: give the id explicitly, the reserved one or one past all. */
-	st = db_stmt(db, id || pi->nreserved ? sql_id : sql);
-	if (!st)
-		return 0;
-	db_bind_textn(st, 1, basename, STORE_HASH_LEN);
-	db_bind_textn(st, 2, basename + STORE_HASH_LEN + 1, len - STORE_HASH_LEN - 1);
-	if (id || pi->nreserved)
-		db_bind_int(st, 3, id ? id : pi->max_id + 1);
-	if (db_run(db, st))
+	if (id || pi->nreserved ? stmt_exec(db, &stmts, Q_INSERT_ID,
+					    SQL_ARGS(hash, name, id ? id : pi->max_id + 1))
+				: stmt_exec(db, &stmts, Q_INSERT, SQL_ARGS(hash, name)))
 		return 0;
 	if (id) {
 		pi->reserved[id] = 0;

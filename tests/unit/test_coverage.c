@@ -17,6 +17,7 @@
 
 #include "analysis/coverage.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "harness.h"
 #include "nix/nixhash.h"
 #include "nix/sig.h"

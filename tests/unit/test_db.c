@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "harness.h"
 #include "store/schema.h"
 #include "lib/util.h"

@@ -18,6 +18,7 @@
 
 #include "ingest/crawl.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/evict.h"
 #include "analysis/gc.h"
 #include "analysis/graph.h"

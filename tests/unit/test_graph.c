@@ -9,6 +9,7 @@
 
 #include "ingest/crawl.h"
 #include "store/db.h"
+#include "store/stmt.h"
 #include "analysis/graph.h"
 #include "harness.h"
 #include "lib/util.h"

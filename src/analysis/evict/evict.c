@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/refs.h"
+#include "store/stmt.h"
 #include "analysis/gc.h"
 #include "analysis/graph.h"
 #include "store/meta.h"
@@ -2023,19 +2025,21 @@ static int db_refs(struct applier *a)
 		db_bind_int(st, 1, a->plan.cache_id);
 		db_bind_int(st, 2, a->plan.paths[i].path_id);
 		if (db_step(a->db, st) == 1) {
-			for (r = db_col_text(st, 0); *r; r++) {
-				uint64_t id = 0;
-				int64_t k;
-				if (*r < '0' || *r > '9')
-					continue;
-				while (*r >= '0' && *r <= '9' && id < UINT32_MAX)
-					id = id * 10 + (uint64_t)(*r++ - '0');
-				r--;
-				k = idmap_find(&a->ids, id);
+			struct refs_iter it;
+			uint32_t id;
+			int more;
+			refs_iter_init(&it, r = db_col_text(st, 0));
+			while ((more = refs_next(&it, &id)) == 1) {
+				int64_t k = idmap_find(&a->ids, id);
 				if (k >= 0 && (size_t)k != i) {
 					GROW(t->refs, t->arefs, t->nrefs + 1);
 					t->refs[t->nrefs++] = (uint32_t)k;
 				}
+			}
+			if (more < 0) {
+				refs_malformed(a->db, a->plan.paths[i].path_id, r);
+				sqlite3_reset(st);
+				return -1;
 			}
 		}
 		sqlite3_reset(st);

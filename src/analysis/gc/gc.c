@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/stmt.h"
 #include "ingest/evals.h"
 #include "lib/util.h"
 
