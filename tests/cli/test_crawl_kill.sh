@@ -22,13 +22,7 @@ want=$(summary "$T/clean.db")
 # kill -9 while it writes: wait until some narinfos are committed.
 CACHEGC_BATCH_WRITES=200 $CG --db "$T/k.db" --now 2024-06-01 crawl "$T/w/cache" >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 400 ]; do
-	n=$(sqlite3 "$T/k.db" "SELECT count(*) FROM narinfos" 2>/dev/null || echo 0)
-	[ "${n:-0}" -gt 0 ] && break
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 400 0.05 sql_at_least 1 "$T/k.db" "SELECT count(*) FROM narinfos"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 partial=$(sqlite3 "$T/k.db" "SELECT count(*) FROM narinfos")
@@ -56,13 +50,7 @@ for pause in 0 20 100; do
 	CACHEGC_BATCH_WRITES=200 CACHEGC_BATCH_PAUSE_MS=$pause \
 		$CG --db "$T/i.db" --now 2024-06-01 crawl "$T/w/cache" >"$T/int.out" 2>&1 &
 	pid=$!
-	i=0
-	while [ $i -lt 400 ]; do
-		n=$(sqlite3 "$T/i.db" "SELECT count(*) FROM crawls" 2>/dev/null || echo 0)
-		[ "${n:-0}" -gt 0 ] && break
-		sleep 0.02
-		i=$((i + 1))
-	done
+	wait_until 400 0.02 sql_at_least 1 "$T/i.db" "SELECT count(*) FROM crawls"
 	kill -INT $pid
 	wait $pid
 	rc=$?

@@ -60,13 +60,6 @@ simulate simulate --policy attic --json
 plan plan evict --limit 100M --json
 evict evict --plan 1 --json
 EOR
-normalize() {
-	case "$1" in
-	verify) jq -S 'del(.verified, .reused)' ;;
-	plan) jq -S 'del(.id)' ;;
-	*) jq -S . ;;
-	esac
-}
 # The answers on a writable copy.
 cp "$db" "$T/rw.db"
 while read -r name args; do
@@ -153,11 +146,7 @@ sqlite3 "$db" <"$T/fifo" >/dev/null 2>&1 &
 sq=$!
 exec 3>"$T/fifo"
 echo "INSERT INTO trusted_keys (name, public_key, added_at) VALUES ('wal-only', 'AAAA', 0);" >&3
-i=0
-while [ $i -lt 100 ] && [ "$(sqlite3 "$db" "SELECT count(*) FROM trusted_keys WHERE name = 'wal-only'")" != 1 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 100 0.05 sql_at_least 1 "$db" "SELECT count(*) FROM trusted_keys WHERE name = 'wal-only'"
 kill -9 $sq
 wait $sq 2>/dev/null
 exec 3>&-

@@ -22,13 +22,8 @@ sqlite3 "$DB" "INSERT INTO evict_runs (plan_id, dir, started_at, status)
 
 CACHEGC_EVICT_STEP_DELAY_MS=100 $CG --db "$DB" evict --plan "$plan" --apply >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 200 ]; do
-	d=$(sqlite3 "$DB" ".timeout 2000" "SELECT count(*) FROM evict_journal WHERE state = 'done'" 2>/dev/null)
-	[ "${d:-0}" -ge 2 ] && break
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 200 0.05 sql_at_least 2 "$DB" ".timeout 2000" \
+	"SELECT count(*) FROM evict_journal WHERE state = 'done'"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 left=$(sqlite3 "$DB" "SELECT count(*) FROM evict_journal WHERE state = 'done'")

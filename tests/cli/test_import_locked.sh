@@ -18,8 +18,7 @@ sqlite3 "$T/db" <"$T/fifo" >/dev/null 2>&1 &
 holder=$!
 exec 3>"$T/fifo"
 echo "BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('held', 'x');" >&3
-i=0
-while [ $i -lt 100 ] && [ -z "$(ls "$T"/db-wal 2>/dev/null)" ]; do sleep 0.05; i=$((i + 1)); done
+wait_until 100 0.05 test -e "$T/db-wal"
 sleep 0.2
 
 CACHEGC_BUSY_TIMEOUT_MS=1000 $CG --db "$T/db" import-eval --manifest "$M" >"$T/out" 2>"$T/err"

@@ -33,15 +33,6 @@ simulate simulate --policy attic --json
 plan plan evict --limit 20G --json
 EOF
 
-# The answer of analysis NAME without what differs between two runs on
-# one state: verify's counts of work done, the plan's id.
-normalize() {
-	case "$1" in
-	verify) jq -S 'del(.verified, .reused)' ;;
-	plan) jq -S 'del(.id)' ;;
-	*) jq -S . ;;
-	esac
-}
 
 # run_one DB NAME ARGS...: run it (under $CACHEGC_WRAP), output in
 # $T/o.NAME, stderr in $T/e.NAME, exit status in $rc.
@@ -67,14 +58,7 @@ answer_ok() {
 }
 
 wait_for_cache() { # DB: until the crawl has committed a first batch
-	i=0
-	while [ $i -lt 600 ]; do
-		n=$(sqlite3 "$1" "SELECT count(*) FROM presence" 2>/dev/null || echo 0)
-		[ "${n:-0}" -gt 0 ] && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
+	wait_until 600 0.01 sql_at_least 1 "$1" "SELECT count(*) FROM presence"
 }
 
 maxid() { sqlite3 "$1" ".timeout 20000" "SELECT coalesce(max(id), 0) FROM presence"; }

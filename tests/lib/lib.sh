@@ -41,4 +41,37 @@ need() {
 	done
 }
 
+# wait_until TRIES SECONDS CMD...: run CMD until it exits 0, at most TRIES
+# times, SECONDS apart.  0 when it did, 1 when it never did.
+wait_until() {
+	_wu_tries=$1 _wu_pause=$2
+	shift 2
+	while [ "$_wu_tries" -gt 0 ]; do
+		"$@" && return 0
+		sleep "$_wu_pause"
+		_wu_tries=$((_wu_tries - 1))
+	done
+	return 1
+}
+
+# sql_at_least N DB [ARG...]: the number sqlite3 DB ARG... prints is at
+# least N (false while the DB cannot be read yet).
+sql_at_least() {
+	_sal_want=$1
+	shift
+	_sal_n=$(sqlite3 "$@" 2>/dev/null)
+	[ "${_sal_n:-0}" -ge "$_sal_want" ] 2>/dev/null
+}
+
+# normalize NAME: an analysis' --json answer (stdin) without what differs
+# between two runs on one state: verify's counts of work done, the plan's
+# id; keys sorted.
+normalize() {
+	case "$1" in
+	verify) jq -S 'del(.verified, .reused)' ;;
+	plan) jq -S 'del(.id)' ;;
+	*) jq -S . ;;
+	esac
+}
+
 finish() { [ "$failures" = 0 ]; }

@@ -446,17 +446,6 @@ static int path_normalize(const char *p, size_t n, struct strbuf *out)
 	return 0;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode p[0..n) into out (reset first).  -1 on a malformed
  * escape or an encoded NUL, which nginx answers with 400. */
 static int pct_decode(const char *p, size_t n, struct strbuf *out)
@@ -470,8 +459,8 @@ static int pct_decode(const char *p, size_t n, struct strbuf *out)
 		}
 		if (i + 2 >= n)
 			return -1;
-		if ((hi = hexval((unsigned char)p[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)p[i + 2])) < 0 || (!hi && !lo))
+		if ((hi = hex_value((unsigned char)p[i + 1])) < 0 ||
+		    (lo = hex_value((unsigned char)p[i + 2])) < 0 || (!hi && !lo))
 			return -1;
 		strbuf_addch(out, (char)(hi * 16 + lo));
 		i += 2;
