@@ -24,7 +24,10 @@ ALLOW='
 layer src/analysis/gc/gc.c ingest/evals.h
 layer src/analysis/coverage.c ingest/evals.h
 legacy src/analysis/gc/gc.c
-legacy src/analysis/evict/evict.c
+legacy src/analysis/evict/apply.c
+legacy src/analysis/evict/keys.c
+legacy src/analysis/evict/plan.c
+legacy src/analysis/evict/plan_store.c
 legacy src/ingest/evals.c
 legacy src/ingest/crawl.c
 legacy src/ingest/crawl_http.c

@@ -1,0 +1,703 @@
+/*
+ * plan.c - building an eviction plan: the classes of present paths from
+ * the evaluations, the GC model's proposal, closure-safe selection down
+ * to the limit, reasons and the jobs a plan breaks.  Reads the database,
+ * changes nothing (plan_store.c stores plans).  See evict.h.
+ */
+#include "analysis/evict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "store/stmt.h"
+#include "analysis/gc.h"
+#include "analysis/graph.h"
+#include "store/meta.h"
+#include "nix/nixhash.h"
+#include "lib/util.h"
+
+/* The GC models first, the default first of all. */
+const char *const evict_policies[] = {"priority", "cachix", "attic", "niks3", "reach", NULL};
+
+/* A victim's gc_reason is stored as is. */
+_Static_assert((int)GC_UNREACHED == EVICT_UNREACHED && (int)GC_SUPERSEDED == EVICT_SUPERSEDED &&
+	       (int)GC_LOW_VALUE == EVICT_LOW_VALUE && (int)GC_LRU == EVICT_LRU &&
+	       (int)GC_EXPIRED == EVICT_EXPIRED &&
+	       (int)GC_DEPENDENCY_LOST == EVICT_DEPENDENCY_LOST && GC_NREASONS == EVICT_NREASONS,
+	       "enum evict_reason follows enum gc_reason");
+
+void evict_plan_release(struct evict_plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		free(plan->paths[i].base);
+		free(plan->paths[i].url);
+		free(plan->paths[i].breaks);
+	}
+	free(plan->paths);
+	for (size_t i = 0; i < plan->njobs; i++) {
+		free(plan->jobs[i].branch);
+		free(plan->jobs[i].capabilities);
+		free(plan->jobs[i].attr);
+		free(plan->jobs[i].output);
+	}
+	free(plan->jobs);
+	free(plan->cache_url);
+	free(plan->policy);
+	free(plan->weights);
+	free(plan->store_dir);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+/*
+ * Classes of present paths, from the evaluations: a path reached by the
+ * closure of a current evaluation's output (the newest of its branch,
+ * capabilities and system) is CURRENT; else one reached by an older
+ * evaluation's output is SUPERSEDED; else UNREACHED.  Lower goes first.
+ */
+enum { CLS_UNREACHED, CLS_SUPERSEDED, CLS_CURRENT };
+
+struct eval_row {
+	int64_t id;
+	int64_t time;
+	int current;
+	char *branch;
+	char *caps;
+};
+
+struct root {
+	int64_t key;           /* what the root is worth: higher stays longer */
+	uint32_t id;           /* path id */
+	uint32_t eval;         /* index into the evaluations */
+};
+
+static int cmp_root_desc(const void *a, const void *b)
+{
+	const struct root *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+struct heap_item {
+	int64_t key;
+	int64_t tie;
+	uint32_t id;
+	uint8_t cls;
+};
+
+static int heap_less(const struct heap_item *a, const struct heap_item *b)
+{
+	if (a->cls != b->cls)
+		return a->cls < b->cls;
+	if (a->key != b->key)
+		return a->key < b->key;
+	if (a->tie != b->tie)
+		return a->tie < b->tie;
+	return a->id < b->id;
+}
+
+struct heap {
+	struct heap_item *v;
+	size_t n, alloc;
+};
+
+static void heap_push(struct heap *h, struct heap_item it)
+{
+	size_t i;
+
+	GROW(h->v, h->alloc, h->n + 1);
+	i = h->n++;
+	while (i && heap_less(&it, &h->v[(i - 1) / 2])) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = it;
+}
+
+static struct heap_item heap_pop(struct heap *h)
+{
+	struct heap_item top = h->v[0], last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && heap_less(&h->v[c + 1], &h->v[c]))
+			c++;
+		if (!heap_less(&h->v[c], &last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+struct planner {
+	struct db *db;
+	struct evict_plan *plan;
+	struct graph *g;       /* own, or the GC world's */
+	struct graph own;
+	int own_loaded;
+	struct gc_world world;
+	int world_loaded;
+	int reach;             /* the built-in ranking, else the GC world's */
+	int64_t *rank;         /* per id: 1 + the victim's place, 0 = not
+	                          proposed (GC policies) */
+	uint8_t *vreason;      /* per id: the victim's gc_reason */
+	uint8_t *cls;          /* per id: CLS_* (present or not) */
+	uint8_t *marked;       /* per id: class assigned */
+	int64_t *key;          /* per id: the class key */
+	int64_t *push_time;    /* per id */
+	uint32_t *pos;         /* per id: index in plan->paths + 1, 0 = kept */
+	uint32_t *stack;
+	struct eval_row *evals;
+	size_t nevals, aevals;
+	struct root *roots;
+	size_t nroots, aroots;
+};
+
+static int64_t stored_of(const struct graph *g, uint32_t id)
+{
+	return g->file_size[id] >= 0 ? g->file_size[id] : g->nar_size[id];
+}
+
+static int present(const struct graph *g, uint32_t id)
+{
+	return (g->flags[id] & (GRAPH_PRESENT | GRAPH_NARINFO)) == (GRAPH_PRESENT | GRAPH_NARINFO);
+}
+
+static int load_evals(struct planner *p)
+{
+	static const char sql_evals[] =
+		"SELECT e.id, e.time, e.branch, e.capabilities, NOT EXISTS ("
+		" SELECT 1 FROM evaluations f WHERE f.branch = e.branch"
+		" AND f.capabilities = e.capabilities AND f.system = e.system AND f.time <= ?1"
+		" AND (f.time > e.time OR (f.time = e.time AND f.id > e.id)))"
+		" FROM evaluations e WHERE e.time <= ?1 ORDER BY e.id";
+	static const char sql_jobs[] =
+		"SELECT evaluation_id, path_id FROM eval_jobs WHERE path_id IS NOT NULL";
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Like the GC models, the plan sees what happened up to its clock. */
+	if (!(st = db_stmt(p->db, sql_evals)))
+		return -1;
+	db_bind_int(st, 1, p->plan->created_at);
+	while ((rc = db_step(p->db, st)) == 1) {
+		struct eval_row *e;
+		GROW(p->evals, p->aevals, p->nevals + 1);
+		e = &p->evals[p->nevals++];
+		e->id = sqlite3_column_int64(st, 0);
+		e->time = sqlite3_column_int64(st, 1);
+		e->branch = xstrdup(db_col_text(st, 2));
+		e->caps = xstrdup(db_col_text(st, 3));
+		e->current = sqlite3_column_int(st, 4);
+	}
+	if (rc < 0)
+		return -1;
+	if (!(st = db_stmt(p->db, sql_jobs)))
+		return -1;
+	while ((rc = db_step(p->db, st)) == 1) {
+		int64_t eid = sqlite3_column_int64(st, 0), pid = sqlite3_column_int64(st, 1);
+		size_t lo = 0, hi = p->nevals;
+		if (pid <= 0 || pid >= p->g->n)
+			continue;
+		while (lo < hi) {  /* evals are sorted by id */
+			size_t mid = lo + (hi - lo) / 2;
+			if (p->evals[mid].id < eid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= p->nevals || p->evals[lo].id != eid)
+			continue;
+		GROW(p->roots, p->aroots, p->nroots + 1);
+		p->roots[p->nroots].id = (uint32_t)pid;
+		p->roots[p->nroots].eval = (uint32_t)lo;
+		/* "reach" values a root by its evaluation's time: the newest
+		 * evaluations are worth most. */
+		p->roots[p->nroots].key = p->evals[lo].time;
+		p->nroots++;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Mark what roots of one kind reach, highest key first: a path takes the
+ * key of the best root reaching it.  A walk stops at paths already marked,
+ * whose closure was marked before with a key at least as high, so every
+ * path is visited once.
+ */
+static void mark_reach(struct planner *p, int current, uint8_t cls)
+{
+	struct graph *g = p->g;
+
+	for (size_t r = 0; r < p->nroots; r++) {
+		size_t sp = 0;
+		uint32_t id = p->roots[r].id;
+		if (p->evals[p->roots[r].eval].current != current || p->marked[id])
+			continue;
+		p->marked[id] = 1;
+		p->cls[id] = cls;
+		p->key[id] = p->roots[r].key;
+		p->stack[sp++] = id;
+		while (sp) {
+			uint32_t v = p->stack[--sp];
+			for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
+				uint32_t w = g->adj[e];
+				if (p->marked[w])
+					continue;
+				p->marked[w] = 1;
+				p->cls[w] = cls;
+				p->key[w] = p->roots[r].key;
+				p->stack[sp++] = w;
+			}
+		}
+	}
+}
+
+static int load_push_times(struct planner *p)
+{
+	static const char sql[] =
+		"SELECT path_id, coalesce(push_time, first_seen) FROM presence"
+		" WHERE cache_id = ?1 AND gone_at IS NULL";
+	sqlite3_stmt *st = db_stmt(p->db, sql);
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, p->plan->cache_id);
+	while ((rc = db_step(p->db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id < p->g->n)
+			p->push_time[id] = sqlite3_column_int64(st, 1);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Whether each path's closure is wholly present, memoized in state
+ * (0 unknown, 1 on the stack, 2 whole, 3 not), for the paths reachable
+ * from root.  A cycle (impossible in Nix, possible in a forged cache)
+ * counts as whole.
+ */
+struct dfs_frame {
+	uint32_t v;
+	uint32_t e;
+	uint8_t bad;
+};
+
+static int closure_whole(struct planner *p, uint8_t *state, struct dfs_frame *fr, uint32_t root)
+{
+	struct graph *g = p->g;
+	size_t sp = 0;
+
+	if (state[root] >= 2)
+		return state[root] == 2;
+	state[root] = 1;
+	fr[sp++] = (struct dfs_frame){root, g->off[root], !present(g, root)};
+	while (sp) {
+		struct dfs_frame *f = &fr[sp - 1];
+		if (!f->bad && f->e < g->off[f->v + 1]) {
+			uint32_t w = g->adj[f->e++];
+			if (state[w] == 0) {
+				state[w] = 1;
+				fr[sp++] = (struct dfs_frame){w, g->off[w], !present(g, w)};
+			} else if (state[w] == 3) {
+				f->bad = 1;
+			}
+			continue;
+		}
+		state[f->v] = f->bad ? 3 : 2;
+		sp--;
+		if (sp && f->bad)
+			fr[sp - 1].bad = 1;
+	}
+	return state[root] == 2;
+}
+
+struct broken_pair {
+	int64_t time;
+	int64_t eval_id;
+	uint32_t eval;
+	uint32_t root;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct broken_pair *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time > y->time ? -1 : 1;
+	if (x->eval_id != y->eval_id)
+		return x->eval_id > y->eval_id ? -1 : 1;
+	return x->root < y->root ? -1 : x->root > y->root;
+}
+
+/* The jobs the plan breaks, and for each evicted path the jobs whose
+ * closure holds it. */
+static int find_broken(struct planner *p)
+{
+	static const char sql[] =
+		"SELECT attr, output FROM eval_jobs WHERE evaluation_id = ?1 AND path_id = ?2"
+		" ORDER BY attr, output";
+	struct graph *g = p->g;
+	struct evict_plan *plan = p->plan;
+	struct broken_pair *pairs = NULL;
+	size_t npairs = 0, apairs = 0, k;
+	uint8_t *state = xcalloc(g->n, 1);
+	uint32_t *stamp = xcalloc(g->n, sizeof(*stamp));
+	struct dfs_frame *fr = xmalloc(g->n * sizeof(*fr));
+	int ret = -1;
+
+	for (size_t r = 0; r < p->nroots; r++) {
+		uint32_t id = p->roots[r].id;
+		if (!p->pos[id] || !closure_whole(p, state, fr, id))
+			continue;
+		GROW(pairs, apairs, npairs + 1);
+		pairs[npairs].time = p->evals[p->roots[r].eval].time;
+		pairs[npairs].eval_id = p->evals[p->roots[r].eval].id;
+		pairs[npairs].eval = p->roots[r].eval;
+		pairs[npairs].root = id;
+		npairs++;
+	}
+	if (npairs)
+		qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
+	for (k = 0; k < npairs; k++) {
+		sqlite3_stmt *st;
+		size_t first = plan->njobs, sp = 0;
+		int rc;
+		if (k && !cmp_pair(&pairs[k], &pairs[k - 1]))
+			continue;
+		if (!(st = db_stmt(p->db, sql)))
+			goto out;
+		db_bind_int(st, 1, pairs[k].eval_id);
+		db_bind_int(st, 2, pairs[k].root);
+		while ((rc = db_step(p->db, st)) == 1) {
+			struct evict_job *j;
+			GROW(plan->jobs, plan->ajobs, plan->njobs + 1);
+			j = &plan->jobs[plan->njobs++];
+			j->evaluation_id = pairs[k].eval_id;
+			j->branch = xstrdup(p->evals[pairs[k].eval].branch);
+			j->capabilities = xstrdup(p->evals[pairs[k].eval].caps);
+			j->eval_time = pairs[k].time;
+			j->attr = xstrdup(db_col_text(st, 0));
+			j->output = xstrdup(db_col_text(st, 1));
+			j->root = pairs[k].root;
+		}
+		if (rc < 0)
+			goto out;
+		/* Every evicted path of the root's closure loses these jobs.
+		 * Kept paths end the walk: all they reference is kept. */
+		stamp[pairs[k].root] = (uint32_t)k + 1;
+		p->stack[sp++] = pairs[k].root;
+		while (sp) {
+			uint32_t v = p->stack[--sp];
+			struct evict_path *ep = &plan->paths[p->pos[v] - 1];
+			for (size_t j = first; j < plan->njobs; j++) {
+				ep->nbreaks++;
+				if (ep->nbreaks_kept < EVICT_BREAKS_KEPT) {
+					if (!ep->breaks)
+						ep->breaks = xmalloc(EVICT_BREAKS_KEPT * sizeof(*ep->breaks));
+					ep->breaks[ep->nbreaks_kept++] = (uint32_t)j;
+				}
+			}
+			for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
+				uint32_t w = g->adj[e];
+				if (!p->pos[w] || stamp[w] == (uint32_t)k + 1)
+					continue;
+				stamp[w] = (uint32_t)k + 1;
+				p->stack[sp++] = w;
+			}
+		}
+	}
+	ret = 0;
+out:
+	free(pairs);
+	free(state);
+	free(stamp);
+	free(fr);
+	return ret;
+}
+
+static int fill_paths(struct planner *p)
+{
+	static const char sql_path[] = "SELECT hash || '-' || name FROM paths WHERE id = ?1";
+	static const char sql_url[] = "SELECT url FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
+	struct evict_plan *plan = p->plan;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		struct evict_path *ep = &plan->paths[i];
+		sqlite3_stmt *st = db_stmt(p->db, sql_path);
+		if (!st)
+			return -1;
+		db_bind_int(st, 1, ep->path_id);
+		if (db_step(p->db, st) != 1)
+			return error("path %u of the plan is not in '%s'", ep->path_id, p->db->path);
+		ep->base = xstrdup(db_col_text(st, 0));
+		sqlite3_reset(st);
+		if (!(st = db_stmt(p->db, sql_url)))
+			return -1;
+		db_bind_int(st, 1, plan->cache_id);
+		db_bind_int(st, 2, ep->path_id);
+		if (db_step(p->db, st) != 1)
+			return error("no narinfo recorded for '%s'", ep->base);
+		ep->url = xstrdup(db_col_text(st, 0));
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
+static int plan_header(struct db *db, struct evict_plan *plan)
+{
+	static const char sql_cache[] = "SELECT url FROM caches WHERE id = ?1";
+	static const char sql_crawl[] =
+		"SELECT id, status FROM crawls WHERE cache_id = ?1 ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(plan->store_dir = db_store_dir(db)))
+		return -1;
+	if (!(st = db_stmt(db, sql_cache)))
+		return -1;
+	db_bind_int(st, 1, plan->cache_id);
+	if ((rc = db_step(db, st)) != 1) {
+		if (rc == 0)
+			error("no cache %lld in '%s'", (long long)plan->cache_id, db->path);
+		return -1;
+	}
+	plan->cache_url = xstrdup(db_col_text(st, 0));
+	sqlite3_reset(st);
+	if (!(st = db_stmt(db, sql_crawl)))
+		return -1;
+	db_bind_int(st, 1, plan->cache_id);
+	rc = db_step(db, st);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		return error("cache '%s' was never crawled; run 'cachegc crawl %s' first",
+			     plan->cache_url, plan->cache_url);
+	}
+	plan->crawl_id = sqlite3_column_int64(st, 0);
+	if (strcmp(db_col_text(st, 1), "complete"))
+		warning("the last crawl of '%s' did not complete: the plan sees the cache as "
+			"that crawl left it", plan->cache_url);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Ask the GC model for its victims: their order and reasons. */
+static int gc_propose(struct planner *p, const struct evict_plan_opts *o, enum gc_policy gp)
+{
+	struct gc_weights wt;
+	struct gc_victims v = {0};
+	struct gc_params params;
+	uint8_t *stored = NULL;
+	int ret = -1;
+
+	gc_weights_init(&wt);
+	if (o->weights && gc_weights_load(&wt, o->weights))
+		goto out;
+	p->world_loaded = 1;
+	if (gc_world_load(&p->world, p->db, o->cache_id, &wt, 0))
+		goto out;
+	p->g = &p->world.g;
+	memset(&params, 0, sizeof(params));
+	params.limit = o->limit;
+	params.retention = o->retention;
+	params.now = p->plan->created_at;
+	stored = gc_stored_now(&p->world);
+	if (gc_select(&p->world, gp, &params, stored, &v))
+		goto out;
+	p->rank = xcalloc(p->g->n, sizeof(*p->rank));
+	p->vreason = xcalloc(p->g->n, 1);
+	for (size_t i = 0; i < v.n; i++) {
+		uint32_t id = v.v[i].path;
+		if (id >= p->g->n || p->rank[id])
+			continue;
+		p->rank[id] = (int64_t)i + 1;
+		p->vreason[id] = v.v[i].reason < EVICT_NREASONS ? v.v[i].reason : EVICT_LOW_VALUE;
+	}
+	ret = 0;
+out:
+	gc_victims_release(&v);
+	gc_weights_release(&wt);
+	free(stored);
+	return ret;
+}
+
+/* Whether the policy proposes present path v, and its place in the heap. */
+static int proposed(const struct planner *p, uint32_t v)
+{
+	return p->reach || p->rank[v];
+}
+
+static struct heap_item candidate(const struct planner *p, uint32_t v)
+{
+	struct heap_item it = {0, 0, v, 0};
+
+	if (!p->reach) {
+		it.key = p->rank[v];
+		return it;
+	}
+	it.cls = p->cls[v];
+	it.key = p->cls[v] == CLS_UNREACHED ? p->push_time[v] : p->key[v];
+	it.tie = -stored_of(p->g, v);
+	return it;
+}
+
+static int reason_of(const struct planner *p, uint32_t v)
+{
+	if (!p->reach)
+		return p->vreason[v];
+	return p->cls[v] == CLS_CURRENT ? EVICT_LOW_VALUE
+	     : p->cls[v] == CLS_SUPERSEDED ? EVICT_SUPERSEDED : EVICT_UNREACHED;
+}
+
+int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evict_plan *plan)
+{
+	struct planner p;
+	struct graph *g;
+	struct heap h = {0};
+	uint32_t *cnt = NULL;
+	uint64_t size;
+	const char *policy = o->policy ? o->policy : "priority";
+	enum gc_policy gp = GC_PRIORITY;
+	int ret = -1;
+
+	memset(plan, 0, sizeof(*plan));
+	memset(&p, 0, sizeof(p));
+	p.db = db;
+	p.plan = plan;
+	plan->cache_id = o->cache_id;
+	plan->limit = o->limit;
+	plan->created_at = clock_now();
+	p.reach = !strcmp(policy, "reach");
+	if (!p.reach && gc_policy_parse(policy, &gp))
+		return error("unknown policy '%s' (known: priority, cachix, attic, niks3, reach)",
+			     policy);
+	plan->policy = xstrdup(policy);
+	plan->weights = o->weights ? xstrdup(o->weights) : NULL;
+	plan->retention = o->retention > 0 ? o->retention : 0;
+	if (plan_header(db, plan))
+		return -1;
+	if (p.reach) {
+		if (graph_load(&p.own, db, o->cache_id))
+			goto out;
+		p.own_loaded = 1;
+		p.g = &p.own;
+	} else if (gc_propose(&p, o, gp)) {
+		goto out;
+	}
+	g = p.g;
+	p.cls = xcalloc(g->n, 1);
+	p.marked = xcalloc(g->n, 1);
+	p.key = xcalloc(g->n, sizeof(*p.key));
+	p.push_time = xcalloc(g->n, sizeof(*p.push_time));
+	p.pos = xcalloc(g->n, sizeof(*p.pos));
+	p.stack = xmalloc((g->n ? g->n : 1) * sizeof(*p.stack));
+	if (load_push_times(&p) || load_evals(&p))
+		goto out;
+	plan->nevaluations = p.nevals;
+	if (p.nroots)
+		qsort(p.roots, p.nroots, sizeof(*p.roots), cmp_root_desc);
+	mark_reach(&p, 1, CLS_CURRENT);
+	mark_reach(&p, 0, CLS_SUPERSEDED);
+
+	for (uint32_t v = 1; v < g->n; v++) {
+		if (!present(g, v))
+			continue;
+		plan->paths_before++;
+		plan->size_before += (uint64_t)stored_of(g, v);
+		if (proposed(&p, v)) {
+			plan->proposed_paths++;
+			plan->proposed_bytes += (uint64_t)stored_of(g, v);
+		}
+	}
+	size = plan->size_before;
+
+	/*
+	 * Peel the graph from the top: a proposed path becomes a candidate
+	 * once no kept present path references it, and the candidate the
+	 * policy ranks first goes next.  With "reach", classes and keys only
+	 * grow down the references (what a root reaches, its references
+	 * reach too); the GC models list referrers first (but attic, which
+	 * ignores references).  So this is the policy's order wherever
+	 * closure safety allows it, every prefix of the plan is
+	 * closure-safe, and a path the policy does not propose never goes.
+	 */
+	cnt = xcalloc(g->n, sizeof(*cnt));
+	for (uint32_t u = 1; u < g->n; u++) {
+		if (!present(g, u))
+			continue;
+		for (uint32_t e = g->off[u]; e < g->off[u + 1]; e++)
+			if (present(g, g->adj[e]))
+				cnt[g->adj[e]]++;
+	}
+	for (uint32_t v = 1; v < g->n; v++)
+		if (present(g, v) && !cnt[v] && proposed(&p, v))
+			heap_push(&h, candidate(&p, v));
+	while (size > plan->limit && h.n) {
+		struct heap_item it = heap_pop(&h);
+		uint32_t v = it.id;
+		struct evict_path *ep;
+		GROW(plan->paths, plan->alloc, plan->n + 1);
+		ep = &plan->paths[plan->n++];
+		memset(ep, 0, sizeof(*ep));
+		ep->path_id = v;
+		ep->reason = reason_of(&p, v);
+		ep->stored = stored_of(g, v);
+		ep->file_size = g->file_size[v];
+		ep->nar_size = g->nar_size[v];
+		p.pos[v] = (uint32_t)plan->n;
+		size -= (uint64_t)ep->stored;
+		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
+			uint32_t w = g->adj[e];
+			if (!present(g, w) || --cnt[w] || !proposed(&p, w))
+				continue;
+			heap_push(&h, candidate(&p, w));
+		}
+	}
+	plan->size_after = size;
+	plan->limit_reached = size <= plan->limit;
+	if (!plan->limit_reached) {
+		for (uint32_t v = 1; v < g->n; v++) {
+			if (!present(g, v) || p.pos[v] || !proposed(&p, v))
+				continue;
+			plan->blocked_paths++;
+			plan->blocked_bytes += (uint64_t)stored_of(g, v);
+		}
+	}
+	if (fill_paths(&p) || find_broken(&p))
+		goto out;
+	ret = 0;
+out:
+	if (p.own_loaded)
+		graph_release(&p.own);
+	if (p.world_loaded)
+		gc_world_release(&p.world);
+	for (size_t i = 0; i < p.nevals; i++) {
+		free(p.evals[i].branch);
+		free(p.evals[i].caps);
+	}
+	free(p.evals);
+	free(p.roots);
+	free(p.cls);
+	free(p.marked);
+	free(p.key);
+	free(p.push_time);
+	free(p.pos);
+	free(p.stack);
+	free(p.rank);
+	free(p.vreason);
+	free(cnt);
+	free(h.v);
+	return ret;
+}
