@@ -557,3 +557,71 @@ void gc_world_release(struct gc_world *w)
 	free(w->crawl_times);
 	memset(w, 0, sizeof(*w));
 }
+
+/* ---- reading the world -------------------------------------------------- */
+
+size_t gc_first_eval_after(const struct gc_world *w, size_t nvis, int64_t t)
+{
+	size_t lo = 0, hi = nvis;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->evals[mid].time <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The qsort context of gc_sort_jobs(). */
+static const struct gc_world *sort_world;
+
+/* By value, ascending (ties: later attr first). */
+static int cmp_job_value_asc(const void *a, const void *b)
+{
+	const struct gc_job *x = &sort_world->jobs[*(const uint32_t *)a];
+	const struct gc_job *y = &sort_world->jobs[*(const uint32_t *)b];
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return *(const uint32_t *)a > *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Roots in priority order: value first, then the newer evaluation. */
+static int cmp_job_value_desc(const void *a, const void *b)
+{
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	const struct gc_job *x = &sort_world->jobs[ia], *y = &sort_world->jobs[ib];
+
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	if (x->eval != y->eval)
+		return x->eval > y->eval ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Newest evaluation first. */
+static int cmp_job_newest(const void *a, const void *b)
+{
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	uint32_t ea = sort_world->jobs[ia].eval, eb = sort_world->jobs[ib].eval;
+
+	if (ea != eb)
+		return ea > eb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jobs_order order)
+{
+	static int (*const cmp[])(const void *, const void *) = {
+		[GC_JOBS_VALUE_ASC] = cmp_job_value_asc,
+		[GC_JOBS_VALUE_DESC] = cmp_job_value_desc,
+		[GC_JOBS_NEWEST] = cmp_job_newest,
+	};
+
+	if (n < 2)
+		return;
+	sort_world = w;
+	qsort(jobs, n, sizeof(*jobs), cmp[order]);
+}
