@@ -179,10 +179,7 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 		for (size_t ri = 0; ri < nroots; ri++) {
 			uint32_t r = roots[ri];
 			size_t sp = 0;
-			if (++walk == 0) {
-				memset(seen, 0, n * sizeof(*seen));
-				walk = 1;
-			}
+			next_epoch(seen, &walk, (uint32_t)n);
 			seen[r] = walk;
 			stack[sp++] = r;
 			while (sp) {

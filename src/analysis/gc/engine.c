@@ -376,6 +376,14 @@ void eng_eval_touch_collect(struct eng *e, size_t a, size_t b)
 	}
 }
 
+void eng_eval_touch(struct eng *e, size_t i, size_t nseg, int64_t t)
+{
+	uint32_t lo = i + 1 < nseg ? e->seg[i + 1] : 0, hi = e->seg[i];
+
+	for (uint32_t k = lo; k < hi; k++)
+		touch(e, e->tmp[k], t, T_EVAL);
+}
+
 /* ---- advancing through the recorded history ----------------------------- */
 
 /*
@@ -456,13 +464,10 @@ void eng_advance(struct eng *e, struct cursor *c, int64_t t, struct step_rec *sr
 			ev = &w->accesses[c->access++];
 			touch(e, ev->path, ev->time, (int)ev->kind);
 			break;
-		case 4: {
-			uint32_t lo = ei + 1 < nseg ? e->seg[ei + 1] : 0, hi = e->seg[ei];
-			for (uint32_t k = lo; k < hi; k++)
-				touch(e, e->tmp[k], best, T_EVAL);
+		case 4:
+			eng_eval_touch(e, ei, nseg, best);
 			si++;
 			break;
-		}
 		}
 	}
 }

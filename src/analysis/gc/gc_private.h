@@ -209,6 +209,9 @@ void eng_eval_seen(struct eng *e, size_t ei);
 void eng_cur_filter(struct eng *e, int64_t now);
 /* The closures evaluations [a, b) access, into e->tmp and e->seg. */
 void eng_eval_touch_collect(struct eng *e, size_t a, size_t b);
+/* Touch at t the paths of the collect's i-th evaluation (a + i) of its
+ * nseg = b - a; unlinked paths only get their access times. */
+void eng_eval_touch(struct eng *e, size_t i, size_t nseg, int64_t t);
 /* Put the roots stored again back in the roots list. */
 void eng_roots_merge_back(struct eng *e);
 /* Apply every recorded event up to t (sr, when not NULL, collects the

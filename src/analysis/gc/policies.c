@@ -342,17 +342,9 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 	nvis = gc_first_eval_after(w, w->nevals, now);
 	if (e.eval_access && e.lru && nvis) {
 		eng_eval_touch_collect(&e, 0, nvis);
-		for (size_t i = 0; i < nvis; i++) {
-			uint32_t lo = i + 1 < nvis ? e.seg[i + 1] : 0, hi = e.seg[i];
-			int64_t t = w->evals[i].time;
-			for (uint32_t k = lo; k < hi; k++) {
-				uint32_t v = e.tmp[k];
-				if (t > e.acc[v])
-					e.acc[v] = t;
-				if (t > e.nacc[v])
-					e.nacc[v] = t;
-			}
-		}
+		/* The LRU list is built below: touches only set the times. */
+		for (size_t i = 0; i < nvis; i++)
+			eng_eval_touch(&e, i, nvis, w->evals[i].time);
 	}
 	for (size_t k = 0; k < nvis; k++)
 		eng_eval_seen(&e, k);

@@ -73,6 +73,16 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 	return (uint32_t)(m->n - 1);
 }
 
+/* Free m's strings (unless m->v was taken: set to NULL) and its table. */
+static void intern_release(struct intern *m)
+{
+	for (size_t i = 0; m->v && i < m->n; i++)
+		free(m->v[i]);
+	free(m->v);
+	free(m->tab);
+	memset(m, 0, sizeof(*m));
+}
+
 /* uint64 keys to uint32 values; key 0 is not allowed. */
 struct u64map {
 	uint64_t *k;
@@ -267,10 +277,7 @@ static int load_siblings(struct gc_world *w, struct db *db)
 		}
 		last[k] = (uint32_t)id;
 	}
-	for (size_t i = 0; i < drv.n; i++)
-		free(drv.v[i]);
-	free(drv.v);
-	free(drv.tab);
+	intern_release(&drv);
 	free(last);
 	return rc < 0 ? -1 : 0;
 }
@@ -456,18 +463,9 @@ static int load_evals(struct gc_world *w, struct db *db)
 	outputs.v = NULL;
 	ret = 0;
 out:
-	for (size_t i = 0; i < groups.n; i++)
-		free(groups.v[i]);
-	free(groups.v);
-	free(groups.tab);
-	for (size_t i = 0; attrs.v && i < attrs.n; i++)
-		free(attrs.v[i]);
-	free(attrs.v);
-	free(attrs.tab);
-	for (size_t i = 0; outputs.v && i < outputs.n; i++)
-		free(outputs.v[i]);
-	free(outputs.v);
-	free(outputs.tab);
+	intern_release(&groups);
+	intern_release(&attrs);
+	intern_release(&outputs);
 	u64map_release(&byid);
 	u64map_release(&last);
 	free(tj);
