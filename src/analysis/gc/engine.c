@@ -1,0 +1,473 @@
+/*
+ * engine.c - the engine every policy runs on: a simulated cache (flat
+ * per-path arrays: stored, push time, last access, LRU links, the
+ * priority policy's roots list) advanced in time.  gc_select() sets it up
+ * from a snapshot (policies.c); gc_simulate() replays the recorded
+ * history through eng_advance() (simulate.c).  The state is struct eng in
+ * gc_private.h.
+ *
+ * Events (pushes, accesses, evaluations, recorded evictions) are applied
+ * in time order, then a policy pass (policies.c) runs at the step's time.
+ * Nothing is reloaded or re-sorted per step: the LRU list stays sorted
+ * because touches arrive in time order, the priority policy's roots are a
+ * move-to-front list updated when an evaluation appears, and traversals
+ * use epoch-stamped marks.
+ */
+#include "gc_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+/* ---- set-up ------------------------------------------------------------- */
+
+void eng_release(struct eng *e)
+{
+	free(e->stored);
+	free(e->push);
+	free(e->acc);
+	free(e->nacc);
+	free(e->prev);
+	free(e->next);
+	free(e->key);
+	free(e->linked);
+	free(e->latest);
+	free(e->reached);
+	free(e->cur);
+	free(e->rprev);
+	free(e->rnext);
+	free(e->rlinked);
+	free(e->rkey);
+	free(e->rback);
+	free(e->rec);
+	free(e->base);
+	free(e->stamp);
+	free(e->stack);
+	free(e->fr);
+	free(e->order);
+	free(e->cls);
+	free(e->wstate);
+	free(e->wstamp);
+	free(e->tmp);
+	free(e->seg);
+	free(e->jtmp);
+	free(e->cand);
+	free(e->evstep);
+	memset(e, 0, sizeof(*e));
+}
+
+void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
+	      const struct gc_params *params, int mode, struct gc_victims *out)
+{
+	size_t n = w->n ? w->n : 1;
+	int model = params->access_model;
+
+	memset(e, 0, sizeof(*e));
+	e->w = w;
+	e->policy = p;
+	e->limit = params->limit;
+	e->retention = params->retention;
+	if (e->retention <= 0)
+		e->retention = (int64_t)(p == GC_ATTIC ? GC_ATTIC_RETENTION_DAYS
+					 : GC_NIKS3_RETENTION_DAYS) * 86400;
+	if (model == GC_ACCESS_AUTO)
+		model = w->accessed_paths ? GC_ACCESS_LOGS : GC_ACCESS_EVALS;
+	e->eval_access = model == GC_ACCESS_EVALS;
+	e->lru = p == GC_CACHIX ? LRU_ANY : p == GC_ATTIC ? LRU_NAR : LRU_NONE;
+	e->mode = mode;
+	e->n = w->n;
+	e->out = out;
+	e->stored = xcalloc(n, 1);
+	e->push = xcalloc(n, sizeof(*e->push));
+	e->acc = xcalloc(n, sizeof(*e->acc));
+	e->nacc = xcalloc(n, sizeof(*e->nacc));
+	if (e->lru) {
+		e->prev = xcalloc(n, sizeof(*e->prev));
+		e->next = xcalloc(n, sizeof(*e->next));
+		e->key = xcalloc(n, sizeof(*e->key));
+		e->linked = xcalloc(n, 1);
+	}
+	e->latest = xmalloc((w->ngroups ? w->ngroups : 1) * sizeof(*e->latest));
+	for (size_t g = 0; g < w->ngroups; g++)
+		e->latest[g] = NONE;
+	if (p == GC_NIKS3)
+		e->reached = xcalloc(n, 1);
+	if (p == GC_PRIORITY) {
+		e->rprev = xcalloc(n, sizeof(*e->rprev));
+		e->rnext = xcalloc(n, sizeof(*e->rnext));
+		e->rlinked = xcalloc(n, 1);
+		e->rkey = xcalloc(n, sizeof(*e->rkey));
+		e->order = xmalloc(n * sizeof(*e->order));
+		e->cls = xcalloc(n, 1);
+	}
+	e->stamp = xcalloc(n, sizeof(*e->stamp));
+	e->stack = xmalloc(n * sizeof(*e->stack));
+	e->fr = xmalloc(n * sizeof(*e->fr));
+	e->cand = xcalloc(n, 1);
+	e->wstate = xcalloc(n, 1);
+	e->wstamp = xcalloc(n, sizeof(*e->wstamp));
+	e->evstep = xcalloc(n, sizeof(*e->evstep));
+	if (out) {
+		out->n = 0;
+		out->bytes = out->bytes_before = 0;
+	}
+}
+
+/* ---- the stored set and the LRU list ------------------------------------ */
+
+/* Move id to the tail of the LRU list when its key grew, or link it
+ * (link: it was just stored). */
+static void lru_touch(struct eng *e, uint32_t id, int link)
+{
+	int64_t k;
+
+	if (!e->lru)
+		return;
+	k = lru_key(e, id);
+	if (e->linked[id]) {
+		if (k <= e->key[id])
+			return;
+		lru_unlink(e, id);
+	} else if (!link) {
+		return;
+	}
+	e->key[id] = k;
+	lru_append(e, id);
+}
+
+enum { T_NARINFO = GC_ACCESS_NARINFO, T_NAR = GC_ACCESS_NAR, T_EVAL };
+
+static void touch(struct eng *e, uint32_t id, int64_t t, int kind)
+{
+	if (t > e->acc[id])
+		e->acc[id] = t;
+	if (kind != T_NARINFO && t > e->nacc[id])
+		e->nacc[id] = t;
+	lru_touch(e, id, 0);
+}
+
+static void root_restored(struct eng *e, uint32_t id);
+
+static void store_one(struct eng *e, uint32_t id, int64_t t)
+{
+	e->stored[id] = 1;
+	e->bytes += (uint64_t)gc_size(e->w, id);
+	e->npaths++;
+	e->push[id] = t;
+	lru_touch(e, id, 1);
+	root_restored(e, id);
+}
+
+static void unstore(struct eng *e, uint32_t id)
+{
+	e->stored[id] = 0;
+	e->bytes -= (uint64_t)gc_size(e->w, id);
+	e->npaths--;
+	if (e->lru && e->linked[id] && e->mode != MODE_ANCHORED)
+		lru_unlink(e, id);
+}
+
+/* A push of id as CI does it: the whole closure, what the cache lacks
+ * uploaded dependencies first.  The walk stops at stored paths (their own
+ * push brought their closure). */
+static void push_closure(struct eng *e, uint32_t root, int64_t t)
+{
+	const struct graph *g = &e->w->g;
+	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n);
+	size_t sp = 0;
+
+	if (e->stored[root] || !has_narinfo(e, root))
+		return;
+	e->stamp[root] = ep;
+	e->fr[sp++] = (struct frame){root, g->off[root]};
+	while (sp) {
+		struct frame *f = &e->fr[sp - 1];
+		if (f->e < g->off[f->v + 1]) {
+			uint32_t x = g->adj[f->e++];
+			if (e->stamp[x] != ep && !e->stored[x] && has_narinfo(e, x)) {
+				e->stamp[x] = ep;
+				e->fr[sp++] = (struct frame){x, g->off[x]};
+			}
+			continue;
+		}
+		store_one(e, f->v, t);
+		e->pushed_paths++;
+		e->pushed_bytes += (uint64_t)gc_size(e->w, f->v);
+		sp--;
+	}
+}
+
+void eng_victim(struct eng *e, uint32_t id, int reason)
+{
+	struct gc_victims *o = e->out;
+
+	e->evstep[id] = e->stepno;
+	if (o) {
+		struct gc_victim *v;
+		GROW(o->v, o->alloc, o->n + 1);
+		v = &o->v[o->n++];
+		v->path = id;
+		v->reason = (uint8_t)reason;
+		v->bytes = gc_size(e->w, id);
+		o->bytes += (uint64_t)v->bytes;
+	}
+	unstore(e, id);
+}
+
+/* ---- the priority policy's roots list (see RL_* in gc_private.h) -------- */
+
+static void root_insert_after(struct eng *e, uint32_t at, uint32_t id)
+{
+	e->rprev[id] = at;
+	e->rnext[id] = e->rnext[at];
+	e->rprev[e->rnext[at]] = id;
+	e->rnext[at] = id;
+	e->rlinked[id] = RL_LINKED;
+}
+
+static void root_front(struct eng *e, uint32_t id)
+{
+	if (e->rlinked[id] == RL_LINKED)
+		root_unlink(e, id);
+	/* An RL_BACK entry left in rback is skipped when merged. */
+	e->rkey[id] = ++e->rclock;
+	root_insert_after(e, 0, id);
+}
+
+/* Stored again: due back in the list at the next pass. */
+static void root_restored(struct eng *e, uint32_t id)
+{
+	if (e->rlinked && e->rlinked[id] == RL_PRUNED) {
+		e->rlinked[id] = RL_BACK;
+		GROW(e->rback, e->arback, e->nrback + 1);
+		e->rback[e->nrback++] = id;
+	}
+}
+
+static const uint64_t *sort_rkey;
+
+static int cmp_rkey_desc(const void *a, const void *b)
+{
+	uint64_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
+
+	return x > y ? -1 : x < y;
+}
+
+/* Put the roots stored again back at their places (one walk). */
+void eng_roots_merge_back(struct eng *e)
+{
+	uint32_t at = 0;
+
+	if (!e->nrback)
+		return;
+	sort_rkey = e->rkey;
+	qsort(e->rback, e->nrback, sizeof(*e->rback), cmp_rkey_desc);
+	for (size_t i = 0; i < e->nrback; i++) {
+		uint32_t id = e->rback[i];
+		if (e->rlinked[id] != RL_BACK)
+			continue;    /* made a root again since: linked already */
+		while (e->rnext[at] && e->rkey[e->rnext[at]] > e->rkey[id])
+			at = e->rnext[at];
+		root_insert_after(e, at, id);
+		at = id;
+	}
+	e->nrback = 0;
+}
+
+/* ---- evaluations -------------------------------------------------------- */
+
+/* Mark what the outputs of evaluation ei reach (niks3's reasons). */
+static void mark_reached(struct eng *e, size_t ei)
+{
+	const struct graph *g = &e->w->g;
+	const struct gc_eval *ev = &e->w->evals[ei];
+	size_t sp = 0;
+
+	for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
+		uint32_t r = e->w->jobs[j].path;
+		if (e->reached[r])
+			continue;
+		e->reached[r] = 1;
+		e->stack[sp++] = r;
+		while (sp) {
+			uint32_t v = e->stack[--sp];
+			for (uint32_t k = g->off[v]; k < g->off[v + 1]; k++) {
+				uint32_t x = g->adj[k];
+				if (!e->reached[x]) {
+					e->reached[x] = 1;
+					e->stack[sp++] = x;
+				}
+			}
+		}
+	}
+}
+
+/* Evaluation ei (the next in time order) becomes known. */
+void eng_eval_seen(struct eng *e, size_t ei)
+{
+	struct gc_world *w = e->w;
+	const struct gc_eval *ev = &w->evals[ei];
+
+	e->latest[ev->group] = (uint32_t)ei;
+	if (e->policy == GC_NIKS3)
+		mark_reached(e, ei);
+	if (e->policy != GC_PRIORITY || !ev->njobs)
+		return;
+	GROW(e->cur, e->acur, e->ncur + ev->njobs);
+	GROW(e->jtmp, e->ajtmp, ev->njobs);
+	for (uint32_t j = 0; j < ev->njobs; j++) {
+		e->cur[e->ncur++] = ev->job0 + j;
+		e->jtmp[j] = ev->job0 + j;
+	}
+	gc_sort_jobs(w, e->jtmp, ev->njobs, GC_JOBS_VALUE_ASC);
+	for (uint32_t j = 0; j < ev->njobs; j++)
+		root_front(e, w->jobs[e->jtmp[j]].path);
+}
+
+/* Drop jobs superseded at now from the current list. */
+void eng_cur_filter(struct eng *e, int64_t now)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < e->ncur; i++)
+		if (e->w->jobs[e->cur[i]].superseded_at > now)
+			e->cur[k++] = e->cur[i];
+	e->ncur = k;
+}
+
+/*
+ * The paths evaluations [a, b) access (their outputs' closures), each once,
+ * with the newest of them that reaches it: into e->tmp, grouped by
+ * evaluation; e->seg[i] ends evaluation a + i's group.
+ */
+void eng_eval_touch_collect(struct eng *e, size_t a, size_t b)
+{
+	const struct gc_world *w = e->w;
+	const struct graph *g = &w->g;
+	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n);
+
+	e->ntmp = 0;
+	GROW(e->seg, e->aseg, b - a + 1);
+	for (size_t k = b; k-- > a;) {
+		const struct gc_eval *ev = &w->evals[k];
+		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
+			uint32_t r = w->jobs[j].path;
+			if (e->stamp[r] == ep)
+				continue;
+			e->stamp[r] = ep;
+			GROW(e->tmp, e->atmp, e->ntmp + 1);
+			e->tmp[e->ntmp++] = r;
+			for (size_t q = e->ntmp - 1; q < e->ntmp; q++) {
+				uint32_t v = e->tmp[q];
+				for (uint32_t x = g->off[v]; x <= g->off[v + 1]; x++) {
+					/* the references, then the next sibling
+					 * output (the ring brings all of them) */
+					uint32_t y = x < g->off[v + 1] ? g->adj[x] : w->sibling[v];
+					if (e->stamp[y] != ep) {
+						e->stamp[y] = ep;
+						GROW(e->tmp, e->atmp, e->ntmp + 1);
+						e->tmp[e->ntmp++] = y;
+					}
+				}
+			}
+		}
+		e->seg[k - a] = (uint32_t)e->ntmp;
+	}
+}
+
+void eng_eval_touch(struct eng *e, size_t i, size_t nseg, int64_t t)
+{
+	uint32_t lo = i + 1 < nseg ? e->seg[i + 1] : 0, hi = e->seg[i];
+
+	for (uint32_t k = lo; k < hi; k++)
+		touch(e, e->tmp[k], t, T_EVAL);
+}
+
+/* ---- advancing through the recorded history ----------------------------- */
+
+/*
+ * Apply every event up to t.  Same-time order: recorded evictions,
+ * crawls seeing paths, pushes, accesses, evaluations' accesses.
+ */
+void eng_advance(struct eng *e, struct cursor *c, int64_t t, struct step_rec *sr)
+{
+	const struct gc_world *w = e->w;
+	size_t a = c->eval, b = a, si = 0, nseg = 0;
+
+	while (b < w->nevals && w->evals[b].time <= t)
+		b++;
+	if (e->eval_access && e->lru && b > a) {
+		eng_eval_touch_collect(e, a, b);
+		nseg = b - a;
+	}
+	for (size_t k = a; k < b; k++)
+		eng_eval_seen(e, k);
+	c->eval = b;
+	e->nvis = b;
+	if (e->policy == GC_PRIORITY)
+		eng_cur_filter(e, t);
+
+	for (;;) {
+		int64_t best = INT64_MAX;
+		int which = -1;
+		const struct gc_event *ev;
+		/* Eval touches, oldest evaluation first: evaluation a + i's
+		 * part of tmp is [seg[i + 1] (0 for the newest), seg[i]). */
+		size_t ei = si;
+
+		if (c->gone < w->ngones && w->gones[c->gone].time <= t && w->gones[c->gone].time < best)
+			best = w->gones[c->gone].time, which = 0;
+		if (c->seen < w->nseens && w->seens[c->seen].time <= t && w->seens[c->seen].time < best)
+			best = w->seens[c->seen].time, which = 1;
+		if (c->push < w->npushes && w->pushes[c->push].time <= t && w->pushes[c->push].time < best)
+			best = w->pushes[c->push].time, which = 2;
+		if (c->access < w->naccesses && w->accesses[c->access].time <= t &&
+		    w->accesses[c->access].time < best)
+			best = w->accesses[c->access].time, which = 3;
+		if (si < nseg && w->evals[a + ei].time < best)
+			best = w->evals[a + ei].time, which = 4;
+		switch (which) {
+		case -1:
+			return;
+		case 0:
+			ev = &w->gones[c->gone++];
+			if (e->mode == MODE_RECORDED && e->stored[ev->path])
+				unstore(e, ev->path);
+			else if (e->mode == MODE_ANCHORED && e->rec)
+				e->rec[ev->path] = 0;
+			if (sr && (e->mode == MODE_FREE || e->mode == MODE_ANCHORED)) {
+				GROW(sr->gone, sr->agone, sr->ngone + 1);
+				sr->gone[sr->ngone++] = ev->path;
+			}
+			break;
+		case 1:
+			ev = &w->seens[c->seen++];
+			if (e->rec && has_narinfo(e, ev->path))
+				e->rec[ev->path] = 1;
+			break;
+		case 2:
+			ev = &w->pushes[c->push++];
+			if (!has_narinfo(e, ev->path))
+				break;
+			if (e->mode == MODE_FREE) {
+				push_closure(e, ev->path, ev->time);
+			} else if (!e->stored[ev->path]) {
+				store_one(e, ev->path, ev->time);
+			} else {
+				/* A recorded re-upload: a new episode. */
+				e->push[ev->path] = ev->time;
+				lru_touch(e, ev->path, 1);
+			}
+			break;
+		case 3:
+			ev = &w->accesses[c->access++];
+			touch(e, ev->path, ev->time, (int)ev->kind);
+			break;
+		case 4:
+			eng_eval_touch(e, ei, nseg, best);
+			si++;
+			break;
+		}
+	}
+}

@@ -1,0 +1,626 @@
+/*
+ * world.c - the world a GC sees, loaded from the DB: the reference graph
+ * and its referrers, push times and presence episodes, accesses, sibling
+ * outputs (narinfo Deriver), evaluations grouped by branch, capability
+ * set and system, and their jobs with values and the time each was
+ * superseded; with GC_LOAD_HISTORY also every event a replay needs.
+ * Also the world's read-only helpers the other gc files share (sizes,
+ * the stored set, evaluation lookups).
+ *
+ * Nothing here changes after gc_world_load(): the engine (engine.c)
+ * keeps its own per-path state.
+ */
+#include "gc_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "store/stmt.h"
+#include "lib/util.h"
+
+/* ---- small maps --------------------------------------------------------- */
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Interned strings: v[i] owned, tab holds index + 1. */
+struct intern {
+	char **v;
+	size_t n, alloc;
+	uint32_t *tab;
+	size_t cap;
+};
+
+static uint32_t intern(struct intern *m, const char *s, size_t len)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		uint32_t *tab = xcalloc(cap, sizeof(*tab));
+		for (size_t k = 0; k < m->n; k++) {
+			for (i = fnv1a(m->v[k], strlen(m->v[k])) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
+				;
+			tab[i] = (uint32_t)k + 1;
+		}
+		free(m->tab);
+		m->tab = tab;
+		m->cap = cap;
+	}
+	for (i = fnv1a(s, len) & (m->cap - 1); m->tab[i]; i = (i + 1) & (m->cap - 1)) {
+		const char *x = m->v[m->tab[i] - 1];
+		if (!strncmp(x, s, len) && !x[len])
+			return m->tab[i] - 1;
+	}
+	GROW(m->v, m->alloc, m->n + 1);
+	m->v[m->n] = xstrndup(s, len);
+	m->tab[i] = (uint32_t)++m->n;
+	return (uint32_t)(m->n - 1);
+}
+
+/* Free m's strings (unless m->v was taken: set to NULL) and its table. */
+static void intern_release(struct intern *m)
+{
+	for (size_t i = 0; m->v && i < m->n; i++)
+		free(m->v[i]);
+	free(m->v);
+	free(m->tab);
+	memset(m, 0, sizeof(*m));
+}
+
+/* uint64 keys to uint32 values; key 0 is not allowed. */
+struct u64map {
+	uint64_t *k;
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static uint32_t *u64map_get(struct u64map *m, uint64_t key)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		uint64_t *k = xcalloc(cap, sizeof(*k));
+		uint32_t *v = xmalloc(cap * sizeof(*v));
+		for (size_t j = 0; j < m->cap; j++) {
+			if (!m->k[j])
+				continue;
+			for (i = mix64(m->k[j]) & (cap - 1); k[i]; i = (i + 1) & (cap - 1))
+				;
+			k[i] = m->k[j];
+			v[i] = m->v[j];
+		}
+		free(m->k);
+		free(m->v);
+		m->k = k;
+		m->v = v;
+		m->cap = cap;
+	}
+	for (i = mix64(key) & (m->cap - 1); m->k[i]; i = (i + 1) & (m->cap - 1))
+		if (m->k[i] == key)
+			return &m->v[i];
+	m->k[i] = key;
+	m->v[i] = NONE;
+	m->n++;
+	return &m->v[i];
+}
+
+static void u64map_release(struct u64map *m)
+{
+	free(m->k);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the world ---------------------------------------------------------- */
+
+int64_t gc_size(const struct gc_world *w, uint32_t id)
+{
+	if (id >= w->n || !(w->g.flags[id] & GRAPH_NARINFO))
+		return 0;
+	return w->g.file_size[id] >= 0 ? w->g.file_size[id] : w->g.nar_size[id];
+}
+
+uint8_t *gc_stored_now(const struct gc_world *w)
+{
+	uint8_t *s = xcalloc(w->n ? w->n : 1, 1);
+
+	for (uint32_t i = 0; i < w->n; i++)
+		s[i] = (w->g.flags[i] & (GRAPH_NARINFO | GRAPH_PRESENT)) == (GRAPH_NARINFO | GRAPH_PRESENT);
+	return s;
+}
+
+static void build_referrers(struct gc_world *w)
+{
+	const struct graph *g = &w->g;
+	uint32_t *fill;
+
+	w->roff = xcalloc((size_t)w->n + 1, sizeof(*w->roff));
+	w->radj = xmalloc((g->nedges ? g->nedges : 1) * sizeof(*w->radj));
+	for (size_t e = 0; e < g->nedges; e++)
+		w->roff[g->adj[e] + 1]++;
+	for (uint32_t i = 0; i < w->n; i++)
+		w->roff[i + 1] += w->roff[i];
+	fill = xmalloc(((size_t)w->n + 1) * sizeof(*fill));
+	memcpy(fill, w->roff, ((size_t)w->n + 1) * sizeof(*fill));
+	for (uint32_t v = 0; v < w->n; v++)
+		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++)
+			w->radj[fill[g->adj[e]]++] = v;
+	free(fill);
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct gc_event *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->path < y->path ? -1 : x->path > y->path;
+}
+
+static void event_add(struct gc_event **v, size_t *n, size_t *alloc, int64_t t, uint32_t path,
+		      uint32_t kind)
+{
+	GROW(*v, *alloc, *n + 1);
+	(*v)[*n].time = t;
+	(*v)[*n].path = path;
+	(*v)[*n].kind = kind;
+	(*n)++;
+}
+
+static int load_presence(struct gc_world *w, struct db *db)
+{
+	static const char sql[] =
+		"SELECT path_id, push_time, first_seen, gone_at FROM presence"
+		" WHERE cache_id = ?1 ORDER BY id";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	uint8_t *open = xcalloc(w->n ? w->n : 1, 1);
+	size_t ap = 0, as = 0, ag = 0;
+	int hist = w->flags & GC_LOAD_HISTORY, rc;
+
+	if (!st) {
+		free(open);
+		return -1;
+	}
+	db_bind_int(st, 1, w->cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t seen = sqlite3_column_int64(st, 2), push = seen;
+		int gone = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		if (id <= 0 || id >= w->n)
+			continue;
+		/* A narinfo's mtime later than the crawl that saw it is a
+		 * clock gone wrong: the crawl's clock wins. */
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			int64_t p = sqlite3_column_int64(st, 1);
+			if (p > 0 && p <= seen)
+				push = p;
+		}
+		if (!gone) {
+			w->push_time[id] = push;
+			open[id] = 1;
+		} else if (!open[id]) {
+			w->push_time[id] = push;
+		}
+		if (hist) {
+			event_add(&w->pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
+			event_add(&w->seens, &w->nseens, &as, seen, (uint32_t)id, 0);
+			if (gone)
+				event_add(&w->gones, &w->ngones, &ag, sqlite3_column_int64(st, 3),
+					  (uint32_t)id, 0);
+		}
+	}
+	free(open);
+	if (rc < 0)
+		return -1;
+	if (w->npushes)
+		qsort(w->pushes, w->npushes, sizeof(*w->pushes), cmp_event);
+	if (w->nseens)
+		qsort(w->seens, w->nseens, sizeof(*w->seens), cmp_event);
+	if (w->ngones)
+		qsort(w->gones, w->ngones, sizeof(*w->gones), cmp_event);
+	return 0;
+}
+
+/* Outputs of one derivation, from the narinfos' Deriver. */
+static int load_siblings(struct gc_world *w, struct db *db)
+{
+	static const char sql[] =
+		"SELECT path_id, deriver FROM narinfos WHERE cache_id = ?1 AND deriver IS NOT NULL";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	struct intern drv = {0};
+	uint32_t *last = NULL;
+	size_t alast = 0;
+	int rc;
+
+	w->sibling = xmalloc((w->n ? w->n : 1) * sizeof(*w->sibling));
+	for (uint32_t i = 0; i < w->n; i++)
+		w->sibling[i] = i;
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, w->cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		uint32_t k;
+		if (id <= 0 || id >= w->n || !d)
+			continue;
+		k = intern(&drv, d, (size_t)sqlite3_column_bytes(st, 1));
+		if (k >= alast) {
+			size_t old = alast;
+			GROW(last, alast, (size_t)k + 1);
+			for (size_t i = old; i < alast; i++)
+				last[i] = NONE;
+		}
+		/* Insert id into the ring after the last one of its drv. */
+		if (last[k] != NONE) {
+			w->sibling[id] = w->sibling[last[k]];
+			w->sibling[last[k]] = (uint32_t)id;
+		}
+		last[k] = (uint32_t)id;
+	}
+	intern_release(&drv);
+	free(last);
+	return rc < 0 ? -1 : 0;
+}
+
+static int load_access(struct gc_world *w, struct db *db)
+{
+	static const char sql[] =
+		"SELECT path_id, narinfo_last, nar_last FROM accesses WHERE cache_id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	size_t aa = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, w->cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t ni = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
+		int64_t nar = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+		if (id <= 0 || id >= w->n)
+			continue;
+		if (!w->access[id] && (ni > 0 || nar > 0))
+			w->accessed_paths++;
+		if (ni > w->access[id])
+			w->access[id] = ni;
+		if (nar > w->access[id])
+			w->access[id] = nar;
+		if (nar > w->nar_access[id])
+			w->nar_access[id] = nar;
+		if (w->flags & GC_LOAD_HISTORY) {
+			if (ni > 0)
+				event_add(&w->accesses, &w->naccesses, &aa, ni, (uint32_t)id,
+					  GC_ACCESS_NARINFO);
+			if (nar > 0)
+				event_add(&w->accesses, &w->naccesses, &aa, nar, (uint32_t)id,
+					  GC_ACCESS_NAR);
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if (w->naccesses)
+		qsort(w->accesses, w->naccesses, sizeof(*w->accesses), cmp_event);
+	return 0;
+}
+
+struct tmpjob {
+	uint32_t eval, attr, output, path;
+};
+
+static int load_evals(struct gc_world *w, struct db *db)
+{
+	static const char sql_evals[] =
+		"SELECT id, branch, rev, capabilities, system, time FROM evaluations"
+		" ORDER BY time, id";
+	static const char sql_jobs[] =
+		"SELECT evaluation_id, attr, output, path_id FROM eval_jobs"
+		" WHERE path_id IS NOT NULL ORDER BY evaluation_id, attr, output";
+	struct intern groups = {0}, attrs = {0}, outputs = {0};
+	struct u64map byid = {0}, last = {0};
+	struct tmpjob *tj = NULL;
+	size_t ntj = 0, atj = 0, agroups = 0, aevals = 0;
+	uint32_t *fill = NULL;
+	double *attr_w = NULL;
+	struct strbuf key = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (!(st = db_stmt(db, sql_evals)))
+		goto out;
+	while ((rc = db_step(db, st)) == 1) {
+		struct gc_eval *ev;
+		const char *b = db_col_text(st, 1), *c = db_col_text(st, 3), *s = db_col_text(st, 4);
+		uint32_t gi;
+
+		strbuf_reset(&key);
+		strbuf_add(&key, b, strlen(b) + 1);
+		strbuf_add(&key, c, strlen(c) + 1);
+		strbuf_addstr(&key, s);
+		/* Branch names hold no NUL: the joined key is unique. */
+		for (size_t i = 0; i < key.len; i++)
+			if (!key.buf[i])
+				key.buf[i] = '\x01';
+		gi = intern(&groups, key.buf, key.len);
+		if (gi == w->ngroups) {
+			struct gc_group *g;
+			GROW(w->groups, agroups, w->ngroups + 1);
+			g = &w->groups[w->ngroups++];
+			g->branch = xstrdup(b);
+			g->capabilities = xstrdup(c);
+			g->system = xstrdup(s);
+			g->weight = gc_weight(&w->weights, GC_W_BRANCH, b) *
+				    gc_weight(&w->weights, GC_W_CAPS, c);
+		}
+		GROW(w->evals, aevals, w->nevals + 1);
+		ev = &w->evals[w->nevals];
+		memset(ev, 0, sizeof(*ev));
+		ev->id = sqlite3_column_int64(st, 0);
+		ev->rev = xstrdup(db_col_text(st, 2));
+		ev->time = sqlite3_column_int64(st, 5);
+		ev->group = gi;
+		*u64map_get(&byid, (uint64_t)ev->id) = (uint32_t)w->nevals;
+		w->nevals++;
+	}
+	if (rc < 0)
+		goto out;
+
+	if (!(st = db_stmt(db, sql_jobs)))
+		goto out;
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t eid = sqlite3_column_int64(st, 0), pid = sqlite3_column_int64(st, 3);
+		const char *a = (const char *)sqlite3_column_text(st, 1);
+		int alen = sqlite3_column_bytes(st, 1);
+		const char *o = (const char *)sqlite3_column_text(st, 2);
+		int olen = sqlite3_column_bytes(st, 2);
+		uint32_t *ei;
+		if (eid <= 0 || pid <= 0 || pid >= w->n || !a || !o)
+			continue;
+		ei = u64map_get(&byid, (uint64_t)eid);
+		if (*ei == NONE)
+			continue;
+		GROW(tj, atj, ntj + 1);
+		tj[ntj].eval = *ei;
+		tj[ntj].attr = intern(&attrs, a, (size_t)alen);
+		tj[ntj].output = intern(&outputs, o, (size_t)olen);
+		tj[ntj].path = (uint32_t)pid;
+		ntj++;
+	}
+	if (rc < 0)
+		goto out;
+
+	/* Group the jobs by evaluation (time order), keeping the SQL order
+	 * (attr, output) within each. */
+	for (size_t i = 0; i < ntj; i++)
+		w->evals[tj[i].eval].njobs++;
+	fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
+	for (size_t e = 0, off = 0; e < w->nevals; e++) {
+		w->evals[e].job0 = (uint32_t)off;
+		fill[e] = (uint32_t)off;
+		off += w->evals[e].njobs;
+	}
+	attr_w = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*attr_w));
+	for (size_t a = 0; a < attrs.n; a++)
+		attr_w[a] = gc_weight(&w->weights, GC_W_ATTR, attrs.v[a]);
+	w->jobs = xmalloc((ntj ? ntj : 1) * sizeof(*w->jobs));
+	w->njobs = ntj;
+	for (size_t i = 0; i < ntj; i++) {
+		struct gc_job *j = &w->jobs[fill[tj[i].eval]++];
+		j->eval = tj[i].eval;
+		j->attr = tj[i].attr;
+		j->output = tj[i].output;
+		j->path = tj[i].path;
+		j->superseded_at = INT64_MAX;
+		j->value = w->groups[w->evals[j->eval].group].weight * attr_w[j->attr];
+	}
+
+	/* superseded_at: the time of the next evaluation of the same group
+	 * that has the attr.  last maps (group, attr) to the first job of the
+	 * attr in the newest evaluation seen so far. */
+	for (size_t e = 0; e < w->nevals; e++) {
+		const struct gc_eval *ev = &w->evals[e];
+		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
+		while (j < end) {
+			uint32_t attr = w->jobs[j].attr, *prev;
+			size_t run = j;
+			while (run < end && w->jobs[run].attr == attr)
+				run++;
+			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
+			if (*prev != NONE) {
+				const struct gc_eval *pe = &w->evals[w->jobs[*prev].eval];
+				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
+							   w->jobs[k].attr == attr; k++)
+					w->jobs[k].superseded_at = ev->time;
+			}
+			*prev = (uint32_t)j;
+			j = run;
+		}
+	}
+	w->attrs = attrs.v;
+	w->nattrs = attrs.n;
+	attrs.v = NULL;
+	w->outputs = outputs.v;
+	w->noutputs = outputs.n;
+	outputs.v = NULL;
+	ret = 0;
+out:
+	intern_release(&groups);
+	intern_release(&attrs);
+	intern_release(&outputs);
+	u64map_release(&byid);
+	u64map_release(&last);
+	free(tj);
+	free(fill);
+	free(attr_w);
+	strbuf_release(&key);
+	return ret;
+}
+
+static int load_crawls(struct gc_world *w, struct db *db)
+{
+	static const char sql[] =
+		"SELECT started_at FROM crawls WHERE cache_id = ?1 AND status = 'complete'"
+		" ORDER BY started_at, id";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	size_t alloc = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(st, 1, w->cache_id);
+	while ((rc = db_step(db, st)) == 1) {
+		int64_t t = sqlite3_column_int64(st, 0);
+		if (w->ncrawls && w->crawl_times[w->ncrawls - 1] == t)
+			continue;
+		GROW(w->crawl_times, alloc, w->ncrawls + 1);
+		w->crawl_times[w->ncrawls++] = t;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
+		  const struct gc_weights *weights, unsigned flags)
+{
+	memset(w, 0, sizeof(*w));
+	w->cache_id = cache_id;
+	w->flags = flags;
+	if (weights)
+		gc_weights_copy(&w->weights, weights);
+	else
+		gc_weights_init(&w->weights);
+	if (graph_load(&w->g, db, cache_id))
+		return -1;
+	w->n = w->g.n;
+	build_referrers(w);
+	w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
+	w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
+	w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
+	if (load_presence(w, db) || load_siblings(w, db) || load_access(w, db) ||
+	    load_evals(w, db))
+		return -1;
+	if ((flags & GC_LOAD_HISTORY) && load_crawls(w, db))
+		return -1;
+	return 0;
+}
+
+void gc_world_release(struct gc_world *w)
+{
+	graph_release(&w->g);
+	free(w->roff);
+	free(w->radj);
+	free(w->push_time);
+	free(w->access);
+	free(w->nar_access);
+	free(w->sibling);
+	for (size_t i = 0; i < w->ngroups; i++) {
+		free(w->groups[i].branch);
+		free(w->groups[i].capabilities);
+		free(w->groups[i].system);
+	}
+	free(w->groups);
+	for (size_t i = 0; i < w->nevals; i++)
+		free(w->evals[i].rev);
+	free(w->evals);
+	free(w->jobs);
+	for (size_t i = 0; i < w->nattrs; i++)
+		free(w->attrs[i]);
+	free(w->attrs);
+	for (size_t i = 0; i < w->noutputs; i++)
+		free(w->outputs[i]);
+	free(w->outputs);
+	gc_weights_release(&w->weights);
+	free(w->pushes);
+	free(w->gones);
+	free(w->seens);
+	free(w->accesses);
+	free(w->crawl_times);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- reading the world -------------------------------------------------- */
+
+size_t gc_first_eval_after(const struct gc_world *w, size_t nvis, int64_t t)
+{
+	size_t lo = 0, hi = nvis;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->evals[mid].time <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The qsort context of gc_sort_jobs(). */
+static const struct gc_world *sort_world;
+
+/* By value, ascending (ties: later attr first). */
+static int cmp_job_value_asc(const void *a, const void *b)
+{
+	const struct gc_job *x = &sort_world->jobs[*(const uint32_t *)a];
+	const struct gc_job *y = &sort_world->jobs[*(const uint32_t *)b];
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return *(const uint32_t *)a > *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Roots in priority order: value first, then the newer evaluation. */
+static int cmp_job_value_desc(const void *a, const void *b)
+{
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	const struct gc_job *x = &sort_world->jobs[ia], *y = &sort_world->jobs[ib];
+
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	if (x->eval != y->eval)
+		return x->eval > y->eval ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Newest evaluation first. */
+static int cmp_job_newest(const void *a, const void *b)
+{
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	uint32_t ea = sort_world->jobs[ia].eval, eb = sort_world->jobs[ib].eval;
+
+	if (ea != eb)
+		return ea > eb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jobs_order order)
+{
+	static int (*const cmp[])(const void *, const void *) = {
+		[GC_JOBS_VALUE_ASC] = cmp_job_value_asc,
+		[GC_JOBS_VALUE_DESC] = cmp_job_value_desc,
+		[GC_JOBS_NEWEST] = cmp_job_newest,
+	};
+
+	if (n < 2)
+		return;
+	sort_world = w;
+	qsort(jobs, n, sizeof(*jobs), cmp[order]);
+}
