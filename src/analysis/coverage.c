@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "store/db.h"
-#include "ingest/evals.h"
+#include "nix/evaljobs.h"
 #include "store/meta.h"
 #include "lib/hash.h"
 #include "lib/hashmap.h"

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
-#include "ingest/evals.h"
+#include "nix/evaljobs.h"
 #include "lib/linereader.h"
 #include "ingest/fetch.h"
 #include "nix/narinfo.h"
@@ -141,7 +141,7 @@ int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_
 			continue;
 		if (*line == '{') {
 			struct eval_job job;
-			struct evals_error err;
+			struct parse_error err;
 
 			if (eval_job_parse(line, len, store_dir, &job, &err)) {
 				error("%s:%u: %s", name, lr.lineno, err.msg);
