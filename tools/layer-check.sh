@@ -21,7 +21,6 @@ cd "$ROOT" || exit 2
 
 # "RULE FILE [DETAIL]": violations known and allowed for now.
 ALLOW='
-layer src/analysis/coverage.c ingest/evals.h
 legacy src/analysis/gc/world.c
 legacy src/analysis/evict/apply.c
 legacy src/analysis/evict/keys.c
@@ -34,8 +33,6 @@ legacy src/analysis/trust.c
 legacy src/analysis/coverage.c
 '
 # Why each is there:
-#   layer coverage.c: includes ingest/evals.h for build_status_name, which
-#     belongs with the Hydra build JSON in nix/ (the evals.c split);
 #   legacy X: X still runs SQL through the db_stmt() cache, not a statement
 #     table of its own (gc/, evict/, evals.c: their phase-2 split; the
 #     others: h-store's item 4, not finished in phase 1).

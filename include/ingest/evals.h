@@ -1,18 +1,15 @@
 /*
- * evals.h - what CI evaluated and built: nix-eval-jobs output, build
- * outcomes (Hydra's build JSON or JSON lines), cudaCapabilities sets, and
- * their import into the DB (sql/003_evals.sql).
+ * evals.h - the import of what CI evaluated and built into the DB
+ * (sql/003_evals.sql), and the trusted keys.
  *
- * Two layers:
- *  - pure parsers over a (pointer, length) buffer: no I/O, no globals, safe
- *    on any bytes.  They fill structs whose strings they own (free with the
- *    matching _release) or say why not in a struct evals_error.
- *  - importers that take an open DB and an input and record it, one
- *    transaction per evaluation or per build file, so an input is either
- *    wholly recorded or not at all.  They know nothing of argv or stdout:
- *    problems with single lines are collected in a struct import_problems
- *    for the caller to print; failures that stop an import are reported
- *    once with error() (naming the file) and make the function return -1.
+ * Layer: ingest.  The pure parsers of those inputs (nix-eval-jobs lines,
+ * build outcomes, labels) are nix/evaljobs.h's.  The importers take an
+ * open DB and an input and record it, one transaction per evaluation or
+ * per build file, so an input is either wholly recorded or not at all.
+ * They know nothing of argv or stdout: problems with single lines are
+ * collected in a struct import_problems for the caller to print; failures
+ * that stop an import are reported once with error() (naming the file)
+ * and make the function return -1.
  *
  * Untrusted text (attrs, error messages, branch names) is only ever bound
  * to SQL parameters, never spliced into SQL.
@@ -24,108 +21,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The line reader and capability sets lived here; those who took them from
- * this header still find them through it until they include their own. */
+/* The parsers, the line reader and capability sets lived here; those who
+ * took them from this header still find them through it until they
+ * include their own. */
 #include "lib/linereader.h"
 #include "lib/parse_error.h"
 #include "nix/caps.h"
+#include "nix/evaljobs.h"
 
 struct db;
 
-/* A line (an eval job, a build record) longer than this is refused. */
-#define EVALS_MAX_LINE (1024 * 1024)
-/* A build-results document is read whole; larger ones are refused. */
-#define BUILDS_MAX_INPUT (256u * 1024 * 1024)
 /* The parsers' error type (lib/parse_error.h), under its old name here
- * until evals.c and its callers say struct parse_error. */
+ * until its callers say struct parse_error. */
 #define evals_error parse_error
-
-/* ---- nix-eval-jobs lines ------------------------------------------ */
-
-struct eval_output {
-	char *name;            /* "out", "lib", ... */
-	char *path;            /* full store path, or NULL when nix-eval-jobs
-	                          could not know it (floating CA derivations) */
-};
-
-struct eval_job {
-	char *attr;            /* "python3Packages.torch" (required) */
-	char *error;           /* non-NULL: the attr failed to evaluate; then
-	                          drv_path and outputs may be empty */
-	char *name;            /* derivation name, or NULL */
-	char *system;          /* the job's system, or NULL */
-	char *drv_path;        /* full .drv store path (required without error) */
-	struct eval_output *outputs;  /* sorted by name; >= 1 without error */
-	size_t noutputs;
-	const char *cache_status; /* static "local"|"cached"|"notBuilt", or NULL
-	                          (from cacheStatus, or the legacy isCached) */
-	int64_t needed_builds;      /* length of neededBuilds, -1 when absent */
-	int64_t needed_substitutes; /* length of neededSubstitutes, -1 when absent */
-};
-
-/*
- * Parse one nix-eval-jobs output line (a JSON object) into *job.  Store
- * paths must lie directly in store_dir ("/nix/store").  Unknown keys (meta,
- * inputDrvs, attrPath, ...) are ignored; keys given twice are refused.
- * Returns 0, or -1 with *err filled and *job released.
- */
-int eval_job_parse(const char *buf, size_t len, const char *store_dir,
-		   struct eval_job *job, struct evals_error *err);
-void eval_job_release(struct eval_job *job);
-
-/* ---- build outcomes ------------------------------------------------ */
-
-/*
- * Build statuses, as stored in builds.status: "succeeded", "failed",
- * "dependency-failed", "aborted", "cancelled", "failed-with-output",
- * "timed-out", "cached-failure", "unsupported", "log-limit-exceeded",
- * "output-limit-exceeded", "non-deterministic", "queued".
- */
-/* The canonical (static) name for s[0..len), or NULL when unknown. */
-const char *build_status_name(const char *s, size_t len);
-/* The status for a Hydra buildstatus code, or NULL for an unknown code. */
-const char *build_status_from_hydra(int64_t code);
-/* The status names, NULL-terminated, for messages and the schema check. */
-extern const char *const build_statuses[];
-
-struct build_record {
-	char *drv_path;        /* full .drv store path (required) */
-	const char *status;    /* one of build_statuses (static) */
-	int hydra_status;      /* Hydra's buildstatus, -1 when not from Hydra
-	                          or when queued */
-	int64_t hydra_id;      /* Hydra's build id, -1 when absent */
-	int64_t time;          /* when it finished (or was queued), -1 when
-	                          the record has no time */
-	char *job;             /* Hydra job or attr name, or NULL */
-	char *name;            /* derivation name (nixname), or NULL */
-	char *system;          /* or NULL */
-};
-void build_record_release(struct build_record *rec);
-
-/* Called by builds_parse for each record.  line is the 1-based line the
- * record starts on; item is its 1-based index in a top-level array (0
- * when the document is not an array).  Return 0 to go on, -1 to stop
- * (builds_parse then returns -1 without reporting anything itself). */
-typedef int (*build_record_fn)(void *ctx, const struct build_record *rec,
-			       unsigned line, unsigned item);
-/* Called for each record that cannot be used; parsing goes on. */
-typedef void (*build_bad_fn)(void *ctx, unsigned line, unsigned item, const char *msg);
-
-/*
- * Parse a build-results document: one Hydra build object, an array of
- * them (Hydra's eval builds list), or JSON lines / concatenated objects,
- * in either shape: Hydra's {"drvpath", "buildstatus", "finished",
- * "stoptime", "timestamp", "job", "nixname", "system", "id", ...} or
- * {"drvPath", "status", "time" (epoch seconds or a date), "attr"|"job",
- * "name", "system"}.  A JSON-lines line that is not JSON is reported to
- * bad() and skipped; so is a record with an unknown status or a missing
- * field.  An array that is not valid JSON cannot be split and fails whole.
- * Returns 0, or -1: *err filled when the document is unusable, or fn
- * asked to stop.
- */
-int builds_parse(const char *buf, size_t len, const char *store_dir,
-		 build_record_fn fn, build_bad_fn bad, void *ctx,
-		 struct evals_error *err);
 
 /* ---- importing ------------------------------------------------------ */
 
@@ -143,11 +51,6 @@ struct import_problems {
 	size_t total;
 };
 void import_problems_release(struct import_problems *p);
-
-/* Check text metadata (branch, rev, system, jobset): non-empty, printable,
- * bounded.  what names the field for the message.  0 or -1 with *err. */
-int evals_check_label(const char *what, const char *s, int allow_space,
-		      struct evals_error *err);
 
 struct eval_meta {
 	const char *branch;
@@ -222,7 +125,7 @@ struct trusted_key_arg {
 };
 /* Parse "NAME:BASE64" (a Nix public key).  The key must decode to exactly
  * 32 bytes.  0, or -1 with *err filled. */
-int trusted_key_parse(const char *s, struct trusted_key_arg *out, struct evals_error *err);
+int trusted_key_parse(const char *s, struct trusted_key_arg *out, struct parse_error *err);
 
 /* Trust key k from now on.  Returns 0 when added, 1 when the same key was
  * already trusted under that name, -1 (reported) when the name is taken

@@ -13,7 +13,7 @@
 
 #include "store/db.h"
 #include "store/stmt.h"
-#include "ingest/evals.h"
+#include "nix/evaljobs.h"
 #include "store/meta.h"
 #include "lib/hash.h"
 #include "lib/hashmap.h"

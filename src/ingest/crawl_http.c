@@ -24,7 +24,7 @@
 
 #include "store/db.h"
 #include "store/stmt.h"
-#include "ingest/evals.h"
+#include "nix/evaljobs.h"
 #include "lib/linereader.h"
 #include "ingest/fetch.h"
 #include "nix/narinfo.h"
@@ -142,7 +142,7 @@ int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_
 			continue;
 		if (*line == '{') {
 			struct eval_job job;
-			struct evals_error err;
+			struct parse_error err;
 
 			if (eval_job_parse(line, len, store_dir, &job, &err)) {
 				error("%s:%u: %s", name, lr.lineno, err.msg);

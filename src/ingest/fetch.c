@@ -12,81 +12,14 @@
  * so per-handle state (TLS session ids, DNS cache, options) is set once and
  * connections are reused from the multi handle's pool.
  */
-#include <ctype.h>
+#include "fetch_private.h"
+
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
-#include "ingest/fetch.h"
-#include "lib/heap.h"
-#include "lib/util.h"
-
 volatile sig_atomic_t fetch_stop;
-
-/* A request, from fetcher_enqueue to its on_done call. */
-struct xfer {
-	struct xfer *next;       /* in the ready FIFO */
-	char *path;
-	char *url;
-	enum fetch_method method;
-	void *user;
-	int64_t id;
-	int tries;
-	int64_t due_ms;          /* when a delayed retry may start */
-	long http_code;
-	char *why;               /* cause of the last failed try */
-};
-
-/* One transfer slot of the window; owns an easy handle for good. */
-struct slot {
-	struct fetcher *f;
-	CURL *easy;
-	struct xfer *x;          /* NULL when idle */
-	struct strbuf body;
-	size_t discarded;        /* bytes of a non-2xx body thrown away */
-	int too_large;
-	int discard_abort;       /* cut a non-2xx body that was too long */
-	long retry_after;        /* seconds from Retry-After, -1 if none */
-	char *location;          /* Location of the current response */
-	char errbuf[CURL_ERROR_SIZE];
-};
-
-struct fetcher {
-	char *base;
-	char *cacert;
-	char *ua;
-	fetch_done_fn *on_done;
-	fetch_progress_fn *progress;
-	void *cb_data;
-	int jobs, per_host, max_tries, max_redirs, verbose;
-	long backoff_ms, max_backoff_ms, retry_after_cap_ms;
-	long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_secs;
-	long progress_interval_ms;
-	size_t max_body;
-
-	CURLM *multi;
-	struct slot *slots;      /* jobs of them */
-	int *idle;               /* stack of idle slot indexes */
-	int nidle;
-
-	struct xfer *ready_head, *ready_tail;
-	size_t nready;
-	struct heap delayed;     /* of struct xfer *, least due_ms first */
-
-	int64_t hold_until_ms;   /* no new starts before (after a 429) */
-	int64_t last_progress_ms;
-	int stopping;            /* cancelling: refuse new work */
-	int abort;               /* on_done asked to stop */
-	int curl_inited;         /* holds a curl_users reference */
-	uint64_t rng;
-	struct fetch_stats st;
-};
 
 static int curl_users;
 
@@ -118,209 +51,6 @@ static uint64_t rng_next(struct fetcher *f)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-/* ---- Retry-After and header parsing ---------------------------------- */
-
-long fetch_parse_retry_after(const char *s, size_t len, int64_t now)
-{
-	char buf[80];
-	size_t i;
-
-	while (len && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	if (!len || len >= sizeof(buf))
-		return -1;
-	for (i = 0; i < len && isdigit((unsigned char)s[i]); i++)
-		;
-	if (i == len) {
-		long v = 0;
-		for (i = 0; i < len; i++) {
-			if (v > (LONG_MAX - 9) / 10)
-				return LONG_MAX;
-			v = v * 10 + (s[i] - '0');
-		}
-		return v;
-	}
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	{
-		time_t t = curl_getdate(buf, NULL);
-		if (t == -1)
-			return -1;
-		if ((int64_t)t <= now)
-			return 0;
-		if ((int64_t)t - now > LONG_MAX)
-			return LONG_MAX;
-		return (long)((int64_t)t - now);
-	}
-}
-
-/* Does the header line [p, p+len) have name `name` (with colon)?  Sets
- * val and vlen to the value. */
-static int header_is(const char *p, size_t len, const char *name,
-		     const char **val, size_t *vlen)
-{
-	size_t n = strlen(name);
-
-	if (len <= n || p[n] != ':' || strncasecmp(p, name, n))
-		return 0;
-	p += n + 1;
-	len -= n + 1;
-	while (len && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	while (len && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
-		       p[len - 1] == ' ' || p[len - 1] == '\t'))
-		len--;
-	*val = p;
-	*vlen = len;
-	return 1;
-}
-
-/* Headers of every response of a transfer, redirects included, one line
- * per call; a status line starts a new response. */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct slot *s = ud;
-	size_t len = size * nmemb;
-	const char *v;
-	size_t vlen;
-
-	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
-		s->retry_after = -1;
-		free(s->location);
-		s->location = NULL;
-	} else if (header_is(p, len, "Retry-After", &v, &vlen)) {
-		s->retry_after = fetch_parse_retry_after(v, vlen, (int64_t)time(NULL));
-	} else if (header_is(p, len, "Location", &v, &vlen)) {
-		free(s->location);
-		s->location = xstrndup(v, vlen);
-	}
-	return len;
-}
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct slot *s = ud;
-	struct fetcher *f = s->f;
-	size_t len = size * nmemb;
-	long code = 0;
-
-	f->st.bytes += len;
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code > 299) {
-		/* An error page: not wanted, but reading it keeps the
-		 * connection reusable (404s are common in a crawl). */
-		s->discarded += len;
-		if (s->discarded > f->max_body) {
-			s->discard_abort = 1;
-			return 0;
-		}
-		return len;
-	}
-	if (len > f->max_body - s->body.len) {
-		/* Stop now rather than buffer the rest. */
-		s->too_large = 1;
-		return 0;
-	}
-	strbuf_add(&s->body, p, len);
-	return len;
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-static int normalise_base(const char *url, char **out)
-{
-	size_t skip, len, i;
-
-	if (!url || !*url)
-		return error("no cache URL given");
-	if (!strncasecmp(url, "http://", 7))
-		skip = 7;
-	else if (!strncasecmp(url, "https://", 8))
-		skip = 8;
-	else
-		return error("unsupported cache URL '%s': only http:// and https:// are supported",
-			     url);
-	if (!url[skip] || url[skip] == '/')
-		return error("cache URL '%s' has no host", url);
-	for (i = 0; url[i]; i++) {
-		unsigned char c = (unsigned char)url[i];
-		if (c <= ' ' || c >= 0x7f)
-			return error("cache URL '%s' contains a space or control character",
-				     url);
-		if (c == '?' || c == '#')
-			return error("cache URL '%s' has a query or fragment; give the plain cache URL",
-				     url);
-	}
-	len = strlen(url);
-	while (len > skip && url[len - 1] == '/')
-		len--;
-	*out = xmalloc(len + 2);
-	memcpy(*out, url, len);
-	(*out)[len] = '/';
-	(*out)[len + 1] = '\0';
-	return 0;
-}
-
-#define SETOPT(h, opt, val)                                                   \
-	do {                                                                  \
-		CURLcode rc_ = curl_easy_setopt((h), (opt), (val));           \
-		if (rc_ != CURLE_OK)                                          \
-			return error("libcurl refused %s: %s", #opt,          \
-				     curl_easy_strerror(rc_));                \
-	} while (0)
-
-/* Options that stay the same for every transfer of a slot. */
-static int setup_easy(struct fetcher *f, struct slot *s)
-{
-	CURL *h = s->easy;
-
-	SETOPT(h, CURLOPT_PRIVATE, (void *)s);
-	SETOPT(h, CURLOPT_ERRORBUFFER, s->errbuf);
-	SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(h, CURLOPT_WRITEDATA, (void *)s);
-	SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(h, CURLOPT_HEADERDATA, (void *)s);
-	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(h, CURLOPT_NOPROGRESS, 1L);
-	/* Never anything but http(s), also after a redirect: a cache must not
-	 * be able to make us read file:///etc/passwd. */
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
-	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	SETOPT(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	SETOPT(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	SETOPT(h, CURLOPT_FOLLOWLOCATION, 1L);
-	SETOPT(h, CURLOPT_MAXREDIRS, (long)f->max_redirs);
-	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (f->cacert)
-		SETOPT(h, CURLOPT_CAINFO, f->cacert);
-	SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	/* Wait for a connection that may multiplex rather than open many. */
-	SETOPT(h, CURLOPT_PIPEWAIT, 1L);
-	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
-	SETOPT(h, CURLOPT_FILETIME, 1L);
-	SETOPT(h, CURLOPT_USERAGENT, f->ua);
-	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, f->connect_timeout_ms);
-	SETOPT(h, CURLOPT_TIMEOUT_MS, f->timeout_ms);
-	SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, f->low_speed_bytes);
-	SETOPT(h, CURLOPT_LOW_SPEED_TIME, f->low_speed_secs);
-	/* Rejects a too-long Content-Length before reading the body; bodies
-	 * of unknown length are cut in on_body. */
-	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max_body);
-	SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (f->verbose)
-		SETOPT(h, CURLOPT_VERBOSE, 1L);
-	return 0;
-}
 
 #define DEFAULT(field, val)                                                    \
 	do {                                                                   \
@@ -341,7 +71,7 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 		return error("fetcher_new: no on_done callback");
 	f = xcalloc(1, sizeof(*f));
 	f->delayed = (struct heap)HEAP_INIT(sizeof(struct xfer *), due_less);
-	if (normalise_base(o->base_url, &f->base) < 0) {
+	if (fetch_base_normalise(o->base_url, &f->base) < 0) {
 		free(f);
 		return -1;
 	}
@@ -427,7 +157,7 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 		error("unable to create a libcurl handle");
 		goto fail;
 	}
-	if (setup_easy(f, &f->slots[0]) < 0)
+	if (fetch_easy_setup(f, &f->slots[0]) < 0)
 		goto fail;
 	*out = f;
 	return 0;
@@ -765,7 +495,7 @@ static int start(struct fetcher *f, struct xfer *x)
 			f->nidle++;
 			return error("unable to create a libcurl handle");
 		}
-		if (setup_easy(f, s) < 0) {
+		if (fetch_easy_setup(f, s) < 0) {
 			f->nidle++;
 			return -1;
 		}

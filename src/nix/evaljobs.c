@@ -1,0 +1,581 @@
+/*
+ * evaljobs.c - pure parsers of what CI evaluated and built: nix-eval-jobs
+ * output lines, build outcomes (Hydra's build JSON or JSON lines) and the
+ * text labels an evaluation is filed under.  Buffers in, structs out; see
+ * nix/evaljobs.h for the contracts.
+ */
+#include "nix/evaljobs.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nix/nixhash.h"
+#include "lib/util.h"
+
+#define JSON_FLAGS (JSON_REJECT_DUPLICATES)
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* ---- JSON field helpers ---------------------------------------------- */
+
+static int has_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* A string member: 1 and *out (malloc'd) when present, 0 when absent or
+ * null, -1 (err) when of another type or longer than max. */
+static int get_string(json_t *o, const char *key, size_t max, char **out,
+		      struct parse_error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return parse_fail(err, 0, "\"%s\" is not a string", key);
+	if (json_string_length(v) > max)
+		return parse_fail(err, 0, "\"%s\" is longer than %zu bytes", key, max);
+	*out = xstrndup(json_string_value(v), json_string_length(v));
+	return 1;
+}
+
+/* An integer member: 1 when present, 0 when absent or null, -1 (err). */
+static int get_int(json_t *o, const char *key, int64_t *out, struct parse_error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return parse_fail(err, 0, "\"%s\" is not an integer", key);
+	*out = (int64_t)json_integer_value(v);
+	return 1;
+}
+
+/* Check a full store path "<store_dir>/<hash>-<name>"; want_drv: the name
+ * must end in ".drv".  0 or -1 (err, naming key). */
+static int check_store_path(const char *p, size_t n, const char *store_dir, int want_drv,
+			    const char *key, struct parse_error *err)
+{
+	size_t sdl = strlen(store_dir);
+	char show[PARSE_SHOWN_MAX];
+
+	if (n <= sdl + 1 || memcmp(p, store_dir, sdl) || p[sdl] != '/' ||
+	    !store_basename_valid(p + sdl + 1, n - sdl - 1))
+		return parse_fail(err, 0, "\"%s\" '%s' is not a store path in %s", key,
+			    parse_shown(show, sizeof(show), p, n), store_dir);
+	if (want_drv && (n < 4 || memcmp(p + n - 4, ".drv", 4)))
+		return parse_fail(err, 0, "\"%s\" '%s' is not a .drv path", key,
+			    parse_shown(show, sizeof(show), p, n));
+	return 0;
+}
+
+/* ---- nix-eval-jobs lines ------------------------------------------ */
+
+void eval_job_release(struct eval_job *job)
+{
+	free(job->attr);
+	free(job->error);
+	free(job->name);
+	free(job->system);
+	free(job->drv_path);
+	for (size_t i = 0; i < job->noutputs; i++) {
+		free(job->outputs[i].name);
+		free(job->outputs[i].path);
+	}
+	free(job->outputs);
+	memset(job, 0, sizeof(*job));
+	job->needed_builds = job->needed_substitutes = -1;
+}
+
+static int output_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct eval_output *)a)->name, ((const struct eval_output *)b)->name);
+}
+
+static int parse_outputs(json_t *outs, const char *store_dir, struct eval_job *job,
+			 struct parse_error *err)
+{
+	const char *key;
+	json_t *v;
+	char show[PARSE_SHOWN_MAX];
+
+	if (!json_is_object(outs))
+		return parse_fail(err, 0, "\"outputs\" is not an object");
+	if (json_object_size(outs) == 0)
+		return parse_fail(err, 0, "\"outputs\" is empty");
+	if (json_object_size(outs) > 64)
+		return parse_fail(err, 0, "more than 64 outputs");
+	job->outputs = xcalloc(json_object_size(outs), sizeof(*job->outputs));
+	json_object_foreach(outs, key, v) {
+		struct eval_output *o = &job->outputs[job->noutputs];
+		if (!store_name_valid(key, strlen(key)))
+			return parse_fail(err, 0, "output name '%s' is not valid",
+				    parse_shown(show, sizeof(show), key, strlen(key)));
+		if (!json_is_null(v)) {
+			if (!json_is_string(v))
+				return parse_fail(err, 0, "output \"%s\" is not a string", key);
+			if (check_store_path(json_string_value(v), json_string_length(v),
+					     store_dir, 0, "outputs", err))
+				return -1;
+			o->path = xstrndup(json_string_value(v), json_string_length(v));
+		}
+		o->name = xstrdup(key);
+		job->noutputs++;
+	}
+	qsort(job->outputs, job->noutputs, sizeof(*job->outputs), output_cmp);
+	return 0;
+}
+
+static int count_array(json_t *o, const char *key, int64_t *out, struct parse_error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return parse_fail(err, 0, "\"%s\" is not an array", key);
+	*out = (int64_t)json_array_size(v);
+	return 0;
+}
+
+static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
+		     struct parse_error *err)
+{
+	json_t *v;
+	char *cs = NULL;
+	int r;
+
+	if (!json_is_object(root))
+		return parse_fail(err, 0, "not a JSON object");
+	if ((r = get_string(root, "attr", 4096, &job->attr, err)) < 0)
+		return -1;
+	if (!r || !*job->attr)
+		return parse_fail(err, 0, "no \"attr\"; is this nix-eval-jobs output?");
+	if (has_control(job->attr, strlen(job->attr)))
+		return parse_fail(err, 0, "\"attr\" holds control characters");
+	if (get_string(root, "error", EVALS_MAX_LINE, &job->error, err) < 0 ||
+	    get_string(root, "name", 1024, &job->name, err) < 0 ||
+	    get_string(root, "system", 64, &job->system, err) < 0)
+		return -1;
+	if ((job->name && has_control(job->name, strlen(job->name))) ||
+	    (job->system && has_control(job->system, strlen(job->system))))
+		return parse_fail(err, 0, "\"name\" or \"system\" holds control characters");
+
+	if (get_string(root, "cacheStatus", 32, &cs, err) < 0)
+		return -1;
+	if (cs) {
+		static const char *const known[] = {"local", "cached", "notBuilt"};
+		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+			if (!strcmp(cs, known[i]))
+				job->cache_status = known[i];
+		free(cs);
+	} else if ((v = json_object_get(root, "isCached")) && json_is_boolean(v)) {
+		job->cache_status = json_is_true(v) ? "cached" : "notBuilt";
+	}
+	if (count_array(root, "neededBuilds", &job->needed_builds, err) ||
+	    count_array(root, "neededSubstitutes", &job->needed_substitutes, err))
+		return -1;
+
+	if (job->error)
+		return 0;   /* a failed evaluation has no derivation */
+	if ((r = get_string(root, "drvPath", 4096, &job->drv_path, err)) < 0)
+		return -1;
+	if (!r)
+		return parse_fail(err, 0, "no \"drvPath\" and no \"error\"");
+	if (check_store_path(job->drv_path, strlen(job->drv_path), store_dir, 1, "drvPath", err))
+		return -1;
+	v = json_object_get(root, "outputs");
+	if (!v)
+		return parse_fail(err, 0, "no \"outputs\" (cachegc needs the output paths: use a "
+			    "nix-eval-jobs that prints them)");
+	return parse_outputs(v, store_dir, job, err);
+}
+
+int eval_job_parse(const char *buf, size_t len, const char *store_dir,
+		   struct eval_job *job, struct parse_error *err)
+{
+	json_error_t je;
+	json_t *root;
+	int rc;
+
+	memset(job, 0, sizeof(*job));
+	job->needed_builds = job->needed_substitutes = -1;
+	if (len > EVALS_MAX_LINE)
+		return parse_fail(err, 0, "line longer than %d bytes", EVALS_MAX_LINE);
+	root = json_loadb(buf, len, JSON_FLAGS, &je);
+	if (!root)
+		return parse_fail(err, 0, "malformed JSON at column %d: %s", je.column, je.text);
+	rc = parse_job(root, store_dir, job, err);
+	json_decref(root);
+	if (rc)
+		eval_job_release(job);
+	return rc;
+}
+
+/* ---- build outcomes ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int hydra;             /* Hydra buildstatus, -1 for none */
+} status_table[] = {
+	{"succeeded", 0},
+	{"failed", 1},
+	{"dependency-failed", 2},
+	{"aborted", 3},
+	{"cancelled", 4},
+	{"failed-with-output", 6},
+	{"timed-out", 7},
+	{"cached-failure", 8},
+	{"unsupported", 9},
+	{"log-limit-exceeded", 10},
+	{"output-limit-exceeded", 11},
+	{"non-deterministic", 12},
+	{"queued", -1},
+};
+
+const char *const build_statuses[] = {
+	"succeeded", "failed", "dependency-failed", "aborted", "cancelled",
+	"failed-with-output", "timed-out", "cached-failure", "unsupported",
+	"log-limit-exceeded", "output-limit-exceeded", "non-deterministic", "queued",
+	NULL,
+};
+
+const char *build_status_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(status_table); i++)
+		if (strlen(status_table[i].name) == len && !memcmp(status_table[i].name, s, len))
+			return status_table[i].name;
+	return NULL;
+}
+
+const char *build_status_from_hydra(int64_t code)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(status_table); i++)
+		if (status_table[i].hydra >= 0 && status_table[i].hydra == code)
+			return status_table[i].name;
+	return NULL;
+}
+
+void build_record_release(struct build_record *rec)
+{
+	free(rec->drv_path);
+	free(rec->job);
+	free(rec->name);
+	free(rec->system);
+	memset(rec, 0, sizeof(*rec));
+}
+
+static int build_labels(json_t *o, const char *job_key, const char *name_key,
+			struct build_record *r, struct parse_error *err)
+{
+	if (get_string(o, job_key, 4096, &r->job, err) < 0 ||
+	    get_string(o, name_key, 1024, &r->name, err) < 0 ||
+	    get_string(o, "system", 64, &r->system, err) < 0)
+		return -1;
+	if ((r->job && has_control(r->job, strlen(r->job))) ||
+	    (r->name && has_control(r->name, strlen(r->name))) ||
+	    (r->system && has_control(r->system, strlen(r->system))))
+		return parse_fail(err, 0, "a job, name or system holds control characters");
+	return 0;
+}
+
+static int hydra_record(json_t *o, const char *store_dir, struct build_record *r,
+			struct parse_error *err)
+{
+	json_t *v;
+	int64_t finished = -1, code = -1, stop = -1, queued = -1;
+	int r1;
+
+	if ((r1 = get_string(o, "drvpath", 4096, &r->drv_path, err)) < 0)
+		return -1;
+	if (!r1)
+		return parse_fail(err, 0, "Hydra build without \"drvpath\"");
+	if (check_store_path(r->drv_path, strlen(r->drv_path), store_dir, 1, "drvpath", err))
+		return -1;
+	v = json_object_get(o, "finished");
+	if (v && json_is_boolean(v))
+		finished = json_is_true(v);
+	else if (get_int(o, "finished", &finished, err) < 0)
+		return -1;
+	if (get_int(o, "buildstatus", &code, err) < 0 || get_int(o, "stoptime", &stop, err) < 0 ||
+	    get_int(o, "timestamp", &queued, err) < 0 || get_int(o, "id", &r->hydra_id, err) < 0)
+		return -1;
+	if (finished < 0) {
+		if (code < 0)
+			return parse_fail(err, 0, "Hydra build with neither \"finished\" nor \"buildstatus\"");
+		finished = 1;
+	}
+	if (!finished) {
+		r->status = "queued";
+		r->hydra_status = -1;
+		r->time = queued >= 0 ? queued : -1;
+	} else {
+		if (code < 0)
+			return parse_fail(err, 0, "finished Hydra build without \"buildstatus\"");
+		if (!(r->status = build_status_from_hydra(code)))
+			return parse_fail(err, 0, "unknown Hydra buildstatus %lld", (long long)code);
+		r->hydra_status = (int)code;
+		r->time = stop > 0 ? stop : queued >= 0 ? queued : -1;
+	}
+	return build_labels(o, "job", "nixname", r, err);
+}
+
+static int line_record(json_t *o, const char *store_dir, struct build_record *r,
+		       struct parse_error *err)
+{
+	char *status = NULL;
+	char show[PARSE_SHOWN_MAX];
+	json_t *v;
+	int r1;
+
+	if ((r1 = get_string(o, "drvPath", 4096, &r->drv_path, err)) < 0)
+		return -1;
+	if (!r1)
+		return parse_fail(err, 0, "no \"drvPath\"");
+	if (check_store_path(r->drv_path, strlen(r->drv_path), store_dir, 1, "drvPath", err))
+		return -1;
+	if ((r1 = get_string(o, "status", 64, &status, err)) < 0)
+		return -1;
+	if (!r1)
+		return parse_fail(err, 0, "no \"status\"");
+	r->status = build_status_name(status, strlen(status));
+	if (!r->status) {
+		parse_fail(err, 0, "unknown status '%s' (want succeeded, failed, dependency-failed, "
+		     "aborted, cancelled, timed-out, queued, ...)",
+		     parse_shown(show, sizeof(show), status, strlen(status)));
+		free(status);
+		return -1;
+	}
+	free(status);
+	r->hydra_status = -1;
+	r->time = -1;
+	v = json_object_get(o, "time");
+	if (v && json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return parse_fail(err, 0, "\"time\" is negative");
+		r->time = (int64_t)json_integer_value(v);
+	} else if (v && json_is_string(v)) {
+		if (parse_time(json_string_value(v), &r->time))
+			return parse_fail(err, 0, "\"time\" '%s' is not a time (want epoch seconds or "
+				    "2024-05-01T12:00:00Z)",
+				    parse_shown(show, sizeof(show), json_string_value(v),
+					  json_string_length(v)));
+	} else if (v && !json_is_null(v)) {
+		return parse_fail(err, 0, "\"time\" is neither whole epoch seconds nor a date string");
+	}
+	return build_labels(o, json_object_get(o, "attr") ? "attr" : "job", "name", r, err);
+}
+
+static int build_record_from_json(json_t *o, const char *store_dir, struct build_record *r,
+				  struct parse_error *err)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->hydra_id = -1;
+	r->hydra_status = -1;
+	r->time = -1;
+	if (!json_is_object(o))
+		rc = parse_fail(err, 0, "not a JSON object");
+	else if (json_object_get(o, "drvpath") || json_object_get(o, "buildstatus") ||
+		 json_object_get(o, "finished"))
+		rc = hydra_record(o, store_dir, r, err);
+	else if (json_object_get(o, "drvPath"))
+		rc = line_record(o, store_dir, r, err);
+	else
+		rc = parse_fail(err, 0, "neither a Hydra build (\"drvpath\", \"buildstatus\") nor a "
+			  "build line (\"drvPath\", \"status\")");
+	if (rc)
+		build_record_release(r);
+	return rc;
+}
+
+struct doc {
+	const char *buf;
+	size_t len, off;
+	unsigned line;         /* line of buf[off] */
+};
+
+static void doc_advance(struct doc *d, size_t n)
+{
+	const char *p = d->buf + d->off, *end = p + n;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		d->line++;
+		p++;
+	}
+	d->off += n;
+}
+
+static void doc_skip_space(struct doc *d)
+{
+	size_t n = 0;
+
+	while (d->off + n < d->len && is_space(d->buf[d->off + n]))
+		n++;
+	doc_advance(d, n);
+}
+
+/* Parse one object or array at d->off, within limit bytes.  Returns it and
+ * advances, or NULL with je filled. */
+static json_t *doc_value(struct doc *d, size_t limit, json_error_t *je)
+{
+	json_t *v = json_loadb(d->buf + d->off, limit, JSON_FLAGS | JSON_DISABLE_EOF_CHECK, je);
+
+	if (v)
+		doc_advance(d, (size_t)je->position);
+	return v;
+}
+
+static int emit(json_t *v, const char *store_dir, unsigned line, unsigned item,
+		size_t size, build_record_fn fn, build_bad_fn bad, void *ctx)
+{
+	struct build_record rec;
+	struct parse_error e;
+	int rc = 0;
+
+	if (size > EVALS_MAX_LINE) {
+		bad(ctx, line, item, "record larger than 1 MiB, skipped");
+		return 0;
+	}
+	if (build_record_from_json(v, store_dir, &rec, &e)) {
+		bad(ctx, line, item, e.msg);
+		return 0;
+	}
+	rc = fn(ctx, &rec, line, item);
+	build_record_release(&rec);
+	return rc;
+}
+
+static int parse_array(struct doc *d, const char *store_dir, build_record_fn fn,
+		       build_bad_fn bad, void *ctx, struct parse_error *err)
+{
+	unsigned item = 0;
+	json_error_t je;
+
+	doc_advance(d, 1);   /* '[' */
+	for (;;) {
+		json_t *v;
+		unsigned line;
+		size_t start;
+		int rc;
+
+		doc_skip_space(d);
+		if (d->off < d->len && d->buf[d->off] == ']' && item == 0) {
+			doc_advance(d, 1);
+			break;
+		}
+		if (item > 0) {
+			if (d->off < d->len && d->buf[d->off] == ']') {
+				doc_advance(d, 1);
+				break;
+			}
+			if (d->off >= d->len || d->buf[d->off] != ',')
+				return parse_fail(err, 0, "line %u: malformed JSON array: ',' or ']' expected",
+					    d->line);
+			doc_advance(d, 1);
+			doc_skip_space(d);
+		}
+		line = d->line;
+		start = d->off;
+		if (!(v = doc_value(d, d->len - d->off, &je)))
+			return parse_fail(err, 0, "line %u, column %d: malformed JSON in item %u of the array "
+				    "(from line %u): %s", line + (unsigned)je.line - 1, je.column,
+				    item + 1, line, je.text);
+		rc = emit(v, store_dir, line, ++item, d->off - start, fn, bad, ctx);
+		json_decref(v);
+		if (rc)
+			return -1;
+	}
+	doc_skip_space(d);
+	if (d->off < d->len)
+		return parse_fail(err, 0, "line %u: unexpected text after the array", d->line);
+	return 0;
+}
+
+int builds_parse(const char *buf, size_t len, const char *store_dir,
+		 build_record_fn fn, build_bad_fn bad, void *ctx,
+		 struct parse_error *err)
+{
+	struct doc d = {buf, len, 0, 1};
+	int multiline = -1;    /* unknown until the first value */
+	json_error_t je;
+
+	err->msg[0] = '\0';
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		d.off = 3;
+	doc_skip_space(&d);
+	if (d.off < len && buf[d.off] == '[')
+		return parse_array(&d, store_dir, fn, bad, ctx, err);
+	/*
+	 * JSON lines, or one or more (maybe pretty-printed) objects.  Lines
+	 * mode parses each value within its own line, so one bad line is
+	 * skipped and the rest read; a document whose first value spans lines
+	 * is read value by value, and a syntax error there ends it.
+	 */
+	while (doc_skip_space(&d), d.off < len) {
+		const char *eol = memchr(buf + d.off, '\n', len - d.off);
+		size_t linelen = eol ? (size_t)(eol - (buf + d.off)) : len - d.off;
+		unsigned line = d.line;
+		size_t start = d.off;
+		json_t *v = NULL;
+		int rc;
+
+		if (multiline != 1)
+			v = doc_value(&d, linelen, &je);
+		if (!v && multiline != 0) {
+			v = doc_value(&d, len - d.off, &je);
+			if (v)
+				multiline = 1;
+			else if (multiline == 1)
+				return parse_fail(err, 0, "line %u, column %d: malformed JSON: %s",
+					    line + (unsigned)je.line - 1, je.column, je.text);
+		}
+		if (multiline < 0)
+			multiline = 0;
+		if (!v) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "malformed JSON at column %d: %s", je.column,
+				 je.text);
+			bad(ctx, line, 0, msg);
+			doc_advance(&d, eol ? linelen + 1 : linelen);
+			continue;
+		}
+		rc = emit(v, store_dir, line, 0, d.off - start, fn, bad, ctx);
+		json_decref(v);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+int evals_check_label(const char *what, const char *s, int allow_space,
+		      struct parse_error *err)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (!n)
+		return parse_fail(err, 0, "%s is empty", what);
+	if (n > 255)
+		return parse_fail(err, 0, "%s is longer than 255 characters", what);
+	if (has_control(s, n))
+		return parse_fail(err, 0, "%s holds control characters", what);
+	if (is_space(s[0]) || is_space(s[n - 1]))
+		return parse_fail(err, 0, "%s starts or ends with a space", what);
+	if (!allow_space)
+		for (size_t i = 0; i < n; i++)
+			if (is_space(s[i]))
+				return parse_fail(err, 0, "%s holds a space", what);
+	return 0;
+}
+
