@@ -3,10 +3,26 @@
  * parsing shared by every module.
  *
  * Allocation goes through x*() wrappers that abort on out-of-memory, so
- * callers never check for NULL.  Errors are reported once, by the layer
- * that can tell the user what to do: error() prints and returns -1, die()
- * prints and exits with status 128 (used only for programming errors and
- * unrecoverable states, never deep inside a command on bad input).
+ * callers never check for NULL.
+ *
+ * Error tiers, the same in every layer:
+ *  - error(): anything input can cause (a file, a server, a DB, an option)
+ *    is reported once, by the layer that can name what failed and what the
+ *    user can do, and the function returns -1 up to the command;
+ *  - warning(): reported, and the work goes on;
+ *  - pure parsers (src/nix/, buffers in) never print: they return -1 with a
+ *    struct parse_error (lib/parse_error.h) the caller reports;
+ *  - die(): unrecoverable states no input of ours causes (out of memory,
+ *    a libcrypto that cannot hash): prints and exits with status 128;
+ *  - BUG(): a programming error (an API misused, a table inconsistent):
+ *    names the file and line, then aborts, so there is a core to read.
+ *
+ * Return values mean one thing across the tree: an int function returns 0
+ * on success and -1 on failure already reported; a function that answers
+ * a question returns 1 (yes, found, a row), 0 (no, none) or -1 (failed,
+ * reported); a function returning a pointer returns NULL on failure
+ * (reported) unless its comment says NULL means "none".  Counts are
+ * size_t or int64_t, never a negative error.
  */
 #ifndef CACHEGC_UTIL_H
 #define CACHEGC_UTIL_H
@@ -51,6 +67,9 @@ int error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void warning(const char *fmt, ...) ATTR_PRINTF(1, 2);
 /* "cachegc: fatal: MSG\n" on stderr, exit(128). */
 void die(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
+/* "cachegc: BUG: FILE:LINE: MSG\n" on stderr, then abort(). */
+#define BUG(...) bug_at(__FILE__, __LINE__, __VA_ARGS__)
+void bug_at(const char *file, int line, const char *fmt, ...) ATTR_PRINTF(3, 4) ATTR_NORETURN;
 
 /* Growable NUL-terminated byte string.  buf is never NULL after the first
  * add; strbuf_release() frees it and resets to STRBUF_INIT. */

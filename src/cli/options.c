@@ -161,7 +161,7 @@ static int take_value(const struct opt_parser *p, const struct option *o, const 
 		return 0;
 	default:
 		/* Only a table entry of a type without a value gets here. */
-		die("BUG: %s:%d: option --%s: type %d takes no value", __FILE__, __LINE__,
+		BUG("option --%s: type %d takes no value",
 		    o->name, (int)o->type);
 	}
 }

@@ -148,7 +148,7 @@ static void mass_rebuilds(const struct world *w, int li, struct bump_list *bl)
 			while ((a = gen_next_word(&s, &len))) {
 				uint32_t p = gen_find_attr(w, a, len);
 				if (p == NONE)
-					die("gen: unknown mass bump '%.*s'", (int)len, a);
+					BUG("gen: unknown mass bump '%.*s'", (int)len, a);
 				add_bump(bl, p, c);
 			}
 		}

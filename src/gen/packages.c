@@ -347,7 +347,7 @@ static void add_fixed(struct world *w, const struct fixed_pkg *f, enum kind kind
 			a++, len--;
 		d = gen_find_attr(w, a, len);
 		if (d == NONE || d == idx)
-			die("gen: unknown input '%.*s' of '%s'", (int)len, a, f->attr);
+			BUG("gen: unknown input '%.*s' of '%s'", (int)len, a, f->attr);
 		add_dep(w, p, d, runtime);
 	}
 	for (unsigned i = 0; i < f->extra; i++) {
@@ -398,7 +398,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 	for (size_t i = 0; i < ARRAY_SIZE(hub_use); i++) {
 		hub_idx[i] = gen_find_attr(w, hub_use[i].attr, strlen(hub_use[i].attr));
 		if (hub_idx[i] == NONE)
-			die("gen: hub '%s' missing", hub_use[i].attr);
+			BUG("gen: hub '%s' missing", hub_use[i].attr);
 	}
 	python3 = gen_find_attr(w, "python3", 7);
 	w->gen0 = w->npkgs;

@@ -248,6 +248,19 @@ void die(const char *fmt, ...)
 	exit(128);
 }
 
+void bug_at(const char *file, int line, const char *fmt, ...)
+{
+	char where[256];
+	va_list ap;
+
+	snprintf(where, sizeof(where), "BUG: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vreport(where, fmt, ap);
+	va_end(ap);
+	fflush(NULL);
+	abort();
+}
+
 void strbuf_grow(struct strbuf *sb, size_t extra)
 {
 	size_t need = sb->len + extra + 1;

@@ -63,7 +63,7 @@ static int migrate(struct db *db, unsigned from)
 	for (unsigned i = 0; i < n_migrations; i++) {
 		const struct migration *m = &migrations[i];
 		if (m->version != i + 1)
-			die("embedded migrations are not numbered 1..n (%s)", m->name);
+			BUG("embedded migrations are not numbered 1..n (%s)", m->name);
 		if (m->version <= from)
 			continue;
 		if (db_begin(db))
@@ -428,7 +428,7 @@ int db_begin(struct db *db)
 	int rc;
 
 	if (db->read_depth)
-		die("BUG: a write transaction inside a read snapshot of '%s'", db->path);
+		BUG("a write transaction inside a read snapshot of '%s'", db->path);
 	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return 0;
@@ -486,7 +486,7 @@ int db_read_begin(struct db *db)
 void db_read_end(struct db *db)
 {
 	if (!db->read_depth)
-		die("BUG: db_read_end without db_read_begin on '%s'", db->path);
+		BUG("db_read_end without db_read_begin on '%s'", db->path);
 	if (--db->read_depth)
 		return;
 	if (db->read_owned) {

@@ -38,7 +38,7 @@ static sqlite3_stmt *prepared(struct db *db, struct stmt_table *t, unsigned i)
 	sqlite3_stmt *st;
 
 	if (i >= t->n || !t->sql[i])
-		die("BUG: %s:%d: statement %u of table '%s' has no SQL", __FILE__, __LINE__,
+		BUG("statement %u of table '%s' has no SQL",
 		    i, t->name);
 	if (s > db->ntables) {
 		db->tables = xrealloc(db->tables, s * sizeof(*db->tables));
@@ -78,8 +78,8 @@ static sqlite3_stmt *bound(struct db *db, struct stmt_table *t, unsigned i,
 		return NULL;
 	/* A count that differs from the SQL's is the caller's bug, not input. */
 	if ((int)nargs != sqlite3_bind_parameter_count(st))
-		die("BUG: %s:%d: statement %u of table '%s' takes %d arguments, given %u "
-		    "(%.80s)", __FILE__, __LINE__, i, t->name, sqlite3_bind_parameter_count(st),
+		BUG("statement %u of table '%s' takes %d arguments, given %u "
+		    "(%.80s)", i, t->name, sqlite3_bind_parameter_count(st),
 		    nargs, t->sql[i]);
 	for (unsigned k = 0; k < nargs && rc == SQLITE_OK; k++) {
 		const struct sql_arg *a = &args[k];
@@ -97,8 +97,8 @@ static sqlite3_stmt *bound(struct db *db, struct stmt_table *t, unsigned i,
 			rc = sqlite3_bind_null(st, col);
 			break;
 		default:
-			die("BUG: %s:%d: argument %u of statement %u of table '%s' has no type",
-			    __FILE__, __LINE__, k + 1, i, t->name);
+			BUG("argument %u of statement %u of table '%s' has no type",
+			    k + 1, i, t->name);
 		}
 	}
 	if (rc != SQLITE_OK) {
