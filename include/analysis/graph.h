@@ -6,7 +6,9 @@
  * A path the cache has no narinfo for has no outgoing edges and counts as
  * missing.  Traversals go through one helper, struct graph_walk: an
  * epoch-stamped visited array and an explicit stack, so a closure costs
- * only the size of the closure, never a clear of the whole graph.
+ * only the size of the closure, never a clear of the whole graph.  A walk
+ * that must visit a path after what it reaches (GC's pushes and losses)
+ * uses struct graph_post.
  */
 #ifndef CACHEGC_GRAPH_H
 #define CACHEGC_GRAPH_H
@@ -72,6 +74,67 @@ static inline int graph_walk_next(struct graph_walk *w, uint32_t *v)
 		return 0;
 	*v = w->stack[--w->sp];
 	return 1;
+}
+
+/*
+ * A post-order depth-first walk over any CSR adjacency (adj[off[v] ..
+ * off[v+1]): the forward references of a struct graph, or a reverse one).
+ * Marking is the caller's (GC keeps its own epoch stamps), so the caller
+ * decides which edge to follow and must mark a vertex when it pushes it;
+ * then each vertex is pushed once and fr needs one frame per vertex.
+ *
+ *	graph_post_start(&p, fr, off, adj);
+ *	mark(root); graph_post_push(&p, root);
+ *	while ((k = graph_post_next(&p, &x)) >= 0) {
+ *		if (k) {                             (x: an edge target)
+ *			if (!marked(x)) { mark(x); graph_post_push(&p, x); }
+ *			continue;
+ *		}
+ *		... visit x: all it reaches was visited first ...
+ *	}
+ */
+struct graph_frame {
+	uint32_t v, e;        /* a vertex and the next of its edges to follow */
+};
+
+struct graph_post {
+	struct graph_frame *fr;
+	size_t sp;
+	const uint32_t *off, *adj;
+};
+
+static inline void graph_post_start(struct graph_post *p, struct graph_frame *fr,
+				    const uint32_t *off, const uint32_t *adj)
+{
+	p->fr = fr;
+	p->sp = 0;
+	p->off = off;
+	p->adj = adj;
+}
+
+static inline void graph_post_push(struct graph_post *p, uint32_t v)
+{
+	p->fr[p->sp].v = v;
+	p->fr[p->sp++].e = p->off[v];
+}
+
+/* 1: *x is the next edge target of the vertex on top (push it to go
+ * down).  0: *x has no edges left; it is popped, visit it now.  -1: the
+ * walk is over. */
+static inline int graph_post_next(struct graph_post *p, uint32_t *x)
+{
+	struct graph_frame *f;
+
+	if (!p->sp)
+		return -1;
+	f = &p->fr[p->sp - 1];
+	if (f->e < p->off[f->v + 1]) {
+		*x = p->adj[f->e++];
+		return 1;
+	}
+	*x = f->v;
+	p->sp--;
+	return 0;
 }
 
 struct graph {

@@ -20,7 +20,7 @@
  * cache) counts as whole.
  */
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
-	     uint32_t wep, struct frame *fr, uint32_t root)
+	     uint32_t wep, struct graph_frame *fr, uint32_t root)
 {
 	const struct graph *g = &w->g;
 	size_t sp = 0;
@@ -30,11 +30,11 @@ int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_
 		return WST(root) == 2;
 	wstamp[root] = wep;
 	wstate[root] = 1;
-	fr[sp++] = (struct frame){root, g->off[root]};
+	fr[sp++] = (struct graph_frame){root, g->off[root]};
 	if (!stored[root])
 		fr[0].e = g->off[root + 1] | 0x80000000u;
 	while (sp) {
-		struct frame *f = &fr[sp - 1];
+		struct graph_frame *f = &fr[sp - 1];
 		uint32_t end = g->off[f->v + 1];
 		int bad = (f->e & 0x80000000u) != 0;
 		uint32_t e = f->e & 0x7fffffffu;
@@ -44,7 +44,7 @@ int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_
 			if (!WST(x)) {
 				wstamp[x] = wep;
 				wstate[x] = 1;
-				fr[sp++] = (struct frame){x, g->off[x] | (stored[x] ? 0 : 0x80000000u)};
+				fr[sp++] = (struct graph_frame){x, g->off[x] | (stored[x] ? 0 : 0x80000000u)};
 			} else if (WST(x) == 3) {
 				f->e |= 0x80000000u;
 			}
@@ -96,7 +96,7 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 	uint8_t *wstate = xcalloc(n, 1);
 	uint32_t *wstamp = xcalloc(n, sizeof(*wstamp));
 	uint32_t *seen = xcalloc(n, sizeof(*seen));      /* root walk marks */
-	struct frame *fr = xmalloc(n * sizeof(*fr));
+	struct graph_frame *fr = xmalloc(n * sizeof(*fr));
 	uint32_t *stack = xmalloc(n * sizeof(*stack));
 	uint32_t *first = xmalloc(n * sizeof(*first));   /* root: first job, chain */
 	uint32_t *nextj = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*nextj));
@@ -127,26 +127,26 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 				 * decided in postorder, memoized in hasv (0 unknown,
 				 * 4 on the stack, 1 yes, 2 no). */
 				if (!hasv[r]) {
-					size_t sp = 0;
-					fr[sp++] = (struct frame){r, g->off[r]};
+					struct graph_post p;
+					uint32_t x;
+					int more;
+					graph_post_start(&p, fr, g->off, g->adj);
 					hasv[r] = 4;  /* on the stack */
-					while (sp) {
-						struct frame *f = &fr[sp - 1];
-						if (f->e < g->off[f->v + 1]) {
-							uint32_t x = g->adj[f->e++];
+					graph_post_push(&p, r);
+					while ((more = graph_post_next(&p, &x)) >= 0) {
+						if (more) {
 							if (!hasv[x]) {
 								hasv[x] = 4;
-								fr[sp++] = (struct frame){x, g->off[x]};
+								graph_post_push(&p, x);
 							}
 							continue;
 						}
-						sp--;
-						if (hasv[f->v] == 4) {
-							uint8_t h = vpos[f->v] ? 1 : 2;
-							for (uint32_t q = g->off[f->v]; q < g->off[f->v + 1]; q++)
+						if (hasv[x] == 4) {
+							uint8_t h = vpos[x] ? 1 : 2;
+							for (uint32_t q = g->off[x]; q < g->off[x + 1]; q++)
 								if (hasv[g->adj[q]] == 1)
 									h = 1;
-							hasv[f->v] = h;
+							hasv[x] = h;
 						}
 					}
 				}

@@ -174,27 +174,26 @@ static void unstore(struct eng *e, uint32_t id)
 static void push_closure(struct eng *e, uint32_t root, int64_t t)
 {
 	const struct graph *g = &e->w->g;
-	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n);
-	size_t sp = 0;
+	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n), x;
+	struct graph_post p;
+	int k;
 
 	if (e->stored[root] || !has_narinfo(e, root))
 		return;
+	graph_post_start(&p, e->fr, g->off, g->adj);
 	e->stamp[root] = ep;
-	e->fr[sp++] = (struct frame){root, g->off[root]};
-	while (sp) {
-		struct frame *f = &e->fr[sp - 1];
-		if (f->e < g->off[f->v + 1]) {
-			uint32_t x = g->adj[f->e++];
+	graph_post_push(&p, root);
+	while ((k = graph_post_next(&p, &x)) >= 0) {
+		if (k) {
 			if (e->stamp[x] != ep && !e->stored[x] && has_narinfo(e, x)) {
 				e->stamp[x] = ep;
-				e->fr[sp++] = (struct frame){x, g->off[x]};
+				graph_post_push(&p, x);
 			}
 			continue;
 		}
-		store_one(e, f->v, t);
+		store_one(e, x, t);
 		e->pushed_paths++;
-		e->pushed_bytes += (uint64_t)gc_size(e->w, f->v);
-		sp--;
+		e->pushed_bytes += (uint64_t)gc_size(e->w, x);
 	}
 }
 

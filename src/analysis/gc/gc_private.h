@@ -26,11 +26,6 @@
 /* No index: an empty slot, an unseen group, the end of a chain. */
 #define NONE UINT32_MAX
 
-/* A depth-first frame: a path and the next edge of it to follow. */
-struct frame {
-	uint32_t v, e;
-};
-
 /* ---- world.c: read-only helpers over the world -------------------------- */
 
 /* The index of the first of w->evals[0 .. nvis) later than t (nvis when
@@ -54,7 +49,7 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
  * stamp wep of wstamp (fr: w->n frames of scratch).  See breaks.c.
  */
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
-	     uint32_t wep, struct frame *fr, uint32_t root);
+	     uint32_t wep, struct graph_frame *fr, uint32_t root);
 
 /* ---- engine.c: the engine's state --------------------------------------- */
 
@@ -112,7 +107,7 @@ struct eng {
 	uint32_t *stamp;
 	uint32_t epoch;
 	uint32_t *stack;
-	struct frame *fr;
+	struct graph_frame *fr;
 	uint32_t *order;
 	uint8_t *cls;
 	uint8_t *wstate;

@@ -53,23 +53,22 @@ const char *gc_reason_name(int reason)
 static void lose(struct eng *e, uint32_t id)
 {
 	const struct gc_world *w = e->w;
-	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n);
-	size_t sp = 0;
+	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n), r;
+	struct graph_post p;
+	int k;
 
+	graph_post_start(&p, e->fr, w->roff, w->radj);
 	e->stamp[id] = ep;
-	e->fr[sp++] = (struct frame){id, w->roff[id]};
-	while (sp) {
-		struct frame *f = &e->fr[sp - 1];
-		if (f->e < w->roff[f->v + 1]) {
-			uint32_t r = w->radj[f->e++];
+	graph_post_push(&p, id);
+	while ((k = graph_post_next(&p, &r)) >= 0) {
+		if (k) {
 			if (e->stored[r] && e->stamp[r] != ep) {
 				e->stamp[r] = ep;
-				e->fr[sp++] = (struct frame){r, w->roff[r]};
+				graph_post_push(&p, r);
 			}
 			continue;
 		}
-		eng_victim(e, f->v, f->v == id ? GC_LRU : GC_DEPENDENCY_LOST);
-		sp--;
+		eng_victim(e, r, r == id ? GC_LRU : GC_DEPENDENCY_LOST);
 	}
 }
 
@@ -120,8 +119,10 @@ static int cmp_by_push(const void *a, const void *b)
 static void take_upward(struct eng *e, int (*reason)(struct eng *, uint32_t), int until_limit)
 {
 	const struct gc_world *w = e->w;
-	uint32_t ep;
+	struct graph_post p;
+	uint32_t ep, r;
 	size_t n = e->ntmp;
+	int k;
 
 	if (!n)
 		return;
@@ -132,20 +133,18 @@ static void take_upward(struct eng *e, int (*reason)(struct eng *, uint32_t), in
 		e->cand[e->tmp[i]] = 1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s = e->tmp[i];
-		size_t sp = 0;
 		if (until_limit && e->bytes <= e->limit)
 			break;
 		if (e->stamp[s] == ep)
 			continue;
+		graph_post_start(&p, e->fr, w->roff, w->radj);
 		e->stamp[s] = ep;
-		e->fr[sp++] = (struct frame){s, w->roff[s]};
-		while (sp) {
-			struct frame *f = &e->fr[sp - 1];
-			if (f->e < w->roff[f->v + 1]) {
-				uint32_t r = w->radj[f->e++];
+		graph_post_push(&p, s);
+		while ((k = graph_post_next(&p, &r)) >= 0) {
+			if (k) {
 				if (e->cand[r] && e->stamp[r] != ep) {
 					e->stamp[r] = ep;
-					e->fr[sp++] = (struct frame){r, w->roff[r]};
+					graph_post_push(&p, r);
 				}
 				continue;
 			}
@@ -155,9 +154,8 @@ static void take_upward(struct eng *e, int (*reason)(struct eng *, uint32_t), in
 			 * order is closure-safe. */
 			if (until_limit && e->bytes <= e->limit)
 				goto done;
-			if (e->stored[f->v])
-				eng_victim(e, f->v, reason(e, f->v));
-			sp--;
+			if (e->stored[r])
+				eng_victim(e, r, reason(e, r));
 		}
 	}
 done:
@@ -183,25 +181,25 @@ static int reason_unreached(struct eng *e, uint32_t v)
 static void mark_stored(struct eng *e, uint32_t root, uint32_t ep, size_t *nseq, uint8_t cls)
 {
 	const struct graph *g = &e->w->g;
-	size_t sp = 0;
+	struct graph_post p;
+	uint32_t x;
+	int k;
 
+	graph_post_start(&p, e->fr, g->off, g->adj);
 	e->stamp[root] = ep;
-	e->fr[sp++] = (struct frame){root, g->off[root]};
-	while (sp) {
-		struct frame *f = &e->fr[sp - 1];
-		if (f->e < g->off[f->v + 1]) {
-			uint32_t x = g->adj[f->e++];
+	graph_post_push(&p, root);
+	while ((k = graph_post_next(&p, &x)) >= 0) {
+		if (k) {
 			if (e->stored[x] && e->stamp[x] != ep) {
 				e->stamp[x] = ep;
-				e->fr[sp++] = (struct frame){x, g->off[x]};
+				graph_post_push(&p, x);
 			}
 			continue;
 		}
 		if (nseq) {
-			e->order[(*nseq)++] = f->v;
-			e->cls[f->v] = cls;
+			e->order[(*nseq)++] = x;
+			e->cls[x] = cls;
 		}
-		sp--;
 	}
 }
 
