@@ -2,7 +2,8 @@
  * test_graph.c - the crawl recorder and the closure engine on a small
  * hand-made cache: a diamond, a self-reference, a reference the cache
  * lacks, a path that goes and comes back; and the traversal helper
- * (struct graph_walk) on graphs built in memory.
+ * (struct graph_walk) and the post-order walker (struct graph_post) on
+ * graphs built in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,55 @@ TEST(walk_caller_filters_and_epoch_wraps)
 	CHECK(!w.stamp && !w.stack);
 }
 
+/* graph_post on a CSR built by hand: 1 -> 2, 1 -> 3, 2 -> 4, 3 -> 4,
+ * 4 -> 1 (a cycle back to the root), 3 -> 5.  Every reached vertex is
+ * visited once, after every vertex it pushed (post-order); edge targets are
+ * offered in CSR order; a vertex the caller does not push is not visited. */
+TEST(post_order_visits_after_what_it_reaches)
+{
+	static const uint32_t off[] = {0, 0, 2, 3, 5, 6, 6};
+	static const uint32_t adj[] = {2, 3, 4, 4, 5, 1};
+	struct graph_frame fr[6];
+	struct graph_post p;
+	uint8_t mark[6] = {0};
+	uint32_t x, order[6], offered[8];
+	size_t n = 0, noff = 0;
+	int k;
+
+	graph_post_start(&p, fr, off, adj);
+	mark[1] = 1;
+	graph_post_push(&p, 1);
+	while ((k = graph_post_next(&p, &x)) >= 0) {
+		if (k) {
+			CHECK(noff < 8);
+			offered[noff++] = x;
+			if (!mark[x] && x != 5) {     /* 5 is filtered out */
+				mark[x] = 1;
+				graph_post_push(&p, x);
+			}
+			continue;
+		}
+		CHECK(n < 6);
+		order[n++] = x;
+	}
+	/* 1 offers 2; 2 offers 4; 4 offers 1 (marked); 4 done, 2 done; 1
+	 * offers 3; 3 offers 4 (marked) and 5 (filtered); 3 done; 1 done. */
+	CHECK_INT(n, 4);
+	CHECK_INT(order[0], 4);
+	CHECK_INT(order[1], 2);
+	CHECK_INT(order[2], 3);
+	CHECK_INT(order[3], 1);
+	CHECK_INT(noff, 6);
+	CHECK_INT(offered[0], 2);
+	CHECK_INT(offered[1], 4);
+	CHECK_INT(offered[2], 1);
+	CHECK_INT(offered[3], 3);
+	CHECK_INT(offered[4], 4);
+	CHECK_INT(offered[5], 5);
+	/* Over: the stack is empty and stays so. */
+	CHECK_INT(graph_post_next(&p, &x), -1);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -339,6 +389,7 @@ int main(void)
 	RUN(interrupted_crawl_marks_nothing_gone);
 	RUN(walk_visits_each_reached_id_once);
 	RUN(walk_caller_filters_and_epoch_wraps);
+	RUN(post_order_visits_after_what_it_reaches);
 	db_close(&db);
 	{
 		char cmd[400];
