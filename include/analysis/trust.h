@@ -162,13 +162,4 @@ static inline enum trust_verdict trust_verdict(const struct trust *t, uint32_t i
  */
 int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb);
 
-/*
- * 1 when the narinfo's CA field ca, for the path store_dir/base whose
- * references are refs[0..nrefs) (base names, any order, may include base
- * itself), names that same path: the path is content-addressed and Nix
- * trusts it unsigned.  0 otherwise (unknown CA forms included).  Pure.
- */
-int trust_ca_matches(const char *store_dir, const char *base, const char *ca,
-		     const char *const *refs, size_t nrefs);
-
 #endif

@@ -57,5 +57,7 @@ int store_basename_valid(const char *s, size_t len);
 
 /* The value of a hexadecimal digit (either case), or -1. */
 int hex_value(unsigned char c);
+/* "md5", "sha1", "sha256", "sha512" ("?" for no algorithm). */
+const char *nixhash_algo_name(enum hash_algo a);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * trust.c - signature verdicts for a cache's paths: which keys count as of
- * a moment, Nix's content-address check, Ed25519 checks in parallel
+ * a moment, content-addressed paths (nix/ca.h), Ed25519 checks in parallel
  * batches, and the sig_verdicts table that makes each check happen once.
  */
 #include "analysis/trust.h"
@@ -11,143 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "store/db.h"
 #include "store/meta.h"
 #include "store/refs.h"
 #include "store/stmt.h"
+#include "nix/ca.h"
 #include "nix/nixhash.h"
-
-/* ---- content addresses ----------------------------------------------- */
-
-static void sha256(const void *data, size_t len, unsigned char out[32])
-{
-	unsigned int olen = 32;
-
-	if (EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL) != 1)
-		die("libcrypto cannot compute SHA-256");
-}
-
-static void add_hex(struct strbuf *sb, const unsigned char *b, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		strbuf_addch(sb, hex[b[i] >> 4]);
-		strbuf_addch(sb, hex[b[i] & 15]);
-	}
-}
-
-static const char *algo_name(enum hash_algo a)
-{
-	switch (a) {
-	case HASH_MD5:
-		return "md5";
-	case HASH_SHA1:
-		return "sha1";
-	case HASH_SHA256:
-		return "sha256";
-	case HASH_SHA512:
-		return "sha512";
-	}
-	return "?";
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/*
- * Nix's makeStorePath: the store hash of "TYPE:sha256:HEX:STOREDIR:NAME",
- * SHA-256 folded to 20 bytes, in nix32.  inner is a sha256 digest.
- */
-static void make_store_hash(const char *type, const unsigned char inner[32],
-			    const char *store_dir, const char *name, char out[STORE_HASH_LEN])
-{
-	struct strbuf s = STRBUF_INIT;
-	unsigned char h[32], c[20] = {0};
-
-	strbuf_addstr(&s, type);
-	strbuf_addstr(&s, ":sha256:");
-	add_hex(&s, inner, 32);
-	strbuf_addf(&s, ":%s:%s", store_dir, name);
-	sha256(s.buf, s.len, h);
-	for (size_t i = 0; i < 32; i++)
-		c[i % 20] ^= h[i];
-	nix32_encode(c, 20, out);
-	strbuf_release(&s);
-}
-
-int trust_ca_matches(const char *store_dir, const char *base, const char *ca,
-		     const char *const *refs, size_t nrefs)
-{
-	struct strbuf type = STRBUF_INIT;
-	const char **others = NULL;
-	size_t nothers = 0, calen = strlen(ca);
-	int self = 0, text = 0, recursive = 0, ok = 0;
-	struct nixhash h;
-	unsigned char inner[32];
-	char got[STORE_HASH_LEN];
-	const char *name;
-
-	if (strlen(base) < STORE_HASH_LEN + 2 || base[STORE_HASH_LEN] != '-')
-		return 0;
-	name = base + STORE_HASH_LEN + 1;
-	if (calen > 5 && !memcmp(ca, "text:", 5)) {
-		text = 1;
-		ca += 5;
-	} else if (calen > 6 && !memcmp(ca, "fixed:", 6)) {
-		ca += 6;
-		if (!strncmp(ca, "r:", 2)) {
-			recursive = 1;
-			ca += 2;
-		}
-	} else {
-		return 0;
-	}
-	if (nixhash_parse(ca, strlen(ca), &h))
-		return 0;
-	others = xmalloc((nrefs ? nrefs : 1) * sizeof(*others));
-	for (size_t i = 0; i < nrefs; i++) {
-		if (!strcmp(refs[i], base))
-			self = 1;
-		else
-			others[nothers++] = refs[i];
-	}
-	qsort(others, nothers, sizeof(*others), cmp_cstr);
-
-	if (text || (recursive && h.algo == HASH_SHA256)) {
-		/* makeTextPath / makeFixedOutputPath("source"): the type
-		 * lists the references; a text path cannot refer to itself. */
-		if (h.algo != HASH_SHA256 || (text && self))
-			goto out;
-		strbuf_addstr(&type, text ? "text" : "source");
-		for (size_t i = 0; i < nothers; i++)
-			strbuf_addf(&type, ":%s/%s", store_dir, others[i]);
-		if (self)
-			strbuf_addstr(&type, ":self");
-		memcpy(inner, h.bytes, 32);
-	} else {
-		/* Any other fixed output: "output:out" over the hash of
-		 * "fixed:out:[r:]ALGO:HEX:"; Nix allows no references. */
-		if (nothers || self)
-			goto out;
-		strbuf_addf(&type, "fixed:out:%s%s:", recursive ? "r:" : "", algo_name(h.algo));
-		add_hex(&type, h.bytes, h.len);
-		strbuf_addch(&type, ':');
-		sha256(type.buf, type.len, inner);
-		strbuf_reset(&type);
-		strbuf_addstr(&type, "output:out");
-	}
-	make_store_hash(type.buf, inner, store_dir, name, got);
-	ok = !memcmp(got, base, STORE_HASH_LEN);
-out:
-	free(others);
-	strbuf_release(&type);
-	return ok;
-}
 
 /* ---- verdicts ---------------------------------------------------------- */
 
@@ -513,7 +382,7 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 			return -1;
 		if (refs_names(c, id, db_col_text(st, 3), &nrefs))
 			return -1;
-		if (trust_ca_matches(t->store_dir, path_names_get(&t->names, id),
+		if (ca_path_matches(t->store_dir, path_names_get(&t->names, id),
 				     db_col_text(st, 5), c->refs, nrefs)) {
 			c->found[id] |= F_CA;
 			return 0;

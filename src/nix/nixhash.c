@@ -166,6 +166,14 @@ static const struct {
 	{"sha512", HASH_SHA512, 64},
 };
 
+const char *nixhash_algo_name(enum hash_algo a)
+{
+	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++)
+		if (algos[i].algo == a)
+			return algos[i].name;
+	return "?";
+}
+
 int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')

@@ -53,53 +53,6 @@ TEST(ansi_codes)
 	free(s);
 }
 
-/* Paths and CA fields as Nix 2.8 made them (builtins.toFile, builtins.path
- * recursive and flat, a flat sha1 fixed-output derivation). */
-TEST(content_addressed)
-{
-	static const char *const t1 = "qyg7wzl33k4klhfypq1cxgaci84k5ijr-cachegc-ca-text";
-	const char *refs[] = {t1};
-
-	CHECK(trust_ca_matches(SD, t1, "text:sha256:00xyyr3fi8l6hb839bv3f7yb86yjv7xi1cgh1xnhipym4asvb4aq",
-			       NULL, 0));
-	CHECK(trust_ca_matches(SD, "dqcnrkk51lg8r2j40hsgykgqypli7zc1-cachegc-ca-text-refs",
-			       "text:sha256:0d23vbfd7krchfqr5b1z0va4qvfm650ilvz7dh1fcczn3bvz9njj",
-			       refs, 1));
-	/* the same without its reference is another path */
-	CHECK(!trust_ca_matches(SD, "dqcnrkk51lg8r2j40hsgykgqypli7zc1-cachegc-ca-text-refs",
-				"text:sha256:0d23vbfd7krchfqr5b1z0va4qvfm650ilvz7dh1fcczn3bvz9njj",
-				NULL, 0));
-	CHECK(trust_ca_matches(SD, "y25mpnxrjfqy3c27fzimbryzpm6qkxds-cachegc-ca-source",
-			       "fixed:r:sha256:15ylf75mvc6yr9wb6799275l9m9giywz3cdrwmar1ss0gvy56450",
-			       NULL, 0));
-	CHECK(trust_ca_matches(SD, "kc6hk7mcsp3daa8z2b3rjmf2kzzypl1a-cachegc-ca-flat",
-			       "fixed:sha256:1xk2hhjr0f2n4adj1h688wlz59xpl86y1r8bd2pjasg8gy16mikb",
-			       NULL, 0));
-	CHECK(trust_ca_matches(SD, "7h0c57gax5dpxvbvgfr6b7bv6iagw4g7-cachegc-ca-sha1",
-			       "fixed:sha1:5bzi22k1ijgrnwgfgxlq5vbrskxrvkvg", NULL, 0));
-	/* another name, another store dir, another method: not this path */
-	CHECK(!trust_ca_matches(SD, "qyg7wzl33k4klhfypq1cxgaci84k5ijr-cachegc-ca-texu",
-				"text:sha256:00xyyr3fi8l6hb839bv3f7yb86yjv7xi1cgh1xnhipym4asvb4aq",
-				NULL, 0));
-	CHECK(!trust_ca_matches("/gnu/store", t1,
-				"text:sha256:00xyyr3fi8l6hb839bv3f7yb86yjv7xi1cgh1xnhipym4asvb4aq",
-				NULL, 0));
-	CHECK(!trust_ca_matches(SD, "kc6hk7mcsp3daa8z2b3rjmf2kzzypl1a-cachegc-ca-flat",
-				"fixed:r:sha256:1xk2hhjr0f2n4adj1h688wlz59xpl86y1r8bd2pjasg8gy16mikb",
-				NULL, 0));
-	/* junk never matches, never crashes */
-	CHECK(!trust_ca_matches(SD, t1, "", NULL, 0));
-	CHECK(!trust_ca_matches(SD, t1, "text:", NULL, 0));
-	CHECK(!trust_ca_matches(SD, t1, "text:md5:00", NULL, 0));
-	CHECK(!trust_ca_matches(SD, t1, "fixed:r:", NULL, 0));
-	CHECK(!trust_ca_matches(SD, t1, "nar:sha256:00xyyr3fi8l6hb839bv3f7yb86yjv7xi1cgh1xnhipym4asvb4aq",
-				NULL, 0));
-	CHECK(!trust_ca_matches(SD, "short", "text:sha256:00", NULL, 0));
-	/* a flat fixed output cannot have references */
-	CHECK(!trust_ca_matches(SD, "7h0c57gax5dpxvbvgfr6b7bv6iagw4g7-cachegc-ca-sha1",
-				"fixed:sha1:5bzi22k1ijgrnwgfgxlq5vbrskxrvkvg", refs, 1));
-}
-
 /* ---- the hand-made database -------------------------------------------- */
 
 static void sql(struct db *db, const char *fmt, ...) ATTR_PRINTF(2, 3);
@@ -889,7 +842,6 @@ int main(void)
 		return 1;
 	}
 	RUN(ansi_codes);
-	RUN(content_addressed);
 	RUN(statuses);
 	RUN(verdicts_recorded);
 	RUN(many_keys);
