@@ -29,40 +29,65 @@
 
 volatile int crawl_interrupted;
 
-static const char SQL_STORE_DIR[] = "SELECT value FROM meta WHERE key = 'store_dir'";
-static const char SQL_CACHE_GET[] = "SELECT id, store_dir FROM caches WHERE url = ?1";
-static const char SQL_CACHE_ADD[] =
-	"INSERT INTO caches (url, store_dir, want_mass_query, priority, added_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char SQL_CACHE_INFO[] =
-	"UPDATE caches SET want_mass_query = ?2, priority = ?3 WHERE id = ?1";
-static const char SQL_STALE[] =
-	"UPDATE crawls SET status = 'interrupted' WHERE cache_id = ?1 AND status = 'running'";
-static const char SQL_CRAWL_ADD[] =
-	"INSERT INTO crawls (cache_id, started_at, status) VALUES (?1, ?2, 'running')";
-static const char SQL_LOAD_NARINFOS[] = "SELECT path_id FROM narinfos WHERE cache_id = ?1";
-static const char SQL_LOAD_OPEN[] =
-	"SELECT id, path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL";
-static const char SQL_PRES_TOUCH[] =
-	"UPDATE presence SET last_seen = ?1, last_crawl_id = ?2 WHERE id = ?3";
-static const char SQL_PRES_ADD[] =
-	"INSERT INTO presence (cache_id, path_id, push_time, first_seen, last_seen, last_crawl_id) "
-	"VALUES (?1, ?2, ?3, ?4, ?4, ?5)";
-static const char SQL_NARINFO_ADD[] =
-	"INSERT INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, "
-	"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-static const char SQL_REJECT_ADD[] =
-	"INSERT INTO crawl_rejects (crawl_id, source, line, message) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_GONE[] =
-	"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 "
-	"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2";
-static const char SQL_GONE_ONE[] =
-	"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 WHERE id = ?3";
-static const char SQL_PATH_NAME[] = "SELECT name FROM paths WHERE id = ?1";
-static const char SQL_CRAWL_END[] =
-	"UPDATE crawls SET status = ?2, finished_at = ?3, n_new = ?4, n_present = ?5, "
-	"n_gone = ?6, n_rejected = ?7, n_absent = ?8, n_unknown = ?9 WHERE id = ?1";
+enum {
+	Q_STORE_DIR,
+	Q_CACHE_GET,
+	Q_CACHE_ADD,
+	Q_CACHE_INFO,
+	Q_STALE,
+	Q_CRAWL_ADD,
+	Q_LOAD_NARINFOS,
+	Q_LOAD_OPEN,
+	Q_PRES_TOUCH,
+	Q_PRES_ADD,
+	Q_NARINFO_ADD,
+	Q_REJECT_ADD,
+	Q_GONE,
+	Q_GONE_ONE,
+	Q_PATH_NAME,
+	Q_CRAWL_END,
+	Q_CRAWL_FAIL,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_STORE_DIR] = "SELECT value FROM meta WHERE key = 'store_dir'",
+	[Q_CACHE_GET] = "SELECT id, store_dir FROM caches WHERE url = ?1",
+	[Q_CACHE_ADD] =
+		"INSERT INTO caches (url, store_dir, want_mass_query, priority, added_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_CACHE_INFO] =
+		"UPDATE caches SET want_mass_query = ?2, priority = ?3 WHERE id = ?1",
+	[Q_STALE] =
+		"UPDATE crawls SET status = 'interrupted' WHERE cache_id = ?1 AND status = 'running'",
+	[Q_CRAWL_ADD] =
+		"INSERT INTO crawls (cache_id, started_at, status) VALUES (?1, ?2, 'running')",
+	[Q_LOAD_NARINFOS] = "SELECT path_id FROM narinfos WHERE cache_id = ?1",
+	[Q_LOAD_OPEN] =
+		"SELECT id, path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL",
+	[Q_PRES_TOUCH] =
+		"UPDATE presence SET last_seen = ?1, last_crawl_id = ?2 WHERE id = ?3",
+	[Q_PRES_ADD] =
+		"INSERT INTO presence (cache_id, path_id, push_time, first_seen, last_seen, last_crawl_id) "
+		"VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+	[Q_NARINFO_ADD] =
+		"INSERT INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, "
+		"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[Q_REJECT_ADD] =
+		"INSERT INTO crawl_rejects (crawl_id, source, line, message) VALUES (?1, ?2, ?3, ?4)",
+	[Q_GONE] =
+		"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 "
+		"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2",
+	[Q_GONE_ONE] =
+		"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 WHERE id = ?3",
+	[Q_PATH_NAME] = "SELECT name FROM paths WHERE id = ?1",
+	[Q_CRAWL_END] =
+		"UPDATE crawls SET status = ?2, finished_at = ?3, n_new = ?4, n_present = ?5, "
+		"n_gone = ?6, n_rejected = ?7, n_absent = ?8, n_unknown = ?9 WHERE id = ?1",
+	[Q_CRAWL_FAIL] =
+		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1",
+};
+static struct stmt_table stmts = STMT_TABLE("crawl", sql);
 
 static void ensure_cap(struct crawl *c, uint32_t id)
 {
@@ -94,9 +119,8 @@ static int load_state(struct crawl *c)
 	if (path_index_load(&c->pi, c->db))
 		return -1;
 	ensure_cap(c, path_index_max_id(&c->pi));
-	if (!(st = db_stmt(c->db, SQL_LOAD_NARINFOS)))
+	if (!(st = stmt_query(c->db, &stmts, Q_LOAD_NARINFOS, SQL_ARGS(c->cache_id))))
 		return -1;
-	db_bind_int(st, 1, c->cache_id);
 	while ((rc = db_step(c->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && (uint64_t)id < c->nalloc)
@@ -104,9 +128,8 @@ static int load_state(struct crawl *c)
 	}
 	if (rc < 0)
 		return -1;
-	if (!(st = db_stmt(c->db, SQL_LOAD_OPEN)))
+	if (!(st = stmt_query(c->db, &stmts, Q_LOAD_OPEN, SQL_ARGS(c->cache_id))))
 		return -1;
-	db_bind_int(st, 1, c->cache_id);
 	while ((rc = db_step(c->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 1);
 		if (id > 0 && (uint64_t)id < c->nalloc)
@@ -127,55 +150,36 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 	c->cache_url = xstrdup(url);
 	if (db_begin(db))
 		goto fail;  /* e.g. the DB is locked: cache_url is ours to free */
-	if (!(st = db_stmt(db, SQL_STORE_DIR)) || db_step(db, st) != 1)
+	if (stmt_row(db, &stmts, Q_STORE_DIR, &st, SQL_NOARGS) != 1)
 		goto fail;
 	c->store_dir = xstrdup(db_col_text(st, 0));
-	sqlite3_reset(st);
+	stmt_done(st);
 	if (ci && strcmp(ci->store_dir, c->store_dir)) {
 		error("cache '%s' has StoreDir %s but this database records paths of %s; "
 		      "use a separate --db for it", url, ci->store_dir, c->store_dir);
 		goto fail;
 	}
-	if (!(st = db_stmt(db, SQL_CACHE_GET)))
-		goto fail;
-	db_bind_text(st, 1, url);
-	rc = db_step(db, st);
+	rc = stmt_row(db, &stmts, Q_CACHE_GET, &st, SQL_ARGS(url));
 	if (rc < 0)
 		goto fail;
 	if (rc == 1) {
 		c->cache_id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		stmt_done(st);
 	} else {
-		if (!(st = db_stmt(db, SQL_CACHE_ADD)))
-			goto fail;
-		db_bind_text(st, 1, url);
-		db_bind_text(st, 2, c->store_dir);
-		db_bind_int_opt(st, 3, ci ? ci->want_mass_query : -1);
-		db_bind_int_opt(st, 4, ci ? ci->priority : -1);
-		db_bind_int(st, 5, c->now);
-		if (db_run(db, st))
+		if (stmt_exec(db, &stmts, Q_CACHE_ADD,
+			      SQL_ARGS(url, c->store_dir,
+				       SQL_INT_OPT(ci ? ci->want_mass_query : -1),
+				       SQL_INT_OPT(ci ? ci->priority : -1), c->now)))
 			goto fail;
 		c->cache_id = db_last_id(db);
 	}
-	if (ci) {
-		if (!(st = db_stmt(db, SQL_CACHE_INFO)))
-			goto fail;
-		db_bind_int(st, 1, c->cache_id);
-		db_bind_int_opt(st, 2, ci->want_mass_query);
-		db_bind_int_opt(st, 3, ci->priority);
-		if (db_run(db, st))
-			goto fail;
-	}
-	if (!(st = db_stmt(db, SQL_STALE)))
+	if (ci && stmt_exec(db, &stmts, Q_CACHE_INFO,
+			    SQL_ARGS(c->cache_id, SQL_INT_OPT(ci->want_mass_query),
+				     SQL_INT_OPT(ci->priority))))
 		goto fail;
-	db_bind_int(st, 1, c->cache_id);
-	if (db_run(db, st))
+	if (stmt_exec(db, &stmts, Q_STALE, SQL_ARGS(c->cache_id)))
 		goto fail;
-	if (!(st = db_stmt(db, SQL_CRAWL_ADD)))
-		goto fail;
-	db_bind_int(st, 1, c->cache_id);
-	db_bind_int(st, 2, c->now);
-	if (db_run(db, st))
+	if (stmt_exec(db, &stmts, Q_CRAWL_ADD, SQL_ARGS(c->cache_id, c->now)))
 		goto fail;
 	c->crawl_id = db_last_id(db);
 	if (db_commit(db))
@@ -215,17 +219,14 @@ static int64_t push_time_clamp(struct crawl *c, uint32_t id, const char *name, i
 		return t;
 	c->n.clamped++;
 	if (c->clamp_reports < REJECT_REPORT_MAX) {
-		if (!name && (st = db_stmt(c->db, SQL_PATH_NAME))) {
-			db_bind_int(st, 1, id);
-			if (db_step(c->db, st) == 1)
-				name = db_col_text(st, 0);
-		}
+		if (!name && stmt_row(c->db, &stmts, Q_PATH_NAME, &st, SQL_ARGS(id)) == 1)
+			name = db_col_text(st, 0);
 		warning("'%s/%.*s-%s': %s %s is later than this crawl (%s); push time "
 			"recorded as the crawl's", c->store_dir, STORE_HASH_LEN, c->pi.hashes[id],
 			name ? name : "?", c->push_source ? c->push_source : "mtime",
 			format_time(t, tt, sizeof(tt)), format_time(c->now, tn, sizeof(tn)));
 		if (st)
-			sqlite3_reset(st);
+			stmt_done(st);
 	} else if (c->clamp_reports == REJECT_REPORT_MAX) {
 		warning("more push times later than this crawl; the crawl summary counts "
 			"them all (clamped)");
@@ -236,17 +237,9 @@ static int64_t push_time_clamp(struct crawl *c, uint32_t id, const char *name, i
 
 static int open_episode(struct crawl *c, uint32_t id, const char *name, int64_t push_time)
 {
-	sqlite3_stmt *st = db_stmt(c->db, SQL_PRES_ADD);
-
-	if (!st)
-		return -1;
 	push_time = push_time_clamp(c, id, name, push_time);
-	db_bind_int(st, 1, c->cache_id);
-	db_bind_int(st, 2, id);
-	db_bind_int_opt(st, 3, push_time);
-	db_bind_int(st, 4, c->now);
-	db_bind_int(st, 5, c->crawl_id);
-	if (db_run(c->db, st))
+	if (stmt_exec(c->db, &stmts, Q_PRES_ADD,
+		      SQL_ARGS(c->cache_id, id, SQL_INT_OPT(push_time), c->now, c->crawl_id)))
 		return -1;
 	c->open_presence[id] = db_last_id(c->db);
 	c->pending++;
@@ -256,7 +249,6 @@ static int open_episode(struct crawl *c, uint32_t id, const char *name, int64_t 
 int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 {
 	uint32_t id = path_index_find(&c->pi, hash);
-	sqlite3_stmt *st;
 
 	if (!id || id >= c->nalloc || !(c->flags[id] & CRAWL_F_NARINFO))
 		return error("internal: crawl_seen on an unrecorded path");
@@ -266,13 +258,9 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 	c->n.present++;
 	if (!c->open_presence[id])
 		return open_episode(c, id, NULL, push_time);
-	if (!(st = db_stmt(c->db, SQL_PRES_TOUCH)))
-		return -1;
-	db_bind_int(st, 1, c->now);
-	db_bind_int(st, 2, c->crawl_id);
-	db_bind_int(st, 3, c->open_presence[id]);
 	c->pending++;
-	return db_run(c->db, st);
+	return stmt_exec(c->db, &stmts, Q_PRES_TOUCH,
+			 SQL_ARGS(c->now, c->crawl_id, c->open_presence[id]));
 }
 
 /* Append s as a JSON string literal. */
@@ -295,7 +283,6 @@ static void json_quote(struct strbuf *sb, const char *s)
 
 int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time)
 {
-	sqlite3_stmt *st;
 	uint32_t id;
 	char base[STORE_HASH_LEN + 1 + STORE_NAME_MAX + 1];
 	size_t blen, nref = 0;
@@ -323,25 +310,13 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 		json_quote(&c->sigs_json, ni->sigs[i]);
 	}
 	strbuf_addch(&c->sigs_json, ']');
-	if (!(st = db_stmt(c->db, SQL_NARINFO_ADD)))
-		return -1;
-	db_bind_int(st, 1, c->cache_id);
-	db_bind_int(st, 2, id);
-	/* The strings outlive the step: bind them without a copy. */
-	db_bind_static(st, 3, ni->url);
-	db_bind_static(st, 4, ni->compression);
-	db_bind_static(st, 5, ni->file_hash);
-	db_bind_int_opt(st, 6, ni->file_size);
-	db_bind_static(st, 7, ni->nar_hash);
-	db_bind_int(st, 8, ni->nar_size);
-	db_bind_static(st, 9, ni->deriver);
-	db_bind_static(st, 10, ni->ca);
-	db_bind_static(st, 11, ni->system);
-	sqlite3_bind_text(st, 12, c->refs_json.buf, (int)c->refs_json.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, c->sigs_json.buf, (int)c->sigs_json.len, SQLITE_STATIC);
-	db_bind_int(st, 14, c->crawl_id);
-	db_bind_int(st, 15, c->now);
-	if (db_run(c->db, st))
+	/* stmt_exec binds the strings without a copy: they outlive the step. */
+	if (stmt_exec(c->db, &stmts, Q_NARINFO_ADD,
+		      SQL_ARGS(c->cache_id, id, ni->url, ni->compression, ni->file_hash,
+			       SQL_INT_OPT(ni->file_size), ni->nar_hash, ni->nar_size, ni->deriver,
+			       ni->ca, ni->system, SQL_TEXTN(c->refs_json.buf, c->refs_json.len),
+			       SQL_TEXTN(c->sigs_json.buf, c->sigs_json.len), c->crawl_id,
+			       c->now)))
 		return -1;
 	c->flags[id] |= CRAWL_F_NARINFO | CRAWL_F_SEEN;
 	c->n.new_++;
@@ -353,8 +328,6 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 
 int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg)
 {
-	sqlite3_stmt *st;
-
 	c->n.rejected++;
 	if (c->reject_reports < REJECT_REPORT_MAX) {
 		if (line)
@@ -365,29 +338,18 @@ int crawl_reject(struct crawl *c, const char *source, unsigned line, const char 
 		error("more rejected narinfos; see the crawl_rejects table for all of them");
 	}
 	c->reject_reports++;
-	if (!(st = db_stmt(c->db, SQL_REJECT_ADD)))
-		return -1;
-	db_bind_int(st, 1, c->crawl_id);
-	db_bind_text(st, 2, source);
-	db_bind_int(st, 3, line);
-	db_bind_text(st, 4, msg);
 	c->pending++;
-	return db_run(c->db, st);
+	return stmt_exec(c->db, &stmts, Q_REJECT_ADD, SQL_ARGS(c->crawl_id, source, line, msg));
 }
 
 int crawl_gone(struct crawl *c, const char *hash)
 {
 	uint32_t id = path_index_find(&c->pi, hash);
-	sqlite3_stmt *st;
 
 	if (!id || id >= c->nalloc || !c->open_presence[id])
 		return 0;
-	if (!(st = db_stmt(c->db, SQL_GONE_ONE)))
-		return -1;
-	db_bind_int(st, 1, c->now);
-	db_bind_int(st, 2, c->crawl_id);
-	db_bind_int(st, 3, c->open_presence[id]);
-	if (db_run(c->db, st))
+	if (stmt_exec(c->db, &stmts, Q_GONE_ONE,
+		      SQL_ARGS(c->now, c->crawl_id, c->open_presence[id])))
 		return -1;
 	c->open_presence[id] = 0;
 	c->n.gone++;
@@ -432,32 +394,20 @@ int crawl_checkpoint(struct crawl *c)
 
 int crawl_finish(struct crawl *c, int mark_gone, int end)
 {
-	sqlite3_stmt *st;
+	const char *status = end == CRAWL_END_INTERRUPTED ? "interrupted"
+			     : end == CRAWL_END_FAILED    ? "failed"
+							  : "complete";
 
 	if (mark_gone && end == CRAWL_END_COMPLETE) {
-		if (!(st = db_stmt(c->db, SQL_GONE)))
-			goto fail;
-		db_bind_int(st, 1, c->now);
-		db_bind_int(st, 2, c->crawl_id);
-		db_bind_int(st, 3, c->cache_id);
-		if (db_run(c->db, st))
+		if (stmt_exec(c->db, &stmts, Q_GONE, SQL_ARGS(c->now, c->crawl_id, c->cache_id)))
 			goto fail;
 		c->n.gone = (uint64_t)db_changes(c->db);
 	}
-	if (!(st = db_stmt(c->db, SQL_CRAWL_END)))
-		goto fail;
-	db_bind_int(st, 1, c->crawl_id);
-	db_bind_text(st, 2, end == CRAWL_END_INTERRUPTED ? "interrupted"
-			    : end == CRAWL_END_FAILED    ? "failed"
-							 : "complete");
-	db_bind_int(st, 3, c->now);
-	db_bind_int(st, 4, (int64_t)c->n.new_);
-	db_bind_int(st, 5, (int64_t)c->n.present);
-	db_bind_int(st, 6, (int64_t)c->n.gone);
-	db_bind_int(st, 7, (int64_t)c->n.rejected);
-	db_bind_int(st, 8, (int64_t)c->n.absent);
-	db_bind_int(st, 9, (int64_t)c->n.unknown);
-	if (db_run(c->db, st) || db_commit(c->db))
+	if (stmt_exec(c->db, &stmts, Q_CRAWL_END,
+		      SQL_ARGS(c->crawl_id, status, c->now, (int64_t)c->n.new_,
+			       (int64_t)c->n.present, (int64_t)c->n.gone, (int64_t)c->n.rejected,
+			       (int64_t)c->n.absent, (int64_t)c->n.unknown)) ||
+	    db_commit(c->db))
 		goto fail;
 	c->pending = 0;
 	c->finished = 1;
@@ -469,19 +419,12 @@ fail:
 
 void crawl_release(struct crawl *c)
 {
-	static const char sql[] =
-		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1";
-	sqlite3_stmt *st;
-
 	if (!c->db)
 		return;
 	db_rollback(c->db);
 	/* A crawl that stopped on an error says so; what it committed stays. */
-	if (c->crawl_id && !c->finished && (st = db_stmt(c->db, sql))) {
-		db_bind_int(st, 1, c->crawl_id);
-		db_bind_int(st, 2, c->now);
-		db_run(c->db, st);
-	}
+	if (c->crawl_id && !c->finished)
+		stmt_exec(c->db, &stmts, Q_CRAWL_FAIL, SQL_ARGS(c->crawl_id, c->now));
 	path_index_release(&c->pi);
 	free(c->flags);
 	free(c->open_presence);

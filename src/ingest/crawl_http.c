@@ -38,24 +38,35 @@
 #define CACHE_INFO_ID (-1)
 #define CACHE_INFO_MAX (64 * 1024)
 
-static const char SQL_KNOWN_ANY[] =
-	"SELECT (SELECT count(*) FROM narinfos n WHERE n.cache_id = c.id) + "
-	"(SELECT count(*) FROM path_checks k WHERE k.cache_id = c.id) "
-	"FROM caches c WHERE c.url = ?1";
-static const char SQL_CHECKS_LOAD[] = "SELECT path_id FROM path_checks WHERE cache_id = ?1";
-static const char SQL_RECHECK[] =
-	"SELECT path_id FROM narinfos WHERE cache_id = ?1 "
-	"UNION SELECT path_id FROM path_checks WHERE cache_id = ?1";
-static const char SQL_REFS[] = "SELECT ref_id FROM refs WHERE cache_id = ?1 AND path_id = ?2";
-static const char SQL_CHECK_SET[] =
-	"INSERT INTO path_checks (cache_id, path_id, status, since, checked_at, crawl_id, "
-	"http_code, error) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7) "
-	"ON CONFLICT (cache_id, path_id) DO UPDATE SET "
-	"since = CASE WHEN status = excluded.status THEN since ELSE excluded.since END, "
-	"status = excluded.status, checked_at = excluded.checked_at, "
-	"crawl_id = excluded.crawl_id, http_code = excluded.http_code, error = excluded.error";
-static const char SQL_CHECK_CLEAR[] =
-	"DELETE FROM path_checks WHERE cache_id = ?1 AND path_id = ?2";
+enum {
+	Q_KNOWN_ANY,
+	Q_CHECKS_LOAD,
+	Q_RECHECK,
+	Q_REFS,
+	Q_CHECK_SET,
+	Q_CHECK_CLEAR,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_KNOWN_ANY] =
+		"SELECT (SELECT count(*) FROM narinfos n WHERE n.cache_id = c.id) + "
+		"(SELECT count(*) FROM path_checks k WHERE k.cache_id = c.id) "
+		"FROM caches c WHERE c.url = ?1",
+	[Q_CHECKS_LOAD] = "SELECT path_id FROM path_checks WHERE cache_id = ?1",
+	[Q_RECHECK] =
+		"SELECT path_id FROM narinfos WHERE cache_id = ?1 "
+		"UNION SELECT path_id FROM path_checks WHERE cache_id = ?1",
+	[Q_REFS] = "SELECT ref_id FROM refs WHERE cache_id = ?1 AND path_id = ?2",
+	[Q_CHECK_SET] =
+		"INSERT INTO path_checks (cache_id, path_id, status, since, checked_at, crawl_id, "
+		"http_code, error) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7) "
+		"ON CONFLICT (cache_id, path_id) DO UPDATE SET "
+		"since = CASE WHEN status = excluded.status THEN since ELSE excluded.since END, "
+		"status = excluded.status, checked_at = excluded.checked_at, "
+		"crawl_id = excluded.crawl_id, http_code = excluded.http_code, error = excluded.error",
+	[Q_CHECK_CLEAR] = "DELETE FROM path_checks WHERE cache_id = ?1 AND path_id = ?2",
+};
+static struct stmt_table stmts = STMT_TABLE("crawl-http", sql);
 
 /* One crawl in progress. */
 struct hcrawl {
@@ -309,14 +320,12 @@ static void draw_progress(const struct fetch_stats *st, void *data)
 /* The references recorded for a known path, into h->refs. */
 static int load_refs(struct hcrawl *h, uint32_t id)
 {
-	sqlite3_stmt *st = db_stmt(h->c.db, SQL_REFS);
+	sqlite3_stmt *st = stmt_query(h->c.db, &stmts, Q_REFS, SQL_ARGS(h->c.cache_id, id));
 	int rc;
 
 	if (!st)
 		return -1;
 	h->nrefs = 0;
-	db_bind_int(st, 1, h->c.cache_id);
-	db_bind_int(st, 2, id);
 	while ((rc = db_step(h->c.db, st)) == 1) {
 		int64_t r = sqlite3_column_int64(st, 0);
 		if (r <= 0 || r > UINT32_MAX)
@@ -324,7 +333,7 @@ static int load_refs(struct hcrawl *h, uint32_t id)
 		GROW(h->refs, h->arefs, h->nrefs + 1);
 		h->refs[h->nrefs++] = (uint32_t)r;
 	}
-	sqlite3_reset(st);
+	stmt_done(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -364,18 +373,9 @@ static int drain(struct hcrawl *h)
 static int set_check(struct hcrawl *h, uint32_t id, const char *status, long code,
 		     const char *why)
 {
-	sqlite3_stmt *st = db_stmt(h->c.db, SQL_CHECK_SET);
-
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, h->c.cache_id);
-	db_bind_int(st, 2, id);
-	db_bind_text(st, 3, status);
-	db_bind_int(st, 4, h->c.now);
-	db_bind_int(st, 5, h->c.crawl_id);
-	db_bind_int_opt(st, 6, code > 0 ? code : -1);
-	db_bind_text(st, 7, why);
-	if (db_run(h->c.db, st))
+	if (stmt_exec(h->c.db, &stmts, Q_CHECK_SET,
+		      SQL_ARGS(h->c.cache_id, id, status, h->c.now, h->c.crawl_id,
+			       SQL_INT_OPT(code > 0 ? code : -1), why)))
 		return -1;
 	h->state[id] |= S_CHECKROW;
 	h->c.pending++;
@@ -384,15 +384,9 @@ static int set_check(struct hcrawl *h, uint32_t id, const char *status, long cod
 
 static int clear_check(struct hcrawl *h, uint32_t id)
 {
-	sqlite3_stmt *st;
-
 	if (!(h->state[id] & S_CHECKROW))
 		return 0;
-	if (!(st = db_stmt(h->c.db, SQL_CHECK_CLEAR)))
-		return -1;
-	db_bind_int(st, 1, h->c.cache_id);
-	db_bind_int(st, 2, id);
-	if (db_run(h->c.db, st))
+	if (stmt_exec(h->c.db, &stmts, Q_CHECK_CLEAR, SQL_ARGS(h->c.cache_id, id)))
 		return -1;
 	h->state[id] &= (uint8_t)~S_CHECKROW;
 	h->c.pending++;
@@ -506,17 +500,14 @@ static int on_done(const struct fetch_result *r, void *data)
  * to check, and an HTTP cache cannot be listed. */
 static int something_to_recheck(struct db *db, const char *url)
 {
-	sqlite3_stmt *st = db_stmt(db, SQL_KNOWN_ANY);
-	int rc;
+	sqlite3_stmt *st;
 	int64_t n = 0;
+	int rc = stmt_row(db, &stmts, Q_KNOWN_ANY, &st, SQL_ARGS(url));
 
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, url);
-	rc = db_step(db, st);
-	if (rc == 1)
+	if (rc == 1) {
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+		stmt_done(st);
+	}
 	if (rc < 0)
 		return -1;
 	if (!n)
@@ -564,9 +555,8 @@ static int seed(struct hcrawl *h, const struct crawl_roots *roots)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!(st = db_stmt(h->c.db, SQL_CHECKS_LOAD)))
+	if (!(st = stmt_query(h->c.db, &stmts, Q_CHECKS_LOAD, SQL_ARGS(h->c.cache_id))))
 		return -1;
-	db_bind_int(st, 1, h->c.cache_id);
 	while ((rc = db_step(h->c.db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id <= UINT32_MAX) {
@@ -574,7 +564,7 @@ static int seed(struct hcrawl *h, const struct crawl_roots *roots)
 			h->state[id] |= S_CHECKROW;
 		}
 	}
-	sqlite3_reset(st);
+	stmt_done(st);
 	if (rc < 0)
 		return -1;
 	if (roots) {
@@ -588,15 +578,14 @@ static int seed(struct hcrawl *h, const struct crawl_roots *roots)
 		}
 		return drain(h);
 	}
-	if (!(st = db_stmt(h->c.db, SQL_RECHECK)))
+	if (!(st = stmt_query(h->c.db, &stmts, Q_RECHECK, SQL_ARGS(h->c.cache_id))))
 		return -1;
-	db_bind_int(st, 1, h->c.cache_id);
 	while ((rc = db_step(h->c.db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id <= UINT32_MAX)
 			push(h, (uint32_t)id);
 	}
-	sqlite3_reset(st);
+	stmt_done(st);
 	if (rc < 0)
 		return -1;
 	return drain(h);
