@@ -19,6 +19,44 @@
 #include "lib/hashmap.h"
 #include "lib/util.h"
 
+enum {
+	Q_PRESENCE_AT,
+	Q_COLUMNS,
+	Q_ROWS,
+	Q_LATEST_BUILD,
+	Q_OLDER_EVALS,
+	Q_OLDER_JOBS,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_PRESENCE_AT] =
+		"SELECT path_id, gone_at FROM presence WHERE cache_id = ?1 AND first_seen <= ?2",
+	[Q_COLUMNS] =
+		"SELECT e.id, e.branch, e.rev, e.capabilities, e.system, e.time "
+		"FROM evaluations e "
+		"WHERE e.time <= ?1 AND (?2 IS NULL OR e.branch = ?2) "
+		"AND (?3 IS NULL OR e.capabilities = ?3) "
+		"AND e.id = (SELECT e2.id FROM evaluations e2 WHERE e2.branch = e.branch "
+		"AND e2.capabilities = e.capabilities AND e2.system = e.system "
+		"AND e2.time <= ?1 ORDER BY e2.time DESC, e2.id DESC LIMIT 1) "
+		"ORDER BY e.branch, e.capabilities, e.system",
+	[Q_ROWS] =
+		"SELECT attr, output, path_id, drv_id, error FROM eval_jobs "
+		"WHERE evaluation_id = ?1 ORDER BY attr, output",
+	[Q_LATEST_BUILD] =
+		"SELECT status, coalesce(time, imported_at) FROM builds "
+		"WHERE drv_id = ?1 AND coalesce(time, imported_at) <= ?2 "
+		"ORDER BY coalesce(time, imported_at) DESC, id DESC LIMIT 1",
+	[Q_OLDER_EVALS] =
+		"SELECT id, rev, time FROM evaluations WHERE branch = ?1 AND capabilities = ?2 "
+		"AND system = ?3 AND time <= ?4 AND (time < ?5 OR (time = ?5 AND id < ?6)) "
+		"ORDER BY time DESC, id DESC",
+	[Q_OLDER_JOBS] =
+		"SELECT attr, output, path_id FROM eval_jobs "
+		"WHERE evaluation_id = ?1 AND path_id IS NOT NULL",
+};
+static struct stmt_table stmts = STMT_TABLE("coverage", sql);
+
 const char *cov_status_str(enum cov_status s)
 {
 	static const char *const names[COV_NSTATUS] = {
@@ -102,17 +140,14 @@ struct ctx {
 
 static int presence_at(struct ctx *x)
 {
-	static const char sql[] =
-		"SELECT path_id, gone_at FROM presence WHERE cache_id = ?1 AND first_seen <= ?2";
-	sqlite3_stmt *st = db_stmt(x->db, sql);
+	sqlite3_stmt *st = stmt_query(x->db, &stmts, Q_PRESENCE_AT,
+				      SQL_ARGS(x->o->cache_id, x->o->at));
 	int rc;
 
 	if (!st)
 		return -1;
 	for (uint32_t i = 0; i < x->g.n; i++)
 		x->g.flags[i] &= (uint8_t)~GRAPH_PRESENT;
-	db_bind_int(st, 1, x->o->cache_id);
-	db_bind_int(st, 2, x->o->at);
 	while ((rc = db_step(x->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id <= 0 || id >= x->g.n)
@@ -136,25 +171,14 @@ static int present(const struct ctx *x, uint32_t id)
 
 static int load_columns(struct ctx *x)
 {
-	static const char sql[] =
-		"SELECT e.id, e.branch, e.rev, e.capabilities, e.system, e.time "
-		"FROM evaluations e "
-		"WHERE e.time <= ?1 AND (?2 IS NULL OR e.branch = ?2) "
-		"AND (?3 IS NULL OR e.capabilities = ?3) "
-		"AND e.id = (SELECT e2.id FROM evaluations e2 WHERE e2.branch = e.branch "
-		"AND e2.capabilities = e.capabilities AND e2.system = e.system "
-		"AND e2.time <= ?1 ORDER BY e2.time DESC, e2.id DESC LIMIT 1) "
-		"ORDER BY e.branch, e.capabilities, e.system";
 	struct coverage *cv = x->cv;
-	sqlite3_stmt *st = db_stmt(x->db, sql);
+	sqlite3_stmt *st = stmt_query(x->db, &stmts, Q_COLUMNS,
+				      SQL_ARGS(x->o->at, x->o->branch, x->o->capabilities));
 	size_t acols = 0;
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, x->o->at);
-	db_bind_text(st, 2, x->o->branch);
-	db_bind_text(st, 3, x->o->capabilities);
 	while ((rc = db_step(x->db, st)) == 1) {
 		struct cov_column *col;
 		GROW(cv->cols, acols, cv->ncols + 1);
@@ -172,19 +196,16 @@ static int load_columns(struct ctx *x)
 
 static int load_rows(struct ctx *x)
 {
-	static const char sql[] =
-		"SELECT attr, output, path_id, drv_id, error FROM eval_jobs "
-		"WHERE evaluation_id = ?1 ORDER BY attr, output";
 	struct coverage *cv = x->cv;
 	int rc = 0;
 
 	x->col_start = xcalloc(cv->ncols + 1, sizeof(*x->col_start));
 	for (size_t ci = 0; ci < cv->ncols; ci++) {
-		sqlite3_stmt *st = db_stmt(x->db, sql);
+		sqlite3_stmt *st = stmt_query(x->db, &stmts, Q_ROWS,
+					      SQL_ARGS(cv->cols[ci].evaluation_id));
 		x->col_start[ci] = cv->nrows;
 		if (!st)
 			return -1;
-		db_bind_int(st, 1, cv->cols[ci].evaluation_id);
 		while ((rc = db_step(x->db, st)) == 1) {
 			const char *attr = db_col_text(st, 0);
 			struct cov_row *r;
@@ -282,25 +303,17 @@ static enum cov_status present_status(const struct pstat *p)
 /* Latest build of drv as of `at`: its status (static) and time, or NULL. */
 static int latest_build(struct ctx *x, uint32_t drv, const char **status, int64_t *time)
 {
-	static const char sql[] =
-		"SELECT status, coalesce(time, imported_at) FROM builds "
-		"WHERE drv_id = ?1 AND coalesce(time, imported_at) <= ?2 "
-		"ORDER BY coalesce(time, imported_at) DESC, id DESC LIMIT 1";
-	sqlite3_stmt *st = db_stmt(x->db, sql);
+	sqlite3_stmt *st;
 	int rc;
 
 	*status = NULL;
 	*time = -1;
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, drv);
-	db_bind_int(st, 2, x->o->at);
-	if ((rc = db_step(x->db, st)) == 1) {
+	if ((rc = stmt_row(x->db, &stmts, Q_LATEST_BUILD, &st, SQL_ARGS(drv, x->o->at))) == 1) {
 		const char *s = db_col_text(st, 0);
 		*status = build_status_name(s, strlen(s));
 		*time = sqlite3_column_int64(st, 1);
+		stmt_done(st);
 	}
-	sqlite3_reset(st);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -441,13 +454,6 @@ struct older_hit {
  * evaluation of the same column whose same output is cached. */
 static int older_cached(struct ctx *x, size_t ci)
 {
-	static const char sql_evals[] =
-		"SELECT id, rev, time FROM evaluations WHERE branch = ?1 AND capabilities = ?2 "
-		"AND system = ?3 AND time <= ?4 AND (time < ?5 OR (time = ?5 AND id < ?6)) "
-		"ORDER BY time DESC, id DESC";
-	static const char sql_jobs[] =
-		"SELECT attr, output, path_id FROM eval_jobs "
-		"WHERE evaluation_id = ?1 AND path_id IS NOT NULL";
 	struct coverage *cv = x->cv;
 	struct cov_column *col = &cv->cols[ci];
 	struct keymap m = {HASHMAP_INIT, NULL};
@@ -462,14 +468,10 @@ static int older_cached(struct ctx *x, size_t ci)
 		pending += cv->rows[i].status != COV_CACHED;
 	if (!pending)
 		return 0;
-	if (!(st = db_stmt(x->db, sql_evals)))
+	if (!(st = stmt_query(x->db, &stmts, Q_OLDER_EVALS,
+			      SQL_ARGS(col->branch, col->capabilities, col->system, x->o->at,
+				       col->time, col->evaluation_id))))
 		return -1;
-	db_bind_text(st, 1, col->branch);
-	db_bind_text(st, 2, col->capabilities);
-	db_bind_text(st, 3, col->system);
-	db_bind_int(st, 4, x->o->at);
-	db_bind_int(st, 5, col->time);
-	db_bind_int(st, 6, col->evaluation_id);
 	while ((rc = db_step(x->db, st)) == 1) {
 		GROW(ev, aev, nev + 1);
 		ev[nev].id = sqlite3_column_int64(st, 0);
@@ -489,9 +491,8 @@ static int older_cached(struct ctx *x, size_t ci)
 
 	for (size_t e = 0; e < nev && pending; e++) {
 		size_t nhits = 0, nroots = 0;
-		if (!(st = db_stmt(x->db, sql_jobs)))
+		if (!(st = stmt_query(x->db, &stmts, Q_OLDER_JOBS, SQL_ARGS(ev[e].id))))
 			goto out;
-		db_bind_int(st, 1, ev[e].id);
 		while ((rc = db_step(x->db, st)) == 1) {
 			int64_t pid = sqlite3_column_int64(st, 2), ri;
 			if (!present(x, pid > 0 && pid < x->g.n ? (uint32_t)pid : 0))

@@ -18,6 +18,68 @@
 #include "lib/linereader.h"
 #include "lib/util.h"
 
+/* ---- statements ------------------------------------------------------ */
+
+enum {
+	Q_PATH_INS,
+	Q_PATH_GET,
+	Q_STAGE_CLEAR,
+	Q_STAGE_FIND,
+	Q_STAGE_INS,
+	Q_EVAL_EXACT,
+	Q_EVAL_NEWEST,
+	Q_EVAL_DIFF,
+	Q_EVAL_INS,
+	Q_JOBS_COPY,
+	Q_BUILD_INS,
+	Q_KEY_GET,
+	Q_KEY_INS,
+	Q_KEY_REVOKE,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_PATH_INS] = "INSERT OR IGNORE INTO paths (hash, name) VALUES (?1, ?2)",
+	[Q_PATH_GET] = "SELECT id, name FROM paths WHERE hash = ?1",
+	/* eval_stage: see SQL_STAGE_CREATE below. */
+	[Q_STAGE_CLEAR] = "DELETE FROM temp.eval_stage",
+	[Q_STAGE_FIND] = "SELECT line FROM temp.eval_stage WHERE attr = ?1 LIMIT 1",
+	[Q_STAGE_INS] =
+	"INSERT INTO temp.eval_stage (attr, output, path_id, drv_id, name, system, error,"
+	" cache_status, needed_builds, needed_substitutes, line)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[Q_EVAL_EXACT] =
+	"SELECT id, time, imported_at, source FROM evaluations WHERE branch = ?1 AND rev = ?2"
+	" AND capabilities = ?3 AND system = ?4 AND time = ?5",
+	[Q_EVAL_NEWEST] =
+	"SELECT id, time, imported_at, source FROM evaluations WHERE branch = ?1 AND rev = ?2"
+	" AND capabilities = ?3 AND system = ?4 ORDER BY time DESC LIMIT 1",
+	/* Rows in one set and not the other, both ways (EXCEPT treats NULLs as
+	 * equal, as wanted). */
+	[Q_EVAL_DIFF] =
+	"SELECT (SELECT count(*) FROM (SELECT attr, output, path_id, drv_id, error"
+	"   FROM temp.eval_stage EXCEPT SELECT attr, output, path_id, drv_id, error"
+	"   FROM eval_jobs WHERE evaluation_id = ?1)),"
+	" (SELECT count(*) FROM (SELECT attr, output, path_id, drv_id, error"
+	"   FROM eval_jobs WHERE evaluation_id = ?1 EXCEPT SELECT attr, output, path_id,"
+	"   drv_id, error FROM temp.eval_stage))",
+	[Q_EVAL_INS] =
+	"INSERT INTO evaluations (branch, rev, capabilities, system, time, jobset, source,"
+	" imported_at, bad_lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[Q_JOBS_COPY] =
+	"INSERT INTO eval_jobs (evaluation_id, attr, output, path_id, drv_id, name, system,"
+	" error, cache_status, needed_builds, needed_substitutes, line)"
+	" SELECT ?1, attr, output, path_id, drv_id, name, system, error, cache_status,"
+	" needed_builds, needed_substitutes, line FROM temp.eval_stage",
+	[Q_BUILD_INS] =
+	"INSERT OR IGNORE INTO builds (drv_id, status, hydra_status, hydra_id, time, job,"
+	" name, system, source, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[Q_KEY_GET] = "SELECT public_key, added_at, revoked_at FROM trusted_keys WHERE name = ?1",
+	[Q_KEY_INS] = "INSERT INTO trusted_keys (name, public_key, added_at) VALUES (?1, ?2, ?3)",
+	[Q_KEY_REVOKE] =
+	"UPDATE trusted_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+};
+static struct stmt_table stmts = STMT_TABLE("evals", sql);
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -56,9 +118,6 @@ void import_problems_release(struct import_problems *p)
 
 /* ---- DB helpers ----------------------------------------------------- */
 
-static const char SQL_PATH_INS[] = "INSERT OR IGNORE INTO paths (hash, name) VALUES (?1, ?2)";
-static const char SQL_PATH_GET[] = "SELECT id, name FROM paths WHERE hash = ?1";
-
 /*
  * The paths.id of the full store path p (already checked to lie in
  * store_dir), inserting it when new.  Returns 0, 1 when the DB knows
@@ -72,16 +131,10 @@ static int path_intern(struct db *db, const char *store_dir, const char *p, int6
 	char a[PARSE_SHOWN_MAX], b[PARSE_SHOWN_MAX];
 	int r;
 
-	if (!(st = db_stmt(db, SQL_PATH_INS)))
+	if (stmt_exec(db, &stmts, Q_PATH_INS, SQL_ARGS(SQL_TEXTN(base, STORE_HASH_LEN), name)))
 		return -1;
-	db_bind_textn(st, 1, base, STORE_HASH_LEN);
-	db_bind_text(st, 2, name);
-	if (db_run(db, st))
-		return -1;
-	if (!(st = db_stmt(db, SQL_PATH_GET)))
-		return -1;
-	db_bind_textn(st, 1, base, STORE_HASH_LEN);
-	if ((r = db_step(db, st)) <= 0) {
+	if ((r = stmt_row(db, &stmts, Q_PATH_GET, &st,
+			  SQL_ARGS(SQL_TEXTN(base, STORE_HASH_LEN)))) <= 0) {
 		if (r == 0)
 			error("database '%s': path '%.32s' vanished", db->path, base);
 		return -1;
@@ -91,10 +144,10 @@ static int path_intern(struct db *db, const char *store_dir, const char *p, int6
 		snprintf(why, whysz, "'%s' has the hash of the known path '%.32s-%s'",
 			 parse_shown(a, sizeof(a), base, strlen(base)), base,
 			 parse_shown(b, sizeof(b), db_col_text(st, 1), strlen(db_col_text(st, 1))));
-		sqlite3_reset(st);
+		stmt_done(st);
 		return 1;
 	}
-	sqlite3_reset(st);
+	stmt_done(st);
 	return 0;
 }
 
@@ -103,62 +156,22 @@ static int path_intern(struct db *db, const char *store_dir, const char *p, int6
 /* Jobs are gathered in a temporary table first, so a re-import can be
  * compared with what is recorded before anything is written.  Created
  * outside any transaction: a rollback must not drop it under the prepared
- * statements. */
+ * statements.  So it is run by db_exec(), not from the table. */
 static const char SQL_STAGE_CREATE[] =
 	"CREATE TEMP TABLE IF NOT EXISTS eval_stage ("
 	" attr TEXT NOT NULL, output TEXT NOT NULL, path_id INTEGER, drv_id INTEGER,"
 	" name TEXT, system TEXT, error TEXT, cache_status TEXT, needed_builds INTEGER,"
 	" needed_substitutes INTEGER, line INTEGER NOT NULL,"
 	" PRIMARY KEY (attr, output)) WITHOUT ROWID";
-static const char SQL_STAGE_CLEAR[] = "DELETE FROM temp.eval_stage";
-static const char SQL_STAGE_FIND[] = "SELECT line FROM temp.eval_stage WHERE attr = ?1 LIMIT 1";
-static const char SQL_STAGE_INS[] =
-	"INSERT INTO temp.eval_stage (attr, output, path_id, drv_id, name, system, error,"
-	" cache_status, needed_builds, needed_substitutes, line)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-static const char SQL_EVAL_EXACT[] =
-	"SELECT id, time, imported_at, source FROM evaluations WHERE branch = ?1 AND rev = ?2"
-	" AND capabilities = ?3 AND system = ?4 AND time = ?5";
-static const char SQL_EVAL_NEWEST[] =
-	"SELECT id, time, imported_at, source FROM evaluations WHERE branch = ?1 AND rev = ?2"
-	" AND capabilities = ?3 AND system = ?4 ORDER BY time DESC LIMIT 1";
-/* Rows in one set and not the other, both ways (EXCEPT treats NULLs as
- * equal, as wanted). */
-static const char SQL_EVAL_DIFF[] =
-	"SELECT (SELECT count(*) FROM (SELECT attr, output, path_id, drv_id, error"
-	"   FROM temp.eval_stage EXCEPT SELECT attr, output, path_id, drv_id, error"
-	"   FROM eval_jobs WHERE evaluation_id = ?1)),"
-	" (SELECT count(*) FROM (SELECT attr, output, path_id, drv_id, error"
-	"   FROM eval_jobs WHERE evaluation_id = ?1 EXCEPT SELECT attr, output, path_id,"
-	"   drv_id, error FROM temp.eval_stage))";
-static const char SQL_EVAL_INS[] =
-	"INSERT INTO evaluations (branch, rev, capabilities, system, time, jobset, source,"
-	" imported_at, bad_lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_JOBS_COPY[] =
-	"INSERT INTO eval_jobs (evaluation_id, attr, output, path_id, drv_id, name, system,"
-	" error, cache_status, needed_builds, needed_substitutes, line)"
-	" SELECT ?1, attr, output, path_id, drv_id, name, system, error, cache_status,"
-	" needed_builds, needed_substitutes, line FROM temp.eval_stage";
 
 static int stage_row(struct db *db, const struct eval_job *job, const char *output,
 		     int64_t path_id, int64_t drv_id, unsigned line)
 {
-	sqlite3_stmt *st = db_stmt(db, SQL_STAGE_INS);
-
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, job->attr);
-	db_bind_text(st, 2, output);
-	db_bind_int_opt(st, 3, path_id);
-	db_bind_int_opt(st, 4, drv_id);
-	db_bind_text(st, 5, job->name);
-	db_bind_text(st, 6, job->system);
-	db_bind_text(st, 7, job->error);
-	db_bind_text(st, 8, job->cache_status);
-	db_bind_int_opt(st, 9, job->needed_builds);
-	db_bind_int_opt(st, 10, job->needed_substitutes);
-	db_bind_int(st, 11, line);
-	return db_run(db, st);
+	return stmt_exec(db, &stmts, Q_STAGE_INS,
+			 SQL_ARGS(job->attr, output, SQL_INT_OPT(path_id), SQL_INT_OPT(drv_id),
+				  job->name, job->system, job->error, job->cache_status,
+				  SQL_INT_OPT(job->needed_builds),
+				  SQL_INT_OPT(job->needed_substitutes), line));
 }
 
 /* Stage one parsed job.  0 staged, 1 skipped (problem recorded), -1 DB
@@ -166,22 +179,19 @@ static int stage_row(struct db *db, const struct eval_job *job, const char *outp
 static int stage_job(struct db *db, const char *store_dir, const struct eval_job *job,
 		     unsigned line, struct eval_import_result *res)
 {
-	sqlite3_stmt *st = db_stmt(db, SQL_STAGE_FIND);
+	sqlite3_stmt *st;
 	int64_t drv_id = -1, *ids = NULL;
 	char why[256], show[PARSE_SHOWN_MAX];
 	int r, rc = -1;
 
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, job->attr);
-	if ((r = db_step(db, st)) < 0)
+	if ((r = stmt_row(db, &stmts, Q_STAGE_FIND, &st, SQL_ARGS(job->attr))) < 0)
 		return -1;
 	if (r) {
 		res->duplicates++;
 		problem_add(&res->problems, line, 0, "duplicate job '%s' (first on line %lld), skipped",
 			    parse_shown(show, sizeof(show), job->attr, strlen(job->attr)),
 			    (long long)sqlite3_column_int64(st, 0));
-		sqlite3_reset(st);
+		stmt_done(st);
 		return 1;
 	}
 	if (job->error) {
@@ -223,45 +233,40 @@ struct found_eval {
 	char source[256];
 };
 
-/* 1 and *f when the query finds an evaluation, 0 when not, -1 (reported). */
-static int find_eval(struct db *db, const char *sql, const struct eval_meta *m,
+/* 1 and *f when query q (Q_EVAL_EXACT or Q_EVAL_NEWEST) finds an
+ * evaluation, 0 when not, -1 (reported). */
+static int find_eval(struct db *db, unsigned q, const struct eval_meta *m,
 		     struct found_eval *f)
 {
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st;
 	int r;
 
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, m->branch);
-	db_bind_text(st, 2, m->rev);
-	db_bind_text(st, 3, m->capabilities);
-	db_bind_text(st, 4, m->system);
-	if (sql == SQL_EVAL_EXACT)
-		db_bind_int(st, 5, m->time);
-	if ((r = db_step(db, st)) <= 0)
+	if (q == Q_EVAL_EXACT)
+		r = stmt_row(db, &stmts, q, &st,
+			     SQL_ARGS(m->branch, m->rev, m->capabilities, m->system, m->time));
+	else
+		r = stmt_row(db, &stmts, q, &st,
+			     SQL_ARGS(m->branch, m->rev, m->capabilities, m->system));
+	if (r <= 0)
 		return r;
 	f->id = sqlite3_column_int64(st, 0);
 	f->time = sqlite3_column_int64(st, 1);
 	f->imported_at = sqlite3_column_int64(st, 2);
 	snprintf(f->source, sizeof(f->source), "%s", db_col_text(st, 3));
-	sqlite3_reset(st);
+	stmt_done(st);
 	return 1;
 }
 
 /* Count staged rows not in evaluation id and the other way round. */
 static int diff_eval(struct db *db, int64_t id, int64_t *extra, int64_t *missing)
 {
-	sqlite3_stmt *st = db_stmt(db, SQL_EVAL_DIFF);
-	int r;
+	sqlite3_stmt *st;
 
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, id);
-	if ((r = db_step(db, st)) <= 0)
+	if (stmt_row(db, &stmts, Q_EVAL_DIFF, &st, SQL_ARGS(id)) <= 0)
 		return -1;
 	*extra = sqlite3_column_int64(st, 0);
 	*missing = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+	stmt_done(st);
 	return 0;
 }
 
@@ -329,7 +334,6 @@ int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 {
 	struct found_eval f;
 	char *store_dir = NULL;
-	sqlite3_stmt *st;
 	int64_t extra = 0, missing = 0;
 	int r, rc = -1, in_tx = 0;
 
@@ -339,7 +343,7 @@ int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 	if (db_begin(db))
 		goto out;
 	in_tx = 1;
-	if (!(st = db_stmt(db, SQL_STAGE_CLEAR)) || db_run(db, st))
+	if (stmt_exec(db, &stmts, Q_STAGE_CLEAR, SQL_NOARGS))
 		goto out;
 	if (stage_input(db, in, store_dir, m, res))
 		goto out;
@@ -357,10 +361,10 @@ int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 	}
 
 	/* Already there? */
-	if ((r = find_eval(db, SQL_EVAL_EXACT, m, &f)) < 0)
+	if ((r = find_eval(db, Q_EVAL_EXACT, m, &f)) < 0)
 		goto out;
 	if (r || !m->time_given) {
-		if (!r && (r = find_eval(db, SQL_EVAL_NEWEST, m, &f)) < 0)
+		if (!r && (r = find_eval(db, Q_EVAL_NEWEST, m, &f)) < 0)
 			goto out;
 		if (r && diff_eval(db, f.id, &extra, &missing))
 			goto out;
@@ -385,32 +389,19 @@ int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 		}
 	}
 
-	if (!(st = db_stmt(db, SQL_EVAL_INS)))
-		goto out;
-	db_bind_text(st, 1, m->branch);
-	db_bind_text(st, 2, m->rev);
-	db_bind_text(st, 3, m->capabilities);
-	db_bind_text(st, 4, m->system);
-	db_bind_int(st, 5, m->time);
-	db_bind_text(st, 6, m->jobset);
-	db_bind_text(st, 7, m->source);
-	db_bind_int(st, 8, clock_now());
-	db_bind_int(st, 9, res->bad_lines);
-	if (db_run(db, st))
+	if (stmt_exec(db, &stmts, Q_EVAL_INS,
+		      SQL_ARGS(m->branch, m->rev, m->capabilities, m->system, m->time, m->jobset,
+			       m->source, clock_now(), res->bad_lines)))
 		goto out;
 	res->evaluation_id = db_last_id(db);
-	if (!(st = db_stmt(db, SQL_JOBS_COPY)))
-		goto out;
-	db_bind_int(st, 1, res->evaluation_id);
-	if (db_run(db, st) || db_commit(db))
+	if (stmt_exec(db, &stmts, Q_JOBS_COPY, SQL_ARGS(res->evaluation_id)) || db_commit(db))
 		goto out;
 	in_tx = 0;
 	rc = 0;
 out:
 	if (in_tx)
 		db_rollback(db);
-	if ((st = db_stmt(db, SQL_STAGE_CLEAR)))
-		db_run(db, st);
+	stmt_exec(db, &stmts, Q_STAGE_CLEAR, SQL_NOARGS);
 	free(store_dir);
 	if (rc)
 		res->evaluation_id = 0;
@@ -418,10 +409,6 @@ out:
 }
 
 /* ---- importing builds ----------------------------------------------- */
-
-static const char SQL_BUILD_INS[] =
-	"INSERT OR IGNORE INTO builds (drv_id, status, hydra_status, hydra_id, time, job,"
-	" name, system, source, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 struct builds_ctx {
 	struct db *db;
@@ -434,7 +421,6 @@ struct builds_ctx {
 static int on_build(void *vctx, const struct build_record *rec, unsigned line, unsigned item)
 {
 	struct builds_ctx *c = vctx;
-	sqlite3_stmt *st;
 	int64_t drv_id;
 	char why[256];
 	int r;
@@ -446,19 +432,10 @@ static int on_build(void *vctx, const struct build_record *rec, unsigned line, u
 		problem_add(&c->res->problems, line, item, "%s, skipped", why);
 		return 0;
 	}
-	if (!(st = db_stmt(c->db, SQL_BUILD_INS)))
-		return -1;
-	db_bind_int(st, 1, drv_id);
-	db_bind_text(st, 2, rec->status);
-	db_bind_int_opt(st, 3, rec->hydra_status);
-	db_bind_int_opt(st, 4, rec->hydra_id);
-	db_bind_int_opt(st, 5, rec->time);
-	db_bind_text(st, 6, rec->job);
-	db_bind_text(st, 7, rec->name);
-	db_bind_text(st, 8, rec->system);
-	db_bind_text(st, 9, c->source);
-	db_bind_int(st, 10, c->now);
-	if (db_run(c->db, st))
+	if (stmt_exec(c->db, &stmts, Q_BUILD_INS,
+		      SQL_ARGS(drv_id, rec->status, SQL_INT_OPT(rec->hydra_status),
+			       SQL_INT_OPT(rec->hydra_id), SQL_INT_OPT(rec->time), rec->job, rec->name,
+			       rec->system, c->source, c->now)))
 		return -1;
 	c->res->records++;
 	if (db_changes(c->db))
@@ -529,13 +506,6 @@ int trusted_key_parse(const char *s, struct trusted_key_arg *out, struct parse_e
 	return 0;
 }
 
-static const char SQL_KEY_GET[] =
-	"SELECT public_key, added_at, revoked_at FROM trusted_keys WHERE name = ?1";
-static const char SQL_KEY_INS[] =
-	"INSERT INTO trusted_keys (name, public_key, added_at) VALUES (?1, ?2, ?3)";
-static const char SQL_KEY_REVOKE[] =
-	"UPDATE trusted_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL";
-
 int keys_add(struct db *db, const struct trusted_key_arg *k, int64_t now)
 {
 	sqlite3_stmt *st;
@@ -544,16 +514,13 @@ int keys_add(struct db *db, const struct trusted_key_arg *k, int64_t now)
 
 	if (db_begin(db))
 		return -1;
-	if (!(st = db_stmt(db, SQL_KEY_GET)))
-		goto out;
-	db_bind_text(st, 1, k->name);
-	if ((r = db_step(db, st)) < 0)
+	if ((r = stmt_row(db, &stmts, Q_KEY_GET, &st, SQL_ARGS(k->name))) < 0)
 		goto out;
 	if (r) {
 		int same = !strcmp(db_col_text(st, 0), k->key_b64);
 		int revoked = sqlite3_column_type(st, 2) != SQLITE_NULL;
 		int64_t when = sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
+		stmt_done(st);
 		if (revoked) {
 			error("key '%s' was revoked at %s and stays revoked (Nix cannot date "
 			      "signatures); give a new key a new name", k->name,
@@ -569,12 +536,8 @@ int keys_add(struct db *db, const struct trusted_key_arg *k, int64_t now)
 		rc = 1;
 		goto out;
 	}
-	if (!(st = db_stmt(db, SQL_KEY_INS)))
-		goto out;
-	db_bind_text(st, 1, k->name);
-	db_bind_text(st, 2, k->key_b64);
-	db_bind_int(st, 3, now);
-	if (db_run(db, st) || db_commit(db))
+	if (stmt_exec(db, &stmts, Q_KEY_INS, SQL_ARGS(k->name, k->key_b64, now)) ||
+	    db_commit(db))
 		goto out;
 	return 0;
 out:
@@ -590,10 +553,7 @@ int keys_revoke(struct db *db, const char *name, int64_t at, int64_t *when)
 
 	if (db_begin(db))
 		return -1;
-	if (!(st = db_stmt(db, SQL_KEY_GET)))
-		goto out;
-	db_bind_text(st, 1, name);
-	if ((r = db_step(db, st)) < 0)
+	if ((r = stmt_row(db, &stmts, Q_KEY_GET, &st, SQL_ARGS(name))) < 0)
 		goto out;
 	if (!r) {
 		error("no trusted key named '%s'; see 'cachegc keys list'",
@@ -602,16 +562,12 @@ int keys_revoke(struct db *db, const char *name, int64_t at, int64_t *when)
 	}
 	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
 		*when = sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
+		stmt_done(st);
 		rc = 1;
 		goto out;
 	}
-	sqlite3_reset(st);
-	if (!(st = db_stmt(db, SQL_KEY_REVOKE)))
-		goto out;
-	db_bind_text(st, 1, name);
-	db_bind_int(st, 2, at);
-	if (db_run(db, st) || db_commit(db))
+	stmt_done(st);
+	if (stmt_exec(db, &stmts, Q_KEY_REVOKE, SQL_ARGS(name, at)) || db_commit(db))
 		goto out;
 	*when = at;
 	return 0;

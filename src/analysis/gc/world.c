@@ -19,6 +19,35 @@
 #include "store/stmt.h"
 #include "lib/util.h"
 
+enum {
+	Q_PRESENCE,
+	Q_SIBLINGS,
+	Q_ACCESS,
+	Q_EVALS,
+	Q_JOBS,
+	Q_CRAWLS,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_PRESENCE] =
+		"SELECT path_id, push_time, first_seen, gone_at FROM presence"
+		" WHERE cache_id = ?1 ORDER BY id",
+	[Q_SIBLINGS] =
+		"SELECT path_id, deriver FROM narinfos WHERE cache_id = ?1 AND deriver IS NOT NULL",
+	[Q_ACCESS] =
+		"SELECT path_id, narinfo_last, nar_last FROM accesses WHERE cache_id = ?1",
+	[Q_EVALS] =
+		"SELECT id, branch, rev, capabilities, system, time FROM evaluations"
+		" ORDER BY time, id",
+	[Q_JOBS] =
+		"SELECT evaluation_id, attr, output, path_id FROM eval_jobs"
+		" WHERE path_id IS NOT NULL ORDER BY evaluation_id, attr, output",
+	[Q_CRAWLS] =
+		"SELECT started_at FROM crawls WHERE cache_id = ?1 AND status = 'complete'"
+		" ORDER BY started_at, id",
+};
+static struct stmt_table stmts = STMT_TABLE("gc-world", sql);
+
 /* ---- small maps --------------------------------------------------------- */
 
 static uint64_t fnv1a(const void *p, size_t n)
@@ -189,10 +218,7 @@ static void event_add(struct gc_event **v, size_t *n, size_t *alloc, int64_t t, 
 
 static int load_presence(struct gc_world *w, struct db *db)
 {
-	static const char sql[] =
-		"SELECT path_id, push_time, first_seen, gone_at FROM presence"
-		" WHERE cache_id = ?1 ORDER BY id";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_PRESENCE, SQL_ARGS(w->cache_id));
 	uint8_t *open = xcalloc(w->n ? w->n : 1, 1);
 	size_t ap = 0, as = 0, ag = 0;
 	int hist = w->flags & GC_LOAD_HISTORY, rc;
@@ -201,7 +227,6 @@ static int load_presence(struct gc_world *w, struct db *db)
 		free(open);
 		return -1;
 	}
-	db_bind_int(st, 1, w->cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t seen = sqlite3_column_int64(st, 2), push = seen;
@@ -244,9 +269,7 @@ static int load_presence(struct gc_world *w, struct db *db)
 /* Outputs of one derivation, from the narinfos' Deriver. */
 static int load_siblings(struct gc_world *w, struct db *db)
 {
-	static const char sql[] =
-		"SELECT path_id, deriver FROM narinfos WHERE cache_id = ?1 AND deriver IS NOT NULL";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_SIBLINGS, SQL_ARGS(w->cache_id));
 	struct intern drv = {0};
 	uint32_t *last = NULL;
 	size_t alast = 0;
@@ -257,7 +280,6 @@ static int load_siblings(struct gc_world *w, struct db *db)
 		w->sibling[i] = i;
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, w->cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *d = (const char *)sqlite3_column_text(st, 1);
@@ -285,15 +307,12 @@ static int load_siblings(struct gc_world *w, struct db *db)
 
 static int load_access(struct gc_world *w, struct db *db)
 {
-	static const char sql[] =
-		"SELECT path_id, narinfo_last, nar_last FROM accesses WHERE cache_id = ?1";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_ACCESS, SQL_ARGS(w->cache_id));
 	size_t aa = 0;
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, w->cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t ni = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
@@ -330,12 +349,6 @@ struct tmpjob {
 
 static int load_evals(struct gc_world *w, struct db *db)
 {
-	static const char sql_evals[] =
-		"SELECT id, branch, rev, capabilities, system, time FROM evaluations"
-		" ORDER BY time, id";
-	static const char sql_jobs[] =
-		"SELECT evaluation_id, attr, output, path_id FROM eval_jobs"
-		" WHERE path_id IS NOT NULL ORDER BY evaluation_id, attr, output";
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
 	struct u64map byid = {0}, last = {0};
 	struct tmpjob *tj = NULL;
@@ -346,7 +359,7 @@ static int load_evals(struct gc_world *w, struct db *db)
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	if (!(st = db_stmt(db, sql_evals)))
+	if (!(st = stmt_query(db, &stmts, Q_EVALS, SQL_NOARGS)))
 		goto out;
 	while ((rc = db_step(db, st)) == 1) {
 		struct gc_eval *ev;
@@ -385,7 +398,7 @@ static int load_evals(struct gc_world *w, struct db *db)
 	if (rc < 0)
 		goto out;
 
-	if (!(st = db_stmt(db, sql_jobs)))
+	if (!(st = stmt_query(db, &stmts, Q_JOBS, SQL_NOARGS)))
 		goto out;
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t eid = sqlite3_column_int64(st, 0), pid = sqlite3_column_int64(st, 3);
@@ -478,16 +491,12 @@ out:
 
 static int load_crawls(struct gc_world *w, struct db *db)
 {
-	static const char sql[] =
-		"SELECT started_at FROM crawls WHERE cache_id = ?1 AND status = 'complete'"
-		" ORDER BY started_at, id";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_CRAWLS, SQL_ARGS(w->cache_id));
 	size_t alloc = 0;
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, w->cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t t = sqlite3_column_int64(st, 0);
 		if (w->ncrawls && w->crawl_times[w->ncrawls - 1] == t)
