@@ -18,6 +18,39 @@
 #include "nix/ca.h"
 #include "nix/nixhash.h"
 
+enum {
+	Q_KEYS,
+	Q_NPATHS,
+	Q_VERDICTS_ONE,
+	Q_VERDICT_PUT,
+	Q_NARINFOS_SCAN,
+	Q_NARINFO_ONE,
+	Q_VERDICTS_SCAN,
+	Q_WANT_PRESENT,
+	Q_SIGS,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_KEYS] = "SELECT name, public_key, revoked_at FROM trusted_keys ORDER BY name",
+	[Q_NPATHS] = "SELECT coalesce(max(id), 0) + 1 FROM paths",
+	[Q_VERDICTS_ONE] = "SELECT key_name, public_key, valid FROM sig_verdicts "
+			   "WHERE cache_id = ?1 AND path_id = ?2",
+	[Q_VERDICT_PUT] = "INSERT OR REPLACE INTO sig_verdicts "
+			  "(cache_id, path_id, key_name, public_key, valid, checked_at) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_NARINFOS_SCAN] = "SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
+			    "WHERE cache_id = ?1 ORDER BY path_id",
+	[Q_NARINFO_ONE] = "SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
+			  "WHERE cache_id = ?1 AND path_id = ?2",
+	[Q_VERDICTS_SCAN] = "SELECT path_id, key_name, public_key, valid FROM sig_verdicts "
+			    "WHERE cache_id = ?1 ORDER BY path_id",
+	[Q_WANT_PRESENT] =
+		"SELECT DISTINCT path_id FROM presence WHERE cache_id = ?1 AND first_seen <= ?2 "
+		"AND (gone_at IS NULL OR gone_at > ?2)",
+	[Q_SIGS] = "SELECT sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2",
+};
+static struct stmt_table stmts = STMT_TABLE("trust", sql);
+
 /* ---- verdicts ---------------------------------------------------------- */
 
 const char *trust_verdict_str(enum trust_verdict v)
@@ -48,27 +81,23 @@ const char *trust_verdict_str(enum trust_verdict v)
 int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uint32_t n,
 	       unsigned threads)
 {
-	static const char sql[] =
-		"SELECT name, public_key, revoked_at FROM trusted_keys ORDER BY name";
 	sqlite3_stmt *st;
 	size_t akeys = 0;
 	int rc;
-
-	static const char sql_n[] = "SELECT coalesce(max(id), 0) + 1 FROM paths";
 
 	memset(t, 0, sizeof(*t));
 	t->db = db;
 	t->cache_id = cache_id;
 	t->at = at;
 	if (!n) {
-		if (!(st = db_stmt(db, sql_n)) || db_step(db, st) != 1)
+		if (stmt_row(db, &stmts, Q_NPATHS, &st, SQL_NOARGS) != 1)
 			return -1;
 		if (sqlite3_column_int64(st, 0) >= UINT32_MAX) {
-			sqlite3_reset(st);
+			stmt_done(st);
 			return error("too many paths in '%s'", db->path);
 		}
 		n = (uint32_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		stmt_done(st);
 	}
 	t->n = n;
 	t->verdict = xcalloc(n ? n : 1, 1);
@@ -79,7 +108,7 @@ int trust_init(struct trust *t, struct db *db, int64_t cache_id, int64_t at, uin
 	t->threads = threads > 64 ? 64 : threads;
 	if (!(t->store_dir = db_store_dir(db)))
 		return -1;
-	if (!(st = db_stmt(db, sql)))
+	if (!(st = stmt_query(db, &stmts, Q_KEYS, SQL_NOARGS)))
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {
 		const char *name = db_col_text(st, 0), *b64 = db_col_text(st, 1);
@@ -281,19 +310,14 @@ static void batch_drain(struct check *c)
 /* Fill c->cached with the sig_verdicts rows of id under the current keys. */
 static int load_cached(struct check *c, uint32_t id)
 {
-	static const char sql_one[] =
-		"SELECT key_name, public_key, valid FROM sig_verdicts "
-		"WHERE cache_id = ?1 AND path_id = ?2";
 	struct trust *t = c->t;
 	sqlite3_stmt *st = c->vcur;
 	int rc;
 
 	c->ncached = 0;
 	if (!st) {
-		if (!(st = db_stmt(t->db, sql_one)))
+		if (!(st = stmt_query(t->db, &stmts, Q_VERDICTS_ONE, SQL_ARGS(t->cache_id, id))))
 			return -1;
-		db_bind_int(st, 1, t->cache_id);
-		db_bind_int(st, 2, id);
 	} else {
 		/* Merge with the scan: vcur is on the first row >= the last id. */
 		while (c->vcur_id >= 0 && c->vcur_id < id) {
@@ -330,7 +354,7 @@ static int load_cached(struct check *c, uint32_t id)
 		}
 	}
 	if (!c->vcur)
-		sqlite3_reset(st);
+		stmt_done(st);
 	return 0;
 }
 
@@ -466,10 +490,6 @@ out:
 
 static int store_verdicts(struct trust *t, const struct trust_learned *v, size_t n)
 {
-	static const char sql[] =
-		"INSERT OR REPLACE INTO sig_verdicts "
-		"(cache_id, path_id, key_name, public_key, valid, checked_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 	int64_t now = clock_now();
 	static int told;
 
@@ -485,16 +505,10 @@ static int store_verdicts(struct trust *t, const struct trust_learned *v, size_t
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct trust_key *k = &t->keys[v[i].key];
-		sqlite3_stmt *st = db_stmt(t->db, sql);
-		if (!st)
-			goto fail;
-		db_bind_int(st, 1, t->cache_id);
-		db_bind_int(st, 2, v[i].id);
-		db_bind_static(st, 3, k->pk.name);
-		db_bind_static(st, 4, k->text + k->b64);
-		db_bind_int(st, 5, v[i].valid);
-		db_bind_int(st, 6, now);
-		if (db_run(t->db, st))
+		/* stmt_exec binds the key's text without copying it. */
+		if (stmt_exec(t->db, &stmts, Q_VERDICT_PUT,
+			      SQL_ARGS(t->cache_id, v[i].id, k->pk.name, k->text + k->b64,
+				       v[i].valid, now)))
 			goto fail;
 	}
 	if (db_commit(t->db))
@@ -535,15 +549,6 @@ int trust_save(struct trust *t)
 
 int trust_check(struct trust *t, const uint8_t *want)
 {
-	static const char sql_scan[] =
-		"SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
-		"WHERE cache_id = ?1 ORDER BY path_id";
-	static const char sql_one[] =
-		"SELECT path_id, nar_hash, nar_size, refs, sigs, ca FROM narinfos "
-		"WHERE cache_id = ?1 AND path_id = ?2";
-	static const char sql_vcur[] =
-		"SELECT path_id, key_name, public_key, valid FROM sig_verdicts "
-		"WHERE cache_id = ?1 ORDER BY path_id";
 	struct check c = {0};
 	size_t nwant = 0;
 	sqlite3_stmt *st = NULL;
@@ -580,31 +585,27 @@ int trust_check(struct trust *t, const uint8_t *want)
 		for (uint32_t id = 1; id < t->n; id++) {
 			if (!want[id] || t->verdict[id])
 				continue;
-			if (!(st = db_stmt(t->db, sql_one)))
+			if (!(st = stmt_query(t->db, &stmts, Q_NARINFO_ONE, SQL_ARGS(t->cache_id, id))))
 				goto out;
-			db_bind_int(st, 1, t->cache_id);
-			db_bind_int(st, 2, id);
 			rc = db_step(t->db, st);
 			if (rc < 0 || (rc > 0 && process_row(&c, st))) {
-				sqlite3_reset(st);
+				stmt_done(st);
 				goto out;
 			}
-			sqlite3_reset(st);
+			stmt_done(st);
 			if (c.b[c.cur].njobs >= BATCH)
 				batch_flush(&c);
 		}
 	} else {
 		/* Many: one pass over the cache's narinfos, merged with its
 		 * recorded verdicts (both in path_id order). */
-		if (!(c.vcur = db_stmt(t->db, sql_vcur)))
+		if (!(c.vcur = stmt_query(t->db, &stmts, Q_VERDICTS_SCAN, SQL_ARGS(t->cache_id))))
 			goto out;
-		db_bind_int(c.vcur, 1, t->cache_id);
 		if ((rc = db_step(t->db, c.vcur)) < 0)
 			goto out;
 		c.vcur_id = rc ? sqlite3_column_int64(c.vcur, 0) : -1;
-		if (!(st = db_stmt(t->db, sql_scan)))
+		if (!(st = stmt_query(t->db, &stmts, Q_NARINFOS_SCAN, SQL_ARGS(t->cache_id))))
 			goto out;
-		db_bind_int(st, 1, t->cache_id);
 		while ((rc = db_step(t->db, st)) == 1) {
 			int64_t id = sqlite3_column_int64(st, 0);
 			if (id <= 0 || id >= t->n || !want[id] || t->verdict[id])
@@ -614,8 +615,8 @@ int trust_check(struct trust *t, const uint8_t *want)
 			if (c.b[c.cur].njobs >= BATCH)
 				batch_flush(&c);
 		}
-		sqlite3_reset(st);
-		sqlite3_reset(c.vcur);
+		stmt_done(st);
+		stmt_done(c.vcur);
 		if (rc != 0)
 			goto out;
 	}
@@ -661,17 +662,12 @@ out:
 
 int64_t trust_want_present(struct trust *t, uint8_t *want)
 {
-	static const char sql[] =
-		"SELECT DISTINCT path_id FROM presence WHERE cache_id = ?1 AND first_seen <= ?2 "
-		"AND (gone_at IS NULL OR gone_at > ?2)";
-	sqlite3_stmt *st = db_stmt(t->db, sql);
+	sqlite3_stmt *st = stmt_query(t->db, &stmts, Q_WANT_PRESENT, SQL_ARGS(t->cache_id, t->at));
 	int64_t count = 0;
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, t->cache_id);
-	db_bind_int(st, 2, t->at);
 	while ((rc = db_step(t->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id < t->n && !want[id]) {
@@ -684,23 +680,16 @@ int64_t trust_want_present(struct trust *t, uint8_t *want)
 
 int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb)
 {
-	static const char sql[] =
-		"SELECT sigs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
-	sqlite3_stmt *st = db_stmt(t->db, sql);
+	sqlite3_stmt *st;
 	json_t *sigs;
 	size_t n;
 	int rc;
 
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, t->cache_id);
-	db_bind_int(st, 2, id);
-	if ((rc = db_step(t->db, st)) <= 0) {
-		sqlite3_reset(st);
+	/* stmt_row leaves no statement on a row when there is none. */
+	if ((rc = stmt_row(t->db, &stmts, Q_SIGS, &st, SQL_ARGS(t->cache_id, id))) <= 0)
 		return rc < 0 ? -1 : 1;
-	}
 	sigs = json_loads(db_col_text(st, 0), 0, NULL);
-	sqlite3_reset(st);
+	stmt_done(st);
 	n = json_array_size(sigs);
 	if (!n)
 		strbuf_addstr(sb, "no signatures");

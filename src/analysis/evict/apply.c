@@ -24,6 +24,45 @@
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
+enum {
+	Q_PATH_REFS,
+	Q_JOURNAL_LOAD,
+	Q_JOURNAL_PUT,
+	Q_RUNS_INTERRUPT,
+	Q_RUN_ADD,
+	Q_PLAN_APPLYING,
+	Q_RUN_END,
+	Q_PLAN_APPLIED,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_PATH_REFS] = "SELECT refs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2",
+	[Q_JOURNAL_LOAD] =
+		"SELECT path_id, url, object, state FROM evict_journal WHERE plan_id = ?1"
+		" AND ((kind = 'narinfo' AND url IS NOT NULL) OR state = 'intent')",
+	[Q_JOURNAL_PUT] =
+		"INSERT INTO evict_journal (plan_id, object, kind, path_id, url, state, detail,"
+		" run_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" ON CONFLICT (plan_id, object) DO UPDATE SET state = excluded.state,"
+		" url = coalesce(excluded.url, url), detail = excluded.detail,"
+		" run_id = excluded.run_id, at = excluded.at",
+	/* This run holds the directory's exclusive lock (flock, taken
+	 * before): a run of it still 'running' was killed, as a crawl marks
+	 * the crawls of its cache a killed crawl left 'running'. */
+	[Q_RUNS_INTERRUPT] =
+		"UPDATE evict_runs SET status = 'interrupted' WHERE dir = ?1 AND status = 'running'",
+	[Q_RUN_ADD] =
+		"INSERT INTO evict_runs (plan_id, dir, started_at, status) VALUES (?1, ?2, ?3, 'running')",
+	[Q_PLAN_APPLYING] =
+		"UPDATE evict_plans SET status = 'applying' WHERE id = ?1 AND status = 'planned'",
+	[Q_RUN_END] =
+		"UPDATE evict_runs SET finished_at = ?2, status = ?3, n_deleted = ?4,"
+		" n_refused = ?5, n_held = ?6 WHERE id = ?1",
+	[Q_PLAN_APPLIED] =
+		"UPDATE evict_plans SET status = 'applied', applied_at = ?2 WHERE id = ?1",
+};
+static struct stmt_table stmts = STMT_TABLE("evict-apply", sql);
+
 volatile int evict_interrupted;
 
 static void emit(struct applier *a, size_t i, int action, int kind, const char *object,
@@ -49,18 +88,15 @@ static void emit(struct applier *a, size_t i, int action, int kind, const char *
  * not read (a refused path still keeps what it references). */
 static int db_refs(struct applier *a)
 {
-	static const char sql[] = "SELECT refs FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
-
 	for (size_t i = 0; i < a->plan.n; i++) {
 		struct apply_path *t = &a->ap[i];
 		sqlite3_stmt *st;
 		const char *r;
 		if (!t->present || t->nrefs)
 			continue;
-		if (!(st = db_stmt(a->db, sql)))
+		if (!(st = stmt_query(a->db, &stmts, Q_PATH_REFS,
+				      SQL_ARGS(a->plan.cache_id, a->plan.paths[i].path_id))))
 			return -1;
-		db_bind_int(st, 1, a->plan.cache_id);
-		db_bind_int(st, 2, a->plan.paths[i].path_id);
 		if (db_step(a->db, st) == 1) {
 			struct refs_iter it;
 			uint32_t id;
@@ -75,11 +111,11 @@ static int db_refs(struct applier *a)
 			}
 			if (more < 0) {
 				refs_malformed(a->db, a->plan.paths[i].path_id, r);
-				sqlite3_reset(st);
+				stmt_done(st);
 				return -1;
 			}
 		}
-		sqlite3_reset(st);
+		stmt_done(st);
 	}
 	return 0;
 }
@@ -88,15 +124,11 @@ static int db_refs(struct applier *a)
  * narinfo named, and the objects a killed run was about to delete. */
 static int journal_load(struct applier *a)
 {
-	static const char sql[] =
-		"SELECT path_id, url, object, state FROM evict_journal WHERE plan_id = ?1"
-		" AND ((kind = 'narinfo' AND url IS NOT NULL) OR state = 'intent')";
-	sqlite3_stmt *st = db_stmt(a->db, sql);
+	sqlite3_stmt *st = stmt_query(a->db, &stmts, Q_JOURNAL_LOAD, SQL_ARGS(a->plan.id));
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, a->plan.id);
 	while ((rc = db_step(a->db, st)) == 1) {
 		int64_t k = idmap_find(&a->ids, (uint64_t)sqlite3_column_int64(st, 0));
 		const char *object = db_col_text(st, 2);
@@ -113,28 +145,11 @@ static int journal_load(struct applier *a)
 static int journal(struct applier *a, const char *object, int kind, uint32_t path_id,
 		   const char *url, const char *state, const char *detail)
 {
-	static const char sql[] =
-		"INSERT INTO evict_journal (plan_id, object, kind, path_id, url, state, detail,"
-		" run_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-		" ON CONFLICT (plan_id, object) DO UPDATE SET state = excluded.state,"
-		" url = coalesce(excluded.url, url), detail = excluded.detail,"
-		" run_id = excluded.run_id, at = excluded.at";
-	sqlite3_stmt *st = db_stmt(a->db, sql);
-
-	if (!st)
-		return -1;
-	db_bind_int(st, 1, a->plan.id);
-	db_bind_text(st, 2, object);
-	db_bind_text(st, 3, evict_kind_name(kind));
-	db_bind_int(st, 4, path_id);
-	db_bind_text(st, 5, url);
-	db_bind_text(st, 6, state);
-	db_bind_text(st, 7, detail);
-	db_bind_int(st, 8, a->r->run_id);
-	db_bind_int(st, 9, a->now);
 	/* Outside a transaction each statement commits on its own: the
 	 * intent is in the WAL before the unlink happens. */
-	return db_run(a->db, st);
+	return stmt_exec(a->db, &stmts, Q_JOURNAL_PUT,
+			 SQL_ARGS(a->plan.id, object, evict_kind_name(kind), path_id, url, state,
+				  detail, a->r->run_id, a->now));
 }
 
 /*
@@ -316,36 +331,15 @@ static int check_cache_info(struct applier *a, const char *dir)
 
 static int run_begin(struct applier *a)
 {
-	/* This run holds the directory's exclusive lock (flock, taken before):
-	 * a run of it still 'running' was killed, as a crawl marks the
-	 * crawls of its cache a killed crawl left 'running'. */
-	static const char sql_stale[] =
-		"UPDATE evict_runs SET status = 'interrupted' WHERE dir = ?1 AND status = 'running'";
-	static const char sql_run[] =
-		"INSERT INTO evict_runs (plan_id, dir, started_at, status) VALUES (?1, ?2, ?3, 'running')";
-	static const char sql_plan[] =
-		"UPDATE evict_plans SET status = 'applying' WHERE id = ?1 AND status = 'planned'";
-	sqlite3_stmt *st;
-
 	if (db_begin(a->db))
 		return -1;
-	if (!(st = db_stmt(a->db, sql_stale)))
+	if (stmt_exec(a->db, &stmts, Q_RUNS_INTERRUPT, SQL_ARGS(a->r->dir)))
 		goto fail;
-	db_bind_text(st, 1, a->r->dir);
-	if (db_run(a->db, st))
-		goto fail;
-	if (!(st = db_stmt(a->db, sql_run)))
-		goto fail;
-	db_bind_int(st, 1, a->plan.id);
-	db_bind_text(st, 2, a->r->dir);
-	db_bind_int(st, 3, a->now);
-	if (db_run(a->db, st))
+	if (stmt_exec(a->db, &stmts, Q_RUN_ADD, SQL_ARGS(a->plan.id, a->r->dir, a->now)))
 		goto fail;
 	a->r->run_id = db_last_id(a->db);
-	if (!(st = db_stmt(a->db, sql_plan)))
-		goto fail;
-	db_bind_int(st, 1, a->plan.id);
-	if (db_run(a->db, st) || db_commit(a->db))
+	if (stmt_exec(a->db, &stmts, Q_PLAN_APPLYING, SQL_ARGS(a->plan.id)) ||
+	    db_commit(a->db))
 		goto fail;
 	return 0;
 fail:
@@ -355,33 +349,15 @@ fail:
 
 static int run_end(struct applier *a, const char *status)
 {
-	static const char sql_run[] =
-		"UPDATE evict_runs SET finished_at = ?2, status = ?3, n_deleted = ?4,"
-		" n_refused = ?5, n_held = ?6 WHERE id = ?1";
-	static const char sql_plan[] =
-		"UPDATE evict_plans SET status = 'applied', applied_at = ?2 WHERE id = ?1";
-	sqlite3_stmt *st;
-
 	if (db_begin(a->db))
 		return -1;
-	if (!(st = db_stmt(a->db, sql_run)))
+	if (stmt_exec(a->db, &stmts, Q_RUN_END,
+		      SQL_ARGS(a->r->run_id, clock_now(), status, (int64_t)a->r->deleted,
+			       (int64_t)a->r->refused, (int64_t)a->r->held)))
 		goto fail;
-	db_bind_int(st, 1, a->r->run_id);
-	db_bind_int(st, 2, clock_now());
-	db_bind_text(st, 3, status);
-	db_bind_int(st, 4, (int64_t)a->r->deleted);
-	db_bind_int(st, 5, (int64_t)a->r->refused);
-	db_bind_int(st, 6, (int64_t)a->r->held);
-	if (db_run(a->db, st))
+	if (!strcmp(status, "complete") &&
+	    stmt_exec(a->db, &stmts, Q_PLAN_APPLIED, SQL_ARGS(a->plan.id, clock_now())))
 		goto fail;
-	if (!strcmp(status, "complete")) {
-		if (!(st = db_stmt(a->db, sql_plan)))
-			goto fail;
-		db_bind_int(st, 1, a->plan.id);
-		db_bind_int(st, 2, clock_now());
-		if (db_run(a->db, st))
-			goto fail;
-	}
 	return db_commit(a->db);
 fail:
 	db_rollback(a->db);

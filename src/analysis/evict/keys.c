@@ -14,12 +14,19 @@
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
+enum {
+	Q_PRESENT_URLS,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_PRESENT_URLS] = "SELECT n.path_id, n.url FROM narinfos n JOIN presence p"
+			   " ON p.cache_id = n.cache_id AND p.path_id = n.path_id"
+			   " WHERE n.cache_id = ?1 AND p.gone_at IS NULL",
+};
+static struct stmt_table stmts = STMT_TABLE("evict-keys", sql);
+
 int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, void *ctx)
 {
-	static const char sql[] =
-		"SELECT n.path_id, n.url FROM narinfos n JOIN presence p"
-		" ON p.cache_id = n.cache_id AND p.path_id = n.path_id"
-		" WHERE n.cache_id = ?1 AND p.gone_at IS NULL";
 	struct strmap kept = {0}, pending = {0};
 	struct idmap ids;
 	char *nar = NULL;
@@ -28,9 +35,8 @@ int evict_keys(struct db *db, const struct evict_plan *plan, evict_event_fn fn, 
 	int rc, ret = -1;
 
 	idmap_build(&ids, plan);
-	if (!(st = db_stmt(db, sql)))
+	if (!(st = stmt_query(db, &stmts, Q_PRESENT_URLS, SQL_ARGS(plan->cache_id))))
 		goto out;
-	db_bind_int(st, 1, plan->cache_id);
 	while ((rc = db_step(db, st)) == 1) {
 		const char *url = db_col_text(st, 1);
 		int planned = idmap_find(&ids, (uint64_t)sqlite3_column_int64(st, 0)) >= 0;

@@ -17,6 +17,40 @@
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
+enum {
+	Q_EVALS,
+	Q_JOB_ROOTS,
+	Q_PUSH_TIMES,
+	Q_BROKEN_JOBS,
+	Q_PATH_BASE,
+	Q_PATH_URL,
+	Q_CACHE_URL,
+	Q_LAST_CRAWL,
+	Q_N
+};
+static const char *const sql[Q_N] = {
+	[Q_EVALS] =
+		"SELECT e.id, e.time, e.branch, e.capabilities, NOT EXISTS ("
+		" SELECT 1 FROM evaluations f WHERE f.branch = e.branch"
+		" AND f.capabilities = e.capabilities AND f.system = e.system AND f.time <= ?1"
+		" AND (f.time > e.time OR (f.time = e.time AND f.id > e.id)))"
+		" FROM evaluations e WHERE e.time <= ?1 ORDER BY e.id",
+	[Q_JOB_ROOTS] =
+		"SELECT evaluation_id, path_id FROM eval_jobs WHERE path_id IS NOT NULL",
+	[Q_PUSH_TIMES] =
+		"SELECT path_id, coalesce(push_time, first_seen) FROM presence"
+		" WHERE cache_id = ?1 AND gone_at IS NULL",
+	[Q_BROKEN_JOBS] =
+		"SELECT attr, output FROM eval_jobs WHERE evaluation_id = ?1 AND path_id = ?2"
+		" ORDER BY attr, output",
+	[Q_PATH_BASE] = "SELECT hash || '-' || name FROM paths WHERE id = ?1",
+	[Q_PATH_URL] = "SELECT url FROM narinfos WHERE cache_id = ?1 AND path_id = ?2",
+	[Q_CACHE_URL] = "SELECT url FROM caches WHERE id = ?1",
+	[Q_LAST_CRAWL] =
+		"SELECT id, status FROM crawls WHERE cache_id = ?1 ORDER BY id DESC LIMIT 1",
+};
+static struct stmt_table stmts = STMT_TABLE("evict-plan", sql);
+
 /* The GC models first, the default first of all. */
 const char *const evict_policies[] = {"priority", "cachix", "attic", "niks3", "reach", NULL};
 
@@ -175,21 +209,12 @@ static int present(const struct graph *g, uint32_t id)
 
 static int load_evals(struct planner *p)
 {
-	static const char sql_evals[] =
-		"SELECT e.id, e.time, e.branch, e.capabilities, NOT EXISTS ("
-		" SELECT 1 FROM evaluations f WHERE f.branch = e.branch"
-		" AND f.capabilities = e.capabilities AND f.system = e.system AND f.time <= ?1"
-		" AND (f.time > e.time OR (f.time = e.time AND f.id > e.id)))"
-		" FROM evaluations e WHERE e.time <= ?1 ORDER BY e.id";
-	static const char sql_jobs[] =
-		"SELECT evaluation_id, path_id FROM eval_jobs WHERE path_id IS NOT NULL";
 	sqlite3_stmt *st;
 	int rc;
 
 	/* Like the GC models, the plan sees what happened up to its clock. */
-	if (!(st = db_stmt(p->db, sql_evals)))
+	if (!(st = stmt_query(p->db, &stmts, Q_EVALS, SQL_ARGS(p->plan->created_at))))
 		return -1;
-	db_bind_int(st, 1, p->plan->created_at);
 	while ((rc = db_step(p->db, st)) == 1) {
 		struct eval_row *e;
 		GROW(p->evals, p->aevals, p->nevals + 1);
@@ -202,7 +227,7 @@ static int load_evals(struct planner *p)
 	}
 	if (rc < 0)
 		return -1;
-	if (!(st = db_stmt(p->db, sql_jobs)))
+	if (!(st = stmt_query(p->db, &stmts, Q_JOB_ROOTS, SQL_NOARGS)))
 		return -1;
 	while ((rc = db_step(p->db, st)) == 1) {
 		int64_t eid = sqlite3_column_int64(st, 0), pid = sqlite3_column_int64(st, 1);
@@ -265,15 +290,11 @@ static void mark_reach(struct planner *p, int current, uint8_t cls)
 
 static int load_push_times(struct planner *p)
 {
-	static const char sql[] =
-		"SELECT path_id, coalesce(push_time, first_seen) FROM presence"
-		" WHERE cache_id = ?1 AND gone_at IS NULL";
-	sqlite3_stmt *st = db_stmt(p->db, sql);
+	sqlite3_stmt *st = stmt_query(p->db, &stmts, Q_PUSH_TIMES, SQL_ARGS(p->plan->cache_id));
 	int rc;
 
 	if (!st)
 		return -1;
-	db_bind_int(st, 1, p->plan->cache_id);
 	while ((rc = db_step(p->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && id < p->g->n)
@@ -345,9 +366,6 @@ static int cmp_pair(const void *a, const void *b)
  * closure holds it. */
 static int find_broken(struct planner *p)
 {
-	static const char sql[] =
-		"SELECT attr, output FROM eval_jobs WHERE evaluation_id = ?1 AND path_id = ?2"
-		" ORDER BY attr, output";
 	struct graph *g = p->g;
 	struct evict_plan *plan = p->plan;
 	struct broken_pair *pairs = NULL;
@@ -376,10 +394,9 @@ static int find_broken(struct planner *p)
 		int rc;
 		if (k && !cmp_pair(&pairs[k], &pairs[k - 1]))
 			continue;
-		if (!(st = db_stmt(p->db, sql)))
+		if (!(st = stmt_query(p->db, &stmts, Q_BROKEN_JOBS,
+				      SQL_ARGS(pairs[k].eval_id, pairs[k].root))))
 			goto out;
-		db_bind_int(st, 1, pairs[k].eval_id);
-		db_bind_int(st, 2, pairs[k].root);
 		while ((rc = db_step(p->db, st)) == 1) {
 			struct evict_job *j;
 			GROW(plan->jobs, plan->ajobs, plan->njobs + 1);
@@ -429,56 +446,43 @@ out:
 
 static int fill_paths(struct planner *p)
 {
-	static const char sql_path[] = "SELECT hash || '-' || name FROM paths WHERE id = ?1";
-	static const char sql_url[] = "SELECT url FROM narinfos WHERE cache_id = ?1 AND path_id = ?2";
 	struct evict_plan *plan = p->plan;
 
 	for (size_t i = 0; i < plan->n; i++) {
 		struct evict_path *ep = &plan->paths[i];
-		sqlite3_stmt *st = db_stmt(p->db, sql_path);
+		sqlite3_stmt *st = stmt_query(p->db, &stmts, Q_PATH_BASE, SQL_ARGS(ep->path_id));
 		if (!st)
 			return -1;
-		db_bind_int(st, 1, ep->path_id);
 		if (db_step(p->db, st) != 1)
 			return error("path %u of the plan is not in '%s'", ep->path_id, p->db->path);
 		ep->base = xstrdup(db_col_text(st, 0));
-		sqlite3_reset(st);
-		if (!(st = db_stmt(p->db, sql_url)))
+		stmt_done(st);
+		if (!(st = stmt_query(p->db, &stmts, Q_PATH_URL,
+				      SQL_ARGS(plan->cache_id, ep->path_id))))
 			return -1;
-		db_bind_int(st, 1, plan->cache_id);
-		db_bind_int(st, 2, ep->path_id);
 		if (db_step(p->db, st) != 1)
 			return error("no narinfo recorded for '%s'", ep->base);
 		ep->url = xstrdup(db_col_text(st, 0));
-		sqlite3_reset(st);
+		stmt_done(st);
 	}
 	return 0;
 }
 
 static int plan_header(struct db *db, struct evict_plan *plan)
 {
-	static const char sql_cache[] = "SELECT url FROM caches WHERE id = ?1";
-	static const char sql_crawl[] =
-		"SELECT id, status FROM crawls WHERE cache_id = ?1 ORDER BY id DESC LIMIT 1";
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!(plan->store_dir = db_store_dir(db)))
 		return -1;
-	if (!(st = db_stmt(db, sql_cache)))
-		return -1;
-	db_bind_int(st, 1, plan->cache_id);
-	if ((rc = db_step(db, st)) != 1) {
+	if ((rc = stmt_row(db, &stmts, Q_CACHE_URL, &st, SQL_ARGS(plan->cache_id))) != 1) {
 		if (rc == 0)
 			error("no cache %lld in '%s'", (long long)plan->cache_id, db->path);
 		return -1;
 	}
 	plan->cache_url = xstrdup(db_col_text(st, 0));
-	sqlite3_reset(st);
-	if (!(st = db_stmt(db, sql_crawl)))
-		return -1;
-	db_bind_int(st, 1, plan->cache_id);
-	rc = db_step(db, st);
+	stmt_done(st);
+	rc = stmt_row(db, &stmts, Q_LAST_CRAWL, &st, SQL_ARGS(plan->cache_id));
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -489,7 +493,7 @@ static int plan_header(struct db *db, struct evict_plan *plan)
 	if (strcmp(db_col_text(st, 1), "complete"))
 		warning("the last crawl of '%s' did not complete: the plan sees the cache as "
 			"that crawl left it", plan->cache_url);
-	sqlite3_reset(st);
+	stmt_done(st);
 	return 0;
 }
 
