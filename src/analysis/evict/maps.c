@@ -9,17 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
 #include "lib/util.h"
-
-static uint64_t fnv1a(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ull;
-	return h;
-}
 
 static void strmap_rehash(struct strmap *m)
 {
@@ -43,7 +34,7 @@ static void strmap_rehash(struct strmap *m)
  * NULL when absent and !create.  May reallocate the table. */
 struct strmap_ent *strmap_get(struct strmap *m, const char *key, size_t len, int create)
 {
-	uint64_t h = fnv1a(key, len);
+	uint64_t h = hash_fnv1a(key, len);
 	size_t i;
 
 	if (create && (m->n + 1) * 2 > m->cap)
@@ -89,7 +80,7 @@ int inoset_op(struct inoset *s, uint64_t dev, uint64_t ino, int add)
 			size_t j;
 			if (!s->v[2 * k + 1])
 				continue;
-			for (j = fnv1a(&s->v[2 * k], 16) & (cap - 1); v[2 * j + 1]; j = (j + 1) & (cap - 1))
+			for (j = hash_fnv1a(&s->v[2 * k], 16) & (cap - 1); v[2 * j + 1]; j = (j + 1) & (cap - 1))
 				;
 			v[2 * j] = s->v[2 * k];
 			v[2 * j + 1] = s->v[2 * k + 1];
@@ -102,7 +93,7 @@ int inoset_op(struct inoset *s, uint64_t dev, uint64_t ino, int add)
 		return 0;
 	{
 		uint64_t key[2] = {dev, ino};
-		i = fnv1a(key, 16) & (s->cap - 1);
+		i = hash_fnv1a(key, 16) & (s->cap - 1);
 	}
 	for (;; i = (i + 1) & (s->cap - 1)) {
 		if (!s->v[2 * i + 1]) {

@@ -17,6 +17,7 @@
 
 #include "store/db.h"
 #include "store/stmt.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 enum {
@@ -50,16 +51,6 @@ static struct stmt_table stmts = STMT_TABLE("gc-world", sql);
 
 /* ---- small maps --------------------------------------------------------- */
 
-static uint64_t fnv1a(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 33;
@@ -84,7 +75,7 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		size_t cap = m->cap ? m->cap * 2 : 256;
 		uint32_t *tab = xcalloc(cap, sizeof(*tab));
 		for (size_t k = 0; k < m->n; k++) {
-			for (i = fnv1a(m->v[k], strlen(m->v[k])) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
+			for (i = hash_fnv1a(m->v[k], strlen(m->v[k])) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
 				;
 			tab[i] = (uint32_t)k + 1;
 		}
@@ -92,7 +83,7 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		m->tab = tab;
 		m->cap = cap;
 	}
-	for (i = fnv1a(s, len) & (m->cap - 1); m->tab[i]; i = (i + 1) & (m->cap - 1)) {
+	for (i = hash_fnv1a(s, len) & (m->cap - 1); m->tab[i]; i = (i + 1) & (m->cap - 1)) {
 		const char *x = m->v[m->tab[i] - 1];
 		if (!strncmp(x, s, len) && !x[len])
 			return m->tab[i] - 1;
