@@ -17,6 +17,7 @@ extern const struct cmd cmd_plan, cmd_evict;
 extern const struct cmd cmd_coverage, cmd_verify;
 extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
+extern const struct cmd cmd_why;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -29,6 +30,7 @@ static const struct cmd *commands[] = {
 	&cmd_plan,
 	&cmd_evict,
 	&cmd_coverage,
+	&cmd_why,
 	&cmd_verify,
 	&cmd_simulate,
 };
