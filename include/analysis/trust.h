@@ -137,6 +137,10 @@ static inline int trust_no_keys(const struct trust *t)
  * Returns 0 or -1 (reported).
  */
 int trust_check(struct trust *t, const uint8_t *want);
+/* The same for exactly the ids listed (duplicates and ids that have a
+ * verdict are skipped): no pass over every id, for callers that ask
+ * about a few closures (why). */
+int trust_check_ids(struct trust *t, const uint32_t *ids, size_t n);
 
 /*
  * Set want[id] = 1 for every path present in the cache as of t->at (a

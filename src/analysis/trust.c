@@ -547,20 +547,32 @@ int trust_save(struct trust *t)
 
 #define BATCH 8192
 
-int trust_check(struct trust *t, const uint8_t *want)
+/* The ids to look at: ids[0 .. nids) when ids is given, else every id
+ * below t->n with want[id] set.  ID_NEXT walks them. */
+#define ID_EACH(i, id, ids, nids, n)                                                    \
+	for (size_t i = 0, id##_end = (ids) ? (nids) : (n); i < id##_end; i++)           \
+		for (uint32_t id = (ids) ? (ids)[i] : (uint32_t)i, id##_once = 1; id##_once; \
+		     id##_once = 0)
+
+/*
+ * Verdicts for the wanted ids that have none: want[id] over every id, or
+ * (ids given) exactly the ids listed, which then need no pass over all
+ * t->n ids: a few paths cost only themselves.
+ */
+static int check_ids(struct trust *t, const uint8_t *want, const uint32_t *ids, size_t nids)
 {
 	struct check c = {0};
 	size_t nwant = 0;
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	for (uint32_t id = 0; id < t->n; id++)
-		nwant += want[id] && !t->verdict[id];
+	ID_EACH(i, id, ids, nids, t->n)
+		nwant += id < t->n && (ids || want[id]) && !t->verdict[id];
 	if (!nwant)
 		return 0;
 	if (!t->nkeys) {
-		for (uint32_t id = 0; id < t->n; id++)
-			if (want[id] && !t->verdict[id])
+		ID_EACH(i, id, ids, nids, t->n)
+			if (id < t->n && (ids || want[id]) && !t->verdict[id])
 				t->verdict[id] = TRUST_NOT_CHECKED;
 		return 0;
 	}
@@ -580,10 +592,11 @@ int trust_check(struct trust *t, const uint8_t *want)
 		}
 	}
 
-	if (nwant < t->n / 16 + 64) {
+	if (ids || nwant < t->n / 16 + 64) {
 		/* A few paths: look each one up. */
-		for (uint32_t id = 1; id < t->n; id++) {
-			if (!want[id] || t->verdict[id])
+		ID_EACH(i, id, ids, nids, t->n) {
+			if (!id || id >= t->n || (!ids && !want[id]) || t->verdict[id] ||
+			    (c.found[id] & F_SEEN))
 				continue;
 			if (!(st = stmt_query(t->db, &stmts, Q_NARINFO_ONE, SQL_ARGS(t->cache_id, id))))
 				goto out;
@@ -622,9 +635,9 @@ int trust_check(struct trust *t, const uint8_t *want)
 	}
 	batch_drain(&c);
 
-	for (uint32_t id = 0; id < t->n; id++) {
-		uint8_t f = c.found[id];
-		if (!want[id] || t->verdict[id] || !(f & F_SEEN))
+	ID_EACH(i, id, ids, nids, t->n) {
+		uint8_t f = id < t->n ? c.found[id] : 0;
+		if ((!ids && !want[id]) || !(f & F_SEEN) || t->verdict[id])
 			continue;
 		t->verdict[id] = f & F_CA ? TRUST_CA
 			: f & F_SIGNED ? TRUST_SIGNED
@@ -658,6 +671,16 @@ out:
 	free(c.refs);
 	strbuf_release(&c.fp);
 	return ret;
+}
+
+int trust_check(struct trust *t, const uint8_t *want)
+{
+	return check_ids(t, want, NULL, 0);
+}
+
+int trust_check_ids(struct trust *t, const uint32_t *ids, size_t n)
+{
+	return check_ids(t, NULL, ids, n);
 }
 
 int64_t trust_want_present(struct trust *t, uint8_t *want)

@@ -42,7 +42,6 @@ int wpaths_init(struct wpaths *wp, struct db *db, int64_t cache_id, int64_t at,
 	if (trust_init(&wp->tr, db, cache_id, at, 0, threads))
 		return -1;
 	wp->trust_inited = 1;
-	wp->want = xcalloc(wp->tr.n ? wp->tr.n : 1, 1);
 	return 0;
 }
 
@@ -169,8 +168,8 @@ int wpaths_closure(struct wpaths *wp, uint32_t id, struct wclosure *c)
 			c->nmissing++;
 			c->missing_bytes += (uint64_t)n->nar_size;
 		} else if (n->id < wp->tr.n && !trust_verdict(&wp->tr, n->id)) {
-			wp->want[n->id] = 1;
-			nwant++;
+			GROW(wp->want, wp->awant, nwant + 1);
+			wp->want[nwant++] = n->id;
 		}
 		for (uint32_t e = 0; e < wp->nodes[ni].nrefs; e++) {
 			int64_t x = wpaths_get(wp, wp->refs[wp->nodes[ni].refs_off + e]);
@@ -183,16 +182,8 @@ int wpaths_closure(struct wpaths *wp, uint32_t id, struct wclosure *c)
 			wp->stack[sp++] = (uint32_t)x;
 		}
 	}
-	if (nwant) {
-		int rc = trust_check(&wp->tr, wp->want);
-		for (size_t i = 0; i < c->n; i++) {
-			uint32_t pid = wp->nodes[c->m[i]].id;
-			if (pid < wp->tr.n)
-				wp->want[pid] = 0;
-		}
-		if (rc)
-			return -1;
-	}
+	if (nwant && trust_check_ids(&wp->tr, wp->want, nwant))
+		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct wnode *n = &wp->nodes[c->m[i]];
 		if (n->present && trust_bad(trust_verdict(&wp->tr, n->id)))

@@ -47,7 +47,8 @@ struct wpaths {
 	size_t astack;
 	struct trust tr;
 	int trust_inited;
-	uint8_t *want;         /* tr.n entries */
+	uint32_t *want;        /* ids of a closure that need a verdict */
+	size_t awant;
 };
 
 /* A closure: member node indices, root first. */
