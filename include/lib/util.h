@@ -132,6 +132,8 @@ char *format_time(int64_t t, char *buf, size_t bufsz);
  * "nan", "inf", more than 2^64 - 1 bytes) is refused: returns -1, else 0.
  * Never converts a float that does not fit. */
 int parse_size(const char *s, uint64_t *out);
+/* A duration for people: "3d 4h", "5h 12m", "42m", "30s" (negative: 0s). */
+void strbuf_add_age(struct strbuf *sb, int64_t seconds);
 /* Human-readable binary size: "1.2 GiB", "512 B". */
 char *format_size(uint64_t n, char *buf, size_t bufsz);
 

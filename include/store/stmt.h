@@ -188,6 +188,12 @@ int stmt_exec(struct db *db, struct stmt_table *t, unsigned i,
 int stmt_row(struct db *db, struct stmt_table *t, unsigned i, sqlite3_stmt **st,
 	     const struct sql_arg *args, unsigned nargs);
 
+/* The first column of the first row of statement i as an integer into
+ * *out (0 when there is no row or it is NULL): counts and single values.
+ * 0, or -1 on error (reported). */
+int stmt_int(struct db *db, struct stmt_table *t, unsigned i, const struct sql_arg *args,
+	     unsigned nargs, int64_t *out);
+
 /* Statement i of t with args bound, for the caller to db_step() through
  * its rows.  NULL on error (reported). */
 sqlite3_stmt *stmt_query(struct db *db, struct stmt_table *t, unsigned i,

@@ -92,21 +92,6 @@ static const char *human(uint64_t n, char *buf, size_t sz)
 	return format_size(n, buf, sz);
 }
 
-/* "3d 4h", "5h 12m", "42m", "30s" */
-static void add_age(struct strbuf *sb, int64_t s)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 86400)
-		strbuf_addf(sb, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		strbuf_addf(sb, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-	else if (s >= 60)
-		strbuf_addf(sb, "%lldm", (long long)(s / 60));
-	else
-		strbuf_addf(sb, "%llds", (long long)s);
-}
-
 /* Text output: s with control characters shown escaped. */
 static void add_text(struct strbuf *sb, const char *s)
 {
@@ -245,7 +230,7 @@ static void add_detail(struct strbuf *sb, const struct coverage *cv, const struc
 			strbuf_addstr(sb, "; cached in rev ");
 			strbuf_add_printable(sb, r->older_rev, strnlen(r->older_rev, 12));
 			strbuf_addf(sb, " evaluated %s (", iso(r->older_time, t, sizeof(t)));
-			add_age(sb, col->time - r->older_time);
+			strbuf_add_age(sb, col->time - r->older_time);
 			strbuf_addstr(sb, " before this one)");
 		} else {
 			strbuf_addstr(sb, "; no older evaluation has it cached");

@@ -614,6 +614,20 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+void strbuf_add_age(struct strbuf *sb, int64_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		strbuf_addf(sb, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		strbuf_addf(sb, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		strbuf_addf(sb, "%lldm", (long long)(s / 60));
+	else
+		strbuf_addf(sb, "%llds", (long long)s);
+}
+
 char *format_size(uint64_t n, char *buf, size_t bufsz)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};

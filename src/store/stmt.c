@@ -142,6 +142,20 @@ int stmt_row(struct db *db, struct stmt_table *t, unsigned i, sqlite3_stmt **stp
 	return rc;
 }
 
+int stmt_int(struct db *db, struct stmt_table *t, unsigned i, const struct sql_arg *args,
+	     unsigned nargs, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = stmt_row(db, t, i, &st, args, nargs);
+
+	*out = 0;
+	if (rc == 1) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 sqlite3_stmt *stmt_query(struct db *db, struct stmt_table *t, unsigned i,
 			 const struct sql_arg *args, unsigned nargs)
 {

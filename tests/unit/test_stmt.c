@@ -131,6 +131,34 @@ TEST(query_steps_rows_in_order)
 	db_close(&db);
 }
 
+TEST(int_reads_one_value_and_leaves_the_statement_free)
+{
+	struct db db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	CHECK(open_table(&db, "int.db") == 0);
+	CHECK(stmt_int(&db, &stmts, Q_COUNT, SQL_NOARGS, &v) == 0);
+	CHECK_INT(v, 0);
+	CHECK(stmt_exec(&db, &stmts, Q_PUT, SQL_ARGS("a", 41, SQL_NULL)) == 0);
+	CHECK(stmt_exec(&db, &stmts, Q_PUT, SQL_ARGS("b", 42, 9)) == 0);
+	CHECK(stmt_int(&db, &stmts, Q_COUNT, SQL_NOARGS, &v) == 0);
+	CHECK_INT(v, 2);
+	/* The first column of the first row; no row and NULL give 0. */
+	CHECK(stmt_int(&db, &stmts, Q_GET, SQL_ARGS("b"), &v) == 0);
+	CHECK_INT(v, 42);
+	v = -1;
+	CHECK(stmt_int(&db, &stmts, Q_GET, SQL_ARGS("zz"), &v) == 0);
+	CHECK_INT(v, 0);
+	CHECK(stmt_int(&db, &stmts, Q_ALL, SQL_ARGS(42), &v) == 0);
+	CHECK_INT(v, 0);   /* "b" is text: its integer value is 0 */
+	/* Nothing is left running. */
+	CHECK_INT(stmt_row(&db, &stmts, Q_GET, &st, SQL_ARGS("a")), 1);
+	stmt_done(st);
+	CHECK(!sqlite3_stmt_busy(st));
+	db_close(&db);
+}
+
 TEST(each_statement_is_prepared_once_per_connection)
 {
 	struct db a, b;
@@ -233,6 +261,7 @@ int main(void)
 	}
 	RUN(exec_then_row_round_trips_typed_values);
 	RUN(query_steps_rows_in_order);
+	RUN(int_reads_one_value_and_leaves_the_statement_free);
 	RUN(each_statement_is_prepared_once_per_connection);
 	RUN(read_end_resets_statements_left_on_a_row);
 	RUN(errors_name_the_db_and_the_sql);

@@ -63,6 +63,33 @@ TEST(size_forms)
 	CHECK(size_is("0.1KB", 100));
 }
 
+static int age_is(int64_t s, const char *want)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ok;
+
+	strbuf_add_age(&sb, s);
+	ok = !strcmp(sb.buf, want);
+	if (!ok)
+		fprintf(stderr, "age %lld: got '%s', want '%s'\n", (long long)s, sb.buf, want);
+	strbuf_release(&sb);
+	return ok;
+}
+
+TEST(age_forms)
+{
+	CHECK(age_is(0, "0s"));
+	CHECK(age_is(-5, "0s"));
+	CHECK(age_is(59, "59s"));
+	CHECK(age_is(60, "1m"));
+	CHECK(age_is(3599, "59m"));
+	CHECK(age_is(3600, "1h 0m"));
+	CHECK(age_is(5 * 3600 + 12 * 60 + 7, "5h 12m"));
+	CHECK(age_is(86399, "23h 59m"));
+	CHECK(age_is(86400, "1d 0h"));
+	CHECK(age_is(3 * 86400 + 3600, "3d 1h"));
+}
+
 TEST(size_refusals)
 {
 	/* strtod() takes all of these; none is a size, and converting NaN or
@@ -176,6 +203,7 @@ int main(void)
 {
 	RUN(size_forms);
 	RUN(size_refusals);
+	RUN(age_forms);
 	RUN(printable_escapes);
 	RUN(messages_escaped);
 	return test_summary();

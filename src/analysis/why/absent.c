@@ -47,20 +47,6 @@ static const char *const sql[Q_N] = {
 };
 static struct stmt_table stmts = STMT_TABLE("why-absent", sql);
 
-static int count_of(struct db *db, unsigned q, const struct sql_arg *args, unsigned nargs,
-		    int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc = stmt_row(db, &stmts, q, &st, args, nargs);
-
-	*out = 0;
-	if (rc == 1) {
-		*out = sqlite3_column_int64(st, 0);
-		stmt_done(st);
-	}
-	return rc < 0 ? -1 : 0;
-}
-
 static int list_branches(struct wctx *x, struct why_answer *a)
 {
 	sqlite3_stmt *st = stmt_query(x->db, &stmts, Q_BRANCHES, SQL_ARGS(x->o->at));
@@ -304,7 +290,7 @@ int why_check_filters(struct wctx *x, const char *attr, int *answered)
 
 	*answered = 0;
 	if (x->o->branch) {
-		if (count_of(x->db, Q_BRANCH_COUNT, SQL_ARGS(x->o->branch, x->o->at), &cnt))
+		if (stmt_int(x->db, &stmts, Q_BRANCH_COUNT, SQL_ARGS(x->o->branch, x->o->at), &cnt))
 			return -1;
 		if (!cnt) {
 			struct why_answer *a = why_new_answer(x);
@@ -325,7 +311,7 @@ int why_check_filters(struct wctx *x, const char *attr, int *answered)
 		}
 	}
 	if (x->o->capabilities) {
-		if (count_of(x->db, Q_CAPS_COUNT,
+		if (stmt_int(x->db, &stmts, Q_CAPS_COUNT,
 			     SQL_ARGS(x->o->branch, x->o->capabilities, x->o->at), &cnt))
 			return -1;
 		if (!cnt) {
@@ -334,7 +320,7 @@ int why_check_filters(struct wctx *x, const char *attr, int *answered)
 		}
 	}
 	if (x->o->rev) {
-		if (count_of(x->db, Q_REV_COUNT, SQL_ARGS(FILTER_ARGS(x->o)), &cnt))
+		if (stmt_int(x->db, &stmts, Q_REV_COUNT, SQL_ARGS(FILTER_ARGS(x->o)), &cnt))
 			return -1;
 		if (!cnt) {
 			*answered = 1;

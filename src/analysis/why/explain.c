@@ -117,34 +117,6 @@ const char *why_iso(int64_t t, char *buf)
 	return format_time(t, buf, 32);
 }
 
-void why_age(struct strbuf *sb, int64_t s)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 86400)
-		strbuf_addf(sb, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		strbuf_addf(sb, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-	else if (s >= 60)
-		strbuf_addf(sb, "%lldm", (long long)(s / 60));
-	else
-		strbuf_addf(sb, "%llds", (long long)s);
-}
-
-static int count_of(struct db *db, unsigned q, const struct sql_arg *args, unsigned nargs,
-		    int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc = stmt_row(db, &stmts, q, &st, args, nargs);
-
-	*out = 0;
-	if (rc == 1) {
-		*out = sqlite3_column_int64(st, 0);
-		stmt_done(st);
-	}
-	return rc < 0 ? -1 : 0;
-}
-
 /* ---- evictions -------------------------------------------------------- */
 
 /* The last access of path id by time t: any kind into *any, NAR downloads
@@ -209,7 +181,7 @@ int why_explain_eviction(struct wpaths *wp, struct why_answer *a, size_t ni)
 		}
 	}
 
-	if (count_of(wp->db, Q_HAS_LOGS, SQL_ARGS(wp->cache_id), &logs) ||
+	if (stmt_int(wp->db, &stmts, Q_HAS_LOGS, SQL_ARGS(wp->cache_id), &logs) ||
 	    last_access(wp, n.id, n.gone, &any, &nar))
 		goto out;
 	used = any > pushed ? any : pushed;
@@ -229,7 +201,7 @@ int why_explain_eviction(struct wpaths *wp, struct why_answer *a, size_t ni)
 
 	/* Least recently used first: did the cache keep anything used less
 	 * recently? */
-	if (count_of(wp->db, Q_LRU_LATER_KEPT, SQL_ARGS(wp->cache_id, n.gone, used), &later))
+	if (stmt_int(wp->db, &stmts, Q_LRU_LATER_KEPT, SQL_ARGS(wp->cache_id, n.gone, used), &later))
 		goto out;
 	if (!later) {
 		json_array_append_new(models, json_pack("{s:s, s:s}", "model", "lru", "policy",
@@ -271,7 +243,7 @@ int why_explain_eviction(struct wpaths *wp, struct why_answer *a, size_t ni)
 	 * output of some group's latest evaluation? */
 	{
 		int64_t ever;
-		if (count_of(wp->db, Q_EVER_OUTPUT, SQL_ARGS(n.id, n.gone), &ever))
+		if (stmt_int(wp->db, &stmts, Q_EVER_OUTPUT, SQL_ARGS(n.id, n.gone), &ever))
 			goto out;
 		if ((rc = stmt_row(wp->db, &stmts, Q_CURRENT_OUTPUT, &st, SQL_ARGS(n.id, n.gone))) < 0)
 			goto out;

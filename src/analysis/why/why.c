@@ -597,7 +597,7 @@ static void advise(struct wctx *x, struct why_answer *a)
 		break;
 	}
 	if (a->verdict != WHY_CACHED && a->sugg.evaluation_id) {
-		why_age(&sb, a->sugg.age);
+		strbuf_add_age(&sb, a->sugg.age);
 		why_advise(a, "Newest cached alternative: pin nixpkgs to %s (evaluated %s, %s ago): "
 			   "its output `%s` is cached whole.", a->sugg.rev,
 			   why_iso(a->sugg.evaluated_at, t1), sb.buf, a->sugg.out_path);

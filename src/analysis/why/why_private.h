@@ -120,8 +120,6 @@ void why_name(struct strbuf *sb, const char *s);
 json_t *why_jtime(int64_t t);
 /* "2024-05-01T12:00:00Z" into buf (32 bytes). */
 const char *why_iso(int64_t t, char *buf);
-/* "3d 4h" etc. */
-void why_age(struct strbuf *sb, int64_t s);
 
 /* explain.c: the evidence of an eviction (dates, which GC model explains
  * it) for the node ni. */
