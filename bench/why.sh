@@ -16,21 +16,11 @@ AT=2024-06-01
 cp "$BASE" "$DB"
 rm -f "$DB-wal" "$DB-shm"
 
-# why LABEL ARGS...: measure `why ARGS` (exit 1, "not cached", is fine).
+# why LABEL ARGS...: measure `why ARGS` (exit 1, "not cached", is an answer).
 why() {
 	label=$1
 	shift
-	rc=0
-	/usr/bin/time -f '%e %M' -o "$OUT/.time" "$CG" --quiet --db "$DB" --now $AT why "$@" \
-		>"$OUT/.stdout" 2>"$OUT/.stderr" || rc=$?
-	if [ "$rc" -gt 1 ]; then
-		echo "bench: why $* failed:" >&2
-		tail -5 "$OUT/.stderr" >&2
-		exit 1
-	fi
-	SECS=$(tail -1 "$OUT/.time" | cut -d' ' -f1)
-	RSS_MB=$(( $(tail -1 "$OUT/.time" | cut -d' ' -f2) / 1024 ))
-	printf '%-44s %8.2f s  %6d MiB peak RSS\n' "$label" "$SECS" "$RSS_MB"
+	MEASURE_OK=1 measure "$label" "$CG" --quiet --db "$DB" --now $AT why "$@"
 }
 
 why "why pkg0005, first run (verifies signatures)" pkg0005
