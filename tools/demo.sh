@@ -64,6 +64,18 @@ cg simulate --policy priority --limit "$LIMIT" | tail -n +4
 say "what cachix-style GC takes next at $LIMIT, and which jobs that breaks"
 cg --now "$LAST" simulate --policy cachix --limit "$LIMIT" --next 8
 
+say "what CI should rebuild and push first under $LIMIT (cachegc rebuild; the queue in $DEMO/rebuild.txt)"
+cg --now "$LAST" rebuild --limit "$LIMIT" --policy priority >"$DEMO/rebuild.txt"
+head -n 12 "$DEMO/rebuild.txt"
+cg --now "$LAST" rebuild --limit "$LIMIT" --policy priority --json >"$DEMO/rebuild.json"
+
+first=$(jq -r '.items[0] | select(.) | "\(.branch)\t\(.capabilities)\t\(.attr)"' "$DEMO/rebuild.json")
+if [ -n "$first" ]; then
+	fb=$(printf '%s' "$first" | cut -f1) fc=$(printf '%s' "$first" | cut -f2) fa=$(printf '%s' "$first" | cut -f3)
+	say "why $fa ($fb, $fc) is not cached (cachegc why)"
+	cg --now "$LAST" why --branch "$fb" --capabilities "$fc" "$fa" | head -n 16 || :
+fi
+
 say "a closure-safe eviction plan for $LIMIT (cachegc plan evict; apply with cachegc evict)"
 cg --now "$LAST" plan evict --limit "$LIMIT" | head -n 6
 
@@ -76,3 +88,4 @@ echo "sample cache:  $W/cache"
 echo "evaluations:   $W/evals/manifest.tsv"
 echo "coverage:      $DEMO/coverage.txt, $DEMO/coverage.md"
 echo "simulations:   $DEMO/simulate-POLICY.json"
+echo "rebuild queue: $DEMO/rebuild.txt, $DEMO/rebuild.json"

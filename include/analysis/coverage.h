@@ -51,6 +51,11 @@ struct coverage_opts {
 	const char *attr;          /* only attrs matching this glob (fnmatch), or NULL */
 	int64_t at;                /* the moment: evaluations, presence, builds, keys */
 	unsigned threads;          /* for signature checks; 0: one per CPU */
+	int skip_signatures;       /* 1: check none (trust_checked 0, nothing is
+	                              untrusted): for callers that need presence
+	                              and closures only (rebuild) */
+	int keep_graph;            /* 1: hand the cache's graph, GRAPH_PRESENT
+	                              as of `at`, over in coverage.graph */
 };
 
 /* One column: the latest evaluation of a (branch, capabilities, system). */
@@ -109,6 +114,7 @@ struct coverage {
 	struct path_names names;   /* base names of every path, by id */
 	struct trust_stats trust_stats;
 	uint64_t closures;         /* distinct closures walked */
+	struct graph *graph;       /* with keep_graph; owned, else NULL */
 };
 
 /*

@@ -622,7 +622,7 @@ int coverage_run(struct coverage *cv, struct db *db, const struct coverage_opts 
 	x.trust_inited = 1;
 	if (trust_init(&x.tr, db, o->cache_id, o->at, x.g.n, o->threads))
 		goto out;
-	cv->trust_checked = !trust_no_keys(&x.tr);
+	cv->trust_checked = !o->skip_signatures && !trust_no_keys(&x.tr);
 	cv->keys_active = x.tr.nactive;
 	if (path_names_load(&cv->names, db, x.g.n))
 		goto out;
@@ -637,7 +637,7 @@ int coverage_run(struct coverage *cv, struct db *db, const struct coverage_opts 
 			roots[nroots++] = id;
 		}
 	}
-	if (check_closures(&x, roots, nroots))
+	if (!o->skip_signatures && check_closures(&x, roots, nroots))
 		goto out;
 	for (size_t i = 0; i < cv->nrows; i++)
 		if (row_status(&x, &cv->rows[i]))
@@ -662,6 +662,11 @@ int coverage_run(struct coverage *cv, struct db *db, const struct coverage_opts 
 	reading = 0;
 	trust_save(&x.tr);    /* a failure is reported; the verdicts stand */
 	cv->trust_stats = x.tr.stats;
+	if (o->keep_graph) {
+		cv->graph = xmalloc(sizeof(*cv->graph));
+		*cv->graph = x.g;
+		x.graph_loaded = 0;
+	}
 	ret = 0;
 out:
 	if (reading)
@@ -700,6 +705,10 @@ void coverage_release(struct coverage *cv)
 	}
 	free(cv->rows);
 	free(cv->store_dir);
+	if (cv->graph) {
+		graph_release(cv->graph);
+		free(cv->graph);
+	}
 	if (cv->names.at)
 		path_names_release(&cv->names);
 	memset(cv, 0, sizeof(*cv));

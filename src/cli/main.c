@@ -18,6 +18,7 @@ extern const struct cmd cmd_coverage, cmd_verify;
 extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
 extern const struct cmd cmd_why;
+extern const struct cmd cmd_rebuild;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -31,6 +32,7 @@ static const struct cmd *commands[] = {
 	&cmd_evict,
 	&cmd_coverage,
 	&cmd_why,
+	&cmd_rebuild,
 	&cmd_verify,
 	&cmd_simulate,
 };
