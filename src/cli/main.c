@@ -17,6 +17,7 @@ extern const struct cmd cmd_plan, cmd_evict;
 extern const struct cmd cmd_coverage, cmd_verify;
 extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
+extern const struct cmd cmd_report;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -31,6 +32,7 @@ static const struct cmd *commands[] = {
 	&cmd_coverage,
 	&cmd_verify,
 	&cmd_simulate,
+	&cmd_report,
 };
 
 
