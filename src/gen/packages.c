@@ -385,6 +385,11 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 	uint32_t hub_idx[ARRAY_SIZE(hub_use)];
 	uint32_t python3, *dependents;
 	char word[64], attr[96], pname[96], version[32];
+	uint32_t real_lo[2][2] = {{0, 0}, {0, 0}}, real_hi[2][2];
+
+	for (int c = 0; c < 2; c++)
+		for (int py = 0; py < 2; py++)
+			real_hi[c][py] = gen_real_names(c, py);
 
 	w->npkgs = 0;
 	w->pkgs = xcalloc(nfixed + ngen, sizeof(*w->pkgs));
@@ -411,9 +416,26 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 		struct pkg *p;
 		uint32_t idx, ngdeps;
 
-		gen_word(w->seed, k, word, sizeof(word));
-		snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", word);
-		snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "", word);
+		/* Real nixpkgs names: CI jobs take them from the front of their
+		 * list, other packages from the back; syllables when it is
+		 * used up. */
+		{
+			int job = unit(h2(h, 11)) < (cuda ? 0.4 : python ? 0.06 : 0.04);
+			uint32_t *lo = &real_lo[cuda][python], *hi = &real_hi[cuda][python];
+			const char *real = NULL, *dot;
+			if (*lo < *hi)
+				real = gen_real_name(cuda, python, job ? (*lo)++ : --(*hi));
+			if (real) {
+				snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", real);
+				dot = strrchr(real, '.');
+				snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "",
+					 dot ? dot + 1 : real);
+			} else {
+				gen_word(w->seed, k, word, sizeof(word));
+				snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", word);
+				snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "", word);
+			}
+		}
 		snprintf(version, sizeof(version), "%u.%u.%u", (unsigned)(h2(h, 4) % 12),
 			 (unsigned)(h2(h, 5) % 30), (unsigned)(h2(h, 6) % 20));
 		p = new_pkg(w, attr, pname, version);
