@@ -1,7 +1,8 @@
-# common.gp - put before every chart script by `cachegc report`.  The
-# command sets, with -e, before this: charttitle (the report's title),
-# div (bytes per unit) and unit ("GiB"), and runs gnuplot in the output
-# directory, so the scripts name only data/X.tsv and X.svg.
+# common.gp - put before every chart script by `cachegc report`, after
+# the variables it sets: div (bytes per unit) and unit ("GiB") for the
+# sizes, limit (bytes, 0: none), ncols (columns of the data file), tmin
+# and tmax (the time span shown, epoch seconds).  gnuplot runs in the
+# output directory, so the scripts name only data/X.tsv and X.svg.
 set terminal svg size 960,440 dynamic noenhanced font "sans,12" background "#ffffff"
 set encoding utf8
 set datafile separator "\t"
@@ -12,8 +13,21 @@ set border 3 lc rgb "#555555"
 set tics nomirror
 set xdata time
 set timefmt "%s"
-set format x "%Y-%m-%d"
 set xtics rotate by -30 offset 0,-0.2
+# the time axis: the span with a margin, ticks on whole days (hours for a
+# span under three days), at most about ten of them
+span = tmax - tmin
+if (span <= 0) { tmin = tmin - 43200; tmax = tmax + 43200; span = 86400 }
+set xrange [tmin - span * 0.04 : tmax + span * 0.04]
+if (span < 3 * 86400) {
+	set format x "%m-%d %H:%M"
+	step = ceil(span / 3600.0 / 8) * 3600
+	set xtics floor(tmin / 3600.0) * 3600, step
+} else {
+	set format x (span > 400 * 86400 ? "%Y-%m" : "%Y-%m-%d")
+	step = ceil(span / 86400.0 / 10) * 86400
+	set xtics floor(tmin / 86400.0) * 86400, step
+}
 set xlabel "date (UTC)"
 set bmargin 5
 # one colour per group, readable on white and in print

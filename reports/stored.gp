@@ -6,7 +6,7 @@ set ylabel sprintf("stored (%s)", unit)
 set yrange [0:*]
 if (limit > 0) {
 	plot "data/stored.tsv" using 1:($3/div) with linespoints lt 1 title "stored", \
-	     limit/div with lines lt 2 dt 2 title sprintf("limit %.4g %s", limit/div, unit)
+	     "" using 1:(limit/div) with lines lt 2 dt 2 title sprintf("limit %.4g %s", limit/div, unit)
 } else {
 	plot "data/stored.tsv" using 1:($3/div) with linespoints lt 1 title "stored"
 }

@@ -183,7 +183,7 @@ static int have_program(const char *name)
 	"install it (Debian and Ubuntu: apt-get install gnuplot-nox) and run again"
 
 /*
- * Draw chart `name` in dir: data/NAME.gp (common.gp, the variables, then
+ * Draw chart `name` in dir: data/NAME.gp (the variables, common.gp, then
  * reports/NAME.gp) run by gnuplot in dir, its messages into data/NAME.log.
  */
 static int draw_chart(const char *dir, const char *name, const char *vars)
@@ -193,8 +193,8 @@ static int draw_chart(const char *dir, const char *name, const char *vars)
 	int status, ret = -1;
 	pid_t pid;
 
-	strbuf_addstr(&sb, report_file_text("common.gp"));
 	strbuf_addstr(&sb, vars);
+	strbuf_addstr(&sb, report_file_text("common.gp"));
 	strbuf_addf(&f, "%s.gp", name);
 	strbuf_addstr(&sb, report_file_text(f.buf));
 	strbuf_reset(&f);
@@ -424,8 +424,13 @@ static int write_data(const char *dir, const struct report *r, uint64_t limit)
 		const char *name = report_chart_names[i];
 		strbuf_reset(&vars);
 		div = pick_unit(!strcmp(name, "churn") ? max_day : max_stored, &unit);
-		strbuf_addf(&vars, "div = %.1f\nunit = \"%s\"\nlimit = %llu.0\nncols = %zu\n", div,
-			    unit, (unsigned long long)limit, r->ngroups + 1);
+		int churn = !strcmp(name, "churn") && r->ndays;
+		int64_t tmin = churn ? r->days[0].day : r->crawls[0].time;
+		int64_t tmax = churn ? r->days[r->ndays - 1].day + 86400
+				     : r->crawls[r->ncrawls - 1].time;
+		strbuf_addf(&vars, "div = %.1f\nunit = \"%s\"\nlimit = %llu.0\nncols = %zu\n"
+			    "tmin = %lld\ntmax = %lld\n", div, unit, (unsigned long long)limit,
+			    r->ngroups + 1, (long long)tmin, (long long)tmax);
 		if (draw_chart(dir, name, vars.buf))
 			goto out;
 	}

@@ -817,7 +817,7 @@ static void build(struct doc *d, const struct report_page *p)
 	const struct report *r = p->r;
 	const struct coverage *cv = &r->now;
 	struct block *b;
-	char t[32], u[32];
+	char t[32], u[32], v[32];
 
 	heading(d, B_H1, NULL, p->title);
 	b = add_block(d, B_NOTE);
@@ -825,7 +825,7 @@ static void build(struct doc *d, const struct report_page *p)
 	add_span(b, S_CODE, p->url);
 	add_spanf(b, S_TEXT, "; %zu complete crawl%s from %s to %s; coverage as of %s; ",
 		  r->ncrawls, r->ncrawls == 1 ? "" : "s", tstr(r->crawls[0].time, t, sizeof(t)),
-		  tstr(r->crawls[r->ncrawls - 1].time, u, sizeof(u)), tstr(cv->at, u, sizeof(u)));
+		  tstr(r->crawls[r->ncrawls - 1].time, u, sizeof(u)), tstr(cv->at, v, sizeof(v)));
 	if (!cv->trust_checked)
 		add_span(b, S_STRONG, "signatures not checked (no trusted keys configured)");
 	else
