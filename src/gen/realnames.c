@@ -28,6 +28,12 @@ static const char *const cuda_top[] = {
 	"cudaPackages.libcusolvermg", "cudaPackages.cuda_nsight", "amgx", "ginkgo", "hypre",
 	"magma-cuda-static", "ffmpeg-headless", "mpv", "jellyfin-ffmpeg",
 	"sunshine", "alvr", "nccl-tests", "gromacsCudaMpi", "paraview",
+	"ucc", "osu-micro-benchmarks", "mpich", "apptainer", "singularity", "davinci-resolve",
+	"nvidia-vaapi-driver", "nvtopPackages.full", "zenith-nvidia", "piper-tts", "libtorch-bin",
+	"alicevision", "meshroom", "openmvs", "openmvg", "ceres-solver", "gtsam", "pcl", "vtk",
+	"itk", "elastix", "text-generation-inference", "tabby", "lmstudio", "houdini",
+	"nvidia-system-monitor-qt", "gwe", "mangohud", "moonlight-qt", "obs-studio-plugins.obs-nvfbc",
+	"vowpal-wabbit", "caffe", "mxnet", "libtensorflow", "dcgm", "prometheus-dcgm-exporter",
 	
 };
 
@@ -96,6 +102,17 @@ static const char *const base_py[] = {
 	"ujson", "simplejson", "googleapis-common-protos", "grpcio-tools",
 	"pyjwt", "oauthlib", "requests-oauthlib", "boto3", "botocore", "s3transfer", "jmespath",
 	"gitpython", "smmap", "gitdb", "sh", "invoke", "fabric", "paramiko", "bcrypt", "pynacl",
+	"google-cloud-translate", "google-cloud-vision", "google-crc32c", "google-generativeai",
+	"google-pasta", "google-re2", "google-resumable-media", "googlemaps", "gpiozero",
+	"gprof2dot", "gpxpy", "gpy", "gql", "gradio", "gradio-client", "grafanalib", "grandalf",
+	"grapheme", "graphene", "graphql-core", "graphql-relay", "graphtage", "graphviz",
+	"great-tables", "green", "grequests", "griffe", "grip", "grpc-google-iam-v1",
+	"grpc-interceptor", "grpcio-channelz", "grpcio-health-checking", "grpcio-reflection",
+	"grpcio-status", "grpclib", "gruut", "gsd", "gspread", "gssapi", "gstools", "gtts",
+	"guessit", "gudhi", "guidance", "gunicorn", "guppy3", "gwcs", "gym", "gym-notices", "gyp",
+	"h2", "h3", "h5io", "h5netcdf", "hachoir", "hatch-vcs", "hatch-fancy-pypi-readme",
+	"haversine", "hcloud", "hdbscan", "hdfs", "heapdict", "hexbytes", "hexdump", "hickle",
+	"highdicom", "highspy", "hidapi", "hf-transfer", "hdf5plugin", "halo", "hankel",
 };
 
 static const char *const *const lists[2][2] = {{base_top, base_py}, {cuda_top, cuda_py}};
