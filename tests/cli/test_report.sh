@@ -220,6 +220,21 @@ has svg-stored-limit "$O/stored.svg" "limit 100 B"
 has md-image-links "$M" "![Coverage over time: jobs of each group's latest evaluation cached whole](coverage.svg)"
 has md-details "$M" "<details><summary>"
 
+# --- --from: the crawls from C2 on; days, and the comparison's span, too ------------
+cg report --from 2024-01-02 --to "$TO" --out "$T/rep2"
+expect_eq from-exit "$rc" 0
+expect_eq from-stored "$(cut -f1 "$T/rep2/data/stored.tsv" | tr '\n' ' ')" "time 1704250800 1704423600 "
+expect_eq from-churn-days "$(cut -f1 "$T/rep2/data/churn.tsv" | tr '\n' ' ')" "day 1704153600 1704240000 1704326400 1704412800 "
+cg simulate --policy cachix --limit 1G --from 2024-01-02 --to "$TO" --json
+expect_eq from-gc-as-simulate "$(awk -F'\t' '$1 == "cachix" { print $3, $4, $5, $6 }' "$T/rep2/data/gc.tsv")" \
+	"$(jq -r '.match | "\(.intervals | length) \(.predicted) \(.recorded) \(.matched)"' "$T/out")"
+has from-header "$T/rep2/report.md" "2 complete crawls from 2024-01-03T03:00:00Z to 2024-01-05T03:00:00Z"
+# --out naming a file is refused
+: >"$T/afile"
+cg report --to "$TO" --out "$T/afile"
+expect_eq out-file-exit "$rc" 1
+has out-file-msg "$T/err" "is not a directory"
+
 # --- in a real browser ---------------------------------------------------------------------
 # A copy of the page with a probe appended: it records script errors and
 # checks every image loaded, into the DOM that --dump-dom prints.
