@@ -1,7 +1,8 @@
 # common.gp - put before every chart script by `cachegc report`, after
 # the variables it sets: div (bytes per unit) and unit ("GiB") for the
 # sizes, limit (bytes, 0: none), ncols (columns of the data file), tmin
-# and tmax (the time span shown, epoch seconds).  gnuplot runs in the
+# and tmax (the time span shown, epoch seconds), empty (1: the data file
+# holds no value to draw; the script then draws the axes and says so).  gnuplot runs in the
 # output directory, so the scripts name only data/X.tsv and X.svg.
 set terminal svg size 960,440 dynamic noenhanced font "sans,12" background "#ffffff"
 set encoding utf8
@@ -42,3 +43,8 @@ set linetype 8 lc rgb "#7f7f7f" lw 2 pt 9 ps 0.7
 set linetype 9 lc rgb "#bcbd22" lw 2 pt 11 ps 0.7
 set linetype 10 lc rgb "#17becf" lw 2 pt 13 ps 0.7
 set linetype cycle 10
+# a chart with nothing to draw: its axes and a note (gnuplot refuses a
+# plot without one valid point)
+if (empty) {
+	set label 99 "nothing to draw in this span" at graph 0.5, graph 0.5 center tc rgb "#57606a"
+}

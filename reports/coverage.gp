@@ -8,4 +8,8 @@ set title "Coverage over time: jobs of each group's latest evaluation cached who
 set ylabel "jobs cached whole (%)"
 set yrange [0:105]
 set ytics 0,10,100
-plot for [i=2:ncols] "data/coverage.tsv" using 1:i with linespoints title columnheader(i)
+if (empty) {
+	plot 1e30 notitle
+} else {
+	plot for [i=2:ncols] "data/coverage.tsv" using 1:i with linespoints title columnheader(i)
+}

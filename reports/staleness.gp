@@ -5,4 +5,9 @@ set output "staleness.svg"
 set title "Staleness: age of each group's newest evaluation that is >= 90% cached"
 set ylabel "days behind"
 set yrange [0:*]
-plot for [i=2:ncols] "data/staleness.tsv" using 1:i with linespoints title columnheader(i)
+if (empty) {
+	set yrange [0:1]
+	plot 1e30 notitle
+} else {
+	plot for [i=2:ncols] "data/staleness.tsv" using 1:i with linespoints title columnheader(i)
+}

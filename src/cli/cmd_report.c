@@ -244,6 +244,11 @@ static int draw_chart(const char *dir, const char *name, const char *vars)
 		error("gnuplot drew nothing into '%s': see '%s/data/%s.log'", f.buf, dir, name);
 	} else {
 		ret = 0;
+		/* nothing said: no log to keep */
+		strbuf_reset(&f);
+		strbuf_addf(&f, "%s/data/%s.log", dir, name);
+		if (!stat(f.buf, &st) && st.st_size == 0)
+			unlink(f.buf);
 	}
 out:
 	strbuf_release(&sb);
@@ -291,6 +296,21 @@ static double pick_unit(uint64_t max, const char **unit)
 	}
 	*unit = units[i];
 	return d;
+}
+
+/* 1 when chart `name` has no value to draw (gnuplot refuses such a plot). */
+static int chart_empty(const struct report *r, const char *name)
+{
+	if (!strcmp(name, "churn"))
+		return !r->ndays;
+	if (!strcmp(name, "stored"))
+		return !r->ncrawls;
+	for (size_t i = 0; i < r->ncrawls * r->ngroups; i++) {
+		const struct report_cell *c = &r->cells[i];
+		if (!strcmp(name, "coverage") ? c->evaluation_id && c->jobs : c->stale >= 0)
+			return 0;
+	}
+	return 1;
 }
 
 static int write_data(const char *dir, const struct report *r, uint64_t limit)
@@ -429,8 +449,9 @@ static int write_data(const char *dir, const struct report *r, uint64_t limit)
 		int64_t tmax = churn ? r->days[r->ndays - 1].day + 86400
 				     : r->crawls[r->ncrawls - 1].time;
 		strbuf_addf(&vars, "div = %.1f\nunit = \"%s\"\nlimit = %llu.0\nncols = %zu\n"
-			    "tmin = %lld\ntmax = %lld\n", div, unit, (unsigned long long)limit,
-			    r->ngroups + 1, (long long)tmin, (long long)tmax);
+			    "tmin = %lld\ntmax = %lld\nempty = %d\n", div, unit,
+			    (unsigned long long)limit, r->ngroups + 1, (long long)tmin, (long long)tmax,
+			    chart_empty(r, name));
 		if (draw_chart(dir, name, vars.buf))
 			goto out;
 	}

@@ -72,6 +72,16 @@ ni a 10 2024-01-01T00:00:00Z
 ni b 5 2024-01-01T00:10:00Z a
 ni f 7 2024-01-01T00:20:00Z
 cg --now 2024-01-01T01:00:00Z crawl "$C"
+# One crawl and no evaluation yet: a report all the same, its charts empty
+cg report --to 2024-01-01T02:00:00Z --out "$T/rep0"
+expect_eq early-exit "$rc" 0
+for f in coverage stored churn staleness; do
+	check "early-svg-$f" xmllint --noout "$T/rep0/$f.svg"
+done
+has early-no-eval "$T/rep0/report.md" "No evaluation was imported by then."
+has early-no-gc "$T/rep0/index.html" "Nothing to compare with: it needs two complete crawls"
+has early-empty-chart "$T/rep0/coverage.svg" "nothing to draw in this span"
+has early-stored "$T/rep0/report.md" "| 2024-01-01T01:00:00Z | 3 | 22 B | - |"
 ni c 20 2024-01-02T00:00:00Z a b
 ni h 8 2024-01-02T00:10:00Z a
 ni g 12 2024-01-03T00:00:00Z a
