@@ -81,7 +81,7 @@ static int load_crawls(struct report *r, struct db *db, const struct report_opts
 static int load_evals(struct report *r, struct rctx *c, struct db *db, const struct report_opts *o)
 {
 	sqlite3_stmt *st;
-	size_t aev = 0, agr = 0, ajobs = 0, apaths = 0;
+	size_t aev = 0, agr = 0, apaths = 0;
 	int rc;
 
 	if (!(st = stmt_query(db, &stmts, Q_EVALS, SQL_ARGS(o->to))))
@@ -182,7 +182,6 @@ static int load_evals(struct report *r, struct rctx *c, struct db *db, const str
 		}
 		free(tmp);
 		free(count);
-		(void)ajobs;
 	}
 	return rc ? -1 : 0;
 }
@@ -244,7 +243,8 @@ static int load_days(struct report *r, struct db *db, const struct report_opts *
 		if (rc)
 			return -1;
 	}
-	qsort(r->days, r->ndays, sizeof(*r->days), rctx_cmp_day);
+	if (r->ndays)
+		qsort(r->days, r->ndays, sizeof(*r->days), rctx_cmp_day);
 	return 0;
 }
 

@@ -259,7 +259,7 @@ chrome a --virtual-time-budget=5000 --dump-dom "file://$O/probe.html" >"$T/dom" 
 has browser-images-load "$T/dom" 'data-probe="images=4 broken=0'
 hasnt browser-no-script-error "$T/dom" 'data-err='
 has browser-tables "$T/dom" '<table>'
-chrome b --screenshot="$T/shot.png" "file://$I" >/dev/null 2>&1
+chrome b --virtual-time-budget=5000 --screenshot="$T/shot.png" "file://$I" >/dev/null 2>&1
 check browser-screenshot test -s "$T/shot.png"
 # not blank: a blank page compresses to a few KiB
 sz=$(wc -c <"$T/shot.png")
