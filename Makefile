@@ -42,8 +42,9 @@ LIBS         = $(PKG_LIBS) -lm -pthread
 # src/ingest, src/analysis, src/gen, src/cli); objects mirror that tree.
 SRC      := $(sort $(shell find src -name '*.c'))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o $(B)/reports_embed.o
 SQL      := $(sort $(wildcard sql/*.sql))
+REPORTS  := $(sort $(wildcard reports/*))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -64,6 +65,13 @@ $(B)/sql_embed.c: $(SQL) tools/embed-sql.sh | $(B)
 
 # The schema text is one long literal per migration; C11 only promises 4095.
 $(B)/sql_embed.o: $(B)/sql_embed.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+# The report's gnuplot scripts and style (reports/), embedded the same way.
+$(B)/reports_embed.c: $(REPORTS) tools/embed-reports.sh | $(B)
+	sh tools/embed-reports.sh $(REPORTS) > $@.tmp && mv $@.tmp $@
+
+$(B)/reports_embed.o: $(B)/reports_embed.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(B)/libcachegc.a: $(LIB_OBJ)

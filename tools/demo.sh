@@ -5,7 +5,8 @@
 # replays it: the cache as of each week is crawled with --now set to that
 # week, so the database records pushes and evictions over time.  Then it
 # imports the evaluations, build outcomes and the signing key, and shows
-# what the cache holds.  Everything goes under ./demo.
+# what the cache holds, and ends by writing the report (cachegc report:
+# demo/report/index.html).  Everything goes under ./demo.
 set -eu
 CG=$1
 DEMO=$(pwd)/demo
@@ -82,6 +83,9 @@ cg --now "$LAST" plan evict --limit "$LIMIT" | head -n 6
 say "the largest closures in the cache (cachegc closure --all)"
 cg closure --all 2>/dev/null | sort -t "$(printf '\t')" -k3,3nr | head -n 5
 
+say "the report: coverage over time, staleness, half-life, which GC (cachegc report)"
+cg --now "$LAST" report --limit "$LIMIT" --out "$DEMO/report" --title "Sample CUDA cache: coverage report"
+
 say "done"
 echo "database:      $DB   (query it with sqlite3; tables in README.md)"
 echo "sample cache:  $W/cache"
@@ -89,3 +93,4 @@ echo "evaluations:   $W/evals/manifest.tsv"
 echo "coverage:      $DEMO/coverage.txt, $DEMO/coverage.md"
 echo "simulations:   $DEMO/simulate-POLICY.json"
 echo "rebuild queue: $DEMO/rebuild.txt, $DEMO/rebuild.json"
+echo "report:        $DEMO/report/index.html   (open it in a browser; report.md for an issue)"

@@ -5,7 +5,10 @@
 #   tools/deps.sh build   - compiler, libraries
 #   tools/deps.sh test    - build + the test peers (real Nix, nginx, jq, sqlite3)
 #                           and clang with its sanitizer runtimes, cmark-gfm
-#                           (GitHub's Markdown, to render coverage --markdown)
+#                           (GitHub's Markdown, to render coverage --markdown),
+#                           chromium and xmllint (to render and parse the
+#                           report's page and charts)
+# gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
 need="build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libssl-dev sqlite3 jq gnuplot-nox"
@@ -13,7 +16,7 @@ if [ "$what" = test ]; then
 	# clang and its sanitizer runtimes (not a dependency of clang-14 with
 	# --no-install-recommends): CI runs the suite under clang's ASan and
 	# UBSan too.
-	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm"
+	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils"
 fi
 missing=
 for p in $need; do

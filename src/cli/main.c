@@ -19,6 +19,7 @@ extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
 extern const struct cmd cmd_why;
 extern const struct cmd cmd_rebuild;
+extern const struct cmd cmd_report;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -35,6 +36,7 @@ static const struct cmd *commands[] = {
 	&cmd_rebuild,
 	&cmd_verify,
 	&cmd_simulate,
+	&cmd_report,
 };
 
 

@@ -229,6 +229,11 @@ static inline uint32_t dep_pkg(const struct world *w, const struct pkg *pk, uint
 void gen_build_packages(struct world *w, uint32_t npkgs);
 /* The smallest package count gen_build_packages() is asked for. */
 uint32_t gen_min_pkgs(void);
+/* realnames.c: the i-th real nixpkgs attr for a generated package (CUDA or
+ * not, python3Packages or not; without the python3Packages. prefix), or
+ * NULL past the end of its list; how many a list holds. */
+const char *gen_real_name(int cuda, int python, uint32_t i);
+uint32_t gen_real_names(int cuda, int python);
 /* The package whose attribute is attr[0..len), or NONE. */
 uint32_t gen_find_attr(const struct world *w, const char *attr, size_t len);
 /* The next word of the space-separated list at *s (the tables' attribute

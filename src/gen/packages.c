@@ -359,6 +359,37 @@ static void add_fixed(struct world *w, const struct fixed_pkg *f, enum kind kind
 	}
 }
 
+/*
+ * Real nixpkgs names for the ngen generated packages (NULL: syllables), by
+ * the same hashes the main loop draws kind and flags from.  CI jobs are
+ * named first, then the other packages, each from its list (CUDA or not,
+ * python3Packages or not) in order; a CUDA package goes on in the other
+ * list of its kind when the CUDA list is used up (nixpkgs builds most
+ * packages with CUDA when asked).
+ */
+static const char **pick_real_names(const struct world *w, uint32_t ngen)
+{
+	const char **names = xcalloc(ngen + 1, sizeof(*names));
+	uint32_t next[2][2] = {{0, 0}, {0, 0}};
+
+	/* Last first: later CUDA packages build on the earlier ones, so the
+	 * deepest, largest closures get the CUDA names. */
+	for (int jobs = 1; jobs >= 0; jobs--)
+		for (uint32_t k = ngen; k-- > 0;) {
+			uint64_t h = h3(w->seed, T_PKG, w->gen0 + k);
+			int cuda = unit(h2(h, 1)) < 0.35;
+			int python = unit(h2(h, 2)) < 0.5;
+			int job = unit(h2(h, 11)) < (cuda ? 0.4 : python ? 0.06 : 0.04);
+			if (job != jobs)
+				continue;
+			if (cuda && next[1][python] < gen_real_names(1, python))
+				names[k] = gen_real_name(1, python, next[1][python]++);
+			else if (next[0][python] < gen_real_names(0, python))
+				names[k] = gen_real_name(0, python, next[0][python]++);
+		}
+	return names;
+}
+
 /* The fixed packages: every table above. */
 static uint32_t nfixed_pkgs(void)
 {
@@ -385,6 +416,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 	uint32_t hub_idx[ARRAY_SIZE(hub_use)];
 	uint32_t python3, *dependents;
 	char word[64], attr[96], pname[96], version[32];
+	const char **real_names;
 
 	w->npkgs = 0;
 	w->pkgs = xcalloc(nfixed + ngen, sizeof(*w->pkgs));
@@ -402,6 +434,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 	}
 	python3 = gen_find_attr(w, "python3", 7);
 	w->gen0 = w->npkgs;
+	real_names = pick_real_names(w, ngen);
 
 	for (uint32_t k = 0; k < ngen; k++) {
 		uint64_t h = h3(w->seed, T_PKG, w->npkgs);
@@ -411,9 +444,16 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 		struct pkg *p;
 		uint32_t idx, ngdeps;
 
-		gen_word(w->seed, k, word, sizeof(word));
-		snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", word);
-		snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "", word);
+		if (real_names[k]) {
+			const char *real = real_names[k], *dot = strrchr(real, '.');
+			snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", real);
+			snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "",
+				 dot ? dot + 1 : real);
+		} else {
+			gen_word(w->seed, k, word, sizeof(word));
+			snprintf(attr, sizeof(attr), "%s%s", python ? "python3Packages." : "", word);
+			snprintf(pname, sizeof(pname), "%s%s", python ? "python3.11-" : "", word);
+		}
 		snprintf(version, sizeof(version), "%u.%u.%u", (unsigned)(h2(h, 4) % 12),
 			 (unsigned)(h2(h, 5) % 30), (unsigned)(h2(h, 6) % 20));
 		p = new_pkg(w, attr, pname, version);
@@ -515,6 +555,7 @@ void gen_build_packages(struct world *w, uint32_t npkgs)
 		free(acc);
 	}
 	free(dependents);
+	free(real_names);
 	free(gen_base);
 	free(gen_cuda);
 }
