@@ -17,6 +17,7 @@ extern const struct cmd cmd_plan, cmd_evict;
 extern const struct cmd cmd_coverage, cmd_verify;
 extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
+extern const struct cmd cmd_import_hydra;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -25,6 +26,7 @@ static const struct cmd *commands[] = {
 	&cmd_import_eval,
 	&cmd_import_builds,
 	&cmd_import_access,
+	&cmd_import_hydra,
 	&cmd_keys,
 	&cmd_plan,
 	&cmd_evict,
