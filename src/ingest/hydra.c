@@ -579,7 +579,7 @@ static int record_eval(struct run *r, struct pend *p)
 		if (k < 0)
 			goto out;
 		n_builds += k != B_KNOWN;
-		n_queued += !b->finished;
+		n_queued += k == B_NEW && !b->finished;
 		if (!b->rec.system || (js->system && strcmp(b->rec.system, js->system)))
 			skipped++;
 	}
