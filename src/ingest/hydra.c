@@ -245,10 +245,22 @@ static char *next_path(const struct run *r, const char *evals_path, const char *
 		strbuf_addf(&sb, "%s%s", evals_path, next);
 		return strbuf_detach(&sb);
 	}
-	if (!strncmp(next, base, bl))
+	if (!strncmp(next, base, bl)) {
 		next += bl;
-	else if (strstr(next, "://"))
-		return NULL;
+	} else if (strstr(next, "://")) {
+		/* Another spelling of the host (a proxy's): its path must be
+		 * the base URL's. */
+		const char *bp = strchr(strstr(base, "://") + 3, '/');
+		const char *np = strchr(strstr(next, "://") + 3, '/');
+		if (!bp || !np || strncmp(np, bp, strlen(bp)))
+			return NULL;
+		next = np + strlen(bp);
+	} else if (next[0] == '/') {
+		const char *bp = strchr(strstr(base, "://") + 3, '/');
+		if (!bp || strncmp(next, bp, strlen(bp)))
+			return NULL;
+		next += strlen(bp);
+	}
 	while (*next == '/')
 		next++;
 	if (strncmp(next, evals_path, strlen(evals_path)) || next[strlen(evals_path)] != '?')
@@ -277,30 +289,26 @@ static int follow_jobset(struct run *r)
 	struct parse_error e;
 	char js_path[600], evals_path[620], *path = NULL, url[640];
 	size_t npages = 0, apages = 0;
-	int64_t newest_known;
+	int64_t newest_known = 0;
 	int rc, stop = 0;
 
 	snprintf(js_path, sizeof(js_path), "jobset/%s/%s", js->project, js->jobset);
 	snprintf(evals_path, sizeof(evals_path), "%s/evals", js_path);
-	if ((rc = fetch_one(r, js_path, &REQ_JOBSET)))
+	/* The jobset's own settings only give defaults (the input's branch):
+	 * a Hydra-like server without /jobset/P/J is asked for its
+	 * evaluations all the same, which say whether the jobset exists. */
+	rc = fetch_one(r, js_path, &REQ_JOBSET);
+	if (rc == 1 && r->status == FETCH_NOT_FOUND)
+		rc = 0;
+	else if (rc)
 		goto fetch_failed;
-	if (hydra_jobset_parse(r->body, r->len, &jsinfo, &e)) {
+	else if (hydra_jobset_parse(r->body, r->len, &jsinfo, &e)) {
 		snprintf(jr->error, sizeof(jr->error), "GET %s: %s", url_of(r, js_path, url, sizeof(url)),
 			 e.msg);
 		rc = 1;
 		goto out;
 	}
 	r->jsinfo = &jsinfo;
-	if (db_begin(r->db) || jobset_row(r) ||
-	    stmt_exec(r->db, &stmts, Q_JS_RUN, SQL_ARGS(r->jobset_id, r->now)) || db_commit(r->db)) {
-		db_rollback(r->db);
-		rc = -1;
-		goto out;
-	}
-	if ((newest_known = one_id(r->db, Q_HEVAL_MAX, SQL_ARGS(r->jobset_id))) < 0) {
-		rc = -1;
-		goto out;
-	}
 
 	/* Pages, newest evaluations first, down to what is recorded. */
 	path = xstrdup(evals_path);
@@ -325,6 +333,20 @@ static int follow_jobset(struct run *r)
 		}
 		npages++;
 		jr->pages++;
+		if (npages == 1) {
+			/* The jobset exists: its row, and how far it was recorded. */
+			if (db_begin(r->db) || jobset_row(r) ||
+			    stmt_exec(r->db, &stmts, Q_JS_RUN, SQL_ARGS(r->jobset_id, r->now)) ||
+			    db_commit(r->db)) {
+				db_rollback(r->db);
+				rc = -1;
+				goto out;
+			}
+			if ((newest_known = one_id(r->db, Q_HEVAL_MAX, SQL_ARGS(r->jobset_id))) < 0) {
+				rc = -1;
+				goto out;
+			}
+		}
 		for (size_t i = 0; i < pg->n; i++) {
 			const struct hydra_eval *ev = &pg->evals[i];
 			int dup = 0;

@@ -191,6 +191,59 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct listed {
+	int64_t id;
+	size_t pos;
+};
+
+static int cmp_listed(const void *a, const void *b)
+{
+	return cmp_i64(&((const struct listed *)a)->id, &((const struct listed *)b)->id);
+}
+
+static size_t pos_of(const struct listed *l, size_t n, int64_t id)
+{
+	struct listed key = {id, 0}, *f = bsearch(&key, l, n, sizeof(*l), cmp_listed);
+
+	return f ? f->pos : n;
+}
+
+/* A build's place in the listed order, and where it is now. */
+struct keyed {
+	size_t pos, idx;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	return x->pos != y->pos ? (x->pos < y->pos ? -1 : 1) : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+static void order_as_listed(const struct hydra_eval *e, struct hydra_builds *b)
+{
+	struct listed *l = xcalloc(e->nbuilds + 1, sizeof(*l));
+	struct keyed *k = xcalloc(b->n + 1, sizeof(*k));
+	struct hydra_build *v = xcalloc(b->n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < e->nbuilds; i++) {
+		l[i].id = e->builds[i];
+		l[i].pos = i;
+	}
+	qsort(l, e->nbuilds, sizeof(*l), cmp_listed);
+	for (size_t i = 0; i < b->n; i++) {
+		k[i].pos = pos_of(l, e->nbuilds, b->v[i].rec.hydra_id);
+		k[i].idx = i;
+	}
+	qsort(k, b->n, sizeof(*k), cmp_keyed);
+	for (size_t i = 0; i < b->n; i++)
+		v[i] = b->v[k[i].idx];
+	free(b->v);
+	b->v = v;
+	free(k);
+	free(l);
+}
+
 /* The revision (and branch) an evaluation stands for.  0, or -1 with
  * why. */
 static int eval_labels(const struct run *r, const struct hydra_eval *e, const char **rev,
@@ -261,6 +314,10 @@ int hydra_record_eval(struct run *r, struct pend *p)
 	snprintf(src, sizeof(src), "%seval/%lld", fetcher_base_url(r->f), (long long)e->id);
 	snprintf(bsrc, sizeof(bsrc), "%s/builds", src);
 	snprintf(label, sizeof(label), "%s:%s", js->project, js->jobset);
+	/* Builds asked for one by one come in any order: put them in the
+	 * order listed, which is the order /eval/ID/builds gives. */
+	if (p->fallback)
+		order_as_listed(e, &p->builds);
 	/* Every listed build must be there: nothing half-recorded. */
 	have = xcalloc(p->builds.n + 1, sizeof(*have));
 	for (size_t i = 0; i < p->builds.n; i++)

@@ -268,10 +268,14 @@ static int parse_eval(json_t *o, struct hydra_eval *e, size_t item, struct parse
 		return -1;
 	if (!r || e->timestamp < 0)
 		return parse_fail(err, 0, "evaluation %lld has no \"timestamp\"", (long long)e->id);
+	/* The build ids (its "builds" relation); absent: /eval/ID/builds
+	 * tells. */
 	b = json_object_get(o, "builds");
-	if (!b || !json_is_array(b))
-		return parse_fail(err, 0, "evaluation %lld has no \"builds\" list", (long long)e->id);
-	e->builds = xcalloc(json_array_size(b) + 1, sizeof(*e->builds));
+	if (b && !json_is_null(b) && !json_is_array(b))
+		return parse_fail(err, 0, "evaluation %lld: \"builds\" is not a list", (long long)e->id);
+	if (!b || json_is_null(b))
+		b = NULL;
+	e->builds = xcalloc((b ? json_array_size(b) : 0) + 1, sizeof(*e->builds));
 	json_array_foreach(b, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) <= 0)
 			return parse_fail(err, 0, "evaluation %lld: build %zu is not a build id",
@@ -447,6 +451,17 @@ int hydra_builds_parse(const char *buf, size_t len, const char *store_dir,
 
 	if (!(o = load(buf, len, err)))
 		return -1;
+	if (json_is_object(o) && !json_object_get(o, "drvpath") && !json_object_get(o, "id") &&
+	    json_object_size(o)) {
+		/* Builds by id ({"123": {...}, ...}), as hydra-api.yaml's
+		 * JobsetEvalBuilds schema reads: a list of them. */
+		json_t *list = json_array(), *v2;
+		const char *k;
+		json_object_foreach(o, k, v2)
+			json_array_append(list, v2);
+		json_decref(o);
+		o = list;
+	}
 	if (json_is_object(o)) {
 		n = 1;
 	} else if (json_is_array(o)) {

@@ -181,8 +181,24 @@ expect_eq html-nothing "$(q "$F" "SELECT count(*) FROM evaluations")" 0
 faults '{}'
 hy "$F" --jobset cuda:nope --jobset cuda:stable
 expect_eq 404-status "$rc" 1
-has 404-names-url "$T/err" "GET $URL/jobset/cuda/nope: 404 Not Found"
+has 404-names-url "$T/err" "GET $URL/jobset/cuda/nope/evals: 404 Not Found: Hydra has no jobset cuda:nope"
 expect_eq 404-other-recorded "$(q "$F" "SELECT count(DISTINCT jobset) FROM evaluations")" 1
+expect_eq 404-no-row "$(q "$F" "SELECT count(*) FROM hydra_jobsets WHERE jobset = 'nope'")" 0
+
+# A Hydra without /eval/ID/builds (nor /jobset/P/J): each listed /build/ID.
+B="$T/fallback.db"
+faults "$(awk -F'\t' '$3 == "cuda:stable" {print $1}' "$H/files/order.tsv" |
+	jq -Rsc 'split("\n") | map(select(. != "")) | map({key: "/eval/\(.)/builds", value: {mode: "status", code: 404}})
+		| from_entries + {"/jobset/cuda/stable": {mode: "status", code: 404}}')"
+: >"$H/requests.log"
+hy "$B" --jobset cuda:stable
+expect_eq fallback-status "$rc" 0
+n=$(grep -c '^/build/' "$H/requests.log")
+[ "$n" -gt 0 ] && pass fallback-per-build || fail fallback-per-build "no /build/ID request"
+rows "$B" >"$T/b.rows"
+grep -F 'cuda:stable' "$T/a2.rows" | sed 's/nixos-24\.05|/stable|/' >"$T/a2-stable.rows"
+check fallback-rows-as-ever cmp "$T/a2-stable.rows" "$T/b.rows"
+faults '{}'
 
 # A page that is not a page of evaluations.
 faults '{"/jobset/cuda/master-86/evals?page=2": {"mode": "body", "body": "{\"evals\": 3}"}}'
