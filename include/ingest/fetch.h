@@ -156,6 +156,9 @@ struct fetch_options {
 	const char *cacert;         /* CA bundle file to trust in addition to
 	                               the system's CA directory, or NULL */
 	const char *user_agent;     /* NULL: "cachegc" */
+	const char *accept;         /* an Accept header to send (e.g.
+	                               "application/json" for an API), or
+	                               NULL: libcurl's default */
 	long progress_interval_ms;  /* (100) */
 	int verbose;                /* libcurl's own debug output on stderr */
 };

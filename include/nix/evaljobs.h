@@ -108,6 +108,16 @@ int builds_parse(const char *buf, size_t len, const char *store_dir,
 		 build_record_fn fn, build_bad_fn bad, void *ctx,
 		 struct parse_error *err);
 
+/*
+ * One Hydra build object (Hydra's Build JSON, already parsed by jansson:
+ * a json_t) into *rec, exactly as builds_parse reads it.  For import-hydra,
+ * which parses Hydra's API responses whole (nix/hydra_api.h).  0, or -1
+ * with *err filled and *rec released.
+ */
+struct json_t;
+int build_record_from_hydra(struct json_t *o, const char *store_dir,
+			    struct build_record *rec, struct parse_error *err);
+
 /* Check text metadata (branch, rev, system, jobset): non-empty, printable,
  * bounded.  what names the field for the message.  0 or -1 with *err. */
 int evals_check_label(const char *what, const char *s, int allow_space,

@@ -20,6 +20,7 @@ extern const struct cmd cmd_import_access;
 extern const struct cmd cmd_why;
 extern const struct cmd cmd_rebuild;
 extern const struct cmd cmd_report;
+extern const struct cmd cmd_import_hydra;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -28,6 +29,7 @@ static const struct cmd *commands[] = {
 	&cmd_import_eval,
 	&cmd_import_builds,
 	&cmd_import_access,
+	&cmd_import_hydra,
 	&cmd_keys,
 	&cmd_plan,
 	&cmd_evict,

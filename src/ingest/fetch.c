@@ -83,6 +83,12 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 	}
 	f->cacert = o->cacert ? xstrdup(o->cacert) : NULL;
 	f->ua = xstrdup(o->user_agent ? o->user_agent : "cachegc");
+	if (o->accept) {
+		struct strbuf h = STRBUF_INIT;
+		strbuf_addf(&h, "Accept: %s", o->accept);
+		f->headers = curl_slist_append(NULL, h.buf);
+		strbuf_release(&h);
+	}
 	f->on_done = o->on_done;
 	f->progress = o->progress;
 	f->cb_data = o->cb_data;
@@ -727,5 +733,6 @@ void fetcher_free(struct fetcher *f)
 	free(f->base);
 	free(f->cacert);
 	free(f->ua);
+	curl_slist_free_all(f->headers);
 	free(f);
 }

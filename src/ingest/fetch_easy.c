@@ -204,6 +204,8 @@ int fetch_easy_setup(struct fetcher *f, struct slot *s)
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
 	SETOPT(h, CURLOPT_FILETIME, 1L);
 	SETOPT(h, CURLOPT_USERAGENT, f->ua);
+	if (f->headers)
+		SETOPT(h, CURLOPT_HTTPHEADER, f->headers);
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, f->connect_timeout_ms);
 	SETOPT(h, CURLOPT_TIMEOUT_MS, f->timeout_ms);
 	SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, f->low_speed_bytes);

@@ -53,6 +53,7 @@ struct fetcher {
 	char *base;
 	char *cacert;
 	char *ua;
+	struct curl_slist *headers;  /* extra request headers, or NULL */
 	fetch_done_fn *on_done;
 	fetch_progress_fn *progress;
 	void *cb_data;

@@ -400,6 +400,22 @@ static int build_record_from_json(json_t *o, const char *store_dir, struct build
 	return rc;
 }
 
+int build_record_from_hydra(struct json_t *o, const char *store_dir,
+			    struct build_record *r, struct parse_error *err)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->hydra_id = -1;
+	r->hydra_status = -1;
+	r->time = -1;
+	rc = json_is_object(o) ? hydra_record(o, store_dir, r, err)
+			       : parse_fail(err, 0, "a build is not a JSON object");
+	if (rc)
+		build_record_release(r);
+	return rc;
+}
+
 struct doc {
 	const char *buf;
 	size_t len, off;
