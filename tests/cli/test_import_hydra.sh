@@ -59,6 +59,17 @@ covs() {
 				| sort_by(.branch, .capabilities, .attr, .output)'
 	done
 }
+# why for one attr of each coverage status (and one path), without
+# evaluation ids; $2 is the coverage file to take the attrs from
+whys() {
+	for a in $(jq -r 'group_by(.status) | map(.[0].attr) | .[]' "$2") \
+		no.such.attr; do
+		echo "== $a"
+		w=$($CG --db "$1" --now $NOW why --json "$a" 2>/dev/null)
+		echo "exit $?"
+		printf '%s\n' "$w" | jq -S 'walk(if type == "object" then del(.evaluation) else . end)'
+	done
+}
 
 # --- the reference: the same data from files ---------------------------------
 
@@ -84,10 +95,12 @@ refimport() { # phase [builds phase]: import-eval the evaluations of a phase, th
 refimport 1
 rows "$REF" >"$T/ref1.rows"
 cov "$REF" >"$T/ref1.cov"
+whys "$REF" "$T/ref1.cov" >"$T/ref1.why"
 refimport 2
 rows "$REF" >"$T/ref2.rows"
 latest "$REF" >"$T/ref2.latest"
 cov "$REF" >"$T/ref2.cov"
+whys "$REF" "$T/ref2.cov" >"$T/ref2.why"
 REF="$T/final.db"
 $CG --db "$REF" --now $NOW crawl "$T/w/cache" >/dev/null
 refimport all 2
@@ -120,6 +133,9 @@ check run1-rows-as-files cmp "$T/ref1.rows" "$T/a1.rows"
 cov "$A" >"$T/a1.cov"
 check run1-coverage-as-files cmp "$T/ref1.cov" "$T/a1.cov"
 has run1-coverage-queued "$T/a1.cov" '"status": "queued"'
+whys "$A" "$T/ref1.cov" >"$T/a1.why"
+check run1-why-as-files cmp "$T/ref1.why" "$T/a1.why"
+has run1-why-queued "$T/a1.why" '"verdict": "queued"'
 
 phase phase2
 : >"$H/requests.log"
@@ -144,6 +160,9 @@ latest "$A" >"$T/a2.latest"
 check run2-outcomes-as-files cmp "$T/ref2.latest" "$T/a2.latest"
 cov "$A" >"$T/a2.cov"
 check run2-coverage-as-files cmp "$T/ref2.cov" "$T/a2.cov"
+whys "$A" "$T/ref2.cov" >"$T/a2.why"
+check run2-why-as-files cmp "$T/ref2.why" "$T/a2.why"
+has run2-why-failed "$T/a2.why" '"verdict": "failed"'
 covs "$A" >"$T/a2.covs"
 check run2-coverage-at-as-files cmp "$T/ref2.covs" "$T/a2.covs"
 
