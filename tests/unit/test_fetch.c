@@ -240,15 +240,6 @@ static int on_done(const struct fetch_result *r, void *data)
 	free(o->error);
 	o->error = r->error ? xstrdup(r->error) : NULL;
 	o->seq = c->seq++;
-	/* The slot of this transfer is still held here, so a sample taken now
-	 * sees at least it: progress alone may only ever run when a poll round
-	 * has drained every transfer, as it can on a loaded machine. */
-	if (c->f) {
-		struct fetch_stats st;
-		fetcher_stats(c->f, &st);
-		if (st.in_flight > c->max_in_flight)
-			c->max_in_flight = st.in_flight;
-	}
 	if (r->id == 0 && c->children && r->status == FETCH_OK) {
 		int i;
 		for (i = 0; i < c->children; i++) {
