@@ -12,6 +12,7 @@
 
 #include "nix/nixhash.h"
 #include "lib/util.h"
+#include "nix/jsonfield.h"
 
 #define JSON_FLAGS (JSON_REJECT_DUPLICATES)
 
@@ -21,45 +22,6 @@ static int is_space(char c)
 }
 
 /* ---- JSON field helpers ---------------------------------------------- */
-
-static int has_control(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* A string member: 1 and *out (malloc'd) when present, 0 when absent or
- * null, -1 (err) when of another type or longer than max. */
-static int get_string(json_t *o, const char *key, size_t max, char **out,
-		      struct parse_error *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return parse_fail(err, 0, "\"%s\" is not a string", key);
-	if (json_string_length(v) > max)
-		return parse_fail(err, 0, "\"%s\" is longer than %zu bytes", key, max);
-	*out = xstrndup(json_string_value(v), json_string_length(v));
-	return 1;
-}
-
-/* An integer member: 1 when present, 0 when absent or null, -1 (err). */
-static int get_int(json_t *o, const char *key, int64_t *out, struct parse_error *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v))
-		return parse_fail(err, 0, "\"%s\" is not an integer", key);
-	*out = (int64_t)json_integer_value(v);
-	return 1;
-}
 
 /* Check a full store path "<store_dir>/<hash>-<name>"; want_drv: the name
  * must end in ".drv".  0 or -1 (err, naming key). */
@@ -157,21 +119,21 @@ static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
 
 	if (!json_is_object(root))
 		return parse_fail(err, 0, "not a JSON object");
-	if ((r = get_string(root, "attr", 4096, &job->attr, err)) < 0)
+	if ((r = json_field_string(root, "attr", 4096, 0, &job->attr, err)) < 0)
 		return -1;
 	if (!r || !*job->attr)
 		return parse_fail(err, 0, "no \"attr\"; is this nix-eval-jobs output?");
-	if (has_control(job->attr, strlen(job->attr)))
+	if (json_field_has_control(job->attr, strlen(job->attr)))
 		return parse_fail(err, 0, "\"attr\" holds control characters");
-	if (get_string(root, "error", EVALS_MAX_LINE, &job->error, err) < 0 ||
-	    get_string(root, "name", 1024, &job->name, err) < 0 ||
-	    get_string(root, "system", 64, &job->system, err) < 0)
+	if (json_field_string(root, "error", EVALS_MAX_LINE, 0, &job->error, err) < 0 ||
+	    json_field_string(root, "name", 1024, 0, &job->name, err) < 0 ||
+	    json_field_string(root, "system", 64, 0, &job->system, err) < 0)
 		return -1;
-	if ((job->name && has_control(job->name, strlen(job->name))) ||
-	    (job->system && has_control(job->system, strlen(job->system))))
+	if ((job->name && json_field_has_control(job->name, strlen(job->name))) ||
+	    (job->system && json_field_has_control(job->system, strlen(job->system))))
 		return parse_fail(err, 0, "\"name\" or \"system\" holds control characters");
 
-	if (get_string(root, "cacheStatus", 32, &cs, err) < 0)
+	if (json_field_string(root, "cacheStatus", 32, 0, &cs, err) < 0)
 		return -1;
 	if (cs) {
 		static const char *const known[] = {"local", "cached", "notBuilt"};
@@ -188,7 +150,7 @@ static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
 
 	if (job->error)
 		return 0;   /* a failed evaluation has no derivation */
-	if ((r = get_string(root, "drvPath", 4096, &job->drv_path, err)) < 0)
+	if ((r = json_field_string(root, "drvPath", 4096, 0, &job->drv_path, err)) < 0)
 		return -1;
 	if (!r)
 		return parse_fail(err, 0, "no \"drvPath\" and no \"error\"");
@@ -278,13 +240,13 @@ void build_record_release(struct build_record *rec)
 static int build_labels(json_t *o, const char *job_key, const char *name_key,
 			struct build_record *r, struct parse_error *err)
 {
-	if (get_string(o, job_key, 4096, &r->job, err) < 0 ||
-	    get_string(o, name_key, 1024, &r->name, err) < 0 ||
-	    get_string(o, "system", 64, &r->system, err) < 0)
+	if (json_field_string(o, job_key, 4096, 0, &r->job, err) < 0 ||
+	    json_field_string(o, name_key, 1024, 0, &r->name, err) < 0 ||
+	    json_field_string(o, "system", 64, 0, &r->system, err) < 0)
 		return -1;
-	if ((r->job && has_control(r->job, strlen(r->job))) ||
-	    (r->name && has_control(r->name, strlen(r->name))) ||
-	    (r->system && has_control(r->system, strlen(r->system))))
+	if ((r->job && json_field_has_control(r->job, strlen(r->job))) ||
+	    (r->name && json_field_has_control(r->name, strlen(r->name))) ||
+	    (r->system && json_field_has_control(r->system, strlen(r->system))))
 		return parse_fail(err, 0, "a job, name or system holds control characters");
 	return 0;
 }
@@ -296,7 +258,7 @@ static int hydra_record(json_t *o, const char *store_dir, struct build_record *r
 	int64_t finished = -1, code = -1, stop = -1, queued = -1;
 	int r1;
 
-	if ((r1 = get_string(o, "drvpath", 4096, &r->drv_path, err)) < 0)
+	if ((r1 = json_field_string(o, "drvpath", 4096, 0, &r->drv_path, err)) < 0)
 		return -1;
 	if (!r1)
 		return parse_fail(err, 0, "Hydra build without \"drvpath\"");
@@ -305,10 +267,10 @@ static int hydra_record(json_t *o, const char *store_dir, struct build_record *r
 	v = json_object_get(o, "finished");
 	if (v && json_is_boolean(v))
 		finished = json_is_true(v);
-	else if (get_int(o, "finished", &finished, err) < 0)
+	else if (json_field_int(o, "finished", &finished, err) < 0)
 		return -1;
-	if (get_int(o, "buildstatus", &code, err) < 0 || get_int(o, "stoptime", &stop, err) < 0 ||
-	    get_int(o, "timestamp", &queued, err) < 0 || get_int(o, "id", &r->hydra_id, err) < 0)
+	if (json_field_int(o, "buildstatus", &code, err) < 0 || json_field_int(o, "stoptime", &stop, err) < 0 ||
+	    json_field_int(o, "timestamp", &queued, err) < 0 || json_field_int(o, "id", &r->hydra_id, err) < 0)
 		return -1;
 	if (finished < 0) {
 		if (code < 0)
@@ -338,13 +300,13 @@ static int line_record(json_t *o, const char *store_dir, struct build_record *r,
 	json_t *v;
 	int r1;
 
-	if ((r1 = get_string(o, "drvPath", 4096, &r->drv_path, err)) < 0)
+	if ((r1 = json_field_string(o, "drvPath", 4096, 0, &r->drv_path, err)) < 0)
 		return -1;
 	if (!r1)
 		return parse_fail(err, 0, "no \"drvPath\"");
 	if (check_store_path(r->drv_path, strlen(r->drv_path), store_dir, 1, "drvPath", err))
 		return -1;
-	if ((r1 = get_string(o, "status", 64, &status, err)) < 0)
+	if ((r1 = json_field_string(o, "status", 64, 0, &status, err)) < 0)
 		return -1;
 	if (!r1)
 		return parse_fail(err, 0, "no \"status\"");
@@ -584,7 +546,7 @@ int evals_check_label(const char *what, const char *s, int allow_space,
 		return parse_fail(err, 0, "%s is empty", what);
 	if (n > 255)
 		return parse_fail(err, 0, "%s is longer than 255 characters", what);
-	if (has_control(s, n))
+	if (json_field_has_control(s, n))
 		return parse_fail(err, 0, "%s holds control characters", what);
 	if (is_space(s[0]) || is_space(s[n - 1]))
 		return parse_fail(err, 0, "%s starts or ends with a space", what);

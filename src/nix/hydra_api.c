@@ -13,8 +13,15 @@
 
 #include "nix/nixhash.h"
 #include "lib/util.h"
+#include "nix/jsonfield.h"
 
 #define HYDRA_MAX_STRING 4096
+
+/* A string member of Hydra's: size-capped, no controls. */
+static int get_string(json_t *o, const char *key, char **out, struct parse_error *err)
+{
+	return json_field_string(o, key, HYDRA_MAX_STRING, JSON_FIELD_NO_CONTROLS, out, err);
+}
 
 static int is_space(char c)
 {
@@ -34,14 +41,6 @@ int hydra_name_valid(const char *s)
 			return 0;
 	}
 	return 1;
-}
-
-static int has_control(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-	return 0;
 }
 
 /* Parse buf as one JSON value; HTML (something that is not Hydra's JSON
@@ -69,39 +68,6 @@ static json_t *load(const char *buf, size_t len, struct parse_error *err)
 		parse_fail(err, 0, "malformed JSON at line %d, column %d: %s", je.line, je.column,
 			   je.text);
 	return v;
-}
-
-/* A string member: 1 and *out (malloc'd) when present, 0 when absent or
- * null, -1 (err) when of another type, too long or holding controls. */
-static int get_string(json_t *o, const char *key, char **out, struct parse_error *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return parse_fail(err, 0, "\"%s\" is not a string", key);
-	if (json_string_length(v) > HYDRA_MAX_STRING)
-		return parse_fail(err, 0, "\"%s\" is longer than %d bytes", key, HYDRA_MAX_STRING);
-	if (has_control(json_string_value(v), json_string_length(v)))
-		return parse_fail(err, 0, "\"%s\" holds control characters", key);
-	*out = xstrndup(json_string_value(v), json_string_length(v));
-	return 1;
-}
-
-/* An integer member (Hydra's booleans from integer columns included): 1
- * when present, 0 when absent or null, -1 (err). */
-static int get_int(json_t *o, const char *key, int64_t *out, struct parse_error *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v))
-		return parse_fail(err, 0, "\"%s\" is not an integer", key);
-	*out = (int64_t)json_integer_value(v);
-	return 1;
 }
 
 /* ---- inputs ------------------------------------------------------------ */
@@ -149,7 +115,7 @@ static int parse_inputs(json_t *o, const char *key, struct hydra_input **out, si
 		if (!json_is_object(v))
 			return parse_fail(err, 0, "input '%s' is not an object",
 					  parse_shown(show, sizeof(show), name, strlen(name)));
-		if (strlen(name) > 255 || has_control(name, strlen(name)))
+		if (strlen(name) > 255 || json_field_has_control(name, strlen(name)))
 			return parse_fail(err, 0, "an input name is too long or holds control "
 					  "characters");
 		in->name = xstrdup(name);
@@ -260,11 +226,11 @@ static int parse_eval(json_t *o, struct hydra_eval *e, size_t item, struct parse
 
 	if (!json_is_object(o))
 		return parse_fail(err, 0, "evaluation %zu of the page is not an object", item);
-	if ((r = get_int(o, "id", &e->id, err)) < 0)
+	if ((r = json_field_int(o, "id", &e->id, err)) < 0)
 		return -1;
 	if (!r || e->id <= 0)
 		return parse_fail(err, 0, "evaluation %zu of the page has no \"id\"", item);
-	if ((r = get_int(o, "timestamp", &e->timestamp, err)) < 0)
+	if ((r = json_field_int(o, "timestamp", &e->timestamp, err)) < 0)
 		return -1;
 	if (!r || e->timestamp < 0)
 		return parse_fail(err, 0, "evaluation %lld has no \"timestamp\"", (long long)e->id);
