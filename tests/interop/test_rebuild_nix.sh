@@ -127,7 +127,7 @@ expect_eq ranks "$(q '[.items[].rank] | join(",")')" "1,2,3,4"
 # notpushed was never in the cache: its size is the older build's.
 expect_eq estimate-bytes "$(item notpushed out pushBytes)" "$FS_NP1"
 expect_eq estimate-flag "$(item notpushed out bytesEstimated)" true
-if near "$(item nccl out score)" "$(score 2 "$FS_NCCL")"; then pass score-nccl; else fail score-nccl "$(item nccl out score)"; fi
+if near "$(item nccl out score)" "$(score 2 "$FS_NCCL")"; then pass score-nccl; else fail score-nccl "$(item nccl out score) != $(score 2 "$FS_NCCL") (FileSize $FS_NCCL, pushBytes $(item nccl out pushBytes))"; fi
 expect_eq failed-apart "$(q '[.failed[] | "\(.attr):\(.status)"] | sort | join(" ")')" "broken:eval-error failing:failed queuedpkg:queued"
 expect_eq survives-unmodelled "$(q '[.items[].survives] | unique | join(",")')" ""
 
