@@ -65,12 +65,13 @@ void narinfo_release(struct narinfo *ni);
 
 struct nix_cache_info {
 	char *store_dir;      /* "/nix/store" when absent */
-	int want_mass_query;  /* -1 when absent */
-	int priority;         /* -1 when absent */
+	int want_mass_query;  /* 1 for "1", 0 for any other value, -1 when absent */
+	int has_priority;     /* 0 when absent */
+	int priority;         /* any int, as Nix's stoi reads it (-1 when absent) */
 };
 
-/* Parse nix-cache-info.  Returns 0 or -1 with *err filled.  Free with
- * nix_cache_info_release(). */
+/* Parse nix-cache-info as Nix does (see narinfo.c).  Returns 0 or -1 with
+ * *err filled.  Free with nix_cache_info_release(). */
 int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out,
 			 struct narinfo_error *err);
 void nix_cache_info_release(struct nix_cache_info *ci);

@@ -155,8 +155,9 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 	c->store_dir = xstrdup(db_col_text(st, 0));
 	stmt_done(st);
 	if (ci && strcmp(ci->store_dir, c->store_dir)) {
-		error("cache '%s' has StoreDir %s but this database records paths of %s; "
-		      "use a separate --db for it", url, ci->store_dir, c->store_dir);
+		error("cache '%s': its nix-cache-info says StoreDir %s, but this database "
+		      "records paths of %s; use a separate --db for it", url, ci->store_dir,
+		      c->store_dir);
 		goto fail;
 	}
 	rc = stmt_row(db, &stmts, Q_CACHE_GET, &st, SQL_ARGS(url));
@@ -169,13 +170,13 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 		if (stmt_exec(db, &stmts, Q_CACHE_ADD,
 			      SQL_ARGS(url, c->store_dir,
 				       SQL_INT_OPT(ci ? ci->want_mass_query : -1),
-				       SQL_INT_OPT(ci ? ci->priority : -1), c->now)))
+				       ci && ci->has_priority ? SQL_ARG(ci->priority) : SQL_NULL, c->now)))
 			goto fail;
 		c->cache_id = db_last_id(db);
 	}
 	if (ci && stmt_exec(db, &stmts, Q_CACHE_INFO,
 			    SQL_ARGS(c->cache_id, SQL_INT_OPT(ci->want_mass_query),
-				     SQL_INT_OPT(ci->priority))))
+				     ci->has_priority ? SQL_ARG(ci->priority) : SQL_NULL)))
 		goto fail;
 	if (stmt_exec(db, &stmts, Q_STALE, SQL_ARGS(c->cache_id)))
 		goto fail;

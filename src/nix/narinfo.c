@@ -59,6 +59,10 @@ struct quoted {
 	char s[QUOTE_MAX + 4];
 };
 
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n);
+
+/* Quoted for a message: control bytes and bytes that are not UTF-8 are
+ * shown as '?', and long text is cut at QUOTE_MAX bytes. */
 static const char *quote(struct quoted *q, const char *p, size_t n)
 {
 	size_t cut = n, i;
@@ -70,6 +74,20 @@ static const char *quote(struct quoted *q, const char *p, size_t n)
 	}
 	for (i = 0; i < cut; i++) {
 		unsigned char c = (unsigned char)p[i];
+
+		if (c >= 0x80) {
+			size_t ok = utf8_valid_prefix((const unsigned char *)p + i, cut - i);
+
+			if (ok == 0) {
+				q->s[i] = '?';
+				continue;
+			}
+			/* copy the whole sequence that starts here */
+			size_t m = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			memcpy(q->s + i, p + i, m);
+			i += m - 1;
+			continue;
+		}
 		q->s[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 	}
 	if (cut < n) {
@@ -476,7 +494,7 @@ int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 	static const enum ni_key required[] = {K_STOREPATH, K_URL, K_NARHASH, K_NARSIZE};
 	struct ni_parse ps = {store_dir, expect_hash, out, 0, err};
 	struct kv_reader r;
-	struct kv kv;
+	struct kv kv = {0};
 	unsigned seen = 0;
 	int rc;
 
@@ -546,69 +564,116 @@ static int store_dir_valid(const char *s, size_t n)
 	return n > 1 && s[0] == '/' && s[n - 1] != '/';
 }
 
+/*
+ * Nix's std::stoi on a trimmed value: an optional sign, then at least one
+ * digit; what follows the digits is ignored ("40abc" is 40).  Returns -1
+ * where stoi throws (no digits, or outside int).
+ */
+static int parse_stoi(const char *s, size_t n, int *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	int64_t v = 0;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return -1;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (s[i] - '0');
+		if (v > (int64_t)INT32_MAX + 1)
+			return -1;
+	}
+	if (neg)
+		v = -v;
+	if (v > INT32_MAX || v < INT32_MIN)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int cache_info_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * Read as BinaryCacheStore::init() reads it (the same from Nix 2.3 to
+ * today): the text is split at '\n' (empty lines vanish), a line without
+ * a colon is skipped, the key is everything before the first colon (not
+ * trimmed: " StoreDir" is an unknown key), the value everything after it
+ * with spaces, tabs, CRs trimmed at both ends; unknown keys are ignored,
+ * and a key given twice takes its last value.  WantMassQuery is true only
+ * for "1".  Nix refuses the cache where Priority is no integer (stoi
+ * throws) and where StoreDir is not its own store directory; we refuse a
+ * StoreDir that is no store directory at all and two StoreDirs that
+ * disagree, and leave the comparison with the database's to the crawl.
+ */
 int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out,
 			 struct narinfo_error *err)
 {
-	enum { C_STOREDIR = 1, C_WANTMASS = 2, C_PRIORITY = 4 };
-	struct kv_reader r;
-	struct kv kv;
-	struct quoted q;
-	unsigned seen = 0;
-	int64_t v;
-	int rc;
+	struct quoted q, q2;
+	size_t pos = 0;
+	unsigned line = 0;
 
 	out->store_dir = NULL;
 	out->want_mass_query = -1;
 	out->priority = -1;
+	out->has_priority = 0;
 	if (err) {
 		err->line = 0;
 		err->msg[0] = '\0';
 	}
-	if (kv_start(&r, buf, len, "nix-cache-info", err))
+	if (len > NARINFO_MAX_BYTES) {
+		fail(err, 0, "nix-cache-info larger than %d bytes", NARINFO_MAX_BYTES);
 		goto fail;
-	while ((rc = kv_next(&r, &kv, err)) > 0) {
-		unsigned bit;
+	}
+	if (len && !buf) {
+		fail(err, 0, "no buffer");
+		goto fail;
+	}
+	while (pos < len) {
+		const char *l = buf + pos, *nl = memchr(l, '\n', len - pos), *colon, *v;
+		size_t llen = nl ? (size_t)(nl - l) : len - pos, klen, vlen;
 
-		if (kv.klen == 8 && !memcmp(kv.key, "StoreDir", 8))
-			bit = C_STOREDIR;
-		else if (kv.klen == 13 && !memcmp(kv.key, "WantMassQuery", 13))
-			bit = C_WANTMASS;
-		else if (kv.klen == 8 && !memcmp(kv.key, "Priority", 8))
-			bit = C_PRIORITY;
-		else
+		pos += llen + (nl ? 1 : 0);
+		line++;
+		colon = memchr(l, ':', llen);
+		if (!colon)
 			continue;
-		if (seen & bit) {
-			fail(err, r.line, "duplicate key '%.*s'", (int)kv.klen, kv.key);
-			goto fail;
-		}
-		seen |= bit;
-		switch (bit) {
-		case C_STOREDIR:
-			if (!store_dir_valid(kv.val, kv.vlen)) {
-				fail(err, r.line, "bad StoreDir '%s'", quote(&q, kv.val, kv.vlen));
+		klen = (size_t)(colon - l);
+		v = colon + 1;
+		vlen = llen - klen - 1;
+		while (vlen && cache_info_space(*v))
+			v++, vlen--;
+		while (vlen && cache_info_space(v[vlen - 1]))
+			vlen--;
+		if (klen == 8 && !memcmp(l, "StoreDir", 8)) {
+			if (!store_dir_valid(v, vlen) ||
+			    utf8_valid_prefix((const unsigned char *)v, vlen) < vlen) {
+				fail(err, line, "bad StoreDir '%s'", quote(&q, v, vlen));
 				goto fail;
 			}
-			out->store_dir = xstrndup(kv.val, kv.vlen);
-			break;
-		case C_WANTMASS:
-			if (kv.vlen != 1 || (kv.val[0] != '0' && kv.val[0] != '1')) {
-				fail(err, r.line, "bad WantMassQuery '%s'",
-				     quote(&q, kv.val, kv.vlen));
+			if (out->store_dir && (strlen(out->store_dir) != vlen ||
+					       memcmp(out->store_dir, v, vlen))) {
+				fail(err, line, "StoreDir '%s' contradicts StoreDir '%s' above",
+				     quote(&q, v, vlen),
+				     quote(&q2, out->store_dir, strlen(out->store_dir)));
 				goto fail;
 			}
-			out->want_mass_query = kv.val[0] - '0';
-			break;
-		case C_PRIORITY:
-			if (parse_dec(kv.val, kv.vlen, &v) || v > INT32_MAX) {
-				fail(err, r.line, "bad Priority '%s'", quote(&q, kv.val, kv.vlen));
+			if (!out->store_dir)
+				out->store_dir = xstrndup(v, vlen);
+		} else if (klen == 13 && !memcmp(l, "WantMassQuery", 13)) {
+			out->want_mass_query = vlen == 1 && v[0] == '1';
+		} else if (klen == 8 && !memcmp(l, "Priority", 8)) {
+			if (parse_stoi(v, vlen, &out->priority)) {
+				fail(err, line, "bad Priority '%s' (Nix refuses a cache whose "
+				     "Priority is no integer)", quote(&q, v, vlen));
 				goto fail;
 			}
-			out->priority = (int)v;
-			break;
+			out->has_priority = 1;
 		}
 	}
-	if (rc < 0)
-		goto fail;
 	if (!out->store_dir)
 		out->store_dir = xstrdup(DEFAULT_STORE_DIR);
 	return 0;
@@ -626,6 +691,7 @@ void nix_cache_info_release(struct nix_cache_info *ci)
 	ci->store_dir = NULL;
 	ci->want_mass_query = -1;
 	ci->priority = -1;
+	ci->has_priority = 0;
 }
 
 /*
