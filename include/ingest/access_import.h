@@ -50,7 +50,7 @@ struct access_log_result {
 	size_t paths, days;
 	struct access_problem problems[SHOWN_PROBLEMS];
 	size_t nproblems;
-	struct access_hint hints[8];
+	struct access_hint hints[16];
 	size_t nhints;
 	char suggested[256];   /* with nothing recorded: the prefix to try, or "" */
 	char error[800];

@@ -177,14 +177,21 @@ U3=$(sed -n 's/^URL: //p' "$T/nixcache/$P3.narinfo")
 	l 2 "24/May/2024:01:00:01" "GET /$U2?hash=$P2" 200 9          # P2: the query names it
 	l 3 "24/May/2024:01:00:02" "GET /$U3?hash=$P1" 200 9          # P1 does not have P3's file: unknown
 	l 3 "24/May/2024:01:00:03" "GET /nar/$N3.nar" 200 9           # P3's NAR hash, uncompressed: P3
+	# the cache served by harmonia since it was crawled: no URL in the DB
+	# names these, the NarHash of the path named does
+	l 5 "25/May/2024:01:00:00" "GET /nar/$N5.nar?hash=$P5" 200 9
+	l 6 "25/May/2024:01:00:01" "GET /nar/$P6-$N6.nar" 200 9
+	l 6 "25/May/2024:01:00:02" "GET /nar/$N5.nar?hash=$P6" 200 9   # P6's NAR is another: unknown
 } >"$T/nix.log"
 cg "$NIX" import-access --json "$T/nix.log"
 expect_eq nix-status "$rc" 0
-expect_eq nix-json "$(jq -c '.[0] | [.requests, .recorded, .unknown, .paths]' "$T/out")" '[4,3,1,3]'
+expect_eq nix-json "$(jq -c '.[0] | [.requests, .recorded, .unknown, .paths]' "$T/out")" '[7,5,2,5]'
 {
 	echo "$P1 $(day 2024-05-24) 0 1 - $(epoch 2024-05-24T01:00:00Z)"
 	echo "$P2 $(day 2024-05-24) 0 1 - $(epoch 2024-05-24T01:00:01Z)"
 	echo "$P3 $(day 2024-05-24) 0 1 - $(epoch 2024-05-24T01:00:03Z)"
+	echo "$P5 $(day 2024-05-25) 0 1 - $(epoch 2024-05-25T01:00:00Z)"
+	echo "$P6 $(day 2024-05-25) 0 1 - $(epoch 2024-05-25T01:00:01Z)"
 } | sort >"$T/want"
 rows "$NIX" >"$T/got"
 same nix-rows "$T/want" "$T/got"

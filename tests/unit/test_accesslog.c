@@ -505,9 +505,9 @@ TEST(resolve_nar)
 	/* nix-serve's URL for H3 */
 	CHECK_INT(access_index_add(&ix, H3, 30, "nar/" H3 "-" N2 ".nar", 4 + 32 + 1 + 52 + 4,
 				   "sha256:" N2), 0);
-	/* Nix's: compressed, by file hash; a NarHash in another encoding (base16) */
+	/* Nix's: compressed, by file hash; its NarHash is N1's, in base16 */
 	CHECK_INT(access_index_add(&ix, H4, 40, "nar/" N2 ".nar.xz", 4 + 52 + 7,
-				   "sha256:0000000000000000000000000000000000000000000000000000000000000001"), 0);
+				   "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), 0);
 
 	/* the query names the path */
 	r = "nar/" N1 ".nar";
@@ -542,6 +542,20 @@ TEST(resolve_nar)
 	CHECK_INT(ids[0], 10);
 	r = "nar/" H1 "-" N2 ".nar";   /* the wrong NAR hash */
 	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 0);
+
+	/* harmonia's request for a path whose narinfo has Nix's URL (a cache
+	 * served by harmonia since the crawl): by its NarHash */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H4, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 40);
+	CHECK_INT(how, ACCESS_NAR_STORE_HASH);
+	r = "nar/" H4 "-" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 40);
+	/* without the query, the narinfos naming the file come first */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 2);
+	CHECK_INT(how, ACCESS_NAR_URL);
 
 	/* nar/<narhash>.nar that no URL names: the paths with that NarHash */
 	r = "nar/" N2 ".nar";
