@@ -28,6 +28,13 @@ struct access_problem {
 	char msg[160];
 };
 
+/* While nothing is recorded: a prefix the log's requests suggest. */
+struct access_hint {
+	char prefix[256];
+	uint64_t shaped;       /* successful narinfo/NAR-shaped requests under it */
+	uint64_t known;        /* of which for paths the index has */
+};
+
 struct access_log_result {
 	const char *src;       /* as named ("<stdin>" for -) */
 	const char *status;    /* "imported", "already-imported", "empty", "failed" */
@@ -36,12 +43,17 @@ struct access_log_result {
 	int64_t log_id;        /* the new row, or the one already there */
 	char prev_source[256]; /* with already-imported: its source */
 	int64_t prev_at;       /* and when */
-	uint64_t lines, requests, recorded, unknown, ignored, malformed, parsed;
+	uint64_t lines, requests, unknown, ignored, malformed, parsed;
+	uint64_t recorded;     /* requests for paths the index has (written
+	                          only when status is "imported") */
 	int64_t first_at, last_at;   /* -1 when nothing recorded */
 	size_t paths, days;
 	struct access_problem problems[SHOWN_PROBLEMS];
 	size_t nproblems;
-	char error[400];
+	struct access_hint hints[16];
+	size_t nhints;
+	char suggested[256];   /* with nothing recorded: the prefix to try, or "" */
+	char error[800];
 };
 
 /* One import: the cache, how to read its logs, the narinfo index. */

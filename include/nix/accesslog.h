@@ -14,10 +14,14 @@
  *  - access_classify(): what the path names relative to the cache root
  *    (the URL path prefix): a narinfo "<hash>.narinfo", or another file
  *    (a NAR when a narinfo's URL names it);
+ *  - access_target_query(), access_query_store_hash(): the query string of
+ *    a target and the store-path hash harmonia's "?hash=" names in it;
  *  - access_counts(): whether a request with this method and status is an
  *    access (2xx or 304; GET and HEAD for narinfos, GET only for NARs);
- *  - struct access_index: hash -> path id and NAR URL -> path ids, built
- *    once per cache from the DB rows and probed per line;
+ *  - struct access_index: hash -> path id, NAR URL -> path ids and NAR
+ *    hash -> path ids, built once per cache from the DB rows and probed
+ *    per line (access_index_resolve_nar() says which paths a NAR request
+ *    downloads, for the URL forms of Nix, nix-serve and harmonia);
  *  - struct access_agg: hits and last times per (path, UTC day).
  */
 #ifndef CACHEGC_ACCESSLOG_H
@@ -27,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/hashmap.h"
+#include "nix/nixhash.h"
 
 /* A line longer than this is malformed (and never held whole). */
 #define ACCESS_MAX_LINE (64 * 1024)
@@ -100,6 +105,22 @@ int access_target_path(const char *target, size_t len, int s3, char *out, size_t
 		       size_t *outlen);
 
 /*
+ * The raw query string of a request target: the bytes after its first
+ * '?' (*qlen of them, possibly 0), or NULL when it has none.  An S3 key
+ * (s3 != 0) has none: a '?' in it is part of the key.  Points into target.
+ */
+const char *access_target_query(const char *target, size_t len, int s3, size_t *qlen);
+
+/*
+ * Whether a raw query string names a store path the way harmonia's NAR
+ * URLs do ("nar/<narhash>.nar?hash=<store hash>"): a parameter "hash"
+ * whose value is a 32-character nix32 store-path hash, as is (harmonia
+ * writes it unescaped).  Parameters are separated by '&'; the first "hash"
+ * decides.  Returns 1 with the hash and a NUL in out[0..32], else 0.
+ */
+int access_query_store_hash(const char *q, size_t qlen, char out[STORE_HASH_LEN + 1]);
+
+/*
  * Normalize a cache URL path prefix into out: it starts and ends with '/'
  * ("" and "/" give "/", "cache" and "/cache/" give "/cache/").  Runs of
  * '/' are merged.  Returns 0, or -1 when it holds control characters,
@@ -140,28 +161,70 @@ struct access_index {
 	struct ai_narinfo *ni;
 	size_t ni_count, ni_alloc;
 	struct hashmap ni_map;
-	/* NAR URLs -> chains of path ids; url_map's items index urls */
+	/* NAR URLs (without their query) -> chains of path ids; url_map's
+	 * items index urls */
 	struct ai_url *urls;
 	size_t url_count, urls_alloc;
 	struct hashmap url_map;
 	char *text;            /* URL bytes, back to back */
 	size_t text_len, text_alloc;
-	struct ai_link *links; /* path ids of the narinfos naming a URL */
+	/* SHA-256 NAR hashes -> chains of path ids; nar_map's items index nars */
+	struct ai_nar *nars;
+	size_t nar_count, nars_alloc;
+	struct hashmap nar_map;
+	struct ai_link *links; /* the chains: path ids naming a URL or NAR hash */
 	size_t nlinks, links_alloc;
 };
 
 void access_index_init(struct access_index *ix);
-/* Add one narinfo of the cache: its path's 32-char hash, id and URL field
- * (url_len bytes).  May reallocate.  A hash added twice keeps the first
- * id.  Returns 0, or -1 when hash is not 32 characters or id <= 0. */
+/*
+ * Add one narinfo of the cache: its path's 32-char hash, id, URL field
+ * (url_len bytes) and NarHash (NUL-terminated, any form nixhash_parse()
+ * takes, e.g. "sha256:<nix32>"; NULL or another algorithm: not indexed by
+ * NAR hash).  The URL is indexed without its query string: harmonia's
+ * "nar/<narhash>.nar?hash=<store hash>" names the file "nar/<narhash>.nar".
+ * May reallocate.  A hash added twice keeps the first id.  Returns 0, or
+ * -1 when hash is not 32 characters or id <= 0.
+ */
 int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
-		     const char *url, size_t url_len);
+		     const char *url, size_t url_len, const char *nar_hash);
 /* The path id of a narinfo hash (32 chars), or 0. */
 int64_t access_index_narinfo(const struct access_index *ix, const char *hash);
-/* The path ids of the narinfos whose URL is url[0..len): stores up to max
- * of them in ids and returns how many there are (0: none). */
+/* The path ids of the narinfos whose URL, without its query, is
+ * url[0..len): stores up to max of them in ids and returns how many there
+ * are (0: none). */
 size_t access_index_nar(const struct access_index *ix, const char *url, size_t len,
 			int64_t *ids, size_t max);
+
+/* How access_index_resolve_nar() found the paths of a NAR request. */
+enum access_nar_match {
+	ACCESS_NAR_NONE = 0,   /* no path of the index */
+	ACCESS_NAR_STORE_HASH, /* the store hash the request names (harmonia's
+	                          ?hash=, nix-serve's nar/<hash>-<narhash>.nar) */
+	ACCESS_NAR_URL,        /* the narinfos whose URL names the file */
+	ACCESS_NAR_NAR_HASH,   /* the narinfos whose NarHash the file name is
+	                          (nar/<52-char nix32 NAR hash>.nar) */
+};
+
+/*
+ * The paths a successful GET of the NAR file rel[0..rellen) (relative to
+ * the cache root, query stripped) downloads; store_hash is the hash the
+ * request's query names (access_query_store_hash()) or NULL.  In order:
+ *  1. with store_hash, or a rel of nix-serve's form
+ *     "nar/<store hash>-<narhash>.nar": that path alone, when the index
+ *     has it and its narinfo names this file (its URL without the query
+ *     is rel, or its NarHash is the one in rel), as harmonia and nix-serve
+ *     check before serving; else none (the server served a path the
+ *     database does not know);
+ *  2. every narinfo whose URL (without its query) is rel;
+ *  3. for "nar/<narhash>.nar" (harmonia's file without its query, or
+ *     Nix's for an uncompressed NAR), every narinfo with that NarHash.
+ * Stores up to max ids and returns how many there are; *how (may be NULL)
+ * says which rule matched.
+ */
+size_t access_index_resolve_nar(const struct access_index *ix, const char *rel, size_t rellen,
+				const char *store_hash, int64_t *ids, size_t max,
+				enum access_nar_match *how);
 void access_index_release(struct access_index *ix);
 
 /* ---- aggregation per (path, day) -------------------------------------- */

@@ -53,17 +53,25 @@ static const struct option import_access_options[] = {
 	OPT_FLAG("json", 0, struct import_access_cli, json,
 		 "print an array with one object per log: file, status\n"
 		 "(imported, already-imported, empty, failed), logId,\n"
-		 "format, digest, lines, requests, recorded, unknown,\n"
-		 "ignored, malformed, paths, days, firstAt, lastAt,\n"
-		 "problems [{line, message}], error"),
+		 "format, digest, lines, requests, matched, recorded,\n"
+		 "unknown, ignored, malformed, paths, days, firstAt,\n"
+		 "lastAt, problems [{line, message}], error,\n"
+		 "suggestedPrefix"),
 	OPT_HELP("this text"),
 	OPT_TEXT("\n"
 		 "Per log: lines = requests + ignored + malformed (blank lines are ignored);\n"
-		 "requests = recorded + unknown; firstAt and lastAt span the recorded ones.\n"
+		 "requests = matched + unknown (matched: for paths the database knows);\n"
+		 "recorded, paths, days, firstAt and lastAt say what this run wrote: all\n"
+		 "zero or null unless the status is imported.\n"
+		 "\n"
+		 "A log from which nothing can be recorded fails and is not marked imported,\n"
+		 "so a corrected run imports it: the message says why and, when the requests\n"
+		 "name this cache's narinfos or NARs under another URL path, which --prefix\n"
+		 "they suggest (suggestedPrefix in --json).\n"
 		 "\n"
 		 "Exit status: 0 when every log was imported (or already was, or empty), 1\n"
-		 "when a log could not be read or held no usable line (the others are still\n"
-		 "imported), 2 for a usage error.\n"),
+		 "when a log could not be read, held no usable line or nothing to record\n"
+		 "(the others are still imported), 2 for a usage error.\n"),
 	OPT_END(),
 };
 
@@ -84,7 +92,12 @@ static const struct opt_parser import_access_parser = {
 		 "    of the path with that hash;\n"
 		 "  - a GET of a NAR, answered 2xx (206 partial content too) or 304: an\n"
 		 "    access of every path whose narinfo's URL names that file (relative to\n"
-		 "    PREFIX, e.g. nar/<hash>.nar.xz).\n"
+		 "    PREFIX, e.g. nar/<hash>.nar.xz; a URL's query is not part of the file).\n"
+		 "    A request that names a store hash, as harmonia's\n"
+		 "    nar/<narhash>.nar?hash=<store hash> and nix-serve's\n"
+		 "    nar/<store hash>-<narhash>.nar do, is an access of that path alone,\n"
+		 "    when its narinfo names that file or NAR hash; a nar/<narhash>.nar\n"
+		 "    no URL names is an access of every path with that NarHash.\n"
 		 "Query strings are stripped and %XX decoded.  Failed requests (404, 5xx),\n"
 		 "other methods, NAR HEADs and other files are ignored; requests for\n"
 		 "narinfos or NARs the database does not know for this cache are counted\n"
@@ -148,6 +161,7 @@ static void print_text(const struct access_log_result *r)
 static json_t *result_json(const struct access_log_result *r)
 {
 	json_t *o = json_object(), *probs = json_array();
+	int wrote = !strcmp(r->status, "imported");
 	char t[32];
 
 	json_object_set_new(o, "file", json_string(r->src));
@@ -158,15 +172,16 @@ static json_t *result_json(const struct access_log_result *r)
 	json_object_set_new(o, "digest", r->digest[0] ? json_string(r->digest) : json_null());
 	json_object_set_new(o, "lines", json_integer((json_int_t)r->lines));
 	json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
-	json_object_set_new(o, "recorded", json_integer((json_int_t)r->recorded));
+	json_object_set_new(o, "matched", json_integer((json_int_t)r->recorded));
+	json_object_set_new(o, "recorded", json_integer(wrote ? (json_int_t)r->recorded : 0));
 	json_object_set_new(o, "unknown", json_integer((json_int_t)r->unknown));
 	json_object_set_new(o, "ignored", json_integer((json_int_t)r->ignored));
 	json_object_set_new(o, "malformed", json_integer((json_int_t)r->malformed));
-	json_object_set_new(o, "paths", json_integer((json_int_t)r->paths));
-	json_object_set_new(o, "days", json_integer((json_int_t)r->days));
-	json_object_set_new(o, "firstAt", r->first_at >= 0 ?
+	json_object_set_new(o, "paths", json_integer(wrote ? (json_int_t)r->paths : 0));
+	json_object_set_new(o, "days", json_integer(wrote ? (json_int_t)r->days : 0));
+	json_object_set_new(o, "firstAt", wrote && r->first_at >= 0 ?
 			    json_string(format_time(r->first_at, t, sizeof(t))) : json_null());
-	json_object_set_new(o, "lastAt", r->last_at >= 0 ?
+	json_object_set_new(o, "lastAt", wrote && r->last_at >= 0 ?
 			    json_string(format_time(r->last_at, t, sizeof(t))) : json_null());
 	for (size_t i = 0; i < r->nproblems; i++)
 		json_array_append_new(probs, json_pack("{s:I, s:s}", "line",
@@ -178,9 +193,12 @@ static json_t *result_json(const struct access_log_result *r)
 		json_object_set_new(o, "importedAt",
 				    json_string(format_time(r->prev_at, t, sizeof(t))));
 	}
-	if (!strcmp(r->status, "failed"))
+	if (!strcmp(r->status, "failed")) {
 		json_object_set_new(o, "error", json_string(r->error[0] ? r->error
 							    : "failed; see the messages above"));
+		json_object_set_new(o, "suggestedPrefix", r->suggested[0] ?
+				    json_string(r->suggested) : json_null());
+	}
 	return o;
 }
 

@@ -42,20 +42,83 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * While nothing of a log is recorded: the prefix under which the decoded
+ * path would name a narinfo ("<prefix><hash>.narinfo") or a NAR
+ * ("<prefix>nar/..."), counted in r->hints when the request succeeded,
+ * and whether the index knows what it names there.
+ */
+static void hint(struct access_import *c, struct access_log_result *r, const struct access_request *q,
+		 const char *path, size_t plen, const char *qhash)
+{
+	size_t base = plen, cut = 0;
+	int known = 0, found = 0;
+
+	while (base && path[base - 1] != '/')
+		base--;
+	if (plen - base == STORE_HASH_LEN + 8 && !memcmp(path + plen - 8, ".narinfo", 8) &&
+	    store_hash_valid(path + base, STORE_HASH_LEN)) {
+		char hash[STORE_HASH_LEN + 1];
+		if (!access_counts(ACCESS_KIND_NARINFO, q->method, q->status))
+			return;
+		memcpy(hash, path + base, STORE_HASH_LEN);
+		hash[STORE_HASH_LEN] = '\0';
+		known = access_index_narinfo(&c->ix, hash) != 0;
+		cut = base;
+		found = 1;
+	} else {
+		/* the last "/nar/" segment */
+		for (size_t k = plen; k-- > 0;)
+			if (path[k] == '/' && plen - k > 5 && !memcmp(path + k, "/nar/", 5)) {
+				cut = k + 1;
+				found = 1;
+				break;
+			}
+		if (!found || !access_counts(ACCESS_KIND_FILE, q->method, q->status))
+			return;
+		known = access_index_resolve_nar(&c->ix, path + cut, plen - cut, qhash, NULL, 0,
+						 NULL) > 0;
+	}
+	if (cut >= sizeof(r->hints[0].prefix) ||
+	    (cut == strlen(c->prefix) && !memcmp(path, c->prefix, cut)))
+		return;   /* too long to show, or the prefix given: the DB lacks them */
+	for (size_t i = 0; i < r->nhints; i++) {
+		struct access_hint *h = &r->hints[i];
+		if (strlen(h->prefix) == cut && !memcmp(h->prefix, path, cut)) {
+			h->shaped++;
+			h->known += (uint64_t)known;
+			return;
+		}
+	}
+	if (r->nhints < ARRAY_SIZE(r->hints)) {
+		struct access_hint *h = &r->hints[r->nhints++];
+		memcpy(h->prefix, path, cut);
+		h->prefix[cut] = '\0';
+		h->shaped = 1;
+		h->known = (uint64_t)known;
+	}
+}
+
 /* One parsed line: count it, and add what it accessed to agg. */
 static void take(struct access_import *c, struct access_log_result *r, const struct access_request *q,
 		 struct access_agg *agg)
 {
 	enum access_kind kind;
-	const char *rel;
-	size_t plen, rellen, n;
+	const char *rel, *query;
+	size_t plen, rellen, qlen, n;
 	int64_t ids[64];
+	char qhash[STORE_HASH_LEN + 1];
+	int s3 = q->format == ACCESS_FMT_S3, has_qhash;
 
-	if (!q->target || access_target_path(q->target, q->target_len, q->format == ACCESS_FMT_S3,
-					     c->path, sizeof(c->path), &plen)) {
+	if (!q->target || access_target_path(q->target, q->target_len, s3, c->path,
+					     sizeof(c->path), &plen)) {
 		r->ignored++;
 		return;
 	}
+	query = access_target_query(q->target, q->target_len, s3, &qlen);
+	has_qhash = query && access_query_store_hash(query, qlen, qhash);
+	if (!r->recorded)
+		hint(c, r, q, c->path, plen, has_qhash ? qhash : NULL);
 	kind = access_classify(c->path, plen, c->prefix, &rel, &rellen);
 	if (kind == ACCESS_KIND_NONE) {
 		r->ignored++;
@@ -78,7 +141,8 @@ static void take(struct access_import *c, struct access_log_result *r, const str
 		r->recorded++;
 		access_agg_add(agg, id, q->time, 0);
 	} else {
-		n = access_index_nar(&c->ix, rel, rellen, ids, ARRAY_SIZE(ids));
+		const char *qh = has_qhash ? qhash : NULL;
+		n = access_index_resolve_nar(&c->ix, rel, rellen, qh, ids, ARRAY_SIZE(ids), NULL);
 		if (!access_counts(kind, q->method, q->status) ||
 		    (!n && !access_is_nar_dir(rel, rellen))) {
 			r->ignored++;
@@ -92,7 +156,7 @@ static void take(struct access_import *c, struct access_log_result *r, const str
 		if (n > ARRAY_SIZE(ids)) {
 			/* a NAR shared by very many narinfos: walk them all */
 			int64_t *all = xmalloc(n * sizeof(*all));
-			access_index_nar(&c->ix, rel, rellen, all, n);
+			access_index_resolve_nar(&c->ix, rel, rellen, qh, all, n, NULL);
 			for (size_t i = 0; i < n; i++)
 				access_agg_add(agg, all[i], q->time, 1);
 			free(all);
@@ -217,16 +281,20 @@ out:
 enum {
 	Q_INDEX,
 	Q_LOG_FIND,
+	Q_LOG_DEL,
 	Q_LOG_INS,
 	Q_ACC_UPSERT,
 	Q_N
 };
 static const char *const sql[Q_N] = {
 	[Q_INDEX] =
-	"SELECT p.hash, n.path_id, n.url FROM narinfos n JOIN paths p ON p.id = n.path_id"
-	" WHERE n.cache_id = ?1",
+	"SELECT p.hash, n.path_id, n.url, n.nar_hash FROM narinfos n"
+	" JOIN paths p ON p.id = n.path_id WHERE n.cache_id = ?1",
 	[Q_LOG_FIND] =
-	"SELECT id, source, imported_at FROM access_logs WHERE cache_id = ?1 AND digest = ?2",
+	"SELECT id, source, imported_at, recorded FROM access_logs"
+	" WHERE cache_id = ?1 AND digest = ?2",
+	[Q_LOG_DEL] =
+	"DELETE FROM access_logs WHERE id = ?1",
 	[Q_LOG_INS] =
 	"INSERT INTO access_logs (cache_id, source, format, digest, imported_at, lines, requests,"
 	" recorded, unknown, ignored, malformed, first_at, last_at)"
@@ -256,7 +324,8 @@ int access_import_load_index(struct access_import *c)
 	while ((r = db_step(c->db, st)) == 1) {
 		const char *url = (const char *)sqlite3_column_text(st, 2);
 		size_t ul = url ? (size_t)sqlite3_column_bytes(st, 2) : 0;
-		access_index_add(&c->ix, db_col_text(st, 0), sqlite3_column_int64(st, 1), url, ul);
+		access_index_add(&c->ix, db_col_text(st, 0), sqlite3_column_int64(st, 1), url, ul,
+				 (const char *)sqlite3_column_text(st, 3));
 	}
 	if (r < 0)
 		return -1;
@@ -299,6 +368,15 @@ static int write_log(struct access_import *c, struct access_log_result *r, const
 	found = stmt_row(c->db, &stmts, Q_LOG_FIND, &st, SQL_ARGS(c->cache_id, r->digest));
 	if (found < 0)
 		goto out;
+	if (found && sqlite3_column_int64(st, 3) == 0) {
+		/* marked imported with nothing recorded (cachegc before 2026-12
+		 * did that, say for a wrong --prefix): the log is imported now */
+		int64_t old = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (stmt_exec(c->db, &stmts, Q_LOG_DEL, SQL_ARGS(old)))
+			goto out;
+		found = 0;
+	}
 	if (found) {
 		r->log_id = sqlite3_column_int64(st, 0);
 		snprintf(r->prev_source, sizeof(r->prev_source), "%s", db_col_text(st, 1));
@@ -343,6 +421,53 @@ static void show_problems(const struct access_log_result *r)
 			(unsigned long long)(r->malformed - r->nproblems));
 }
 
+/*
+ * Why a log that parsed gave nothing to record, into r->error, with the
+ * prefix its requests suggest (r->suggested).  Nothing is written, so the
+ * corrected run imports it.
+ */
+static void nothing_recorded(const struct access_import *c, struct access_log_result *r)
+{
+	const struct access_hint *best = NULL;
+	unsigned long long req = r->requests, unk = r->unknown;
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < r->nhints; i++) {
+		const struct access_hint *h = &r->hints[i];
+		if (!best || h->known > best->known ||
+		    (h->known == best->known && h->shaped > best->shaped))
+			best = h;
+	}
+	if (best && best->known) {
+		snprintf(r->suggested, sizeof(r->suggested), "%s", best->prefix);
+		strbuf_addf(&sb, "'%s': nothing recorded: no request is for a "
+			 "narinfo or NAR of %s under the prefix '%s', but %llu would be under '%s': "
+			 "run again with --prefix %s (the log is not marked imported)", r->src,
+			 c->cache_url, c->prefix, (unsigned long long)best->known, best->prefix,
+			 best->prefix);
+	} else if (req) {
+		strbuf_addf(&sb, "'%s': nothing recorded: its %llu narinfo and "
+			 "NAR requests under '%s' are all for paths the database does not know for "
+			 "%s (%llu unknown); crawl the cache first, or choose the cache with --cache "
+			 "(the log is not marked imported)", r->src, req, c->prefix, c->cache_url, unk);
+	} else if (best) {
+		snprintf(r->suggested, sizeof(r->suggested), "%s", best->prefix);
+		strbuf_addf(&sb, "'%s': nothing recorded: no request is under "
+			 "the prefix '%s'; %llu look like narinfo or NAR requests under '%s' "
+			 "(--prefix %s), but the database does not know them for %s: crawl it first "
+			 "(the log is not marked imported)", r->src, c->prefix,
+			 (unsigned long long)best->shaped, best->prefix, best->prefix, c->cache_url);
+	} else {
+		strbuf_addf(&sb, "'%s': nothing recorded: none of its %llu "
+			 "lines is a successful narinfo or NAR request (%llu ignored, %llu malformed); "
+			 "is it the log of %s? (the log is not marked imported)", r->src,
+			 (unsigned long long)r->lines, (unsigned long long)r->ignored,
+			 (unsigned long long)r->malformed, c->cache_url);
+	}
+	snprintf(r->error, sizeof(r->error), "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
 int access_import_one(struct access_import *c, const char *file, struct access_log_result *r)
 {
 	struct access_agg agg;
@@ -366,6 +491,11 @@ int access_import_one(struct access_import *c, const char *file, struct access_l
 	if (!r->parsed) {
 		r->status = "empty";
 		rc = 0;
+		goto out;
+	}
+	if (!r->recorded) {
+		show_problems(r);
+		nothing_recorded(c, r);
 		goto out;
 	}
 	r->paths = distinct(&agg, 0);

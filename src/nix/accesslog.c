@@ -438,6 +438,39 @@ int access_target_path(const char *target, size_t len, int s3, char *out, size_t
 	return 0;
 }
 
+const char *access_target_query(const char *target, size_t len, int s3, size_t *qlen)
+{
+	const char *q;
+
+	*qlen = 0;
+	if (s3 || !target || !(q = memchr(target, '?', len)))
+		return NULL;
+	q++;
+	*qlen = (size_t)(target + len - q);
+	return q;
+}
+
+int access_query_store_hash(const char *q, size_t qlen, char out[STORE_HASH_LEN + 1])
+{
+	size_t i = 0;
+
+	while (q && i < qlen) {
+		const char *amp = memchr(q + i, '&', qlen - i);
+		size_t end = amp ? (size_t)(amp - q) : qlen;
+		if (end - i >= 5 && !memcmp(q + i, "hash=", 5)) {
+			const char *v = q + i + 5;
+			size_t vl = end - i - 5;
+			if (vl != STORE_HASH_LEN || !store_hash_valid(v, vl))
+				return 0;
+			memcpy(out, v, STORE_HASH_LEN);
+			out[STORE_HASH_LEN] = '\0';
+			return 1;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
 int access_prefix_normalize(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0, n = strlen(s);
@@ -505,7 +538,15 @@ int access_counts(enum access_kind kind, enum access_method method, int status)
 
 struct ai_narinfo {
 	char hash[STORE_HASH_LEN];
+	int has_nar;           /* nar holds a SHA-256 NAR hash */
+	uint32_t url;          /* its URL in urls, or HASHMAP_NONE */
+	unsigned char nar[32];
 	int64_t id;
+};
+
+struct ai_nar {
+	unsigned char d[32];
+	size_t first;          /* links index + 1 */
 };
 
 struct ai_url {
@@ -531,6 +572,8 @@ void access_index_release(struct access_index *ix)
 	free(ix->urls);
 	hashmap_release(&ix->url_map);
 	free(ix->text);
+	free(ix->nars);
+	hashmap_release(&ix->nar_map);
 	free(ix->links);
 	memset(ix, 0, sizeof(*ix));
 }
@@ -556,11 +599,28 @@ static int url_eq(const void *ctx, uint32_t item, const void *key)
 	return u->len == k->len && !memcmp(ix->text + u->off, k->s, k->len);
 }
 
-int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
-		     const char *url, size_t url_len)
+static int nar_eq(const void *ctx, uint32_t item, const void *key)
 {
-	struct url_key key = {url, url_len};
-	struct ai_url *u;
+	const struct access_index *ix = ctx;
+
+	return !memcmp(ix->nars[item].d, key, 32);
+}
+
+/* Link path_id into the chain at *first. */
+static void link_id(struct access_index *ix, size_t *first, int64_t path_id)
+{
+	GROW(ix->links, ix->links_alloc, ix->nlinks + 1);
+	ix->links[ix->nlinks].id = path_id;
+	ix->links[ix->nlinks].next = *first;
+	*first = ++ix->nlinks;
+}
+
+int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
+		     const char *url, size_t url_len, const char *nar_hash)
+{
+	struct ai_narinfo *ni;
+	struct nixhash h;
+	const char *q;
 	uint32_t i, n;
 
 	if (strlen(hash) != STORE_HASH_LEN || path_id <= 0)
@@ -569,58 +629,163 @@ int access_index_add(struct access_index *ix, const char *hash, int64_t path_id,
 	if (hashmap_put(&ix->ni_map, hash_fnv1a(hash, STORE_HASH_LEN), ni_eq, ix, hash, n) != n)
 		return 0;      /* the first one stays */
 	GROW(ix->ni, ix->ni_alloc, ix->ni_count + 1);
-	memcpy(ix->ni[ix->ni_count].hash, hash, STORE_HASH_LEN);
-	ix->ni[ix->ni_count].id = path_id;
-	ix->ni_count++;
+	ni = &ix->ni[ix->ni_count++];
+	memcpy(ni->hash, hash, STORE_HASH_LEN);
+	ni->id = path_id;
+	ni->url = HASHMAP_NONE;
+	ni->has_nar = nar_hash && !nixhash_parse(nar_hash, strlen(nar_hash), &h) &&
+		      h.algo == HASH_SHA256;
+	if (ni->has_nar)
+		memcpy(ni->nar, h.bytes, 32);
 
-	if (!url_len)
-		return 0;
-	GROW(ix->links, ix->links_alloc, ix->nlinks + 1);
-	ix->links[ix->nlinks].id = path_id;
-	n = (uint32_t)ix->url_count;
-	i = hashmap_put(&ix->url_map, hash_fnv1a(url, url_len), url_eq, ix, &key, n);
-	if (i == n) {
-		xgrow((void **)&ix->text, &ix->text_alloc, ix->text_len + url_len, 1);
-		memcpy(ix->text + ix->text_len, url, url_len);
-		GROW(ix->urls, ix->urls_alloc, ix->url_count + 1);
-		u = &ix->urls[ix->url_count];
-		u->off = ix->text_len;
-		u->len = url_len;
-		u->first = 0;
-		ix->text_len += url_len;
-		ix->url_count++;
+	/* the file a URL names is its path: harmonia adds "?hash=..." */
+	if (url && (q = memchr(url, '?', url_len)))
+		url_len = (size_t)(q - url);
+	if (url_len) {
+		struct url_key key = {url, url_len};
+		n = (uint32_t)ix->url_count;
+		i = hashmap_put(&ix->url_map, hash_fnv1a(url, url_len), url_eq, ix, &key, n);
+		if (i == n) {
+			struct ai_url *u;
+			xgrow((void **)&ix->text, &ix->text_alloc, ix->text_len + url_len, 1);
+			memcpy(ix->text + ix->text_len, url, url_len);
+			GROW(ix->urls, ix->urls_alloc, ix->url_count + 1);
+			u = &ix->urls[ix->url_count];
+			u->off = ix->text_len;
+			u->len = url_len;
+			u->first = 0;
+			ix->text_len += url_len;
+			ix->url_count++;
+		}
+		link_id(ix, &ix->urls[i].first, path_id);
+		ix->ni[ix->ni_count - 1].url = i;
 	}
-	u = &ix->urls[i];
-	ix->links[ix->nlinks].next = u->first;
-	u->first = ++ix->nlinks;
+	if (ix->ni[ix->ni_count - 1].has_nar) {
+		const unsigned char *d = ix->ni[ix->ni_count - 1].nar;
+		n = (uint32_t)ix->nar_count;
+		i = hashmap_put(&ix->nar_map, hash_fnv1a(d, 32), nar_eq, ix, d, n);
+		if (i == n) {
+			GROW(ix->nars, ix->nars_alloc, ix->nar_count + 1);
+			memcpy(ix->nars[n].d, d, 32);
+			ix->nars[n].first = 0;
+			ix->nar_count++;
+		}
+		link_id(ix, &ix->nars[i].first, path_id);
+	}
 	return 0;
+}
+
+static uint32_t narinfo_item(const struct access_index *ix, const char *hash)
+{
+	return hashmap_find(&ix->ni_map, hash_fnv1a(hash, STORE_HASH_LEN), ni_eq, ix, hash);
 }
 
 int64_t access_index_narinfo(const struct access_index *ix, const char *hash)
 {
-	uint32_t i = hashmap_find(&ix->ni_map, hash_fnv1a(hash, STORE_HASH_LEN), ni_eq, ix, hash);
+	uint32_t i = narinfo_item(ix, hash);
 
 	return i == HASHMAP_NONE ? 0 : ix->ni[i].id;
 }
 
-size_t access_index_nar(const struct access_index *ix, const char *url, size_t len,
-			int64_t *ids, size_t max)
+/* Store the ids of the chain at first: up to max, counting them all. */
+static size_t chain(const struct access_index *ix, size_t first, int64_t *ids, size_t max)
 {
-	struct url_key key = {url, len};
 	size_t n = 0;
-	uint32_t i;
 
-	if (!len)
-		return 0;
-	i = hashmap_find(&ix->url_map, hash_fnv1a(url, len), url_eq, ix, &key);
-	if (i == HASHMAP_NONE)
-		return 0;
-	for (size_t l = ix->urls[i].first; l; l = ix->links[l - 1].next) {
+	for (size_t l = first; l; l = ix->links[l - 1].next) {
 		if (n < max)
 			ids[n] = ix->links[l - 1].id;
 		n++;
 	}
 	return n;
+}
+
+static uint32_t url_item(const struct access_index *ix, const char *url, size_t len)
+{
+	struct url_key key = {url, len};
+
+	if (!len)
+		return HASHMAP_NONE;
+	return hashmap_find(&ix->url_map, hash_fnv1a(url, len), url_eq, ix, &key);
+}
+
+size_t access_index_nar(const struct access_index *ix, const char *url, size_t len,
+			int64_t *ids, size_t max)
+{
+	uint32_t i = url_item(ix, url, len);
+
+	return i == HASHMAP_NONE ? 0 : chain(ix, ix->urls[i].first, ids, max);
+}
+
+#define NAR_HASH_NIX32 52      /* nix32 characters of a SHA-256 */
+
+/*
+ * The hashes a NAR file name carries: "nar/<narhash>.nar" (harmonia's
+ * file, Nix's for an uncompressed NAR) gives the NAR hash;
+ * "nar/<store hash>-<narhash>.nar" (nix-serve's) both.  *store is NULL
+ * when there is none.  Returns 1 with nar[32], 0 for any other name.
+ */
+static int nar_name_hashes(const char *rel, size_t len, const char **store,
+			   unsigned char nar[32])
+{
+	const char *h;
+
+	*store = NULL;
+	if (len < 4 + NAR_HASH_NIX32 + 4 || memcmp(rel, "nar/", 4) ||
+	    memcmp(rel + len - 4, ".nar", 4))
+		return 0;
+	h = rel + 4;
+	if (len == 4 + STORE_HASH_LEN + 1 + NAR_HASH_NIX32 + 4) {
+		if (h[STORE_HASH_LEN] != '-' || !store_hash_valid(h, STORE_HASH_LEN))
+			return 0;
+		*store = h;
+		h += STORE_HASH_LEN + 1;
+	} else if (len != 4 + NAR_HASH_NIX32 + 4) {
+		return 0;
+	}
+	return !nix32_decode(h, NAR_HASH_NIX32, nar, 32);
+}
+
+size_t access_index_resolve_nar(const struct access_index *ix, const char *rel, size_t rellen,
+				const char *store_hash, int64_t *ids, size_t max,
+				enum access_nar_match *how)
+{
+	enum access_nar_match dummy;
+	unsigned char nar[32];
+	const char *named;
+	int has_nar = nar_name_hashes(rel, rellen, &named, nar);
+	uint32_t i;
+	size_t n;
+
+	if (!how)
+		how = &dummy;
+	*how = ACCESS_NAR_NONE;
+	if (store_hash || named) {
+		char h[STORE_HASH_LEN + 1];
+		const struct ai_narinfo *ni;
+		memcpy(h, store_hash ? store_hash : named, STORE_HASH_LEN);
+		h[STORE_HASH_LEN] = '\0';
+		if ((i = narinfo_item(ix, h)) == HASHMAP_NONE)
+			return 0;
+		ni = &ix->ni[i];
+		if (!((ni->url != HASHMAP_NONE && ni->url == url_item(ix, rel, rellen)) ||
+		      (has_nar && ni->has_nar && !memcmp(ni->nar, nar, 32))))
+			return 0;
+		if (max)
+			ids[0] = ni->id;
+		*how = ACCESS_NAR_STORE_HASH;
+		return 1;
+	}
+	if ((n = access_index_nar(ix, rel, rellen, ids, max))) {
+		*how = ACCESS_NAR_URL;
+		return n;
+	}
+	if (has_nar &&
+	    (i = hashmap_find(&ix->nar_map, hash_fnv1a(nar, 32), nar_eq, ix, nar)) != HASHMAP_NONE) {
+		*how = ACCESS_NAR_NAR_HASH;
+		return chain(ix, ix->nars[i].first, ids, max);
+	}
+	return 0;
 }
 
 /* ---- aggregation -------------------------------------------------------------- */

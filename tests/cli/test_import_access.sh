@@ -3,8 +3,11 @@
 # nginx (combined) and S3 logs written here, the exact accesses rows
 # checked with sqlite3, per-log counts, idempotency (also gzip-compressed
 # and under another name), stdin, --json, --prefix and the default prefix
-# of an http cache, a missing file among others, bad input, usage errors,
-# and what it changes: cachix's victims in 'simulate --next'.
+# of an http cache, a wrong prefix (exit 1, the prefix suggested, not marked
+# imported, the corrected run records; JSON counts against the DB), a
+# missing file among others, bad input, usage errors, and what it changes:
+# cachix's victims in 'simulate --next'.  Harmonia's URL forms:
+# test_import_access_harmonia.sh.
 . "$(dirname "$0")/../lib/lib.sh"
 need sqlite3 jq gzip awk
 W="$T/w"
@@ -254,9 +257,67 @@ expect_eq bad-logs-recorded "$(logs "$DB")" "$(echo "$before" | awk -F/ '{ print
 sed -e "s| \"\([A-Z]*\) /| \"\1 /cache/|" -e "s|http://cache.example/|http://cache.example/cache/|" \
 	"$T/access.log" >"$T/prefixed.log"
 expect_eq prefixed-written "$(grep -c '"GET [a-z:/.]*/cache/' "$T/prefixed.log")" 14
+# the wrong prefix (the default, /): nothing recorded, exit 1, the prefix
+# the requests suggest, and the log not marked imported
 cp "$BASE" "$T/p1.db"
 cg "$T/p1.db" import-access "$T/prefixed.log"
-has prefix-root-ignores "$T/out" "20 lines, 0 requests (0 recorded, 0 unknown), 17 ignored"
+expect_eq wrong-prefix-status "$rc" 1
+has wrong-prefix-says "$T/err" "'$T/prefixed.log': nothing recorded: no request is for a narinfo or NAR of file://$W/cache under the prefix '/', but 8 would be under '/cache/': run again with --prefix /cache/"
+hasnt wrong-prefix-no-summary "$T/out" "imported as log"
+expect_eq wrong-prefix-not-marked "$(logs "$T/p1.db")" "0/0"
+expect_eq wrong-prefix-no-rows "$(q "$T/p1.db" "SELECT count(*) FROM accesses")" 0
+cg "$T/p1.db" import-access --json --prefix /wrong/ "$T/prefixed.log"
+expect_eq wrong-prefix-json-status "$rc" 1
+expect_eq wrong-prefix-json "$(jq -c '.[0] | [.status, .logId, .lines, .requests, .matched, .recorded, .unknown,
+	.ignored, .malformed, .paths, .firstAt, .suggestedPrefix]' "$T/out")" \
+	'["failed",null,20,0,0,0,0,17,3,0,null,"/cache/"]'
+has wrong-prefix-json-error "$T/out" "under the prefix '/wrong/', but 8 would be under '/cache/'"
+# the corrected run records the lines
+cg "$T/p1.db" import-access --json --prefix /cache/ "$T/prefixed.log"
+expect_eq right-prefix-status "$rc" 0
+expect_eq right-prefix-json "$(jq -c '.[0] | [.status, .logId, .requests, .matched, .recorded, .unknown, .paths]' "$T/out")" \
+	'["imported",1,10,8,8,2,5]'
+expect_eq right-prefix-rows "$(rows "$T/p1.db")" "$(cat "$T/got1")"
+# JSON counts are what the DB holds: recorded = the log's row, paths = distinct paths
+expect_eq right-prefix-json-db "$(jq -r '.[0] | "\(.recorded) \(.paths) \(.days)"' "$T/out")" \
+	"$(q "$T/p1.db" "SELECT (SELECT recorded FROM access_logs) || ' ' || count(DISTINCT path_id) || ' ' || count(DISTINCT day) FROM accesses")"
+expect_eq right-prefix-hits-db "$(q "$T/p1.db" "SELECT sum(narinfo_hits) + sum(nar_hits) FROM accesses")" 9
+# the same again: already imported, and nothing recorded this time
+cg "$T/p1.db" import-access --json --prefix /cache/ "$T/prefixed.log"
+expect_eq again-json "$(jq -c '.[0] | [.status, .logId, .matched, .recorded, .paths, .firstAt]' "$T/out")" \
+	'["already-imported",1,8,0,0,null]'
+# a log an older cachegc marked imported with nothing recorded is imported now
+cp "$BASE" "$T/p0.db"
+q "$T/p0.db" "INSERT INTO access_logs (cache_id, source, format, digest, imported_at, lines, requests, recorded,
+	unknown, ignored, malformed) VALUES (1, 'old', 'combined', '$(sha256sum <"$T/prefixed.log" | cut -c1-64)',
+	0, 20, 0, 0, 0, 17, 3)"
+cg "$T/p0.db" import-access --prefix /cache/ "$T/prefixed.log"
+expect_eq old-zero-row-status "$rc" 0
+has old-zero-row-imports "$T/out" "imported as log 1 (combined): 20 lines, 10 requests (8 recorded, 2 unknown)"
+expect_eq old-zero-row-replaced "$(q "$T/p0.db" "SELECT count(*) || ' ' || group_concat(source) FROM access_logs")" "1 $T/prefixed.log"
+# nothing under any prefix: only other files, or failed requests
+{
+	echo "203.0.113.7 - - [22/May/2024:09:00:04 +0000] \"GET /nix-cache-info HTTP/1.1\" 200 40 $A"
+	echo "203.0.113.7 - - [22/May/2024:09:00:05 +0000] \"GET /$P1.narinfo HTTP/1.1\" 404 0 $A"
+} >"$T/nothing.log"
+cg "$T/p0.db" import-access --json "$T/nothing.log"
+expect_eq nothing-status "$rc" 1
+expect_eq nothing-json "$(jq -c '.[0] | [.status, .requests, .recorded, .ignored, .suggestedPrefix]' "$T/out")" \
+	'["failed",0,0,2,null]'
+has nothing-says "$T/out" "none of its 2 lines is a successful narinfo or NAR request (2 ignored, 0 malformed)"
+# only unknown paths: crawl first; the right shape under another prefix
+{
+	echo "203.0.113.6 - - [22/May/2024:09:00:02 +0000] \"GET /$UNKNOWN_H.narinfo HTTP/1.1\" 200 1 $A"
+	echo "203.0.113.6 - - [22/May/2024:09:00:03 +0000] \"GET /$UNKNOWN_NAR HTTP/1.1\" 200 1 $A"
+} >"$T/unknown.log"
+cg "$T/p0.db" import-access "$T/unknown.log"
+expect_eq unknown-status "$rc" 1
+has unknown-says "$T/err" "its 2 narinfo and NAR requests under '/' are all for paths the database does not know for file://$W/cache (2 unknown); crawl the cache first"
+sed 's| "GET /| "GET /other/|' "$T/unknown.log" >"$T/unknown-other.log"
+cg "$T/p0.db" import-access --json "$T/unknown-other.log"
+expect_eq unknown-other "$(jq -c '.[0] | [.status, .requests, .suggestedPrefix]' "$T/out")" '["failed",0,"/other/"]'
+has unknown-other-says "$T/out" "2 look like narinfo or NAR requests under '/other/' (--prefix /other/), but the database does not know them"
+expect_eq nothing-logs "$(logs "$T/p0.db")" "1/10"
 cp "$BASE" "$T/p2.db"
 cg "$T/p2.db" import-access --prefix cache "$T/prefixed.log"
 has prefix-given "$T/out" "10 requests (8 recorded, 2 unknown)"

@@ -409,12 +409,12 @@ TEST(index_lookups)
 	access_index_init(&ix);
 	CHECK_INT(access_index_narinfo(&ix, H1), 0);
 	CHECK_INT(access_index_nar(&ix, "nar/a", 5, ids, 4), 0);
-	CHECK_INT(access_index_add(&ix, H1, 10, "nar/a.nar.xz", 12), 0);
-	CHECK_INT(access_index_add(&ix, H2, 20, "nar/a.nar.xz", 12), 0);   /* a shared NAR */
-	CHECK_INT(access_index_add(&ix, H3, 30, "nar/b.nar.xz", 12), 0);
-	CHECK_INT(access_index_add(&ix, H1, 99, "nar/c.nar.xz", 12), 0);   /* first id stays */
-	CHECK(access_index_add(&ix, "short", 5, "x", 1) < 0);
-	CHECK(access_index_add(&ix, H1, 0, "x", 1) < 0);
+	CHECK_INT(access_index_add(&ix, H1, 10, "nar/a.nar.xz", 12, NULL), 0);
+	CHECK_INT(access_index_add(&ix, H2, 20, "nar/a.nar.xz", 12, NULL), 0);   /* a shared NAR */
+	CHECK_INT(access_index_add(&ix, H3, 30, "nar/b.nar.xz", 12, NULL), 0);
+	CHECK_INT(access_index_add(&ix, H1, 99, "nar/c.nar.xz", 12, NULL), 0);   /* first id stays */
+	CHECK(access_index_add(&ix, "short", 5, "x", 1, NULL) < 0);
+	CHECK(access_index_add(&ix, H1, 0, "x", 1, NULL) < 0);
 	CHECK_INT(access_index_narinfo(&ix, H1), 10);
 	CHECK_INT(access_index_narinfo(&ix, H2), 20);
 	CHECK_INT(access_index_narinfo(&ix, H3), 30);
@@ -434,7 +434,7 @@ TEST(index_lookups)
 		char url[64];
 		snprintf(hash, sizeof(hash), "%c%031d", alphabet[i % 32], i);
 		snprintf(url, sizeof(url), "nar/%d.nar", i / 2);
-		CHECK_INT(access_index_add(&ix, hash, 1000 + i, url, strlen(url)), 0);
+		CHECK_INT(access_index_add(&ix, hash, 1000 + i, url, strlen(url), NULL), 0);
 	}
 	for (int i = 0; i < 20000; i += 997) {
 		char url[64];
@@ -444,6 +444,143 @@ TEST(index_lookups)
 		CHECK_INT(access_index_nar(&ix, url, strlen(url), ids, 4), 2);
 	}
 	CHECK_INT(access_index_narinfo(&ix, H2), 20);
+	access_index_release(&ix);
+}
+
+/* Two SHA-256 NAR hashes in nix32 (52 characters) and a third store hash. */
+#define N1 "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
+#define N2 "1b9p7w4aqr1mxrcnbfp2pizy9hp8m0vf0mdqa9w1p6cmli6976v4"
+#define H4 "4b9p7w4aqr1mxrcnbfp2pizy9hp8m0vf"
+
+TEST(queries)
+{
+	char h[33];
+	size_t n;
+	const char *q;
+
+	q = access_target_query("/nar/" N1 ".nar?hash=" H1, strlen("/nar/" N1 ".nar?hash=" H1), 0, &n);
+	CHECK(q != NULL);
+	CHECK_INT(n, 5 + 32);
+	CHECK_INT(access_query_store_hash(q, n, h), 1);
+	CHECK_STR(h, H1);
+	CHECK(access_target_query("/nar/x.nar", 10, 0, &n) == NULL);
+	CHECK_INT(n, 0);
+	q = access_target_query("/x?", 3, 0, &n);
+	CHECK(q != NULL);
+	CHECK_INT(n, 0);
+	CHECK(access_target_query("nar/a?b", 7, 1, &n) == NULL);   /* an S3 key has no query */
+
+	/* among other parameters, first "hash" decides */
+	CHECK_INT(access_query_store_hash("a=1&hash=" H2 "&b", strlen("a=1&hash=" H2 "&b"), h), 1);
+	CHECK_STR(h, H2);
+	CHECK_INT(access_query_store_hash("hash=" H2 "&hash=" H1, 5 + 32 + 6 + 32, h), 1);
+	CHECK_STR(h, H2);
+	/* not a store hash: too short, too long, a letter nix32 lacks, escaped, other keys */
+	CHECK_INT(access_query_store_hash("hash=abc", 8, h), 0);
+	CHECK_INT(access_query_store_hash("hash=" H1 "0", 5 + 33, h), 0);
+	CHECK_INT(access_query_store_hash("hash=0c5mm8ka4jnlgpc9ld6xnrsz8xjpgqbe", 37, h), 0);
+	CHECK_INT(access_query_store_hash("hash=%30c5mm8ka4jnlgpc9ld6xnrsz8xjpgqb", 39, h), 0);
+	CHECK_INT(access_query_store_hash("xhash=" H1, 6 + 32, h), 0);
+	CHECK_INT(access_query_store_hash("hash" H1, 4 + 32, h), 0);
+	CHECK_INT(access_query_store_hash("", 0, h), 0);
+	CHECK_INT(access_query_store_hash(NULL, 0, h), 0);
+	/* a query longer than the buffer the caller gives is read by length */
+	CHECK_INT(access_query_store_hash("hash=" H1 "XYZ", 5 + 32, h), 1);
+}
+
+/* The NAR URL forms of harmonia, nix-serve and Nix, resolved. */
+TEST(resolve_nar)
+{
+	struct access_index ix;
+	enum access_nar_match how;
+	int64_t ids[4];
+	const char *r;
+
+	access_index_init(&ix);
+	/* harmonia: two paths with the same NAR (and so the same file), a third */
+	CHECK_INT(access_index_add(&ix, H1, 10, "nar/" N1 ".nar?hash=" H1, 4 + 52 + 4 + 6 + 32,
+				   "sha256:" N1), 0);
+	CHECK_INT(access_index_add(&ix, H2, 20, "nar/" N1 ".nar?hash=" H2, 4 + 52 + 4 + 6 + 32,
+				   "sha256:" N1), 0);
+	/* nix-serve's URL for H3 */
+	CHECK_INT(access_index_add(&ix, H3, 30, "nar/" H3 "-" N2 ".nar", 4 + 32 + 1 + 52 + 4,
+				   "sha256:" N2), 0);
+	/* Nix's: compressed, by file hash; its NarHash is N1's, in base16 */
+	CHECK_INT(access_index_add(&ix, H4, 40, "nar/" N2 ".nar.xz", 4 + 52 + 7,
+				   "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), 0);
+
+	/* the query names the path */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H2, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 20);
+	CHECK_INT(how, ACCESS_NAR_STORE_HASH);
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H1, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 10);
+	/* ... but not a path whose narinfo names another file or NAR */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H3, ids, 4, &how), 0);
+	CHECK_INT(how, ACCESS_NAR_NONE);
+	/* ... nor one the index lacks: no fallback to the others with that NAR */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), "5b9p7w4aqr1mxrcnbfp2pizy9hp8m0vf",
+					   ids, 4, &how), 0);
+	/* without the query: every narinfo naming the file */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 2);
+	CHECK((ids[0] == 10 && ids[1] == 20) || (ids[0] == 20 && ids[1] == 10));
+	CHECK_INT(how, ACCESS_NAR_URL);
+	CHECK_INT(access_index_nar(&ix, r, strlen(r), ids, 4), 2);
+	/* the whole URL with its query is no file name */
+	r = "nar/" N1 ".nar?hash=" H1;
+	CHECK_INT(access_index_nar(&ix, r, strlen(r), ids, 4), 0);
+
+	/* nix-serve's form: the store hash in the name, checked against the NarHash */
+	r = "nar/" H3 "-" N2 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 30);
+	CHECK_INT(how, ACCESS_NAR_STORE_HASH);
+	/* harmonia serves it too: for H1, whose URL is harmonia's, by its NarHash */
+	r = "nar/" H1 "-" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 10);
+	r = "nar/" H1 "-" N2 ".nar";   /* the wrong NAR hash */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 0);
+
+	/* harmonia's request for a path whose narinfo has Nix's URL (a cache
+	 * served by harmonia since the crawl): by its NarHash */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H4, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 40);
+	CHECK_INT(how, ACCESS_NAR_STORE_HASH);
+	r = "nar/" H4 "-" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 40);
+	/* without the query, the narinfos naming the file come first */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 2);
+	CHECK_INT(how, ACCESS_NAR_URL);
+
+	/* nar/<narhash>.nar that no URL names: the paths with that NarHash */
+	r = "nar/" N2 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 30);
+	CHECK_INT(how, ACCESS_NAR_NAR_HASH);
+	/* Nix's compressed file: by URL only (its name is the file hash) */
+	r = "nar/" N2 ".nar.xz";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 1);
+	CHECK_INT(ids[0], 40);
+	CHECK_INT(how, ACCESS_NAR_URL);
+	/* with a query hash that is its own: fine; someone else's: not */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H4, ids, 4, &how), 1);
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), H1, ids, 4, &how), 0);
+	/* names that are no NAR hash */
+	r = "nar/" N2 "x.nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 0);
+	r = "nar/0000000000000000000000000000000000000000000000000000.nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 0);
+	r = "nar/zmdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73.nar";   /* > 256 bits */
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, ids, 4, &how), 0);
+	CHECK_INT(access_index_resolve_nar(&ix, "", 0, NULL, ids, 4, &how), 0);
+	/* max 0 counts without storing */
+	r = "nar/" N1 ".nar";
+	CHECK_INT(access_index_resolve_nar(&ix, r, strlen(r), NULL, NULL, 0, NULL), 2);
 	access_index_release(&ix);
 }
 
@@ -519,6 +656,8 @@ int main(void)
 	RUN(classify);
 	RUN(what_counts);
 	RUN(index_lookups);
+	RUN(queries);
+	RUN(resolve_nar);
 	RUN(aggregation);
 	RUN(formats);
 	return test_summary();
