@@ -77,7 +77,7 @@ $(MAN): $(BIN)
 $(BASHCOMP): $(BIN)
 	$(BIN) --completion=bash > $@.tmp && mv $@.tmp $@
 
-install: all
+install: $(BIN) $(MAN) $(BASHCOMP)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/cachegc
 	$(INSTALL) -m 644 $(MAN) $(DESTDIR)$(MANDIR)/man1/cachegc.1
