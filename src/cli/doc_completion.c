@@ -38,8 +38,12 @@ static const char *value_kind(const struct option *o, struct strbuf *sb)
 	}
 	if (!strcmp(o->name, "cache"))
 		return "cache";
-	if (o->type == OPT_PATH_T)
-		return o->argh && !strcmp(o->argh, "DIR") ? "dir" : "file";
+	/* a PATH, or any value called FILE or DIR (--roots FILE is a
+	 * callback: it may be repeated) */
+	if (o->argh && !strcmp(o->argh, "DIR"))
+		return "dir";
+	if (o->type == OPT_PATH_T || (o->argh && !strcmp(o->argh, "FILE")))
+		return "file";
 	return "text";
 }
 
@@ -66,26 +70,29 @@ static void put_option_list(FILE *f, const struct opt_parser *p)
 /* The value kinds of p's options as case arms "CMD --name) echo KIND ;;". */
 static void put_value_arms(FILE *f, const char *cmd, const struct opt_parser *p)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, arm = STRBUF_INIT;
 
 	for (const struct option *o = p->opts; o->type != OPT_END_T; o++) {
 		const char *kind;
 
 		if (!visible(o) || !(kind = value_kind(o, &sb)))
 			continue;
+		strbuf_reset(&arm);
+		strbuf_addf(&arm, "%s --%s", cmd, o->name);
 		fputs("\t", f);
-		put_quoted(f, cmd);
-		fprintf(f, "' --%s'", o->name);
+		put_quoted(f, arm.buf);
 		if (o->short_name) {
+			strbuf_reset(&arm);
+			strbuf_addf(&arm, "%s -%c", cmd, o->short_name);
 			fputs("|", f);
-			put_quoted(f, cmd);
-			fprintf(f, "' -%c'", o->short_name);
+			put_quoted(f, arm.buf);
 		}
 		fputs(") echo ", f);
 		put_quoted(f, kind);
 		fputs(" ;;\n", f);
 	}
 	strbuf_release(&sb);
+	strbuf_release(&arm);
 }
 
 /* The subcommands of c: the lowercase word after "cachegc ... NAME" in its
