@@ -155,6 +155,6 @@ build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/nix/narinfo.c src/nix/nix
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -D_GNU_SOURCE -o $@ $^
 
 clean:
-	rm -rf build build-san build-clang build-clang-san build-fuzz cachegc $(filter build-%,$(B))
+	rm -rf build build-san build-clang build-clang-san build-fuzz build-deb cachegc $(filter build-%,$(B))
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -341,66 +341,18 @@ static void put_synopsis(FILE *f, const char *usage)
 	}
 }
 
-/* The comment block (lines "-- ...") before each CREATE TABLE or VIEW of
- * the embedded schema, as .TP items; only the comment's first paragraph
- * (up to a bare "--" line). */
-static void put_tables(FILE *f)
+static void put_table(void *arg, const char *kind, const char *name, const char *migration,
+		      const char *doc)
 {
-	struct strbuf doc = STRBUF_INIT;
+	FILE *f = arg;
 
-	for (unsigned m = 0; m < n_migrations; m++) {
-		size_t n;
-		struct span *l = split_lines(migrations[m].sql, &n);
-		int para_ended = 0;
-
-		strbuf_reset(&doc);
-		for (size_t k = 0; k < n; k++) {
-			struct span s = trim(l[k]);
-			const char *kind = NULL;
-			size_t skip = 0;
-
-			if (s.n >= 2 && !strncmp(s.p, "--", 2) && s.p == l[k].p) {
-				struct span c = {s.p + 2, s.n - 2};
-
-				if (c.n && c.p[0] == ' ') {
-					c.p++;
-					c.n--;
-				}
-				if (!trim(c).n) {
-					para_ended = doc.len > 0;
-				} else if (!para_ended) {
-					strbuf_add(&doc, c.p, c.n);
-					strbuf_addch(&doc, '\n');
-				}
-				continue;
-			}
-			if (s.n > 13 && !strncmp(s.p, "CREATE TABLE ", 13)) {
-				kind = "table";
-				skip = 13;
-			} else if (s.n > 12 && !strncmp(s.p, "CREATE VIEW ", 12)) {
-				kind = "view";
-				skip = 12;
-			}
-			if (kind) {
-				size_t e = skip;
-
-				if (s.n > skip + 14 && !strncmp(s.p + skip, "IF NOT EXISTS ", 14))
-					skip += 14, e = skip;
-				while (e < s.n && s.p[e] != ' ' && s.p[e] != '(')
-					e++;
-				fputs(".TP\n\\fB", f);
-				put_text(f, s.p + skip, e - skip, 0);
-				fprintf(f, "\\fR (%s, %s)\n", kind, migrations[m].name);
-				if (doc.len)
-					put_prose(f, doc.buf, AT_TP);
-			}
-			/* a comment documents only the statement right after it */
-			strbuf_reset(&doc);
-			para_ended = 0;
-		}
-		free(l);
-	}
-	strbuf_release(&doc);
+	fputs(".TP\n\\fB", f);
+	put_str(f, name, 0);
+	fprintf(f, "\\fR (%s, ", kind);
+	put_str(f, migration, 0);
+	fputs(")\n", f);
+	if (*doc)
+		put_prose(f, doc, AT_TP);
 }
 
 static const char *const examples[] = {
@@ -528,7 +480,7 @@ void doc_manpage(const struct doc_src *d, FILE *f)
 	fputs(".SH DATABASE\n"
 	      "The tables and views a database holds, for direct queries with \\fBsqlite3\\fR(1)\n"
 	      "(times are seconds since the epoch, UTC; sizes are bytes).\n", f);
-	put_tables(f);
+	schema_each_object(put_table, f);
 
 	fputs(".SH EXAMPLES\n", f);
 	for (size_t k = 0; examples[k]; k += 2) {

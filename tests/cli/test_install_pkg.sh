@@ -42,7 +42,7 @@ done
 grep -q '^Depends:.*\${shlibs:Depends}' "$ROOT/debian/control" && pass depends-shlibs || fail depends-shlibs "no \${shlibs:Depends}"
 grep -q '^Recommends:.*gnuplot-nox' "$ROOT/debian/control" && pass recommends-gnuplot || fail recommends-gnuplot "no gnuplot-nox"
 [ -x "$ROOT/debian/rules" ] && pass rules-executable || fail rules-executable "$(ls -l "$ROOT/debian/rules")"
-grep -q 'dh_auto_install -- PREFIX=/usr' "$ROOT/debian/rules" && pass rules-prefix || fail rules-prefix "not installed into /usr"
+grep -q 'dh_auto_install -- .*PREFIX=/usr' "$ROOT/debian/rules" && pass rules-prefix || fail rules-prefix "not installed into /usr"
 
 # --- package.nix ------------------------------------------------------------------
 
