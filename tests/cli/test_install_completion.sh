@@ -54,6 +54,18 @@ for c in $(cat "$T/cmds"); do
 	comp cachegc --db x.db "$c" -- >"$T/got"
 	if [ -s "$T/want" ] && cmp -s "$T/want" "$T/got"; then pass "options-$c"; else fail "options-$c" "$(diff "$T/want" "$T/got")"; fi
 done
+# Every --policy and --format of any command names its choices in its
+# option table (OPT_STRING_OF, OPT_CALLBACK_OF or OPT_ENUM), so both the
+# completion and the man page offer them.
+for c in $(cat "$T/cmds"); do
+	for o in $($CACHEGC "$c" --help | options /dev/stdin | grep -E '^--(policy|format)$'); do
+		kind=$(bash -c '. "$1"; _cachegc_value "$2" "$3"' sh "$C" "$c" "$o")
+		case $kind in
+		"choice "?*) pass "choices-$c$o" ;;
+		*) fail "choices-$c$o" "'$kind': give the option its choices in the table (OPT_STRING_OF)" ;;
+		esac
+	done
+done
 # after a global option's value, the command is completed
 expect_comp after-global-value "coverage" cachegc --now 2024-05-01 cov
 
