@@ -466,6 +466,9 @@ void doc_manpage(const struct doc_src *d, FILE *f)
 
 	fputs(".SH ENVIRONMENT\n"
 	      ".TP\n.B CACHEGC_DB\nThe database when \\fB\\-\\-db\\fR is not given.\n"
+	      ".TP\n.B CACHEGC_BUSY_TIMEOUT_MS\n"
+	      "How long to wait for a database another cachegc is writing, in milliseconds\n"
+	      "(default 10000, at most 600000).\n"
 	      ".TP\n.B PATH\n\\fBcachegc report\\fR runs \\fBgnuplot\\fR(1) from the \\fBPATH\\fR to draw its charts.\n"
 	      ".TP\n.B SOURCE_DATE_EPOCH\nOnly for \\fBcachegc \\-\\-man\\fR: the date of this page.\n"
 	      ".TP\n.BR http_proxy \", \" https_proxy \", \" no_proxy\n"
