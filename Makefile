@@ -50,11 +50,42 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BIN      := $(B)/cachegc
+# cachegc(1) and the bash completion, written by the built binary from its
+# command and option tables (src/cli/doc_*.c), so they match --help.
+MAN      := $(B)/cachegc.1
+BASHCOMP := $(B)/cachegc.bash
 
-.PHONY: all check demo deps bench clean unit-tests fuzz
+# make install: PREFIX, DESTDIR and the directories below, as usual.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+INSTALL     ?= install
 
-all: $(BIN)
+.PHONY: all check demo deps bench clean unit-tests fuzz install uninstall
+
+all: $(BIN) $(MAN) $(BASHCOMP)
 	@ln -sf $(BIN) cachegc
+
+# The page's date: $SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from
+# debian/changelog), else the last commit's, else today.
+$(MAN): $(BIN)
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)} \
+		$(BIN) --man > $@.tmp && mv $@.tmp $@
+
+$(BASHCOMP): $(BIN)
+	$(BIN) --completion=bash > $@.tmp && mv $@.tmp $@
+
+install: $(BIN) $(MAN) $(BASHCOMP)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/cachegc
+	$(INSTALL) -m 644 $(MAN) $(DESTDIR)$(MANDIR)/man1/cachegc.1
+	$(INSTALL) -m 644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/cachegc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cachegc $(DESTDIR)$(MANDIR)/man1/cachegc.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/cachegc
 
 $(B)/%.o: src/%.c | $(B)
 	@mkdir -p $(dir $@)
@@ -124,6 +155,6 @@ build-fuzz/fuzz_narinfo: tests/fuzz/fuzz_narinfo.c src/nix/narinfo.c src/nix/nix
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -D_GNU_SOURCE -o $@ $^
 
 clean:
-	rm -rf build build-san build-clang build-clang-san build-fuzz cachegc $(filter build-%,$(B))
+	rm -rf build build-san build-clang build-clang-san build-fuzz build-deb cachegc $(filter build-%,$(B))
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -7,7 +7,9 @@
 #                           and clang with its sanitizer runtimes, cmark-gfm
 #                           (GitHub's Markdown, to render coverage --markdown),
 #                           chromium and xmllint (to render and parse the
-#                           report's page and charts)
+#                           report's page and charts), mandoc, man-db and
+#                           bash-completion (cachegc(1) and the completion),
+#                           debhelper and lintian (the .deb)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -17,6 +19,9 @@ if [ "$what" = test ]; then
 	# --no-install-recommends): CI runs the suite under clang's ASan and
 	# UBSan too.
 	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils"
+	# the install tests and the Debian package: man page checkers, the
+	# bash-completion loader, dpkg-buildpackage with debhelper, lintian
+	need="$need mandoc man-db groff-base bash-completion dpkg-dev debhelper lintian"
 fi
 missing=
 for p in $need; do

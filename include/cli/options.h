@@ -61,7 +61,11 @@ struct option {
 	                               column); NULL hides the option */
 	uint64_t min, max;          /* OPT_COUNT_T bounds, inclusive */
 	double dmin, dmax;          /* OPT_DAYS_T bounds, inclusive */
-	const char *const *choices; /* OPT_ENUM_T: NULL-terminated */
+	const char *const *choices; /* OPT_ENUM_T: NULL-terminated; on an
+	                               OPT_STRING_T or OPT_CALLBACK_T (the
+	                               _OF macros): the values the man page
+	                               and the shell completion offer (the
+	                               command checks them) */
 	opt_cb cb;                  /* OPT_CALLBACK_T */
 	const char *want;           /* what a refused value should have been
 	                               ("a number of paths (1 to 1000000)");
@@ -77,6 +81,9 @@ struct option {
 	{ .type = OPT_FLAG_T, .name = (n), .short_name = (s), .offset = OPT_VAL_(T, f), .help = (h) }
 #define OPT_STRING(n, T, f, a, h) \
 	{ .type = OPT_STRING_T, .name = (n), .offset = OPT_VAL_(T, f), .argh = (a), .help = (h) }
+#define OPT_STRING_OF(n, T, f, a, ch, h) \
+	{ .type = OPT_STRING_T, .name = (n), .offset = OPT_VAL_(T, f), .argh = (a), .help = (h), \
+	  .choices = (ch) }
 #define OPT_PATH(n, T, f, a, h) \
 	{ .type = OPT_PATH_T, .name = (n), .offset = OPT_VAL_(T, f), .argh = (a), .help = (h) }
 #define OPT_SIZE(n, T, f, a, h) \
@@ -94,6 +101,9 @@ struct option {
 	  .choices = (ch) }
 #define OPT_CALLBACK(n, a, fn, w, h) \
 	{ .type = OPT_CALLBACK_T, .name = (n), .argh = (a), .help = (h), .cb = (fn), .want = (w) }
+#define OPT_CALLBACK_OF(n, a, fn, w, ch, h) \
+	{ .type = OPT_CALLBACK_T, .name = (n), .argh = (a), .help = (h), .cb = (fn), .want = (w), \
+	  .choices = (ch) }
 
 /* parser.flags */
 #define PARSE_STOP_AT_ARG 1u  /* the first positional and all after it are

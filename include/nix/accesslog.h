@@ -45,6 +45,8 @@ enum access_format {
 };
 /* "combined", "s3" or "auto" (static). */
 const char *access_format_name(enum access_format f);
+/* The names by enum access_format, NULL-terminated. */
+extern const char *const access_format_names[];
 /* Parse a --format value.  0 or -1. */
 int access_format_parse(const char *s, enum access_format *out);
 

@@ -7,6 +7,7 @@
 #define CACHEGC_LOOKUP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct db;
 
@@ -15,6 +16,10 @@ struct db;
  * when url is not NULL, *url (malloc'd).  Returns 0 or -1 (reported, with
  * the list of known caches when ambiguous). */
 int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url);
+
+/* Print the URL of every cache, one a line, in id order (for the shell
+ * completion of --cache).  0 or -1 (reported). */
+int cache_print_urls(struct db *db, FILE *f);
 
 /* Resolve a store path given as "/nix/store/<hash>-<name>[/sub/path]",
  * "<hash>-<name>" or "<hash>".  Returns 1 and sets *path_id when the DB

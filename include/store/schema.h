@@ -14,4 +14,13 @@ struct migration {
 extern const struct migration migrations[];
 extern const unsigned n_migrations;
 
+/* Each CREATE TABLE and CREATE VIEW of the migrations, in order: kind
+ * "table" or "view", its name, the migration's file name, and the first
+ * paragraph (up to a bare "--" line) of the "-- " comment right above it,
+ * one comment line a line, without the "-- " ("" when none).  For the
+ * manual page; the strings last only for the call. */
+typedef void (*schema_object_fn)(void *arg, const char *kind, const char *name,
+				 const char *migration, const char *doc);
+void schema_each_object(schema_object_fn fn, void *arg);
+
 #endif

@@ -44,7 +44,7 @@ static int check_prefix(const struct option *opt, const char *v, void *base)
 static const struct option import_access_options[] = {
 	OPT_STRING("cache", struct import_access_cli, cache, "CACHE",
 		 "the cache (URL, directory or id); default: the only one"),
-	OPT_CALLBACK("format", "F", check_format, "combined, s3 or auto",
+	OPT_CALLBACK_OF("format", "F", check_format, "combined, s3 or auto", access_format_names,
 		 "combined, s3 or auto (default auto)"),
 	OPT_CALLBACK("prefix", "PATH", check_prefix, "a URL path such as / or /cache/",
 		 "the URL path of the cache root in the logs, e.g. /cache/\n"

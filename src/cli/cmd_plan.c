@@ -23,7 +23,7 @@ static const struct option plan_options[] = {
 	OPT_SIZE("limit", struct plan_cli, limit, "SIZE",
 		 "the size to stay at or under: bytes, or K/M/G/T\n"
 		 "(1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB (1000-based)"),
-	OPT_STRING("policy", struct plan_cli, policy, "P",
+	OPT_STRING_OF("policy", struct plan_cli, policy, "P", evict_policies,
 		 "who proposes what goes (default: priority):\n"
 		 "  priority  keep whole closures of the most valuable\n"
 		 "            evaluation outputs (see --weights); the rest\n"

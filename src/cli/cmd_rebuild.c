@@ -31,7 +31,7 @@ static const struct option rebuild_options[] = {
 	OPT_SIZE("limit", struct rebuild_cli, limit, "SIZE",
 		 "the cache's space limit: model which items the GC\n"
 		 "keeps once pushed (survives) and drop the rest"),
-	OPT_STRING("policy", struct rebuild_cli, policy, "P",
+	OPT_STRING_OF("policy", struct rebuild_cli, policy, "P", gc_policy_names,
 		   "the GC with --limit: cachix (default), attic,\n"
 		   "niks3 or priority"),
 	OPT_STRING("branch", struct rebuild_cli, branch, "B", "only this branch"),

@@ -30,7 +30,8 @@ struct simulate_cli {
 static const char *const access_models[] = {"auto", "logs", "evals", NULL};
 
 static const struct option simulate_options[] = {
-	OPT_STRING("policy", struct simulate_cli, policy, "P", "cachix, attic, niks3 or priority"),
+	OPT_STRING_OF("policy", struct simulate_cli, policy, "P", gc_policy_names,
+		      "cachix, attic, niks3 or priority"),
 	OPT_SIZE("limit", struct simulate_cli, limit, "SIZE",
 		 "size limit (cachix, priority): bytes, K/M/G/T (1024-based),\n"
 		 "KiB/MiB/GiB/TiB, KB/MB/GB/TB"),

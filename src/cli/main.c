@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/doc.h"
 #include "store/db.h"
+#include "store/lookup.h"
 #include "lib/util.h"
 #include "lib/version.h"
 
@@ -47,6 +49,9 @@ struct global_opts {
 	const char *db;
 	int64_t now;
 	int quiet, help, version;
+	/* hidden, for the build and the shell completion (cli/doc.h) */
+	int man, list_caches;
+	const char *completion;
 };
 
 static const struct option global_options[] = {
@@ -56,8 +61,11 @@ static const struct option global_options[] = {
 		 "the clock for everything this run records: 2024-05-01,\n"
 		 "2024-05-01T12:00:00Z (UTC) or @EPOCH (default: real time)"),
 	OPT_FLAG("quiet", 'q', struct global_opts, quiet, "no progress display"),
-	OPT_FLAG("help", 'h', struct global_opts, help, "this text;  --version  the version"),
-	OPT_FLAG("version", 0, struct global_opts, version, NULL),
+	OPT_FLAG("help", 'h', struct global_opts, help, "this text"),
+	OPT_FLAG("version", 0, struct global_opts, version, "the version (and the schema's)"),
+	OPT_FLAG("man", 0, struct global_opts, man, NULL),
+	OPT_STRING("completion", struct global_opts, completion, "SHELL", NULL),
+	OPT_FLAG("list-caches", 0, struct global_opts, list_caches, NULL),
 	OPT_END(),
 };
 
@@ -109,6 +117,27 @@ int main(int argc, char **argv)
 	if (g.version) {
 		printf("cachegc %s (schema %u)\n", CACHEGC_VERSION, db_latest_version());
 		return 0;
+	}
+	if (g.man || g.completion) {
+		struct doc_src d = {&global_parser, commands, ARRAY_SIZE(commands)};
+
+		if (g.man) {
+			doc_manpage(&d, stdout);
+		} else if (!strcmp(g.completion, "bash")) {
+			doc_completion_bash(&d, stdout);
+		} else {
+			error("--completion: no completion for '%s' (there is one for bash)",
+			      g.completion);
+			return 2;
+		}
+		return fflush(stdout) || ferror(stdout) ? 1 : 0;
+	}
+	if (g.list_caches) {
+		if (db_open(&db, g.db, DB_OPEN_READ))
+			return 1;
+		rc = cache_print_urls(&db, stdout);
+		db_close(&db);
+		return rc || fflush(stdout) ? 1 : 0;
 	}
 	if (g.now != INT64_MIN)
 		clock_set(g.now);

@@ -42,17 +42,21 @@ const char *access_format_name(enum access_format f)
 	}
 }
 
+const char *const access_format_names[] = {
+	[ACCESS_FMT_AUTO] = "auto",
+	[ACCESS_FMT_COMBINED] = "combined",
+	[ACCESS_FMT_S3] = "s3",
+	NULL,
+};
+
 int access_format_parse(const char *s, enum access_format *out)
 {
-	if (!strcmp(s, "auto"))
-		*out = ACCESS_FMT_AUTO;
-	else if (!strcmp(s, "combined"))
-		*out = ACCESS_FMT_COMBINED;
-	else if (!strcmp(s, "s3"))
-		*out = ACCESS_FMT_S3;
-	else
-		return -1;
-	return 0;
+	for (int k = 0; access_format_names[k]; k++)
+		if (!strcmp(s, access_format_names[k])) {
+			*out = (enum access_format)k;
+			return 0;
+		}
+	return -1;
 }
 
 /* ---- fields ------------------------------------------------------------ */

@@ -42,6 +42,19 @@ static void list_caches(struct db *db)
 	sqlite3_reset(st);
 }
 
+int cache_print_urls(struct db *db, FILE *f)
+{
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_CACHES, SQL_NOARGS);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st)) == 1)
+		fprintf_printable(f, "%s\n", db_col_text(st, 1));
+	sqlite3_reset(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int cache_resolve(struct db *db, const char *arg, int64_t *id, char **url)
 {
 	sqlite3_stmt *st;
