@@ -612,6 +612,7 @@ static int cache_info_space(char c)
 int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out,
 			 struct narinfo_error *err)
 {
+	struct kv_reader r;
 	struct quoted q, q2;
 	size_t pos = 0;
 	unsigned line = 0;
@@ -624,14 +625,8 @@ int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out
 		err->line = 0;
 		err->msg[0] = '\0';
 	}
-	if (len > NARINFO_MAX_BYTES) {
-		fail(err, 0, "nix-cache-info larger than %d bytes", NARINFO_MAX_BYTES);
+	if (kv_start(&r, buf, len, "nix-cache-info", err))  /* the size cap */
 		goto fail;
-	}
-	if (len && !buf) {
-		fail(err, 0, "no buffer");
-		goto fail;
-	}
 	while (pos < len) {
 		const char *l = buf + pos, *nl = memchr(l, '\n', len - pos), *colon, *v;
 		size_t llen = nl ? (size_t)(nl - l) : len - pos, klen, vlen;
