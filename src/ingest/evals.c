@@ -322,6 +322,7 @@ static int system_from_lines(struct db *db, const struct eval_meta *m,
 	if (!n)
 		snprintf(res->system, sizeof(res->system), "%s", EVALS_DEFAULT_SYSTEM);
 	if (n > 1) {
+		res->system[0] = '\0';
 		snprintf(res->failure, sizeof(res->failure), "'%s': its jobs are for %u systems: "
 			 "%s; say which one the evaluation is filed under with --system (or a "
 			 "manifest's SYSTEM field); nothing imported", m->source, n, sb.buf);

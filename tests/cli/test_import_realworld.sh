@@ -74,6 +74,8 @@ cg import-eval --branch master --rev 3333cccc "$T/mixed.jsonl"
 expect_eq mixed-refused "$rc" 1
 has mixed-says "$T/err" "its jobs are for 2 systems: aarch64-linux (4 jobs), x86_64-linux (1 job); say which one the evaluation is filed under with --system"
 expect_eq mixed-nothing "$(q "SELECT count(*) FROM evaluations WHERE rev = '3333cccc'")" 0
+cg import-eval --json --branch master --rev 3333cccc "$T/mixed.jsonl"
+expect_eq mixed-json "$(jq -c '.evaluations[0] | [.status, .system]' "$T/out")" '["failed",null]'
 cg import-eval --branch master --rev 3333cccc --system aarch64-linux "$T/mixed.jsonl"
 expect_eq mixed-given "$rc" 0
 # no line names a system: x86_64-linux, as before
