@@ -76,7 +76,7 @@ struct eval_import_result {
 	unsigned eval_errors;      /* jobs that failed to evaluate */
 	unsigned bad_lines;        /* malformed lines skipped */
 	unsigned duplicates;       /* lines repeating an attr, skipped */
-	char system[65];           /* the evaluation's system, as given or
+	char system[256];          /* the evaluation's system, as given or
 	                              found in its lines ('' when it failed
 	                              before that) */
 	struct import_problems problems;
