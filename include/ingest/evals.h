@@ -56,7 +56,8 @@ struct eval_meta {
 	const char *branch;
 	const char *rev;
 	const char *capabilities;  /* normalized (caps_normalize) */
-	const char *system;        /* "x86_64-linux" */
+	const char *system;        /* "x86_64-linux", or NULL: the one the jobs
+	                              name (see evals_import) */
 	const char *jobset;        /* or NULL */
 	const char *source;        /* file name for messages and the DB, "-" for stdin */
 	int64_t time;              /* when it was evaluated */
@@ -75,11 +76,17 @@ struct eval_import_result {
 	unsigned eval_errors;      /* jobs that failed to evaluate */
 	unsigned bad_lines;        /* malformed lines skipped */
 	unsigned duplicates;       /* lines repeating an attr, skipped */
+	char system[256];          /* the evaluation's system, as given or
+	                              found in its lines ('' when it failed
+	                              before that) */
 	struct import_problems problems;
 	char failure[512];         /* why it failed, when the input was at fault
 	                              (empty when the error was reported already,
 	                              e.g. by the DB layer) */
 };
+
+/* An evaluation's system when neither the user nor its jobs name one. */
+#define EVALS_DEFAULT_SYSTEM "x86_64-linux"
 
 /*
  * Import one nix-eval-jobs output read from in as the evaluation m, in one
@@ -91,6 +98,9 @@ struct eval_import_result {
  * m->time_given is 0, the evaluation also counts as already imported when
  * the newest one of the same branch, rev, capabilities and system has the
  * same jobs, so re-running an import without --time is idempotent too.
+ * With m->system NULL, the evaluation's system is the one its jobs name
+ * ("system" of each line); several fail the import, none gives
+ * EVALS_DEFAULT_SYSTEM; res->system says which it is.
  * Returns 0, or -1 with nothing recorded: the reason is in res->failure
  * when the input was at fault, else already reported.  The caller
  * releases res->problems in both cases.

@@ -14,6 +14,8 @@
 
 /* At most this many capabilities in one set. */
 #define CAPS_MAX 64
+/* The canonical string of the empty set. */
+#define CAPS_NONE "none"
 
 /*
  * Normalize a capability list such as "8.9, 8.6" or "8.6 8.9 8.6" to the
@@ -22,7 +24,8 @@
  * ("9.0" < "9.0a" < "9.0f" < "10.0").  An item is MAJOR.MINOR in decimal
  * without leading zeros, optionally followed by the architecture suffix
  * 'a' or 'f' (nixpkgs' "9.0a", "10.0f").  An empty list, "8", "8.x" or
- * any other junk is refused.
+ * any other junk is refused.  The list "none" (alone) is the empty set,
+ * a jobset built without CUDA: CAPS_NONE.
  * Returns 0 and *out (malloc'd, the caller frees), or -1 with *err filled
  * (err->line 0).
  */

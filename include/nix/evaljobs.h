@@ -30,9 +30,14 @@ struct eval_output {
 };
 
 struct eval_job {
-	char *attr;            /* "python3Packages.torch" (required) */
+	char *attr;            /* "python3Packages.torch" (required): the names
+	                          of "attrPath" joined by '.', none quoted, so
+	                          nix-eval-jobs' "\"dotted.attr\"" is
+	                          "dotted.attr" */
 	char *error;           /* non-NULL: the attr failed to evaluate; then
-	                          drv_path and outputs may be empty */
+	                          drv_path and outputs are empty, except for an
+	                          aggregate whose constituents failed (its line
+	                          has "error", "drvPath" and "outputs") */
 	char *name;            /* derivation name, or NULL */
 	char *system;          /* the job's system, or NULL */
 	char *drv_path;        /* full .drv store path (required without error) */
@@ -47,12 +52,24 @@ struct eval_job {
 /*
  * Parse one nix-eval-jobs output line (a JSON object) into *job.  Store
  * paths must lie directly in store_dir ("/nix/store").  Unknown keys (meta,
- * inputDrvs, attrPath, ...) are ignored; keys given twice are refused.
+ * inputDrvs, constituents, ...) are ignored; keys given twice are refused.
  * Returns 0, or -1 with *err filled and *job released.
  */
 int eval_job_parse(const char *buf, size_t len, const char *store_dir,
 		   struct eval_job *job, struct parse_error *err);
 void eval_job_release(struct eval_job *job);
+
+/*
+ * The line of a Nix error message s[0..len) that says what went wrong,
+ * for a one-line summary: Nix prints "error:" alone on the first line when
+ * a trace ("… while evaluating ...") follows, and the message after the
+ * trace, as "error: MESSAGE".  So: the text after the first "error:" that
+ * has text after it (leading spaces skipped), else the first non-blank
+ * line (nix-eval-jobs' own messages: "job: does not exist").  Returns its
+ * length (0 when s is blank) and its offset in *start; spaces around it
+ * are left out.  ANSI colour codes are the caller's to strip first.
+ */
+size_t eval_error_summary(const char *s, size_t len, size_t *start);
 
 /* ---- build outcomes ------------------------------------------------ */
 
@@ -95,8 +112,11 @@ typedef void (*build_bad_fn)(void *ctx, unsigned line, unsigned item, const char
 /*
  * Parse a build-results document: one Hydra build object, an array of
  * them (Hydra's eval builds list), or JSON lines / concatenated objects,
- * in either shape: Hydra's {"drvpath", "buildstatus", "finished",
- * "stoptime", "timestamp", "job", "nixname", "system", "id", ...} or
+ * in any of three shapes: Hydra's {"drvpath", "buildstatus", "finished",
+ * "stoptime", "timestamp", "job", "nixname", "system", "id", ...}; what
+ * Hydra's RunCommand plugin writes to $HYDRA_JSON after a build
+ * {"event", "build", "finished", "timestamp", "stopTime", "buildStatus",
+ * "drvPath", "job", "nixName", "system", "outputs": [...], ...}; or
  * {"drvPath", "status", "time" (epoch seconds or a date), "attr"|"job",
  * "name", "system"}.  A JSON-lines line that is not JSON is reported to
  * bad() and skipped; so is a record with an unknown status or a missing

@@ -15,6 +15,7 @@
 #include "analysis/coverage.h"
 #include "store/db.h"
 #include "nix/caps.h"
+#include "nix/evaljobs.h"
 #include "store/lookup.h"
 #include "lib/util.h"
 
@@ -149,13 +150,13 @@ static void add_counts(struct strbuf *sb, const struct cov_column *c)
 		strbuf_addstr(sb, "every output cached");
 }
 
-/* The first line of an error, at most max bytes. */
-static void add_first_line(struct strbuf *sb, const char *s, size_t max)
+/* The line of an evaluation error that says what failed (Nix puts a bare
+ * "error:" first when a trace follows), at most max bytes. */
+static void add_error_line(struct strbuf *sb, const char *e, size_t max)
 {
-	size_t n = strcspn(s, "\n");
+	size_t off, n = eval_error_summary(e, strlen(e), &off);
+	const char *s = e + off;
 
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
 	if (n > max) {
 		strbuf_add_printable(sb, s, max);
 		strbuf_addstr(sb, "...");
@@ -211,7 +212,7 @@ static void add_detail(struct strbuf *sb, const struct coverage *cv, const struc
 	case COV_FAILED:
 		if (r->error) {
 			strbuf_addstr(sb, "evaluation error: ");
-			add_first_line(sb, r->error, 160);
+			add_error_line(sb, r->error, 160);
 		} else {
 			strbuf_addstr(sb, "build ");
 			add_text(sb, r->reason ? r->reason : "");

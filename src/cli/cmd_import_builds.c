@@ -1,6 +1,7 @@
 /*
  * cmd_import_builds.c - `cachegc import-builds`: record build outcomes per
- * derivation from Hydra's build JSON or JSON lines.  The work is
+ * derivation from Hydra's build JSON, its RunCommand plugin's $HYDRA_JSON
+ * or JSON lines.  The work is
  * builds_import() (evals.c).
  */
 #include <errno.h>
@@ -32,7 +33,7 @@ static const struct opt_parser import_builds_parser = {
 	.name = "import-builds",
 	.usage = "usage: cachegc import-builds [--json] FILE|-\n"
 		 "\n"
-		 "Record build outcomes per derivation, from either:\n"
+		 "Record build outcomes per derivation, from any of:\n"
 		 "  - Hydra's build JSON: one build object, an array of them (a jobset\n"
 		 "    evaluation's builds), or one per line; \"buildstatus\" 0 succeeded,\n"
 		 "    1 failed, 2 dependency failed, 3 aborted, 4 cancelled, 6 failed with\n"
@@ -40,6 +41,14 @@ static const struct opt_parser import_builds_parser = {
 		 "    limit exceeded, 11 output limit exceeded, 12 non-deterministic;\n"
 		 "    \"finished\": 0 means queued; \"drvpath\", \"stoptime\", \"timestamp\",\n"
 		 "    \"job\", \"nixname\", \"system\" and \"id\" are kept;\n"
+		 "  - the file Hydra's RunCommand plugin names in $HYDRA_JSON after each\n"
+		 "    build (\"drvPath\", \"buildStatus\", \"finished\", \"stopTime\",\n"
+		 "    \"timestamp\", \"job\", \"nixName\", \"system\", \"build\"), so a Hydra\n"
+		 "    can feed its builds one by one: in hydra.conf,\n"
+		 "      <runcommand>\n"
+		 "        job = PROJECT:JOBSET:*\n"
+		 "        command = cachegc --db DB import-builds \"$HYDRA_JSON\"\n"
+		 "      </runcommand>\n"
 		 "  - JSON lines {\"drvPath\": \"/nix/store/...drv\", \"status\": S, \"time\": T}\n"
 		 "    with S one of succeeded, failed, dependency-failed, aborted, cancelled,\n"
 		 "    failed-with-output, timed-out, cached-failure, unsupported,\n"

@@ -16,7 +16,6 @@
 #include "lib/util.h"
 
 #define MANIFEST_MAX (16u * 1024 * 1024)
-#define DEFAULT_SYSTEM "x86_64-linux"
 
 /* Strings: a manifest's lines carry the same fields, and entry_meta()
  * checks both alike. */
@@ -31,9 +30,11 @@ static const struct option import_eval_options[] = {
 	OPT_STRING("rev", struct import_eval_cli, rev, "R", "the nixpkgs revision evaluated"),
 	OPT_STRING("capabilities", struct import_eval_cli, caps, "L",
 		 "the cudaCapabilities, e.g. 8.6,8.9 (a set: order,\n"
-		 "spaces and repeats do not matter)"),
+		 "spaces and repeats do not matter); 'none' (the\n"
+		 "default) for a jobset built without CUDA"),
 	OPT_STRING("system", struct import_eval_cli, system, "S",
-		 "the evaluation's system (default " DEFAULT_SYSTEM ")"),
+		 "the evaluation's system (default: the one its jobs\n"
+		 "name; " EVALS_DEFAULT_SYSTEM " when none does)"),
 	OPT_STRING("time", struct import_eval_cli, time, "T",
 		 "when it was evaluated: 2024-05-01, 2024-05-01T12:00:00Z\n"
 		 "or @EPOCH (default: the clock, see the global --now)"),
@@ -41,8 +42,8 @@ static const struct option import_eval_options[] = {
 		 "a free label for it, e.g. the CI jobset"),
 	OPT_PATH("manifest", struct import_eval_cli, manifest, "FILE",
 		 "import many evaluations: one per line,\n"
-		 "  FILE<TAB>BRANCH<TAB>REV<TAB>CAPABILITIES[<TAB>SYSTEM\n"
-		 "  [<TAB>TIME[<TAB>JOBSET]]]\n"
+		 "  FILE<TAB>BRANCH<TAB>REV[<TAB>CAPABILITIES[<TAB>SYSTEM\n"
+		 "  [<TAB>TIME[<TAB>JOBSET]]]]\n"
 		 "empty fields take the defaults; '#' lines and blank\n"
 		 "lines are ignored; relative FILEs are read from the\n"
 		 "manifest's directory; each evaluation is its own\n"
@@ -64,18 +65,20 @@ static const struct option import_eval_options[] = {
 
 static const struct opt_parser import_eval_parser = {
 	.name = "import-eval",
-	.usage = "usage: cachegc import-eval --branch B --rev R --capabilities LIST\n"
+	.usage = "usage: cachegc import-eval --branch B --rev R [--capabilities LIST]\n"
 		 "                           [--system S] [--time T] [--jobset NAME]\n"
 		 "                           [--strict] [--json] FILE|-\n"
 		 "   or: cachegc import-eval --manifest FILE [--system S] [--jobset NAME]\n"
 		 "                           [--strict] [--json]\n"
 		 "\n"
 		 "Record one evaluation: the JSON lines nix-eval-jobs printed for a nixpkgs\n"
-		 "branch at a revision with a set of cudaCapabilities.  Lines with \"error\"\n"
-		 "are kept as attrs that failed to evaluate; cacheStatus and neededBuilds\n"
-		 "are kept when present.  Malformed lines are reported (file:line) and\n"
-		 "skipped; the rest is imported in one transaction.  Importing the same\n"
-		 "evaluation again changes nothing.\n"
+		 "branch at a revision with a set of cudaCapabilities.  Attrs are recorded\n"
+		 "by their attrPath (nix-eval-jobs' \"\\\"dotted.attr\\\"\" is dotted.attr).\n"
+		 "Lines with \"error\" are kept as attrs that failed to evaluate (an\n"
+		 "aggregate's with its outputs); cacheStatus and neededBuilds are kept when\n"
+		 "present.  Malformed lines are reported (file:line) and skipped; the rest\n"
+		 "is imported in one transaction.  Importing the same evaluation again\n"
+		 "changes nothing.  Jobs for several systems need --system.\n"
 		 "\n"
 		 "options:\n",
 	.opts = import_eval_options,
@@ -104,20 +107,22 @@ static void entry_release(struct entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Fill e's metadata from text fields (system and jobset may be NULL or
- * empty for the default; so may time_s, for the clock).  0, or -1 with
- * the reason in msg. */
+/* Fill e's metadata from text fields (caps NULL, system and jobset NULL
+ * or empty for the default: "none", the jobs' system, none; so may
+ * time_s be, for the clock).  0, or -1 with the reason in msg. */
 static int entry_meta(struct entry *e, const char *branch, const char *rev, const char *caps,
 		      const char *system, const char *time_s, const char *jobset,
 		      char *msg, size_t msgsz)
 {
 	struct evals_error err;
 
-	if (!system || !*system)
-		system = DEFAULT_SYSTEM;
+	if (system && !*system)
+		system = NULL;
+	if (!caps)
+		caps = CAPS_NONE;
 	if (evals_check_label("the branch", branch, 1, &err) ||
 	    evals_check_label("the rev", rev, 0, &err) ||
-	    evals_check_label("the system", system, 0, &err) ||
+	    (system && evals_check_label("the system", system, 0, &err)) ||
 	    (jobset && *jobset && evals_check_label("the jobset", jobset, 1, &err))) {
 		snprintf(msg, msgsz, "%s", err.msg);
 		return -1;
@@ -138,7 +143,7 @@ static int entry_meta(struct entry *e, const char *branch, const char *rev, cons
 	}
 	e->branch = xstrdup(branch);
 	e->rev = xstrdup(rev);
-	e->system = xstrdup(system);
+	e->system = system ? xstrdup(system) : NULL;
 	e->jobset = jobset && *jobset ? xstrdup(jobset) : NULL;
 	return 0;
 }
@@ -206,10 +211,10 @@ static int read_manifest(const char *path, const char *def_system, const char *d
 			continue;
 		snprintf(where, sizeof(where), "%s:%u", path, lineno);
 		nf = split_tabs(p, f, ARRAY_SIZE(f));
-		if (nf > ARRAY_SIZE(f) || nf < 4) {
-			error("%s: %s tab-separated fields; want FILE<TAB>BRANCH<TAB>REV<TAB>"
-			      "CAPABILITIES[<TAB>SYSTEM[<TAB>TIME[<TAB>JOBSET]]]", where,
-			      nf > ARRAY_SIZE(f) ? "more than 7" : nf == 1 ? "1" : nf == 2 ? "2" : "3");
+		if (nf > ARRAY_SIZE(f) || nf < 3) {
+			error("%s: %s tab-separated fields; want FILE<TAB>BRANCH<TAB>REV[<TAB>"
+			      "CAPABILITIES[<TAB>SYSTEM[<TAB>TIME[<TAB>JOBSET]]]]", where,
+			      nf > ARRAY_SIZE(f) ? "more than 7" : nf == 1 ? "1" : "2");
 			bad++;
 			continue;
 		}
@@ -218,7 +223,7 @@ static int read_manifest(const char *path, const char *def_system, const char *d
 			bad++;
 			continue;
 		}
-		if (entry_meta(&e, f[1], f[2], f[3], nf > 4 && *f[4] ? f[4] : def_system,
+		if (entry_meta(&e, f[1], f[2], nf > 3 && *f[3] ? f[3] : NULL, nf > 4 && *f[4] ? f[4] : def_system,
 			       nf > 5 ? f[5] : NULL, nf > 6 && *f[6] ? f[6] : def_jobset,
 			       msg, sizeof(msg))) {
 			error("%s: %s", where, msg);
@@ -334,9 +339,11 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 				      "status", rc ? "failed" : res.already ? "already-imported" : "imported",
 				      "evaluationId", rc ? json_null() : json_integer(res.evaluation_id),
 				      "branch", e->branch, "rev", e->rev, "capabilities", e->caps,
-				      "system", e->system,
+				      "system", res.system[0] ? res.system : e->system ? e->system : "",
 				      "time", format_time(res.already ? res.existing_time : e->time, t, sizeof(t)),
 				      "jobset", e->jobset ? json_string(e->jobset) : json_null());
+		if (!res.system[0] && !e->system)
+			json_object_set_new(o, "system", json_null());  /* failed before */
 		json_object_set_new(o, "lines", json_integer(res.lines));
 		json_object_set_new(o, "jobs", json_integer(res.jobs));
 		json_object_set_new(o, "outputs", json_integer(res.outputs));
@@ -352,13 +359,13 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 	} else if (!rc && res.already) {
 		fprintf_printable(stdout, "'%s': already imported as evaluation %lld (%s %.12s "
 		       "[%s] %s at %s, imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
-		       e->branch, e->rev, e->caps, e->system,
+		       e->branch, e->rev, e->caps, res.system,
 		       format_time(res.existing_time, t, sizeof(t)),
 		       format_time(res.imported_at, t2, sizeof(t2)));
 	} else if (!rc) {
 		fprintf_printable(stdout, "'%s': imported evaluation %lld (%s %.12s [%s] %s at "
 		       "%s): %u jobs, %u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
-		       e->branch, e->rev, e->caps, e->system, format_time(e->time, t, sizeof(t)),
+		       e->branch, e->rev, e->caps, res.system, format_time(e->time, t, sizeof(t)),
 		       res.jobs, res.outputs, res.eval_errors);
 		if (res.bad_lines || res.duplicates)
 			printf("; skipped %u malformed and %u duplicate lines", res.bad_lines,
@@ -406,9 +413,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		if (!file)
 			return cmd_usage_error(&cmd_import_eval, "no FILE given ('-' reads "
 					       "standard input)");
-		if (!branch || !rev || !caps)
-			return cmd_usage_error(&cmd_import_eval, "--branch, --rev and "
-					       "--capabilities are required");
+		if (!branch || !rev)
+			return cmd_usage_error(&cmd_import_eval, "--branch and --rev are required");
 		char msg[300];
 		if (entry_meta(&single, branch, rev, caps, system, time_s, jobset, msg,
 			       sizeof(msg))) {

@@ -26,6 +26,7 @@ enum {
 	Q_STAGE_CLEAR,
 	Q_STAGE_FIND,
 	Q_STAGE_INS,
+	Q_STAGE_SYSTEMS,
 	Q_EVAL_EXACT,
 	Q_EVAL_NEWEST,
 	Q_EVAL_DIFF,
@@ -47,6 +48,10 @@ static const char *const sql[Q_N] = {
 	"INSERT INTO temp.eval_stage (attr, output, path_id, drv_id, name, system, error,"
 	" cache_status, needed_builds, needed_substitutes, line)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	/* The systems the jobs name, most jobs first. */
+	[Q_STAGE_SYSTEMS] =
+	"SELECT system, count(DISTINCT attr) AS n FROM temp.eval_stage WHERE system IS NOT NULL"
+	" GROUP BY system ORDER BY n DESC, system",
 	[Q_EVAL_EXACT] =
 	"SELECT id, time, imported_at, source FROM evaluations WHERE branch = ?1 AND rev = ?2"
 	" AND capabilities = ?3 AND system = ?4 AND time = ?5",
@@ -194,7 +199,7 @@ static int stage_job(struct db *db, const char *store_dir, const struct eval_job
 		stmt_done(st);
 		return 1;
 	}
-	if (job->error) {
+	if (job->error && !job->noutputs) {
 		if (stage_row(db, job, "", -1, -1, line))
 			return -1;
 		res->jobs++;
@@ -215,6 +220,8 @@ static int stage_job(struct db *db, const char *store_dir, const struct eval_job
 			goto out;
 	res->jobs++;
 	res->outputs += (unsigned)job->noutputs;
+	if (job->error)
+		res->eval_errors++;   /* an aggregate, its outputs kept */
 	rc = 0;
 	goto out;
 refused:
@@ -278,6 +285,59 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * The evaluation's system when none was given: the one its jobs name, or
+ * EVALS_DEFAULT_SYSTEM when none names one, into res->system.  Jobs for
+ * several systems fail (res->failure): which of them the evaluation is
+ * filed under is the user's to say.  0, or -1.
+ */
+static int system_from_lines(struct db *db, const struct eval_meta *m,
+			     struct eval_import_result *res)
+{
+	sqlite3_stmt *st = stmt_query(db, &stmts, Q_STAGE_SYSTEMS, SQL_NOARGS);
+	struct strbuf sb = STRBUF_INIT;
+	struct parse_error e;
+	unsigned n = 0;
+	int r;
+
+	if (!st)
+		return -1;
+	while ((r = db_step(db, st)) == 1) {
+		const char *sys = db_col_text(st, 0);
+		if (!n)
+			snprintf(res->system, sizeof(res->system), "%s", sys);
+		if (n < 4)
+			strbuf_addf(&sb, "%s%.64s (%lld job%s)", n ? ", " : "", sys,
+				    (long long)sqlite3_column_int64(st, 1),
+				    sqlite3_column_int64(st, 1) == 1 ? "" : "s");
+		else if (n == 4)
+			strbuf_addstr(&sb, ", ...");
+		n++;
+	}
+	stmt_done(st);
+	if (r < 0) {
+		strbuf_release(&sb);
+		return -1;
+	}
+	if (!n)
+		snprintf(res->system, sizeof(res->system), "%s", EVALS_DEFAULT_SYSTEM);
+	if (n > 1) {
+		res->system[0] = '\0';
+		snprintf(res->failure, sizeof(res->failure), "'%s': its jobs are for %u systems: "
+			 "%s; say which one the evaluation is filed under with --system (or a "
+			 "manifest's SYSTEM field); nothing imported", m->source, n, sb.buf);
+		strbuf_release(&sb);
+		return -1;
+	}
+	strbuf_release(&sb);
+	if (evals_check_label("the system its jobs name", res->system, 0, &e)) {
+		snprintf(res->failure, sizeof(res->failure), "'%s': %s; give --system; nothing "
+			 "imported", m->source, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Read and stage every line of in.  0, or -1 (reported). */
 static int stage_input(struct db *db, FILE *in, const char *store_dir,
 		       const struct eval_meta *m, struct eval_import_result *res)
@@ -329,9 +389,10 @@ out:
 	return rc;
 }
 
-int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
+int evals_import(struct db *db, FILE *in, const struct eval_meta *given,
 		 struct eval_import_result *res)
 {
+	struct eval_meta meta = *given, *m = &meta;
 	struct found_eval f;
 	char *store_dir = NULL;
 	int64_t extra = 0, missing = 0;
@@ -359,6 +420,11 @@ int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 			 res->bad_lines, res->duplicates);
 		goto out;
 	}
+	if (m->system)
+		snprintf(res->system, sizeof(res->system), "%s", m->system);
+	else if (system_from_lines(db, m, res))
+		goto out;
+	m->system = res->system;
 
 	/* Already there? */
 	if ((r = find_eval(db, Q_EVAL_EXACT, m, &f)) < 0)

@@ -4,6 +4,7 @@
 #include "nix/caps.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/parse_error.h"
 #include "lib/util.h"
@@ -69,6 +70,18 @@ int caps_normalize(const char *s, size_t len, char **out, struct parse_error *er
 	char show[PARSE_SHOWN_MAX];
 
 	*out = NULL;
+	/* "none": a jobset built without CUDA, keyed like any other set. */
+	{
+		size_t b = 0, e = len;
+		while (b < e && (s[b] == ',' || is_space(s[b])))
+			b++;
+		while (e > b && (s[e - 1] == ',' || is_space(s[e - 1])))
+			e--;
+		if (e - b == 4 && !memcmp(s + b, "none", 4)) {
+			*out = xstrdup(CAPS_NONE);
+			return 0;
+		}
+	}
 	while (i < len) {
 		size_t start;
 		struct cap c;
@@ -82,13 +95,13 @@ int caps_normalize(const char *s, size_t len, char **out, struct parse_error *er
 			i++;
 		if (cap_parse(s + start, i - start, &c))
 			return parse_fail(err, 0, "'%s' is not a CUDA capability (want MAJOR.MINOR such "
-				    "as 8.6, or 9.0a)", parse_shown(show, sizeof(show), s + start, i - start));
+				    "as 8.6, or 9.0a; or the list 'none')", parse_shown(show, sizeof(show), s + start, i - start));
 		if (ncaps == CAPS_MAX)
 			return parse_fail(err, 0, "more than %d capabilities", CAPS_MAX);
 		caps[ncaps++] = c;
 	}
 	if (!ncaps)
-		return parse_fail(err, 0, "no capabilities given (want a list such as 8.6,8.9)");
+		return parse_fail(err, 0, "no capabilities given (want a list such as 8.6,8.9, or 'none')");
 	qsort(caps, ncaps, sizeof(caps[0]), cap_cmp);
 	for (i = 0; i < ncaps; i++) {
 		if (i && !cap_cmp(&caps[i - 1], &caps[i]))

@@ -110,6 +110,102 @@ static int count_array(json_t *o, const char *key, int64_t *out, struct parse_er
 	return 0;
 }
 
+/*
+ * The attr as its names joined by '.', none quoted, into job->attr (which
+ * holds nix-eval-jobs' "attr" on entry).  nix-eval-jobs writes a name
+ * holding a dot in double quotes ("attr": "\"dotted.attr\"", "attrPath":
+ * ["dotted.attr"]), as Nix's attribute-path syntax wants it; --attr globs
+ * are matched against the names.  From "attrPath" when the line has it
+ * (nix-eval-jobs always prints it), else by reading the quotes of "attr"
+ * (left as it is when they do not pair up).  0 or -1 with *err.
+ */
+static int attr_from_path(json_t *root, struct eval_job *job, struct parse_error *err)
+{
+	json_t *path = json_object_get(root, "attrPath"), *v;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (path && !json_is_null(path)) {
+		if (!json_is_array(path) || !json_array_size(path))
+			return parse_fail(err, 0, "\"attrPath\" is not a non-empty array");
+		json_array_foreach(path, i, v) {
+			if (!json_is_string(v)) {
+				strbuf_release(&sb);
+				return parse_fail(err, 0, "\"attrPath\" item %zu is not a string",
+						  i + 1);
+			}
+			if (i)
+				strbuf_addch(&sb, '.');
+			strbuf_add(&sb, json_string_value(v), json_string_length(v));
+			if (sb.len > 4096) {
+				strbuf_release(&sb);
+				return parse_fail(err, 0, "\"attrPath\" is longer than 4096 bytes");
+			}
+		}
+		if (!sb.len) {
+			strbuf_release(&sb);
+			return parse_fail(err, 0, "\"attrPath\" names nothing");
+		}
+		if (memchr(sb.buf, '\0', sb.len) || json_field_has_control(sb.buf, sb.len)) {
+			strbuf_release(&sb);
+			return parse_fail(err, 0, "\"attrPath\" holds control characters");
+		}
+	} else {
+		const char *a = job->attr;
+		for (i = 0; a[i]; i++) {
+			if (a[i] != '"' || (i && a[i - 1] != '.')) {
+				strbuf_addch(&sb, a[i]);
+				continue;
+			}
+			const char *q = strchr(a + i + 1, '"');
+			if (!q || (q[1] && q[1] != '.')) {
+				strbuf_release(&sb);
+				return 0;   /* not nix-eval-jobs' quoting: as it is */
+			}
+			strbuf_add(&sb, a + i + 1, (size_t)(q - (a + i + 1)));
+			i = (size_t)(q - a);
+		}
+		if (!sb.len) {
+			strbuf_release(&sb);
+			return 0;
+		}
+	}
+	free(job->attr);
+	job->attr = strbuf_detach(&sb);
+	return 0;
+}
+
+size_t eval_error_summary(const char *s, size_t len, size_t *start)
+{
+	size_t first = len, first_n = 0;
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - s) : len, b = i, e = end;
+
+		while (b < e && is_space(s[b]))
+			b++;
+		while (e > b && is_space(s[e - 1]))
+			e--;
+		if (e - b >= 6 && !memcmp(s + b, "error:", 6)) {
+			size_t m = b + 6;
+			while (m < e && is_space(s[m]))
+				m++;
+			if (m < e) {
+				*start = m;
+				return e - m;
+			}
+		}
+		if (first == len && b < e) {
+			first = b;
+			first_n = e - b;
+		}
+		i = nl ? end + 1 : len;
+	}
+	*start = first == len ? 0 : first;
+	return first_n;
+}
+
 static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
 		     struct parse_error *err)
 {
@@ -121,10 +217,25 @@ static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
 		return parse_fail(err, 0, "not a JSON object");
 	if ((r = json_field_string(root, "attr", 4096, 0, &job->attr, err)) < 0)
 		return -1;
-	if (!r || !*job->attr)
+	if (!r || !*job->attr) {
+		char *e = NULL;
+		/* What nix-eval-jobs prints when the expression itself fails
+		 * (no job could be listed): {"error": "..."} alone. */
+		if (!r && json_field_string(root, "error", EVALS_MAX_LINE, 0, &e, err) == 1) {
+			size_t off, n = eval_error_summary(e, strlen(e), &off);
+			char show[PARSE_SHOWN_MAX];
+			parse_fail(err, 0, "an \"error\" with no \"attr\": nix-eval-jobs could not "
+				   "evaluate the jobset itself: %s",
+				   parse_shown(show, sizeof(show), e + off, n));
+			free(e);
+			return -1;
+		}
 		return parse_fail(err, 0, "no \"attr\"; is this nix-eval-jobs output?");
+	}
 	if (json_field_has_control(job->attr, strlen(job->attr)))
 		return parse_fail(err, 0, "\"attr\" holds control characters");
+	if (attr_from_path(root, job, err))
+		return -1;
 	if (json_field_string(root, "error", EVALS_MAX_LINE, 0, &job->error, err) < 0 ||
 	    json_field_string(root, "name", 1024, 0, &job->name, err) < 0 ||
 	    json_field_string(root, "system", 64, 0, &job->system, err) < 0)
@@ -148,8 +259,14 @@ static int parse_job(json_t *root, const char *store_dir, struct eval_job *job,
 	    count_array(root, "neededSubstitutes", &job->needed_substitutes, err))
 		return -1;
 
-	if (job->error)
-		return 0;   /* a failed evaluation has no derivation */
+	/*
+	 * A failed evaluation has no derivation, except an aggregate (a job
+	 * with constituents) some of whose constituents failed: nix-eval-jobs
+	 * gives it its "error" and keeps its "drvPath" and "outputs" (the
+	 * aggregate as evaluated, not rewritten).  Those are kept then.
+	 */
+	if (job->error && !(json_object_get(root, "drvPath") && json_object_get(root, "outputs")))
+		return 0;
 	if ((r = json_field_string(root, "drvPath", 4096, 0, &job->drv_path, err)) < 0)
 		return -1;
 	if (!r)
@@ -251,30 +368,54 @@ static int build_labels(json_t *o, const char *job_key, const char *name_key,
 	return 0;
 }
 
-static int hydra_record(json_t *o, const char *store_dir, struct build_record *r,
-			struct parse_error *err)
+/*
+ * The two shapes Hydra writes a build in: its API's Build JSON (column
+ * names: "drvpath", "buildstatus", ...; also import-hydra's) and the
+ * payload its RunCommand plugin writes to $HYDRA_JSON after each build
+ * (Hydra::Plugin::RunCommand::makeJsonPayload: "drvPath", "buildStatus",
+ * "stopTime", "nixName", the build id as "build", "finished" a boolean,
+ * "outputs" an array of {name, path}, plus "event", "project", "jobset",
+ * "startTime", "homepage", "products", "metrics", ... which are ignored).
+ * Same meanings, other spellings.
+ */
+struct hydra_keys {
+	const char *what;      /* for messages */
+	const char *drvpath, *buildstatus, *stoptime, *id, *nixname;
+};
+static const struct hydra_keys hydra_api_keys = {
+	"Hydra build", "drvpath", "buildstatus", "stoptime", "id", "nixname",
+};
+static const struct hydra_keys hydra_runcommand_keys = {
+	"Hydra RunCommand build", "drvPath", "buildStatus", "stopTime", "build", "nixName",
+};
+
+static int hydra_record(json_t *o, const struct hydra_keys *k, const char *store_dir,
+			struct build_record *r, struct parse_error *err)
 {
 	json_t *v;
 	int64_t finished = -1, code = -1, stop = -1, queued = -1;
 	int r1;
 
-	if ((r1 = json_field_string(o, "drvpath", 4096, 0, &r->drv_path, err)) < 0)
+	if ((r1 = json_field_string(o, k->drvpath, 4096, 0, &r->drv_path, err)) < 0)
 		return -1;
 	if (!r1)
-		return parse_fail(err, 0, "Hydra build without \"drvpath\"");
-	if (check_store_path(r->drv_path, strlen(r->drv_path), store_dir, 1, "drvpath", err))
+		return parse_fail(err, 0, "%s without \"%s\"", k->what, k->drvpath);
+	if (check_store_path(r->drv_path, strlen(r->drv_path), store_dir, 1, k->drvpath, err))
 		return -1;
 	v = json_object_get(o, "finished");
 	if (v && json_is_boolean(v))
 		finished = json_is_true(v);
 	else if (json_field_int(o, "finished", &finished, err) < 0)
 		return -1;
-	if (json_field_int(o, "buildstatus", &code, err) < 0 || json_field_int(o, "stoptime", &stop, err) < 0 ||
-	    json_field_int(o, "timestamp", &queued, err) < 0 || json_field_int(o, "id", &r->hydra_id, err) < 0)
+	if (json_field_int(o, k->buildstatus, &code, err) < 0 ||
+	    json_field_int(o, k->stoptime, &stop, err) < 0 ||
+	    json_field_int(o, "timestamp", &queued, err) < 0 ||
+	    json_field_int(o, k->id, &r->hydra_id, err) < 0)
 		return -1;
 	if (finished < 0) {
 		if (code < 0)
-			return parse_fail(err, 0, "Hydra build with neither \"finished\" nor \"buildstatus\"");
+			return parse_fail(err, 0, "%s with neither \"finished\" nor \"%s\"", k->what,
+					  k->buildstatus);
 		finished = 1;
 	}
 	if (!finished) {
@@ -283,13 +424,13 @@ static int hydra_record(json_t *o, const char *store_dir, struct build_record *r
 		r->time = queued >= 0 ? queued : -1;
 	} else {
 		if (code < 0)
-			return parse_fail(err, 0, "finished Hydra build without \"buildstatus\"");
+			return parse_fail(err, 0, "finished %s without \"%s\"", k->what, k->buildstatus);
 		if (!(r->status = build_status_from_hydra(code)))
-			return parse_fail(err, 0, "unknown Hydra buildstatus %lld", (long long)code);
+			return parse_fail(err, 0, "unknown Hydra %s %lld", k->buildstatus, (long long)code);
 		r->hydra_status = (int)code;
 		r->time = stop > 0 ? stop : queued >= 0 ? queued : -1;
 	}
-	return build_labels(o, "job", "nixname", r, err);
+	return build_labels(o, "job", k->nixname, r, err);
 }
 
 static int line_record(json_t *o, const char *store_dir, struct build_record *r,
@@ -349,14 +490,19 @@ static int build_record_from_json(json_t *o, const char *store_dir, struct build
 	r->time = -1;
 	if (!json_is_object(o))
 		rc = parse_fail(err, 0, "not a JSON object");
-	else if (json_object_get(o, "drvpath") || json_object_get(o, "buildstatus") ||
-		 json_object_get(o, "finished"))
-		rc = hydra_record(o, store_dir, r, err);
+	else if (json_object_get(o, "drvpath") || json_object_get(o, "buildstatus"))
+		rc = hydra_record(o, &hydra_api_keys, store_dir, r, err);
+	else if (json_object_get(o, "buildStatus") || json_object_get(o, "event") ||
+		 (json_object_get(o, "finished") && json_object_get(o, "drvPath")))
+		rc = hydra_record(o, &hydra_runcommand_keys, store_dir, r, err);
+	else if (json_object_get(o, "finished"))
+		rc = hydra_record(o, &hydra_api_keys, store_dir, r, err);
 	else if (json_object_get(o, "drvPath"))
 		rc = line_record(o, store_dir, r, err);
 	else
-		rc = parse_fail(err, 0, "neither a Hydra build (\"drvpath\", \"buildstatus\") nor a "
-			  "build line (\"drvPath\", \"status\")");
+		rc = parse_fail(err, 0, "neither a Hydra build (\"drvpath\", \"buildstatus\"), a "
+			  "Hydra RunCommand build (\"drvPath\", \"buildStatus\") nor a build line "
+			  "(\"drvPath\", \"status\")");
 	if (rc)
 		build_record_release(r);
 	return rc;
@@ -371,7 +517,7 @@ int build_record_from_hydra(struct json_t *o, const char *store_dir,
 	r->hydra_id = -1;
 	r->hydra_status = -1;
 	r->time = -1;
-	rc = json_is_object(o) ? hydra_record(o, store_dir, r, err)
+	rc = json_is_object(o) ? hydra_record(o, &hydra_api_keys, store_dir, r, err)
 			       : parse_fail(err, 0, "a build is not a JSON object");
 	if (rc)
 		build_record_release(r);

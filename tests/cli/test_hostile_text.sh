@@ -34,8 +34,9 @@ narinfo() { # HASH NAME
 		"$1" "$2" "$1" >"$C/$1.narinfo"
 }
 job() { # ATTR HASH
-	printf '{"attr":%s,"attrPath":["x"],"drvPath":"/nix/store/%s-d.drv","name":"n","system":"x86_64-linux","outputs":{"out":"/nix/store/%s-n"}}\n' \
-		"$(printf '%s' "$1" | jq -Rs .)" "$(h 9)" "$2"
+	_a=$(printf '%s' "$1" | jq -Rs .)
+	printf '{"attr":%s,"attrPath":[%s],"drvPath":"/nix/store/%s-d.drv","name":"n","system":"x86_64-linux","outputs":{"out":"/nix/store/%s-n"}}\n' \
+		"$_a" "$_a" "$(h 9)" "$2"
 }
 narinfo "$(h 1)" n
 narinfo "$(h 6)" n

@@ -175,7 +175,7 @@ expect_eq hostile-control "$rc" 2
 
 cg import-eval --rev r --capabilities 8.6 "$FIX/master-8.6.jsonl"
 expect_eq usage-no-branch "$rc" 2
-has usage-no-branch-says "$T/err" "--branch, --rev and --capabilities are required"
+has usage-no-branch-says "$T/err" "--branch and --rev are required"
 cg import-eval --branch b --rev r --capabilities 8.x "$FIX/master-8.6.jsonl"
 expect_eq usage-bad-caps "$rc" 2
 has usage-bad-caps-says "$T/err" "'8.x' is not a CUDA capability"

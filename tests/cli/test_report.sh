@@ -267,7 +267,7 @@ if [ "$sz" -gt 50000 ]; then pass browser-screenshot-not-blank; else fail browse
 [ -n "${REPORT_SHOT:-}" ] && cp "$T/shot.png" "$REPORT_SHOT"
 
 # --- hostile names reach the page escaped -----------------------------------------------------
-printf '{"attr":"<img src=x onerror=alert(1)>|`x`","attrPath":["x"],"name":"x","system":"x86_64-linux","drvPath":"/nix/store/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzx-x.drv","outputs":{"out":"%s"}}\n' \
+printf '{"attr":"<img src=x onerror=alert(1)>|`x`","attrPath":["<img src=x onerror=alert(1)>|`x`"],"name":"x","system":"x86_64-linux","drvPath":"/nix/store/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzx-x.drv","outputs":{"out":"%s"}}\n' \
 	"$(sp h)" >"$T/e4.jsonl"
 cg import-eval --branch '<b>evil</b>' --rev e4 --capabilities 8.6 --time 2024-01-05T04:00:00Z "$T/e4.jsonl"
 expect_eq hostile-import "$rc" 0

@@ -50,6 +50,18 @@ TEST(caps_sets)
 	CHECK_CAPS("0.0", "0.0");
 }
 
+/* "none": a jobset built without CUDA (import-eval's default) */
+TEST(caps_none)
+{
+	CHECK_CAPS("none", "none");
+	CHECK_CAPS(" none ", "none");
+	CHECK_CAPS("none,", "none");
+	CHECK_CAPS_BAD("none,8.6");
+	CHECK_CAPS_BAD("8.6 none");
+	CHECK_CAPS_BAD("None");
+	CHECK_CAPS_BAD("nonexistent");
+}
+
 TEST(caps_junk)
 {
 	struct parse_error e;
@@ -108,6 +120,7 @@ TEST(caps_messages)
 int main(void)
 {
 	RUN(caps_sets);
+	RUN(caps_none);
 	RUN(caps_junk);
 	RUN(caps_messages);
 	return test_summary();

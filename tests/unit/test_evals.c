@@ -88,7 +88,8 @@ TEST(job_error_line)
 	struct eval_job j;
 	struct evals_error e;
 
-	CHECK_INT(parse_job("{\"attr\":\"python3Packages.tensorflow\",\"attrPath\":[\"x\"],"
+	CHECK_INT(parse_job("{\"attr\":\"python3Packages.tensorflow\","
+			    "\"attrPath\":[\"python3Packages\",\"tensorflow\"],"
 			    "\"error\":\"error: marked as broken\\n\\u001b[31m...\"}", &j, &e), 0);
 	CHECK_STR(j.attr, "python3Packages.tensorflow");
 	CHECK_STR(j.error, "error: marked as broken\n\x1b[31m...");
