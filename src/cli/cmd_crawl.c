@@ -212,6 +212,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (http && o.force) {
+		ret = cmd_usage_error(&cmd_crawl, "--force is for a cache directory without "
+				      "nix-cache-info; an HTTP cache without one is a wrong URL");
+		goto out;
+	}
 	if (http && nroot_files) {
 		if (!(store_dir = db_store_dir(ctx->db)))
 			goto out;

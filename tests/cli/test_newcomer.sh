@@ -209,6 +209,10 @@ for form in plain sizes sigs basenames json-2.8 json-v1 json-v1-pretty json-v2 c
 	expect_eq "roots-$form-paths" "$(q "$db" 'SELECT hash || "-" || name FROM paths p JOIN narinfos n ON n.path_id = p.id ORDER BY 1')" \
 		"$(printf '%s\n' $A $B $TXT | sort)"
 done
+# --force is for directories: over HTTP no nix-cache-info is a wrong URL.
+run --db "$T/junk.db" crawl --force "$URL"
+expect_eq cacheinfo-force-http-exit "$rc" 2
+has cacheinfo-force-http-says "$T/err" "--force is for a cache directory"
 # What is none of these is still refused, naming the line.
 printf '/nix/store/%s\nnot a path\n' $B >"$R/junk"
 run --db "$T/junk.db" crawl --roots "$R/junk" "$URL"
