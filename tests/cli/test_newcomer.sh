@@ -94,6 +94,8 @@ expect_eq typo-exit "$rc" 2
 has typo-crawl "$T/err" "unknown command 'craw'; did you mean 'crawl'?"
 run verfiy
 has typo-swap "$T/err" "did you mean 'verify'?"
+run clozur
+has typo-two-edits "$T/err" "did you mean 'closure'?"
 run import "$FIX/evals"
 has typo-prefix "$T/err" "did you mean one of 'import-eval', 'import-builds', 'import-access', 'import-hydra'?"
 run frobnicate
