@@ -102,6 +102,9 @@ run frobnicate
 expect_eq typo-far-exit "$rc" 2
 has typo-far-says "$T/err" "unknown command 'frobnicate'; see 'cachegc --help'"
 hasnt typo-far-no-guess "$T/err" "did you mean"
+# No more edits than letters: 'xy' is not 'why' misspelt.
+run xy
+hasnt typo-short-no-guess "$T/err" "did you mean"
 
 # --- a global option after the command ------------------------------------------
 (cd "$T/none" && $CG closure --db "$T/c.db" --all >"$T/out" 2>"$T/err")
