@@ -166,4 +166,24 @@ static inline enum trust_verdict trust_verdict(const struct trust *t, uint32_t i
  */
 int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb);
 
+/* One signature of a narinfo, as trust_signatures() sees it. */
+struct trust_sig_info {
+	const char *text;        /* the Sig: value as recorded */
+	const char *name;        /* the key name (name_len bytes, not
+	                            NUL-terminated), NULL when there is none */
+	size_t name_len;
+	const char *sig;         /* the part after "name:", NULL with name */
+	const char *status;      /* "trusted", "revoked", "unknown-key",
+	                            "bad-signature" or "malformed" */
+	int64_t revoked_at;      /* "revoked": when; else -1 */
+};
+/*
+ * Call fn for each signature of id's narinfo, in the narinfo's order (the
+ * pointers are valid during the call).  What trust_describe words, for
+ * machines.  Returns 0, 1 when the cache has no narinfo for id, or -1
+ * (reported, or fn returned non-zero).
+ */
+int trust_signatures(struct trust *t, uint32_t id,
+		     int (*fn)(const struct trust_sig_info *si, void *ctx), void *ctx);
+
 #endif

@@ -13,6 +13,7 @@
  *   (callbacks see every value).
  * One wording per error, all through opt_usage_error():
  *   unknown option '--x'             option '--x' needs a value
+ *   '--x' is a global option: put it before the command, as in '...'
  *   option '--x' takes no value      unexpected argument 'x'
  *   --x: cannot parse 'v' (want ...)        (sizes, times)
  *   --x wants WANT, not 'v'                  (counts, days, enums, callbacks)
@@ -134,6 +135,17 @@ int parse_options(const struct opt_parser *p, int argc, char **argv, void *base)
 
 /* The exit status for a negative parse_options() result: 2 or 0. */
 static inline int parse_options_exit(int n) { return n == PARSE_HELP ? 0 : 2; }
+
+/*
+ * Before a command runs: 1 after reporting the first of argv[1..argc) that
+ * is an option of `globals` (main.c's) but not of the command p, as a
+ * global option to put before the command, with the user's own words
+ * ("cachegc closure --db x.db" -> "as in 'cachegc --db x.db closure ...'");
+ * 0 when there is none.  Values of p's own options are skipped as
+ * parse_options() would take them.
+ */
+int opt_misplaced_global(const struct opt_parser *p, const struct option *globals, int argc,
+			 char **argv);
 
 /* Print p->usage and the table's help to f. */
 void print_options_help(const struct opt_parser *p, FILE *f);

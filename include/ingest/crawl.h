@@ -129,10 +129,12 @@ int crawl_finish(struct crawl *c, int mark_gone, int end);
 void crawl_release(struct crawl *c);
 
 /* Walk a file:// cache directory (dir is a local path).  Fills *out with
- * the counts and *crawl_id.  Returns 0 when the crawl completed, 1 when it
- * was interrupted (SIGINT; what it found is kept), -1 on failure. */
-int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t *crawl_id,
-	      char **cache_url);
+ * the counts and *crawl_id.  A directory without nix-cache-info is refused
+ * (nothing recorded) unless force is set or the DB knows it as a cache
+ * already.  Returns 0 when the crawl completed, 1 when it was interrupted
+ * (SIGINT; what it found is kept), -1 on failure. */
+int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *out,
+	      int64_t *crawl_id, char **cache_url);
 
 /* Set from a SIGINT handler: long loops stop cleanly when it is set. */
 extern volatile int crawl_interrupted;

@@ -46,6 +46,10 @@ int nixhash_parse(const char *s, size_t len, struct nixhash *out);
  * length, or 0 when bufsz is too small (NIXHASH_FMT_MAX always fits). */
 #define NIXHASH_FMT_MAX 112
 size_t nixhash_format(const struct nixhash *h, char *buf, size_t bufsz);
+/* Write SRI "algo-base64" plus NUL into buf, the form `nix path-info
+ * --json` prints since Nix 2.19 (and 2.8 too).  Returns its length, or 0
+ * when bufsz is too small (NIXHASH_FMT_MAX always fits). */
+size_t nixhash_format_sri(const struct nixhash *h, char *buf, size_t bufsz);
 
 /* 1 when s[0..len) is a valid 32-char nix32 store-path hash. */
 int store_hash_valid(const char *s, size_t len);

@@ -114,6 +114,21 @@ static inline int db_reading(const struct db *db)
  * needs to write it. */
 int db_need_write(struct db *db, const char *what);
 
+/* Whether anything was written to the DB, by this connection or any
+ * other: take a mark, and later ask db_written_since() (1 written, 0 not;
+ * 1 too when it cannot tell).  main.c uses it to take back a DB file the
+ * run created and left empty (a usage error, a refused crawl). */
+struct db_write_mark {
+	int64_t changes;       /* sqlite3_total_changes of this connection */
+	int64_t data_version;  /* PRAGMA data_version: other connections */
+};
+void db_write_mark(struct db *db, struct db_write_mark *m);
+int db_written_since(struct db *db, const struct db_write_mark *m);
+/* Remove the files of a DB at path (the file, its -wal, -shm and
+ * -journal), after db_close(): only for a DB this process created and
+ * nothing wrote to.  Never fails loudly. */
+void db_discard_new(const char *path);
+
 /* sqlite3_last_insert_rowid */
 int64_t db_last_id(struct db *db);
 /* sqlite3_changes */

@@ -701,7 +701,8 @@ int64_t trust_want_present(struct trust *t, uint8_t *want)
 	return rc < 0 ? -1 : count;
 }
 
-int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb)
+int trust_signatures(struct trust *t, uint32_t id,
+		     int (*fn)(const struct trust_sig_info *si, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st;
 	json_t *sigs;
@@ -714,38 +715,73 @@ int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb)
 	sigs = json_loads(db_col_text(st, 0), 0, NULL);
 	stmt_done(st);
 	n = json_array_size(sigs);
-	if (!n)
-		strbuf_addstr(sb, "no signatures");
-	for (size_t i = 0; i < n; i++) {
+	rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
 		const char *s = json_string_value(json_array_get(sigs, i));
 		const char *colon = s ? strchr(s, ':') : NULL;
+		struct trust_sig_info si = {.text = s ? s : "", .revoked_at = -1};
 		struct trust_key *k;
 		unsigned char raw[96];
 		size_t got;
 
-		if (i)
-			strbuf_addstr(sb, ", ");
 		if (!colon || colon == s) {
-			strbuf_addf(sb, "'%.40s' (malformed)", s ? s : "?");
-			continue;
-		}
-		strbuf_addf(sb, "%.*s ", (int)(colon - s), s);
-		if (!(k = key_named(t, s, (size_t)(colon - s)))) {
-			strbuf_addstr(sb, "(not a configured key)");
-		} else if (!k->active) {
-			char when[32];
-			strbuf_addf(sb, "(revoked %s)", format_time(k->revoked_at, when, sizeof(when)));
-		} else if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
-			   got != SIG_BYTES) {
-			strbuf_addstr(sb, "(malformed)");
-		} else if (trust_ok(trust_verdict(t, id))) {
-			strbuf_addstr(sb, "(trusted)");
+			si.status = "malformed";
 		} else {
-			/* A trusted key's well-formed signature on a path that
-			 * is not trusted: it did not verify. */
-			strbuf_addstr(sb, "(bad signature)");
+			si.name = s;
+			si.name_len = (size_t)(colon - s);
+			si.sig = colon + 1;
+			if (!(k = key_named(t, s, si.name_len))) {
+				si.status = "unknown-key";
+			} else if (!k->active) {
+				si.status = "revoked";
+				si.revoked_at = k->revoked_at;
+			} else if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
+				   got != SIG_BYTES) {
+				si.status = "malformed";
+			} else if (trust_ok(trust_verdict(t, id))) {
+				si.status = "trusted";
+			} else {
+				/* A trusted key's well-formed signature on a path
+				 * that is not trusted: it did not verify. */
+				si.status = "bad-signature";
+			}
 		}
+		rc = fn(&si, ctx);
 	}
 	json_decref(sigs);
+	return rc ? -1 : 0;
+}
+
+static int describe_one(const struct trust_sig_info *si, void *ctx)
+{
+	struct strbuf *sb = ctx;
+	char when[32];
+
+	if (sb->len)
+		strbuf_addstr(sb, ", ");
+	if (!si->name) {
+		strbuf_addf(sb, "'%.40s' (malformed)", si->text);
+		return 0;
+	}
+	strbuf_addf(sb, "%.*s ", (int)si->name_len, si->name);
+	if (!strcmp(si->status, "unknown-key"))
+		strbuf_addstr(sb, "(not a configured key)");
+	else if (!strcmp(si->status, "revoked"))
+		strbuf_addf(sb, "(revoked %s)", format_time(si->revoked_at, when, sizeof(when)));
+	else if (!strcmp(si->status, "bad-signature"))
+		strbuf_addstr(sb, "(bad signature)");
+	else
+		strbuf_addf(sb, "(%s)", si->status);
 	return 0;
+}
+
+int trust_describe(struct trust *t, uint32_t id, struct strbuf *sb)
+{
+	struct strbuf d = STRBUF_INIT;
+	int rc = trust_signatures(t, id, describe_one, &d);
+
+	if (rc == 0)
+		strbuf_addstr(sb, d.len ? d.buf : "no signatures");
+	strbuf_release(&d);
+	return rc;
 }

@@ -12,10 +12,14 @@
 #include "store/lookup.h"
 #include "store/meta.h"
 #include "lib/util.h"
+#include "nix/nixhash.h"
+
+enum json_format { FMT_NIX, FMT_NIX_2_8 };
+static const char *const json_formats[] = {"nix", "nix-2.8", NULL};
 
 struct closure_opts {
 	const char *cache;
-	int json, all, total;
+	int json, all, total, format;
 };
 
 static const struct option closure_options[] = {
@@ -24,23 +28,28 @@ static const struct option closure_options[] = {
 		   "the cache (URL, directory or id); default: the only one"),
 	OPT_FLAG("all", 0, struct closure_opts, all, "every path present in the cache"),
 	OPT_FLAG("json", 0, struct closure_opts, json,
-		 "an array of objects with `nix path-info --json` field names\n"
-		 "(path, narHash, narSize, references, deriver, signatures,\n"
-		 "url, compression, downloadHash, downloadSize, closureSize,\n"
-		 "closureDownloadSize) plus missing and present"),
+		 "what `nix path-info --json -S` prints (Nix 2.19 and later):\n"
+		 "an object keyed by store path, each value with narHash\n"
+		 "(SRI), narSize, references, ca, deriver, registrationTime,\n"
+		 "ultimate, signatures, storeDir, version, url, compression,\n"
+		 "downloadHash, downloadSize, closureSize, closureDownloadSize,\n"
+		 "plus missing and present"),
+	OPT_ENUM("json-format", struct closure_opts, format, "FMT", json_formats,
+		 "nix (the default, as above) or nix-2.8: an array of objects\n"
+		 "with a path field, as Nix 2.8's `nix path-info --json -S`"),
 	OPT_FLAG("total", 0, struct closure_opts, total,
 		 "also the union closure of all the paths, each path counted\n"
 		 "once (text: a last line 'total (N paths) DOWNLOAD CLOSURE';\n"
-		 "JSON: {\"paths\":[...],\n"
-		 "\"total\":{...}})"),
+		 "JSON: one more member \"total\" beside the paths;\n"
+		 "nix-2.8: {\"paths\":[...], \"total\":{...}})"),
 	OPT_HELP("this text"),
 	OPT_END(),
 };
 
 static const struct opt_parser closure_parser = {
 	.name = "closure",
-	.usage = "usage: cachegc closure [--cache CACHE] [--json] [--total] PATH...\n"
-		 "       cachegc closure [--cache CACHE] [--json] --all\n"
+	.usage = "usage: cachegc closure [--cache CACHE] [--json [--json-format FMT]] [--total] PATH...\n"
+		 "       cachegc closure [--cache CACHE] [--json [--json-format FMT]] --all\n"
 		 "\n"
 		 "Print each path's NAR size and closure size as recorded by the last crawl,\n"
 		 "shaped like `nix path-info -sS` (path, NAR size, closure size).  The\n"
@@ -113,36 +122,99 @@ static json_t *paths_array(struct names *nm, uint32_t *ids, size_t n)
 	return a;
 }
 
-/* The nix path-info --json object for one path. */
+/* A narinfo hash ("sha256:<nix32>") as SRI, the way `nix path-info --json`
+ * prints it; a hash that does not parse is passed on as recorded. */
+static json_t *sri_json(const char *h)
+{
+	struct nixhash nh;
+	char buf[NIXHASH_FMT_MAX];
+
+	if (!nixhash_parse(h, strlen(h), &nh) && nixhash_format_sri(&nh, buf, sizeof(buf)))
+		return json_string(buf);
+	return json_string(h);
+}
+
+/* The signatures (the sigs column, a JSON array) as Nix prints them: a
+ * sorted set.  Returns a new array. */
+static json_t *sigs_json(const char *col)
+{
+	json_t *sigs = col ? json_loads(col, 0, NULL) : NULL, *sorted = json_array();
+	size_t ns = json_is_array(sigs) ? json_array_size(sigs) : 0;
+	const char **v = xcalloc(ns + 1, sizeof(*v));
+
+	for (size_t i = 0; i < ns; i++)
+		v[i] = json_string_value(json_array_get(sigs, i));
+	qsort(v, ns, sizeof(*v), cmp_cstr);
+	for (size_t i = 0; i < ns; i++)
+		if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1])))
+			json_array_append_new(sorted, json_string(v[i]));
+	free(v);
+	json_decref(sigs);
+	return sorted;
+}
+
+/*
+ * The `nix path-info --json -S` object for one path, in format fmt.
+ * FMT_NIX follows Nix 2.19 and later (UnkeyedNarInfo::toJSON, JSON format
+ * 1, the default of `nix path-info --json`): every member always there,
+ * null for no ca / deriver / registrationTime (a binary cache has none),
+ * ultimate false, SRI hashes, storeDir and version; downloadSize only when
+ * the narinfo gave a non-zero FileSize, as Nix.  FMT_NIX_2_8 follows Nix
+ * 2.8: a "path" member, absent rather than null, no storeDir/version.
+ * Both add compression where Nix 2.8 did not, and missing and present.
+ */
 static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struct names *nm,
-			 uint32_t id, struct closure *c, uint32_t **scratch, size_t *scratch_alloc)
+			 uint32_t id, struct closure *c, enum json_format fmt,
+			 uint32_t **scratch, size_t *scratch_alloc)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct narinfo_record r;
-	json_t *o = json_object(), *sigs = NULL;
+	json_t *o = json_object(), *sigs = NULL, *deriver = json_null(), *ca = json_null();
 	size_t nref = 0, nmiss = 0;
 
-	full_path(nm, id, &sb);
-	json_object_set_new(o, "path", json_string(sb.buf));
+	if (fmt == FMT_NIX_2_8) {
+		full_path(nm, id, &sb);
+		json_object_set_new(o, "path", json_string(sb.buf));
+	} else {
+		json_object_set_new(o, "storeDir", json_string(nm->store_dir));
+		json_object_set_new(o, "version", json_integer(1));
+		json_object_set_new(o, "registrationTime", json_null());
+		json_object_set_new(o, "ultimate", json_false());
+	}
 	if (narinfo_record_get(db, cache_id, id, &r) == 1) {
-		json_object_set_new(o, "narHash", json_string(r.nar_hash));
+		json_object_set_new(o, "narHash", sri_json(r.nar_hash));
 		json_object_set_new(o, "narSize", json_integer(r.nar_size));
 		json_object_set_new(o, "url", json_string(r.url));
 		json_object_set_new(o, "compression", json_string(r.compression));
 		if (r.file_hash)
-			json_object_set_new(o, "downloadHash", json_string(r.file_hash));
-		if (r.file_size >= 0)
+			json_object_set_new(o, "downloadHash", sri_json(r.file_hash));
+		if (r.file_size > 0)
 			json_object_set_new(o, "downloadSize", json_integer(r.file_size));
 		if (r.deriver) {
 			strbuf_reset(&sb);
 			strbuf_addf(&sb, "%s/%s", nm->store_dir, r.deriver);
-			json_object_set_new(o, "deriver", json_string(sb.buf));
+			json_decref(deriver);
+			deriver = json_string(sb.buf);
 		}
-		if (r.ca)
-			json_object_set_new(o, "ca", json_string(r.ca));
-		sigs = json_loads(r.sigs, 0, NULL);
+		if (r.ca) {
+			json_decref(ca);
+			ca = json_string(r.ca);
+		}
+		sigs = sigs_json(r.sigs);
 		narinfo_record_release(&r);
+	} else {
+		sigs = json_array();
 	}
+	if (fmt == FMT_NIX || !json_is_null(deriver))
+		json_object_set(o, "deriver", deriver);
+	if (fmt == FMT_NIX || !json_is_null(ca))
+		json_object_set(o, "ca", ca);
+	json_decref(deriver);
+	json_decref(ca);
+	/* Nix 2.8 leaves out an empty list of signatures. */
+	if (fmt == FMT_NIX || json_array_size(sigs))
+		json_object_set(o, "signatures", sigs);
+	json_decref(sigs);
 	/* The graph holds the references without the self-reference. */
 	for (uint32_t e = g->off[id]; e < g->off[id + 1]; e++) {
 		GROW(*scratch, *scratch_alloc, nref + 1);
@@ -153,25 +225,6 @@ static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struc
 		(*scratch)[nref++] = id;
 	}
 	json_object_set_new(o, "references", paths_array(nm, *scratch, nref));
-	if (!json_is_array(sigs)) {
-		json_decref(sigs);
-		sigs = json_array();
-	}
-	/* Nix prints signatures as a sorted set. */
-	{
-		size_t ns = json_array_size(sigs);
-		const char **v = xcalloc(ns + 1, sizeof(*v));
-		json_t *sorted = json_array();
-		for (size_t i = 0; i < ns; i++)
-			v[i] = json_string_value(json_array_get(sigs, i));
-		qsort(v, ns, sizeof(*v), cmp_cstr);
-		for (size_t i = 0; i < ns; i++)
-			if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1])))
-				json_array_append_new(sorted, json_string(v[i]));
-		free(v);
-		json_decref(sigs);
-		json_object_set_new(o, "signatures", sorted);
-	}
 	json_object_set_new(o, "closureSize", json_integer((json_int_t)c->nar_bytes));
 	json_object_set_new(o, "closureDownloadSize", json_integer((json_int_t)c->file_bytes));
 	for (size_t i = 0; i < c->n; i++) {
@@ -207,7 +260,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	extern const struct cmd cmd_closure;
 	const char *cache_arg = NULL;
-	int json = 0, all = 0, total = 0, ret = 1, nargs = 0;
+	int json = 0, all = 0, total = 0, legacy, ret = 1, nargs = 0;
 	char *store_dir = NULL, *url = NULL;
 	int64_t cache_id;
 	struct graph g;
@@ -217,7 +270,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
 	struct strbuf sb = STRBUF_INIT;
 	int graph_loaded = 0, reading = 0;
-	struct closure_opts opt = {0};
+	struct closure_opts opt = {.format = -1};  /* -1: no --json-format */
 
 	if ((nargs = parse_options(&closure_parser, argc, argv, &opt)) < 0)
 		return parse_options_exit(nargs);
@@ -225,6 +278,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	json = opt.json;
 	all = opt.all;
 	total = opt.total;
+	if (opt.format >= 0 && !json)
+		return cmd_usage_error(&cmd_closure, "--json-format needs --json");
+	if (opt.format < 0)
+		opt.format = FMT_NIX;
+	legacy = opt.format == FMT_NIX_2_8;
 	if (all == (nargs > 0))
 		return cmd_usage_error(&cmd_closure, all ? "--all takes no PATH"
 							 : "name at least one PATH, or --all");
@@ -280,17 +338,28 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		nids = k;
 	}
 
-	if (json && total)
+	/* FMT_NIX: {"PATH": {...}, ... [, "total": {...}]}, one path a line;
+	 * FMT_NIX_2_8: [{"path": PATH, ...}, ...], wrapped in {"paths": [...],
+	 * "total": {...}} with --total. */
+	if (json && legacy && total)
 		fputs("{\"paths\": ", stdout);
 	if (json)
-		fputs("[", stdout);
+		fputs(legacy ? "[" : "{", stdout);
 	for (size_t i = 0; i < nids; i++) {
 		graph_closure(&g, &ids[i], 1, &c);
 		if (json) {
-			json_t *o = path_json(ctx->db, cache_id, &g, &nm, ids[i], &c, &scratch,
-					      &ascratch);
+			json_t *o = path_json(ctx->db, cache_id, &g, &nm, ids[i], &c, opt.format,
+					      &scratch, &ascratch);
 			fputs(i ? ",\n" : "\n", stdout);
-			json_dumpf(o, stdout, JSON_COMPACT);
+			if (!legacy) {
+				json_t *key;
+				full_path(&nm, ids[i], &sb);
+				key = json_string(sb.buf);
+				json_dumpf(key, stdout, JSON_ENCODE_ANY);
+				json_decref(key);
+				fputc(':', stdout);
+			}
+			json_dumpf(o, stdout, JSON_COMPACT | (legacy ? 0 : JSON_SORT_KEYS));
 			json_decref(o);
 		} else {
 			full_path(&nm, ids[i], &sb);
@@ -302,7 +371,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			incomplete += c.nmissing > 0;
 		}
 	}
-	if (json)
+	if (json && legacy)
 		fputs(nids ? "\n]" : "]", stdout);
 	if (all && incomplete)
 		warning("%zu of %zu closures lack paths in this cache (--json lists them per path)",
@@ -311,15 +380,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		graph_closure(&g, ids, nids, &c);
 		if (json) {
 			json_t *t = total_json(&g, &nm, &c, &scratch, &ascratch);
-			fputs(", \"total\": ", stdout);
+			fputs(legacy ? ", \"total\": " : nids ? ",\n\"total\":" : "\n\"total\":",
+			      stdout);
 			json_dumpf(t, stdout, JSON_COMPACT);
 			json_decref(t);
-			fputs("}", stdout);
+			if (legacy)
+				fputs("}", stdout);
 		} else {
 			printf("total (%zu paths)\t%llu\t%llu\n", c.n,
 			       (unsigned long long)c.file_bytes, (unsigned long long)c.nar_bytes);
 		}
 	}
+	if (json && !legacy)
+		fputs(nids || total ? "\n}" : "}", stdout);
 	if (json)
 		fputc('\n', stdout);
 	ret = unknown ? 1 : 0;

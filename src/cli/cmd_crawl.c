@@ -20,7 +20,7 @@
 
 /* What the options give; run() hands them to crawl_http()/crawl_dir(). */
 struct crawl_opts {
-	int json, strict;
+	int json, strict, force;
 	const char **root_files;   /* --roots, in order; freed by run() */
 	size_t nroot_files, aroot_files;
 	uint64_t jobs, tries;      /* 0: not given */
@@ -57,6 +57,9 @@ static const struct option crawl_options[] = {
 		 "exit 1 unless every path got an answer: a rejected\n"
 		 "narinfo or an unknown path fails the run (the crawl is\n"
 		 "recorded all the same)"),
+	OPT_FLAG("force", 0, struct crawl_opts, force,
+		 "crawl a directory that has no nix-cache-info (refused\n"
+		 "otherwise, unless the database knows it as a cache)"),
 	OPT_HELP("this text"),
 	OPT_TEXT("\n"
 		 "An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
@@ -98,7 +101,7 @@ static const struct option crawl_options[] = {
 
 static const struct opt_parser crawl_parser = {
 	.name = "crawl",
-	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] SOURCE\n"
+	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--force] SOURCE\n"
 		 "       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
 		 "               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
 		 "\n"
@@ -209,6 +212,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (http && o.force) {
+		ret = cmd_usage_error(&cmd_crawl, "--force is for a cache directory without "
+				      "nix-cache-info; an HTTP cache without one is a wrong URL");
+		goto out;
+	}
 	if (http && nroot_files) {
 		if (!(store_dir = db_store_dir(ctx->db)))
 			goto out;
@@ -232,7 +240,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		ho.roots = nroot_files ? &roots : NULL;
 		rc = crawl_http(ctx->db, &ho, &n, &crawl_id, &url);
 	} else {
-		rc = crawl_dir(ctx->db, source, &n, &crawl_id, &url);
+		rc = crawl_dir(ctx->db, source, o.force, &n, &crawl_id, &url);
 	}
 	if (rc < 0)
 		goto out;

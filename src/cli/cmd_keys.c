@@ -33,7 +33,7 @@ static const struct option keys_options[] = {
 
 static const struct opt_parser keys_parser = {
 	.name = "keys",
-	.usage = "usage: cachegc keys add NAME:BASE64 [--json]\n"
+	.usage = "usage: cachegc keys add NAME:BASE64... [--json]\n"
 		 "       cachegc keys revoke NAME [--at TIME] [--json]\n"
 		 "       cachegc keys list [--json]\n"
 		 "\n"
@@ -43,7 +43,10 @@ static const struct opt_parser keys_parser = {
 		 "never count again, and a revoked key cannot be added back.\n"
 		 "\n"
 		 "  add NAME:BASE64   trust a public key as Nix writes it (32 bytes of\n"
-		 "                    base64, e.g. from 'nix key convert-secret-to-public')\n"
+		 "                    base64, e.g. from 'nix key convert-secret-to-public');\n"
+		 "                    several at once as nix.conf lists them, separated by\n"
+		 "                    spaces ('trusted-public-keys = ...' pasted whole is\n"
+		 "                    fine); all are checked before any is added\n"
 		 "  revoke NAME       stop trusting the key called NAME\n",
 	.opts = keys_options,
 	.column = 20,
@@ -58,29 +61,133 @@ static void dump(json_t *v)
 	json_decref(v);
 }
 
-static int keys_add_cmd(struct db *db, const char *arg, int json)
+/* One key to add: its status for the JSON answer. */
+static json_t *add_one(struct db *db, const struct trusted_key_arg *k, int json, int *failed)
 {
-	struct trusted_key_arg k;
-	struct evals_error err;
+	struct strbuf pk = STRBUF_INIT;
+	json_t *o = NULL;
 	int r;
 
-	if (trusted_key_parse(arg, &k, &err)) {
-		error("keys add: %s", err.msg);
-		return 1;
+	if ((r = keys_add(db, k, clock_now())) < 0) {
+		*failed = 1;
+		return NULL;
 	}
-	if ((r = keys_add(db, &k, clock_now())) < 0)
-		return 1;
 	if (json) {
-		struct strbuf pk = STRBUF_INIT;
-		strbuf_addf(&pk, "%s:%s", k.name, k.key_b64);
-		dump(json_pack("{s:s, s:s, s:s}", "name", k.name, "publicKey", pk.buf,
-			       "status", r ? "already-trusted" : "added"));
+		strbuf_addf(&pk, "%s:%s", k->name, k->key_b64);
+		o = json_pack("{s:s, s:s, s:s}", "name", k->name, "publicKey", pk.buf,
+			      "status", r ? "already-trusted" : "added");
 		strbuf_release(&pk);
-	} else if (r)
-		printf("key '%s' was already trusted; nothing changed\n", k.name);
-	else
-		printf("trusting key '%s'\n", k.name);
-	return 0;
+	} else if (r) {
+		printf("key '%s' was already trusted; nothing changed\n", k->name);
+	} else {
+		printf("trusting key '%s'\n", k->name);
+	}
+	return o;
+}
+
+/*
+ * The words of args[0..n) as keys: each argument may hold several keys
+ * separated by white space, as nix.conf's trusted-public-keys lists them,
+ * and may start with that setting's name ("trusted-public-keys = K1 K2",
+ * "extra-trusted-public-keys = ...", pasted whole).  Returns the words
+ * (malloc'd, each malloc'd) and their number in *nw.
+ */
+static char **key_words(int n, char **args, size_t *nw)
+{
+	char **w = NULL;
+	size_t aw = 0;
+
+	*nw = 0;
+	for (int i = 0; i < n; i++) {
+		const char *p = args[i];
+		while (*p) {
+			const char *e;
+			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+				p++;
+			if (!*p)
+				break;
+			for (e = p; *e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r'; e++)
+				;
+			GROW(w, aw, *nw + 1);
+			w[(*nw)++] = xstrndup(p, (size_t)(e - p));
+			p = e;
+		}
+	}
+	/* the setting's name, with or without spaces around '=' */
+	if (*nw) {
+		const char *f = w[0], *eq = strchr(f, '=');
+		size_t fl = eq ? (size_t)(eq - f) : strlen(f);
+		if ((fl == 19 && !strncmp(f, "trusted-public-keys", 19)) ||
+		    (fl == 25 && !strncmp(f, "extra-trusted-public-keys", 25))) {
+			size_t drop = 1;
+			if (eq && eq[1]) {
+				char *rest = xstrdup(eq + 1);
+				free(w[0]);
+				w[0] = rest;
+				drop = 0;
+			} else if (!eq && *nw > 1 && !strcmp(w[1], "=")) {
+				drop = 2;
+			}
+			for (size_t k = 0; k < drop; k++)
+				free(w[k]);
+			memmove(w, w + drop, (*nw - drop) * sizeof(*w));
+			*nw -= drop;
+		}
+	}
+	return w;
+}
+
+static int keys_add_cmd(struct db *db, int n, char **args, int json)
+{
+	struct trusted_key_arg *k;
+	struct parse_error err;
+	size_t nw, bad = 0;
+	char **w = key_words(n, args, &nw);
+	json_t *arr = json_array();
+	int failed = 0;
+
+	if (!nw) {
+		free(w);
+		json_decref(arr);
+		return cmd_usage_error(&cmd_keys, "'keys add' needs NAME:BASE64 (no key in '%s')",
+				       n ? args[0] : "");
+	}
+	/* Every key is checked before any is added. */
+	k = xcalloc(nw, sizeof(*k));
+	for (size_t i = 0; i < nw; i++)
+		if (trusted_key_parse(w[i], &k[i], &err)) {
+			if (nw > 1)
+				error("keys add: key %zu of %zu: %s", i + 1, nw, err.msg);
+			else
+				error("keys add: %s", err.msg);
+			bad++;
+		}
+	if (bad) {
+		if (nw > 1)
+			fprintf(stderr, "nothing was added: %zu of the %zu keys given cannot be "
+				"read\n", bad, nw);
+		failed = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		json_t *o = add_one(db, &k[i], json, &failed);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	if (json) {
+		/* one key: its object, as always; several: an array of them */
+		if (nw == 1 && json_array_size(arr) == 1)
+			dump(json_incref(json_array_get(arr, 0)));
+		else if (nw > 1)
+			dump(json_incref(arr));
+	}
+out:
+	json_decref(arr);
+	for (size_t i = 0; i < nw; i++)
+		free(w[i]);
+	free(w);
+	free(k);
+	return failed ? 1 : 0;
 }
 
 static int keys_revoke_cmd(struct db *db, const char *name, int64_t at, int json)
@@ -189,7 +296,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	json = a.json;
 	if (a.at != INT64_MIN && strcmp(sub, "revoke"))
 		return cmd_usage_error(&cmd_keys, "unknown option '--at' for 'keys %s'", sub);
-	if (n > (strcmp(sub, "list") ? 1 : 0))
+	/* add takes any number of keys; revoke one name; list nothing */
+	if (strcmp(sub, "add") && n > (strcmp(sub, "list") ? 1 : 0))
 		return cmd_usage_error(&cmd_keys, "unexpected argument '%s'",
 				       argv[1 + (strcmp(sub, "list") ? 1 : 0)]);
 	if (n)
@@ -208,14 +316,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (db_need_write(ctx->db, !strcmp(sub, "add") ? "'keys add'" : "'keys revoke'"))
 		return 1;
 	if (!strcmp(sub, "add"))
-		return keys_add_cmd(ctx->db, arg, json);
+		return keys_add_cmd(ctx->db, n, argv + 1, json);
 	at = a.at != INT64_MIN ? a.at : clock_now();
 	return keys_revoke_cmd(ctx->db, arg, at, json);
 }
 
 const struct cmd cmd_keys = {
 	"keys",
-	"trust or revoke signing keys (add NAME:BASE64, revoke NAME, list)",
+	"trust or revoke signing keys (add NAME:BASE64..., revoke NAME, list)",
 	&keys_parser,
 	DB_KEEP,
 	run,

@@ -30,7 +30,8 @@ static const struct option verify_options[] = {
 		 "list every path with its verdict, not just the untrusted"),
 	OPT_FLAG("json", 0, struct verify_cli, json,
 		 "{\"checked\", \"trusted\", \"untrusted\", ..., \"paths\": [{\"path\",\n"
-		 "\"trusted\", \"verdict\", \"signatures\"}]}"),
+		 "\"trusted\", \"verdict\", \"signatures\": [{\"keyName\", \"sig\",\n"
+		 "\"status\"[, \"revokedAt\"]}]}]}"),
 	OPT_HELP("this text"),
 	OPT_TEXT("\n"
 		 "Verdicts: signed, content-addressed (trusted); bad-signature, revoked-key,\n"
@@ -63,6 +64,23 @@ static const struct opt_parser verify_parser = {
 };
 
 const struct cmd cmd_verify;
+
+/* A signature as an object of verify --json's "signatures" array. */
+static int sig_json(const struct trust_sig_info *si, void *ctx)
+{
+	json_t *o = json_object();
+	char when[32];
+
+	json_object_set_new(o, "keyName", si->name ? json_stringn(si->name, si->name_len)
+						   : json_null());
+	json_object_set_new(o, "sig", json_string(si->sig ? si->sig : si->text));
+	json_object_set_new(o, "status", json_string(si->status));
+	if (si->revoked_at >= 0)
+		json_object_set_new(o, "revokedAt",
+				    json_string(format_time(si->revoked_at, when, sizeof(when))));
+	json_array_append_new(ctx, o);
+	return 0;
+}
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -155,14 +173,21 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		strbuf_reset(&sb);
 		strbuf_addf(&sb, "%s/%s", store_dir, path_names_get(&t.names, id));
 		strbuf_reset(&d);
-		if (trust_describe(&t, id, &d) < 0)
-			goto out;
-		if (json)
-			json_array_append_new(paths, json_pack("{s:s, s:b, s:s, s:s}", "path", sb.buf,
+		if (json) {
+			json_t *sigs = json_array();
+			if (trust_signatures(&t, id, sig_json, sigs) < 0) {
+				json_decref(sigs);
+				goto out;
+			}
+			json_array_append_new(paths, json_pack("{s:s, s:b, s:s, s:o}", "path", sb.buf,
 							       "trusted", trust_ok(v),
 							       "verdict", trust_verdict_str(v),
-							       "signatures", d.buf ? d.buf : ""));
-		else if (trust_ok(v))
+							       "signatures", sigs));
+			continue;
+		}
+		if (trust_describe(&t, id, &d) < 0)
+			goto out;
+		if (trust_ok(v))
 			printf("%-17s %s\n", trust_verdict_str(v), sb.buf);
 		else
 			printf("%-17s %s  (%s)\n", trust_verdict_str(v), sb.buf, d.buf ? d.buf : "");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
@@ -97,13 +98,73 @@ static const struct cmd *find_command(const char *name)
 	return NULL;
 }
 
+/* Edits (insert, delete, substitute, swap two neighbours) from a to b;
+ * anything past 31 characters counts as far. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned d[33][33];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 31 || lb > 31)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/* An unknown command: name the commands the word begins ('import' for
+ * the import-* ones), else the nearest within two edits. */
+static void unknown_command(const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	unsigned best = 3, n = 0;
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		unsigned e = edit_distance(name, commands[i]->name);
+		if (len >= 2 && !strncmp(commands[i]->name, name, len))
+			e = 0;   /* a beginning: 'import' for import-* */
+		if (e < best && e < len)
+			best = e;
+	}
+	for (size_t i = 0; best < 3 && i < ARRAY_SIZE(commands); i++) {
+		const char *c = commands[i]->name;
+		if (best == 0 ? len >= 2 && !strncmp(c, name, len)
+			      : edit_distance(name, c) == best) {
+			strbuf_addf(&sb, "%s'%s'", n ? ", " : "", c);
+			n++;
+		}
+	}
+	if (n)
+		error("unknown command '%s'; did you mean %s%s?  See 'cachegc --help'", name,
+		      n > 1 ? "one of " : "", sb.buf);
+	else
+		error("unknown command '%s'; see 'cachegc --help'", name);
+	strbuf_release(&sb);
+}
+
 int main(int argc, char **argv)
 {
 	struct global_opts g = {.db = getenv("CACHEGC_DB"), .now = INT64_MIN};
 	const struct cmd *c;
 	struct cmd_ctx ctx = {0};
 	struct db db;
-	int n, rc;
+	struct db_write_mark mark;
+	int n, rc, created = 0;
 
 	if (!g.db || !*g.db)
 		g.db = "cachegc.db";
@@ -151,7 +212,7 @@ int main(int argc, char **argv)
 	argc = n;
 	c = find_command(argv[0]);
 	if (!c) {
-		error("unknown command '%s'; see 'cachegc --help'", argv[0]);
+		unknown_command(argv[0]);
 		return 2;
 	}
 	for (int k = 1; k < argc; k++) {
@@ -162,18 +223,29 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	if (opt_misplaced_global(c->options, global_options, argc, argv))
+		return 2;
 	ctx.db_path = g.db;
 	if (c->db != DB_NONE) {
+		struct stat st;
+
+		/* A DB this run creates and nothing writes to (a usage error,
+		 * a read on no DB, a refused crawl) is taken back after it. */
+		created = c->db != DB_READ && stat(g.db, &st) && errno == ENOENT;
 		if (db_open(&db, g.db, c->db == DB_READ ? DB_OPEN_READ
 					  : c->db == DB_KEEP ? DB_OPEN_KEEP : DB_OPEN_WRITE))
 			return 1;
 		ctx.db = &db;
+		db_write_mark(&db, &mark);
 	}
 	rc = c->run(&ctx, argc, argv);
 	if (ctx.db) {
+		int discard = created && !db_written_since(ctx.db, &mark);
 		if (db_check_unchanged(ctx.db) && !rc)
 			rc = 1;
 		db_close(ctx.db);
+		if (discard)
+			db_discard_new(g.db);
 	}
 	if (fflush(stdout) || ferror(stdout)) {
 		if (errno != EPIPE)

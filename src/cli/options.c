@@ -182,6 +182,46 @@ static const struct option *find_short(const struct option *opts, char c)
 	return NULL;
 }
 
+/* The option argv[i] names in opts (long, up to '=', or short), or NULL. */
+static const struct option *find_arg(const struct option *opts, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (arg[1] == '-')
+		return find_long(opts, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+	return arg[2] ? NULL : find_short(opts, arg[1]);
+}
+
+int opt_misplaced_global(const struct opt_parser *p, const struct option *globals, int argc,
+			 char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct option *o, *g;
+
+		if (!strcmp(arg, "--"))
+			return 0;
+		if (arg[0] != '-' || !arg[1])
+			continue;
+		if ((o = find_arg(p->opts, arg))) {
+			/* its value is not an option */
+			if (o->type != OPT_FLAG_T && o->type != OPT_HELP_T && !strchr(arg, '='))
+				i++;
+			continue;
+		}
+		if (!(g = find_arg(globals, arg)))
+			continue;
+		if (g->argh && !strchr(arg, '=') && i + 1 < argc)
+			opt_usage_error(p->name, "'%s' is a global option: put it before the command, "
+					"as in 'cachegc %s %s %s ...'", arg, arg, argv[i + 1], p->name);
+		else
+			opt_usage_error(p->name, "'%s' is a global option: put it before the command, "
+					"as in 'cachegc %s %s ...'", arg, arg, p->name);
+		return 1;
+	}
+	return 0;
+}
+
 int parse_options(const struct opt_parser *p, int argc, char **argv, void *base)
 {
 	int npos = 0, i;

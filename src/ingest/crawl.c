@@ -475,10 +475,8 @@ static int read_cache_info(int dfd, const char *dir, struct nix_cache_info *ci, 
 	*have = 0;
 	fd = openat(dfd, "nix-cache-info", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			warning("'%s' has no nix-cache-info; assuming StoreDir /nix/store", dir);
+		if (errno == ENOENT)
 			return 0;
-		}
 		return error("cannot open '%s/nix-cache-info': %s", dir, strerror(errno));
 	}
 	if (read_fd_capped(fd, 64 * 1024, &buf, &len, NULL)) {
@@ -649,8 +647,30 @@ static void reader_stop(struct dir_reader *r, pthread_t th)
 			narinfo_release(&r->ring[i % RING_SIZE].ni);
 }
 
-int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t *crawl_id,
-	      char **cache_url)
+/* A directory without nix-cache-info: 0 to crawl it all the same (force,
+ * or a cache this DB already knows), else -1 after saying why not: a
+ * mistyped directory must not become a second cache. */
+static int no_cache_info(struct db *db, const char *dir, const char *url, int force)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!force) {
+		if ((rc = stmt_row(db, &stmts, Q_CACHE_GET, &st, SQL_ARGS(url))) < 0)
+			return -1;
+		if (!rc)
+			return error("'%s' has no nix-cache-info, so it is not a binary cache (is "
+				     "the directory name right?); nothing was recorded.  To crawl "
+				     "it as one all the same (StoreDir /nix/store), pass --force",
+				     dir);
+		stmt_done(st);
+	}
+	warning("'%s' has no nix-cache-info; assuming StoreDir /nix/store", dir);
+	return 0;
+}
+
+int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *out,
+	      int64_t *crawl_id, char **cache_url)
 {
 	char real[PATH_MAX], hash[STORE_HASH_LEN + 1];
 	struct nix_cache_info ci;
@@ -679,6 +699,8 @@ int crawl_dir(struct db *db, const char *dir, struct crawl_counts *out, int64_t 
 	if (read_cache_info(dfd, real, &ci, &have_ci))
 		goto out;
 	strbuf_addf(&url, "file://%s", real);
+	if (!have_ci && no_cache_info(db, real, url.buf, force))
+		goto out;
 	if (list_narinfos(d, real, &names, &n))
 		goto out;
 	if (crawl_begin(&c, db, url.buf, have_ci ? &ci : NULL))

@@ -25,6 +25,7 @@
 #include "store/db.h"
 #include "store/stmt.h"
 #include "nix/evaljobs.h"
+#include "nix/pathinfo.h"
 #include "lib/linereader.h"
 #include "ingest/fetch.h"
 #include "nix/narinfo.h"
@@ -120,27 +121,67 @@ static const char *store_basename(const char *s, size_t len, const char *store_d
 	return s;
 }
 
+static int roots_add_cb(const char *base, size_t len, void *ctx)
+{
+	roots_add(ctx, base, len);
+	return 0;
+}
+
+/* The first word of a line `nix path-info` printed: with -s, -S or
+ * --sigs the sizes and signatures follow after white space. */
+static size_t first_word(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && !isspace((unsigned char)line[n]))
+		n++;
+	return n;
+}
+
+/* Largest roots file read (nix path-info --json -r of a big closure is
+ * tens of MiB). */
+#define ROOTS_MAX_BYTES (512u * 1024 * 1024)
+
 int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_dir)
 {
 	const char *name = strcmp(file, "-") ? file : "standard input";
-	struct line_reader lr;
-	const char *line, *base;
-	size_t len, blen;
+	const char *line, *base, *p, *end, *nl;
+	struct parse_error perr;
+	char *buf = NULL;
+	size_t len, wlen, blen, before = r->n;
+	unsigned lineno = 0;
 	FILE *f;
 	int rc, ret = -1, added = 0;
 
 	f = strcmp(file, "-") ? fopen(file, "r") : stdin;
 	if (!f)
 		return error("cannot open roots file '%s': %s", file, strerror(errno));
-	line_reader_init(&lr, f, EVALS_MAX_LINE);
-	while ((rc = line_reader_next(&lr, &line, &len)) != LR_EOF) {
-		if (rc == LR_ERROR) {
+	if (read_stream_capped(f, ROOTS_MAX_BYTES, &buf, &len)) {
+		if (errno == EFBIG)
+			error("'%s' is larger than %u MiB; not a roots file", name,
+			      ROOTS_MAX_BYTES >> 20);
+		else
 			error("cannot read '%s': %s", name, strerror(errno));
-			goto out;
-		}
-		if (rc == LR_TOO_LONG) {
+		goto out;
+	}
+	/* What `nix path-info --json` printed, whichever Nix. */
+	rc = pathinfo_json_paths(buf, len, store_dir, roots_add_cb, r, &perr);
+	if (rc < 0) {
+		error("%s: %s", name, perr.msg);
+		goto out;
+	}
+	if (rc > 0) {
+		ret = (int)(r->n - before);
+		goto out;
+	}
+	for (p = buf, end = buf + len; p < end; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		line = p;
+		len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		lineno++;
+		if (len > EVALS_MAX_LINE) {
 			error("%s:%u: line longer than %d bytes; not a store path or "
-			      "nix-eval-jobs line", name, lr.lineno, EVALS_MAX_LINE);
+			      "nix-eval-jobs line", name, lineno, EVALS_MAX_LINE);
 			goto out;
 		}
 		while (len && isspace((unsigned char)*line)) {
@@ -156,21 +197,21 @@ int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_
 			struct parse_error err;
 
 			if (eval_job_parse(line, len, store_dir, &job, &err)) {
-				error("%s:%u: %s", name, lr.lineno, err.msg);
+				error("%s:%u: %s", name, lineno, err.msg);
 				goto out;
 			}
 			if (job.error)
 				r->eval_errors++;
 			for (size_t i = 0; !job.error && i < job.noutputs; i++) {
-				const char *p = job.outputs[i].path;
-				if (!p) {
+				const char *o = job.outputs[i].path;
+				if (!o) {
 					r->no_path++;
 					continue;
 				}
-				base = store_basename(p, strlen(p), store_dir, &blen);
+				base = store_basename(o, strlen(o), store_dir, &blen);
 				if (!base) {
 					error("%s:%u: output '%s' is not a store path in %s", name,
-					      lr.lineno, p, store_dir);
+					      lineno, o, store_dir);
 					eval_job_release(&job);
 					goto out;
 				}
@@ -180,11 +221,18 @@ int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_
 			eval_job_release(&job);
 			continue;
 		}
-		base = store_basename(line, len, store_dir, &blen);
+		/* A store path, or its basename, then whatever nix path-info
+		 * -s/-S/--sigs put after it. */
+		wlen = first_word(line, len);
+		base = store_basename(line, wlen, store_dir, &blen);
+		if (!base && store_basename_valid(line, wlen)) {
+			base = line;
+			blen = wlen;
+		}
 		if (!base) {
-			error("%s:%u: '%.*s' is neither a store path in %s nor a nix-eval-jobs "
-			      "JSON line", name, lr.lineno, len > 80 ? 80 : (int)len, line,
-			      store_dir);
+			error("%s:%u: '%.*s' is neither a store path in %s (or its basename) nor a "
+			      "nix-eval-jobs JSON line", name, lineno, len > 80 ? 80 : (int)len,
+			      line, store_dir);
 			goto out;
 		}
 		roots_add(r, base, blen);
@@ -192,7 +240,7 @@ int crawl_roots_read(struct crawl_roots *r, const char *file, const char *store_
 	}
 	ret = added;
 out:
-	line_reader_release(&lr);
+	free(buf);
 	if (f != stdin)
 		fclose(f);
 	return ret;

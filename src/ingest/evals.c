@@ -563,9 +563,21 @@ int trusted_key_parse(const char *s, struct trusted_key_arg *out, struct parse_e
 
 	memset(out, 0, sizeof(*out));
 	/* sig.c owns the key format (and asks libcrypto whether it is a key). */
-	if (sig_public_parse(s, strlen(s), &k, why, sizeof(why)))
+	if (sig_public_parse(s, strlen(s), &k, why, sizeof(why))) {
+		struct sig_secret_key sk;
+		char e2[SIG_ERR_MAX];
+		if (!sig_secret_parse(s, strlen(s), &sk, e2, sizeof(e2))) {
+			char name[PARSE_SHOWN_MAX];
+			parse_shown(name, sizeof(name), sk.name, strlen(sk.name));
+			sig_secret_release(&sk);
+			return parse_fail(err, 0, "'%s:...' is a secret key (as 'nix key "
+					  "generate-secret' writes it), not a public one: keep it "
+					  "secret, and give its public half, from 'nix key "
+					  "convert-secret-to-public < FILE'", name);
+		}
 		return parse_fail(err, 0, "%s (want NAME:BASE64, the 32-byte key in 44 characters of "
 			    "base64, as 'nix key convert-secret-to-public' prints it)", why);
+	}
 	snprintf(out->name, sizeof(out->name), "%s", k.name);
 	base64_encode(k.key, SIG_KEY_BYTES, out->key_b64);
 	sig_public_release(&k);

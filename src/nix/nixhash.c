@@ -256,6 +256,19 @@ size_t nixhash_format(const struct nixhash *h, char *buf, size_t bufsz)
 	return nl + 1 + el;
 }
 
+size_t nixhash_format_sri(const struct nixhash *h, char *buf, size_t bufsz)
+{
+	const char *name = nixhash_algo_name(h->algo);
+	size_t nl = strlen(name), el = base64_len(h->len);
+
+	if (*name == '?' || nl + 1 + el + 1 > bufsz)
+		return 0;
+	memcpy(buf, name, nl);
+	buf[nl] = '-';
+	base64_encode(h->bytes, h->len, buf + nl + 1);   /* writes the NUL */
+	return nl + 1 + el;
+}
+
 int store_hash_valid(const char *s, size_t len)
 {
 	if (len != STORE_HASH_LEN)

@@ -508,6 +508,36 @@ void db_rollback(struct db *db)
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+void db_write_mark(struct db *db, struct db_write_mark *m)
+{
+	m->changes = sqlite3_total_changes(db->h);
+	if (pragma_int(db, "PRAGMA data_version", &m->data_version))
+		m->data_version = -1;
+}
+
+int db_written_since(struct db *db, const struct db_write_mark *m)
+{
+	struct db_write_mark now;
+
+	db_write_mark(db, &now);
+	return m->data_version < 0 || now.data_version < 0 || now.changes != m->changes ||
+	       now.data_version != m->data_version;
+}
+
+void db_discard_new(const char *path)
+{
+	static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s%s", path, suffix[i]);
+		unlink(sb.buf);
+	}
+	unlink(path);
+	strbuf_release(&sb);
+}
+
 int64_t db_last_id(struct db *db)
 {
 	return sqlite3_last_insert_rowid(db->h);

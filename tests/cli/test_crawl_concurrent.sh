@@ -33,7 +33,7 @@ facts "$T/ref.db" >"$T/ref.facts"
 # small transactions.  Like another crawl writing its own reservations, the
 # inserter takes the lowest id above the crawl's first narinfo that has no
 # row yet: an id this crawl has reserved and not yet written.
-$CG --db "$T/c.db" keys list >/dev/null 2>&1
+$CG --db "$T/c.db" keys add "$(cat "$T/w/keys/"*.public)" >/dev/null 2>&1
 [ -f "$T/c.db" ] || { fail "create-db"; exit 1; }
 rm -f "$T/stop"
 (
@@ -94,7 +94,7 @@ done
 cp -p "$T/w/cache/nix-cache-info" "$T/b/" 2>/dev/null
 $CG --db "$T/refb.db" --now 2024-06-01 crawl "$T/b" >/dev/null 2>&1
 facts "$T/refb.db" >"$T/refb.facts"
-$CG --db "$T/two.db" keys list >/dev/null 2>&1
+$CG --db "$T/two.db" keys add "$(cat "$T/w/keys/"*.public)" >/dev/null 2>&1
 CACHEGC_BATCH_WRITES=300 CACHEGC_BATCH_PAUSE_MS=20 \
 	$CG --db "$T/two.db" --now 2024-06-01 crawl "$T/w/cache" >"$T/outa" 2>&1 &
 pa=$!

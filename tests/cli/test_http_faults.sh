@@ -96,6 +96,11 @@ spend() {
 	done
 }
 q() { sqlite3 -batch -noheader "$1" "$2" 2>&1; }
+# crawls_kept DB: the number of crawls recorded in DB; "no database" when
+# the run left none (a refused first crawl takes back the DB it created)
+crawls_kept() {
+	if [ -e "$1" ]; then q "$1" 'SELECT count(*) FROM crawls'; else echo "no database"; fi
+}
 # facts DB URL: every narinfo fact recorded for cache URL, by hash
 facts() {
 	q "$1" "SELECT p.hash, n.url, n.compression, n.file_hash, n.file_size, n.nar_hash,
@@ -207,7 +212,7 @@ done
 crawl down "$T/down.db" "$BASE/fault/503/all" --roots "$T/roots"
 expect_eq down-exit "$RC" 1
 check down-why grep -q "nix-cache-info: HTTP 503 (gave up after 3 tries)" "$T/down.err"
-expect_eq down-nothing "$(q "$T/down.db" 'SELECT count(*) FROM crawls')" 0
+expect_eq down-nothing "$(crawls_kept "$T/down.db")" "no database"
 
 # One path of the closure fails every try: unknown, never absent; what lies
 # behind it is not asked for, and the rest is recorded.
@@ -287,7 +292,7 @@ check head-bighead-libcurl-words grep -q "it said 'Out of memory'" "$T/head-bigh
 crawl head-ci "$T/head-ci.db" "$BASE/fault/bighead/all" --roots "$T/roots"
 expect_eq head-ci-exit "$RC" 1
 check head-ci-why grep -q "nix-cache-info: response headers too large for libcurl" "$T/head-ci.err"
-expect_eq head-ci-nothing "$(q "$T/head-ci.db" 'SELECT count(*) FROM crawls')" 0
+expect_eq head-ci-nothing "$(crawls_kept "$T/head-ci.db")" "no database"
 
 # --- --strict: a path without an answer fails the run ------------------------------
 
@@ -484,7 +489,7 @@ check storedir-why grep -q "StoreDir /gnu/store" "$T/storedir.err"
 crawl notcache "$T/u.db" "$BASE/nope" --roots "$T/roots"
 expect_eq notcache-exit "$RC" 1
 check notcache-why grep -q "is not a binary cache" "$T/notcache.err"
-expect_eq refused-nothing-recorded "$(q "$T/u.db" 'SELECT count(*) FROM crawls')" 0
+expect_eq refused-nothing-recorded "$(crawls_kept "$T/u.db")" "no database"
 crawl nothing "$T/u.db" "$BASE"
 expect_eq nothing-known-exit "$RC" 1
 check nothing-known-hint grep -q -- "--roots FILE" "$T/nothing.err"
@@ -507,7 +512,7 @@ printf '# nothing\n' >"$T/roots-empty"
 crawl empty "$T/junk.db" "$BASE" --roots "$T/roots-empty"
 expect_eq empty-exit "$RC" 1
 check empty-why grep -q "no store paths" "$T/empty.err"
-expect_eq junk-nothing-recorded "$(q "$T/junk.db" 'SELECT count(*) FROM crawls')" 0
+expect_eq junk-nothing-recorded "$(crawls_kept "$T/junk.db")" "no database"
 $CG --db "$T/junk.db" crawl --roots "$T/roots" "$C" 2>"$T/usage.err"
 expect_eq roots-on-dir-exit-2 "$?" 2
 $CG --db "$T/junk.db" crawl --jobs 0 "$BASE" 2>"$T/usage.err"

@@ -10,7 +10,8 @@ $CACHEGC gen "$T/w" --paths 1000 --seed 2 >/dev/null || { fail gen; exit 1; }
 head -n 5 "$T/w/evals/manifest.tsv" >"$T/w/evals/five.tsv"
 M="$T/w/evals/five.tsv"
 first=$(head -n 1 "$M" | cut -f 1)
-$CACHEGC --db "$T/db" keys list >/dev/null 2>&1
+# A DB with something in it (a read alone creates none).
+$CACHEGC --db "$T/db" keys add "$(cat "$T/w/keys/"*.public)" >/dev/null 2>&1 || { fail keys-add; exit 1; }
 
 # Another process holds the write lock (an open write transaction).
 mkfifo "$T/fifo"

@@ -163,6 +163,22 @@ tail -n +$((mark + 1)) "$LOG" >"$T/roots-again.log"
 expect_eq roots-again-summary "$(jq -r '"\(.new) \(.present)"' "$T/roots-again.json" 2>&1)" "0 6"
 expect_eq roots-again-gets "$(grep -c '"GET /[0-9a-z]\{32\}\.narinfo HTTP' "$T/roots-again.log")" 6
 
+# The same roots as real Nix prints them, handed on as they are: with the
+# -sS columns, as basenames, and its --json.
+paths_of() { q "$1" "SELECT p.hash || '-' || p.name FROM narinfos n JOIN paths p ON p.id = n.path_id ORDER BY 1"; }
+e=$(nix_world_path e)
+big=$(nix_world_path big)
+nix path-info -sS --store "file://$CACHE" "$e" "$big" >"$T/roots-nix-sS" 2>"$T/nix.err"
+nix path-info --store "file://$CACHE" "$e" "$big" 2>>"$T/nix.err" | sed 's|.*/||' >"$T/roots-nix-base"
+nix path-info --json --store "file://$CACHE" "$e" "$big" >"$T/roots-nix-json" 2>>"$T/nix.err"
+check nix-path-info-roots test -s "$T/roots-nix-json"
+for form in sS base json; do
+	$CG --db "$T/roots-$form.db" --now 2030-01-02 crawl --json --roots "$T/roots-nix-$form" \
+		"$NGINX_URL" >"$T/roots-$form.json" 2>"$T/roots-$form.err"
+	expect_eq "roots-nix-$form-new" "$(jq -r .new "$T/roots-$form.json" 2>&1)" 6
+	expect_eq "roots-nix-$form-paths" "$(paths_of "$T/roots-$form.db")" "$(paths_of "$T/roots-again.db")"
+done
+
 # --- day 3: two narinfos go away: gone at the same crawl either way -----------
 
 b=$(nix_world_path b)

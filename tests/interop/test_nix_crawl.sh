@@ -141,7 +141,7 @@ else
 	fail db-push-time "presence.push_time is not the narinfo mtime: $(diff "$T/mtimes" "$T/push_times" | head -20)"
 fi
 
-# --- closure --json, field by field against nix path-info -----------------
+# --- closure --json --json-format nix-2.8, field by field against nix 2.8 ---
 
 # nixval PATH FIELD: Nix's value, compact JSON, "<absent>" when missing.
 # ourval FILE PATH FIELD: ours, from the object for PATH in FILE.
@@ -170,7 +170,7 @@ fields="narSize narHash references deriver signatures url compression downloadHa
 for p in $(cat "$T/all"); do
 	n=$(name_of "$p")
 	f="$T/ours/$n.json"
-	if $CG --db "$DB" closure --json "$p" >"$f" 2>"$T/ours/$n.err"; then
+	if $CG --db "$DB" closure --json --json-format nix-2.8 "$p" >"$f" 2>"$T/ours/$n.err"; then
 		pass "closure-exit-$n"
 	else
 		fail "closure-exit-$n" "closure --json $p failed: $(head -c 1000 "$T/ours/$n.err")"
@@ -201,6 +201,41 @@ for p in $(cat "$T/all"); do
 	expect_eq "closure-json-missing-$n" "$(ourval "$f" "$p" missing)" '[]'
 done
 
+# --- closure --json: the shape of current Nix (2.19+, JSON format 1) --------
+
+# This machine's Nix is 2.8; its answer, put in the current shape the way
+# Nix 2.19's UnkeyedNarInfo::toJSON writes the same facts: keyed by store
+# path, null for no ca/deriver/registrationTime, ultimate false, an empty
+# signatures list kept, storeDir and version.  Nix 2.8 prints no
+# compression (checked above against the narinfo), and ours adds missing
+# and present: those three are left out of the comparison.
+# shellcheck disable=SC2016
+jq -S 'map({key: .path, value: ({ca: null, deriver: null, registrationTime: null,
+	ultimate: false, signatures: []} + del(.path) + {storeDir: "/nix/store", version: 1}
+	| .references |= sort | .signatures |= sort)}) | from_entries' "$T/nix.json" >"$T/nix-v1.json"
+# shellcheck disable=SC2046
+if $CG --db "$DB" closure --json $(cat "$T/all") >"$T/ours/v1.json" 2>"$T/ours/v1.err"; then
+	pass closure-v1-exit
+else
+	fail closure-v1-exit "closure --json failed: $(head -c 1000 "$T/ours/v1.err")"
+fi
+jq -S 'map_values(del(.missing, .present, .compression) | .references |= sort |
+	.signatures |= sort)' "$T/ours/v1.json" >"$T/ours/v1-cmp.json" 2>&1
+if [ -s "$T/nix-v1.json" ] && cmp -s "$T/nix-v1.json" "$T/ours/v1-cmp.json"; then
+	pass closure-v1-equal
+else
+	fail closure-v1-equal "$(diff "$T/nix-v1.json" "$T/ours/v1-cmp.json" | head -30)"
+fi
+expect_eq closure-v1-missing "$(jq -c '[.[] | .missing] | unique' "$T/ours/v1.json" 2>&1)" '[[]]'
+expect_eq closure-v1-compression "$(jq -r '.[] | .compression' "$T/ours/v1.json" 2>&1 | sort -u)" \
+	"$(sed -n 's/^Compression: //p' "$CACHE"/*.narinfo | sort -u)"
+# --total adds one member and leaves the paths where they were.
+# shellcheck disable=SC2046
+$CG --db "$DB" closure --json --total $(cat "$T/all") >"$T/ours/v1-total.json" 2>&1
+expect_eq closure-v1-total-shape \
+	"$(jq -c --slurpfile p "$T/ours/v1.json" '[(del(.total) == $p[0]), (.total | keys)]' "$T/ours/v1-total.json" 2>&1)" \
+	'[true,["closureDownloadSize","closureSize","missing","paths"]]'
+
 # --- the text form: like nix path-info -sS ---------------------------------
 
 for p in $(cat "$T/all"); do
@@ -223,7 +258,7 @@ expect_eq closure-by-cache "$($CG --db "$DB" closure --cache "$URL" "$c" 2>&1 | 
 
 # --- closure --all --json covers the cache ----------------------------------
 
-$CG --db "$DB" closure --all --json >"$T/ours/all.json" 2>"$T/ours/all.err"
+$CG --db "$DB" closure --all --json --json-format nix-2.8 >"$T/ours/all.json" 2>"$T/ours/all.err"
 expect_eq closure-all-paths "$(jq -r '.[].path' "$T/ours/all.json" 2>&1 | sort)" "$(cat "$T/all")"
 expect_eq closure-all-sizes \
 	"$(jq -c 'map({path, narSize, closureSize, closureDownloadSize}) | sort_by(.path)' "$T/ours/all.json" 2>&1)" \
@@ -257,12 +292,12 @@ expect_eq db-facts-kept "$(q 'SELECT count(*) FROM narinfos')" "$n_all"
 # Dependants of b now have a hole in their closure.
 for n in c e; do
 	p=$(nix_world_path "$n")
-	$CG --db "$DB" closure --json "$p" >"$T/ours/$n-after.json" 2>&1
+	$CG --db "$DB" closure --json --json-format nix-2.8 "$p" >"$T/ours/$n-after.json" 2>&1
 	expect_eq "closure-missing-$n" "$(ourval "$T/ours/$n-after.json" "$p" missing)" "[\"$b\"]"
 done
 for n in a d; do
 	p=$(nix_world_path "$n")
-	$CG --db "$DB" closure --json "$p" >"$T/ours/$n-after.json" 2>&1
+	$CG --db "$DB" closure --json --json-format nix-2.8 "$p" >"$T/ours/$n-after.json" 2>&1
 	expect_eq "closure-missing-$n-after" "$(ourval "$T/ours/$n-after.json" "$p" missing)" '[]'
 done
 
@@ -270,7 +305,7 @@ done
 for p in "$b" "$s"; do
 	n=$(name_of "$p")
 	f="$T/ours/$n-gone.json"
-	if $CG --db "$DB" closure --json "$p" >"$f" 2>"$T/ours/$n-gone.err"; then
+	if $CG --db "$DB" closure --json --json-format nix-2.8 "$p" >"$f" 2>"$T/ours/$n-gone.err"; then
 		pass "closure-gone-exit-$n"
 	else
 		fail "closure-gone-exit-$n" "closure --json of gone $p failed: $(head -c 1000 "$T/ours/$n-gone.err")"

@@ -142,7 +142,7 @@ static int world_make(struct world *w, const struct spec *specs, unsigned n)
 		return -1;
 	w->open = 1;
 	clock_set(1700000000);
-	if (crawl_dir(&w->db, w->dir, &counts, &crawl_id, &url)) {
+	if (crawl_dir(&w->db, w->dir, 0, &counts, &crawl_id, &url)) {
 		free(url);
 		return -1;
 	}

@@ -272,6 +272,30 @@ TEST(nixhash_format_buffer_size)
 	CHECK_INT(nixhash_format(&h, buf, sizeof(buf)), 7 + 103);
 }
 
+TEST(nixhash_sri_form)
+{
+	/* narHash of Nix's own path-info test data (json-1/impure.json),
+	 * given as nix32 the way a narinfo writes it */
+	const char *sri = "sha256-FePFYIlMuycIXPZbWi7LGEiMmZSX9FMbaQenWBzm1Sc=";
+	char n32[NIXHASH_FMT_MAX], buf[NIXHASH_FMT_MAX];
+	struct nixhash h;
+
+	CHECK_INT(nixhash_parse(sri, strlen(sri), &h), 0);
+	CHECK(nixhash_format(&h, n32, sizeof(n32)) > 0);
+	CHECK_INT(nixhash_parse(n32, strlen(n32), &h), 0);
+	CHECK_INT(nixhash_format_sri(&h, buf, sizeof(buf)), (long long)strlen(sri));
+	CHECK_STR(buf, sri);
+	CHECK_INT(nixhash_parse("sha256:" EMPTY_N32, 7 + 52, &h), 0);
+	CHECK_INT(nixhash_format_sri(&h, buf, sizeof(buf)), 7 + 44);
+	CHECK_STR(buf, EMPTY_SRI);
+	CHECK_INT(nixhash_format_sri(&h, buf, 7 + 44), 0);   /* no room for NUL */
+	/* the longest SRI form fits NIXHASH_FMT_MAX */
+	memset(&h, 0, sizeof(h));
+	h.algo = HASH_SHA512;
+	h.len = 64;
+	CHECK_INT(nixhash_format_sri(&h, buf, sizeof(buf)), 7 + 88);
+}
+
 TEST(store_hash_syntax)
 {
 	CHECK(store_hash_valid("7v0dyy7ha6am2ha4rja8pm6ycn3c7lw4", 32));
@@ -342,6 +366,7 @@ int main(void)
 	RUN(nixhash_parse_rejects);
 	RUN(nixhash_parse_reads_only_len_bytes);
 	RUN(nixhash_format_buffer_size);
+	RUN(nixhash_sri_form);
 	RUN(store_hash_syntax);
 	RUN(store_name_syntax);
 	RUN(store_basename_syntax);
