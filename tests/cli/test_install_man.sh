@@ -100,7 +100,9 @@ done
 
 # --- the tables of a database ----------------------------------------------------------
 
-$CACHEGC --db "$T/fresh.db" keys list >/dev/null
+# (a read-only command leaves no database behind: crawl an empty cache)
+mkdir "$T/empty-cache" && printf 'StoreDir: /nix/store\n' >"$T/empty-cache/nix-cache-info"
+$CACHEGC --db "$T/fresh.db" crawl "$T/empty-cache" >/dev/null
 sqlite3 "$T/fresh.db" "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name" >"$T/tables"
 awk '/^[A-Z]/ { on = ($0 == "DATABASE") } on && /^       [a-z_]+ \((table|view), [0-9]+_[a-z_]+\.sql\)$/ { print $1 }' "$T/wide" | sort >"$T/man-tables"
 [ -s "$T/tables" ] && pass db-has-tables || fail db-has-tables "no tables in a fresh DB"
