@@ -95,7 +95,7 @@ notq() { q ".notQueued[] | select(.attr == \"$1\" and .output == \"${2:-out}\") 
 
 # Hand-worked: value of every master job is 2 (the default weights);
 # score = (own value + value of what the push completes) / (1 + GiB).
-score() { awk -v v="$1" -v b="$2" 'BEGIN { printf "%.9g", v / (1 + b / 1073741824) }'; }
+score() { awk -v v="$1" -v b="$2" 'BEGIN { printf "%.17g", v / (1 + b / 1073741824) }'; }
 near() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-9 * (b < 0 ? -b : b) + 1e-12) }'; }
 want_jax=$(score 6 $((FS_PY + FS_CUDNN)))         # completes python and cudnn
 want_torch=$(score 6 $((FS_TORCH + FS_LIB + FS_PY)))  # completes python and torch^lib
