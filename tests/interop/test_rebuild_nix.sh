@@ -65,6 +65,12 @@ nix_push "$CACHE" "$T/cgr-key.secret" $(for a in zlib python cudart nccl cudnn j
 # shellcheck disable=SC2046
 nix_push "$CACHE" "$T/cgr-key.secret" $(for a in zlib python cudart nccl cudnn jax hello; do out m2 "$a"; done) \
 	"$(out m2 torch)" "$(out m2 torch lib)"
+# Push times (narinfo mtimes) fixed, so the LRU order below does not hang
+# on which paths nix copy wrote within the same second: zlib and the
+# latest hello are the least recently pushed.
+touch -d 2029-12-31T00:00:00Z "$CACHE"/*.narinfo
+touch -d 2029-12-30T00:00:00Z "$CACHE/$(hash_of "$(out m1 zlib)").narinfo" \
+	"$CACHE/$(hash_of "$(out m2 hello)").narinfo"
 cg --now 2030-01-02 crawl "$CACHE" >"$T/crawl1" 2>&1 || fail crawl1 "$(cat "$T/crawl1")"
 
 # fs NAME ATTR [OUTPUT]: the FileSize of that output's narinfo.
