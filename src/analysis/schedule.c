@@ -23,6 +23,7 @@ const double sched_ladder_days[SCHED_NRUNGS] = {0, 14, 7, 3, 2, 1, 0.5, 0.25};
 
 #define DAY 86400
 #define SIM_STEP (6 * 3600)
+#define INIT_WINDOW (28 * DAY)   /* recorded evaluations the replay starts with */
 #define SLOTS 4                  /* job outputs per synthetic evaluation */
 #define NEVER_GAP (7.0 * DAY)    /* the gap assumed before a group's first
                                     recorded evaluation */
@@ -752,6 +753,26 @@ out:
 	return ret;
 }
 
+/*
+ * The start of a plan: the group's recorded evaluations of the last
+ * INIT_WINDOW before from (at least its newest keep), so the simulated
+ * cache starts holding what a real one would still hold, older
+ * evaluations included (under LRU they compete with the newest ones).
+ */
+static void plan_init(const struct mgroup *mg, unsigned keep, int64_t from, struct gplan *p)
+{
+	size_t first = mg->ntimes > keep ? mg->ntimes - keep : 0;
+
+	while (first > 0 && mg->times[first - 1] >= from - INIT_WINDOW)
+		first--;
+	p->n = 0;
+	for (size_t i = first; i < mg->ntimes; i++) {
+		GROW(p->t, p->alloc, p->n + 1);
+		p->t[p->n++] = mg->times[i] < from ? mg->times[i] : from - 1;
+	}
+	p->ninit = p->n;
+}
+
 /* Plans for rungs r: the newest keep recorded evaluations, then one every
  * interval from `from` to `to`.  Evaluations of group g come g minutes
  * before the step boundaries, so no two are at one time. */
@@ -760,14 +781,8 @@ static void plans_for(const struct model *m, const int *r, unsigned keep, int64_
 {
 	for (size_t g = 0; g < m->ng; g++) {
 		const struct mgroup *mg = &m->g[g];
-		size_t first = mg->ntimes > keep ? mg->ntimes - keep : 0;
 		double days = sched_ladder_days[r[g]];
-		p[g].n = 0;
-		for (size_t i = first; i < mg->ntimes; i++) {
-			GROW(p[g].t, p[g].alloc, p[g].n + 1);
-			p[g].t[p[g].n++] = mg->times[i] < from ? mg->times[i] : from - 1;
-		}
-		p[g].ninit = p[g].n;
+		plan_init(mg, keep, from, &p[g]);
 		p[g].gap = days * DAY;
 		if (days <= 0)
 			continue;
@@ -1078,6 +1093,10 @@ static double recorded_share(struct gc_world *w, uint32_t gi, int64_t t, unsigne
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 			int ok = 1;
 			uint32_t root = w->jobs[j].path;
+			/* never pushed (failed, or not built): the model's
+			 * jobs all build, so such jobs are left out */
+			if (!(w->g.flags[root] & GRAPH_NARINFO))
+				continue;
 			graph_closure(&w->g, &root, 1, c);
 			for (size_t i = 0; ok && i < c->n; i++)
 				ok = (w->g.flags[c->ids[i]] & GRAPH_NARINFO) && pres[c->ids[i]] > 0;
@@ -1165,13 +1184,9 @@ int schedule_validate(struct sched_validation *v, struct db *db, const struct sc
 	plans = xcalloc(m.ng, sizeof(*plans));
 	for (size_t g = 0; g < m.ng; g++) {
 		const struct mgroup *mg = &m.g[g];
-		size_t firsti = mg->ntimes > o->keep ? mg->ntimes - o->keep : 0, nfut = 0;
+		size_t nfut = 0;
 		int64_t t0 = 0, t1 = 0;
-		for (size_t i = firsti; i < mg->ntimes; i++) {
-			GROW(plans[g].t, plans[g].alloc, plans[g].n + 1);
-			plans[g].t[plans[g].n++] = mg->times[i];
-		}
-		plans[g].ninit = plans[g].n;
+		plan_init(mg, o->keep, v->split, &plans[g]);
 		for (size_t e = 0; e < w.nevals; e++) {
 			const struct gc_eval *ev = &w.evals[e];
 			if (ev->group != mg->wgroup || ev->time <= v->split || ev->time > v->end)
