@@ -42,7 +42,7 @@ static const struct option schedule_options[] = {
 	OPT_DAYS("horizon", struct schedule_cli, horizon, "DAYS", 1, 365, 0,
 		 "the future replayed (default 28 days)"),
 	OPT_COUNT("target", struct schedule_cli, target, "PERCENT", 1, 100, "a percentage (1 to 100)",
-		  "the share of jobs cached whole each rebuilt group must\n"
+		  "the share of jobs cached whole the heaviest groups must\n"
 		  "keep over the horizon (default 95)"),
 	OPT_TIME("at", struct schedule_cli, at, "TIME",
 		 "the moment: history up to it, the future after it\n"
@@ -84,8 +84,8 @@ static const struct opt_parser schedule_parser = {
 		 "Candidate intervals (never, 14, 7, 3, 2, 1, 0.5, 0.25 days) are tried by\n"
 		 "replaying synthetic future evaluations built from each group's churn\n"
 		 "through the GC model (as 'cachegc simulate' does, in 6-hour steps); one\n"
-		 "level, scaled by each group's weight, is raised while every rebuilt group\n"
-		 "keeps --target of its jobs cached whole.  A larger limit never gives a\n"
+		 "level, scaled by each group's weight, is raised as far as the heaviest\n"
+		 "groups keep --target of their jobs cached whole.  A larger limit never gives a\n"
 		 "longer interval, and a heavier group never gets a longer interval than a\n"
 		 "lighter one.  Also printed as Hydra checkintervals and Hercules CI\n"
 		 "onSchedule 'when' sets.\n"
