@@ -6,8 +6,8 @@
 # measures every group (churn over all 3,285 evaluations in time order,
 # the shared parts of the newest closures, survival) and replays the
 # synthetic futures of the search through gc_simulate.  Under the limit of
-# bench/simulate.sh (a fifth of all bytes ever pushed) and a tenth of it,
-# with cachix and priority.  Then, unless MATCH=0, `schedule --validate`
+# bench/simulate.sh (a fifth of all bytes ever pushed), a tenth and a
+# hundredth of it, with cachix and priority.  Then, unless MATCH=0, `schedule --validate`
 # on the monthly-crawled world with gen's own LRU GC (its limit), which
 # prints the model's mean absolute error.  Target: 120 s and 4 GiB a run.
 # No peer: no other tool recommends rebuild intervals from a cache's
@@ -24,7 +24,7 @@ LIMIT=${LIMIT:-$((bytes / 5))}
 echo "schedule as of the end of the year: $paths paths, $evals evaluations, $jobs jobs;" \
 	"limit $LIMIT bytes ($(awk -v b="$LIMIT" 'BEGIN { printf "%.1f TiB", b / 2^40 }'))"
 rows=
-for lim in "$LIMIT" "$((LIMIT / 10))"; do
+for lim in "$LIMIT" "$((LIMIT / 10))" "$((LIMIT / 100))"; do
 	for p in cachix priority; do
 		measure "schedule --limit $lim --policy $p" "$CG" --quiet --db "$BASE" --now "@$end" \
 			schedule --limit "$lim" --policy "$p" --json

@@ -267,7 +267,6 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 			sg->capabilities = xstrdup(w->groups[gi].capabilities);
 			sg->system = xstrdup(w->groups[gi].system);
 			sg->weight = w->groups[gi].weight;
-			sg->survival_days = -1;
 			map[gi] = (uint32_t)(*nout)++;
 		}
 	}
@@ -396,26 +395,30 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 	if (rc < 0)
 		goto out;
 	stamp = xcalloc(n, sizeof(*stamp));
-	for (size_t e = 0; e < nvis; e++) {
-		uint32_t k = map[w->evals[e].group];
+	/* group by group, so an output two groups share counts for each once */
+	for (size_t k = 0; k < *nout; k++) {
 		struct sched_group *sg = &(*out)[k];
-		const struct gc_eval *ev = &w->evals[e];
-		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			uint32_t p = w->jobs[j].path;
-			if (stamp[p] == k + 1)
+		for (size_t e = 0; e < nvis; e++) {
+			const struct gc_eval *ev = &w->evals[e];
+			if (map[ev->group] != k)
 				continue;
-			stamp[p] = (uint32_t)k + 1;
-			sg->outputs++;
-			if (gone_at[p] > gone_push[p]) {
-				sg->gone_outputs++;
-				sg->survival_days = (sg->survival_days < 0 ? 0 : sg->survival_days) +
-						    (double)(gone_at[p] - gone_push[p]) / DAY;
+			for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
+				uint32_t p = w->jobs[j].path;
+				if (stamp[p] == k + 1)
+					continue;
+				stamp[p] = (uint32_t)k + 1;
+				sg->outputs++;
+				if (gone_at[p] > gone_push[p]) {
+					sg->gone_outputs++;
+					sg->survival_days += (double)(gone_at[p] - gone_push[p]) / DAY;
+				}
 			}
 		}
+		if (sg->gone_outputs)
+			sg->survival_days /= sg->gone_outputs;
+		else
+			sg->survival_days = -1;
 	}
-	for (size_t k = 0; k < *nout; k++)
-		if ((*out)[k].gone_outputs)
-			(*out)[k].survival_days /= (*out)[k].gone_outputs;
 	ret = 0;
 out:
 	for (size_t k = 0; k < m->ng; k++)
@@ -823,9 +826,8 @@ static int eval_rungs(struct search *x, const int *r, uint64_t limit, double *sh
 }
 
 /* The groups that matter most (the heaviest) keep the target share. */
-static int feasible(const struct model *m, const int *r, const double *share, double target)
+static int feasible(const struct model *m, const double *share, double target)
 {
-	(void)r;
 	for (size_t g = 0; g < m->ng; g++)
 		if (m->g[g].top && share[g] < target - 1e-9)
 			return 0;
@@ -839,7 +841,7 @@ static int any_feasible(struct search *x, const int *sch, size_t nsch, uint64_t 
 	for (size_t i = nsch; i-- > 0;) {
 		if (eval_rungs(x, sch + i * x->m->ng, limit, share))
 			return -1;
-		if (feasible(x->m, sch + i * x->m->ng, share, x->o->target))
+		if (feasible(x->m, share, x->o->target))
 			return 1;
 	}
 	return 0;
@@ -961,7 +963,7 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 		double worst = 2;
 		if (eval_rungs(&x, ri, o->limit, share))
 			goto out;
-		if (feasible(&m, ri, share, o->target)) {
+		if (feasible(&m, share, o->target)) {
 			sc->feasible = 1;
 			pick = i;
 			continue;
