@@ -32,6 +32,7 @@ const double sched_ladder_days[SCHED_NRUNGS] = {0, 14, 7, 3, 2, 1, 0.5, 0.25};
 
 enum {
 	Q_GONE,
+	Q_PUSHED,
 	Q_EPISODES,
 	Q_CRAWLS,
 	/* scratch */
@@ -53,6 +54,11 @@ static const char *const sql[Q_N] = {
 	[Q_GONE] =
 		"SELECT path_id, coalesce(push_time, first_seen), first_seen, gone_at FROM presence"
 		" WHERE cache_id = ?1 AND gone_at IS NOT NULL AND gone_at <= ?2 ORDER BY id",
+	[Q_PUSHED] =
+		"SELECT coalesce(sum(coalesce(n.file_size, n.nar_size)), 0) FROM presence p"
+		" JOIN narinfos n ON n.cache_id = p.cache_id AND n.path_id = p.path_id"
+		" WHERE p.cache_id = ?1 AND coalesce(p.push_time, p.first_seen) > ?2"
+		" AND coalesce(p.push_time, p.first_seen) <= ?3",
 	[Q_EPISODES] =
 		"SELECT path_id, first_seen, gone_at FROM presence WHERE cache_id = ?1",
 	[Q_CRAWLS] =
@@ -247,6 +253,8 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 	struct closure c = {0};
 	struct sigmap sm = {0};
 	sqlite3_stmt *st;
+	uint64_t fresh_after_first = 0;
+	double scale = 1;
 	int rc, ret = -1;
 
 	*out = NULL;
@@ -310,6 +318,26 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 			churn_sum[k] += fresh;
 			churn_n[k]++;
 		}
+		if (e > 0)
+			fresh_after_first += fresh;
+	}
+
+	/*
+	 * What the cache really received over the same span: paths a first
+	 * look counts once are pushed again after an eviction.  When the
+	 * recorded pushes exceed the first-time bytes, every group's churn
+	 * grows in proportion (pushes evicted before any crawl saw them are
+	 * still missed).
+	 */
+	if (nvis > 1 && fresh_after_first) {
+		int64_t pushed = 0;
+		if (stmt_row(db, &stmts, Q_PUSHED, &st, SQL_ARGS(w->cache_id, w->evals[0].time,
+								 until)) == 1) {
+			pushed = sqlite3_column_int64(st, 0);
+			stmt_done(st);
+		}
+		if (pushed > 0 && (uint64_t)pushed > fresh_after_first)
+			scale = (double)pushed / (double)fresh_after_first;
 	}
 
 	/* The newest closures, and what they share: each path's set of
@@ -336,7 +364,9 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 			g->interval = span / (double)(g->ntimes - 1);
 			sg->evals_per_week = span > 0 ? (double)(g->ntimes - 1) * 7 * DAY / span : 0;
 		}
-		g->churn = churn_n[k] ? churn_sum[k] / churn_n[k] : g->closure;
+		g->churn = churn_n[k] ? (uint64_t)((double)(churn_sum[k] / churn_n[k]) * scale) : g->closure;
+		if (g->churn > g->closure)
+			g->churn = g->closure;
 		sg->closure_bytes = g->closure;
 		sg->churn_bytes = g->churn;
 	}
