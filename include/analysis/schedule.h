@@ -9,7 +9,9 @@
  *     week (from their times), the stored bytes of the newest
  *     evaluation's closure, its churn (the mean bytes of the paths an
  *     evaluation needed that no earlier evaluation of any group had:
- *     walking every evaluation in time order), the bytes it shares with
+ *     walking every evaluation in time order; scaled up in proportion
+ *     when the cache recorded more pushed bytes over the span: paths
+ *     pushed again after an eviction), the bytes it shares with
  *     other groups' newest closures (split by which groups share them),
  *     and how long its outputs survived in the cache (pushed to the
  *     crawl that found them gone).
@@ -30,15 +32,14 @@
  *  3. The search: intervals on a ladder (never, 14, 7, 3, 2, 1, 0.5,
  *     0.25 days, rung 0..7).  A level t in [0, 1] gives each group the
  *     rung floor(t x weight / max weight x 7), so a heavier group never
- *     gets a longer interval than a lighter one.  Levels are tried
- *     upward from the first one that rebuilds the heaviest groups (every
- *     14 days); a schedule is feasible when every group it rebuilds
- *     reaches the target share; the last feasible level before the first
- *     infeasible one is the answer, so a larger limit (under which every
- *     schedule keeps at least as much) never gives a longer interval.
- *     When even the first level is infeasible, the answer is that level
- *     with feasible = 0 and shortfall = how many more bytes of limit
- *     make it feasible (a bisection on the limit).
+ *     gets a longer interval than a lighter one.  Every level at which
+ *     some group changes rung is replayed; a level is feasible when the
+ *     heaviest groups keep the target share; the highest feasible level
+ *     is the answer, so a larger limit (under which every schedule keeps
+ *     at least as much) never gives a longer interval.  When no level is
+ *     feasible, the answer is the lowest level (the heaviest groups every
+ *     14 days) with feasible = 0 and shortfall = how many more bytes of
+ *     limit make some level feasible (a bisection on the limit).
  *
  * Reads the DB only (the scratch DB is its own); cmd_schedule.c prints.
  */

@@ -918,7 +918,7 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 	struct model m = {0};
 	struct search x = {0};
 	int *r = NULL, *best = NULL, *tmp = NULL, have_w = 0, ret = -1, open = 0;
-	double *share = NULL, *best_share = NULL, *levels = NULL, wmax = 0, best_worst = -1;
+	double *share = NULL, *best_share = NULL, *levels = NULL, wmax = 0;
 	size_t nlev = 0, alev = 0, ng, nsch = 0, asch = 0, pick = 0;
 	int *sch = NULL;
 
@@ -990,26 +990,16 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 	sc->feasible = 0;
 	for (size_t i = 0; i < nsch; i++) {
 		const int *ri = sch + i * ng;
-		double worst = 2;
 		if (eval_rungs(&x, ri, o->limit, share))
 			goto out;
 		if (feasible(&m, share, o->target)) {
 			sc->feasible = 1;
 			pick = i;
-			continue;
-		}
-		if (sc->feasible)
-			continue;
-		/* none feasible so far: keep the one that does best for the
-		 * heaviest groups */
-		for (size_t g = 0; g < ng; g++)
-			if (sc->groups[g].weight >= wmax && share[g] < worst)
-				worst = share[g];
-		if (worst > best_worst + 1e-12) {
-			best_worst = worst;
-			pick = i;
 		}
 	}
+	/* None feasible: the lowest level (the heaviest groups every 14
+	 * days, nothing else), whatever the limit, so that the answer under
+	 * a larger limit is never a longer interval either. */
 	if (nsch) {
 		memcpy(best, sch + pick * ng, ng * sizeof(*best));
 		sc->level = levels[pick];

@@ -178,6 +178,8 @@ has md-hydra "$T/out" "checkinterval = 259200"
 sched --limit 10
 expect_eq infeasible-exit "$rc" 0
 expect_eq infeasible "$(jq .feasible "$T/s.json")" false
+# the answer shown is the lowest level: A (the heaviest) every 14 days
+expect_eq infeasible-lowest "$(jq -c '[.groups[].intervalDays]' "$T/s.json")" '[14,null,null,null]'
 sf=$(jq .shortfallBytes "$T/s.json")
 need_l=$((10 + sf))
 if [ "$sf" -gt 0 ] && [ "$need_l" -ge 30 ]; then pass shortfall-range; else fail shortfall-range "shortfall $sf"; fi
@@ -198,7 +200,7 @@ ivs() { jq -c '[.groups[] | (.intervalDays // 1e9)]' "$T/s.json"; }
 for pol in cachix priority; do
 	prev=
 	ok=1
-	for l in 20 30 40 45 50 60 70 80 100 120 150 200 1000; do
+	for l in 5 10 15 20 30 40 45 50 60 70 80 100 120 150 200 1000; do
 		sched --limit "$l" --policy "$pol"
 		cur=$(ivs)
 		if [ -n "$prev" ] && ! jq -n --argjson p "$prev" --argjson c "$cur" \
