@@ -1196,8 +1196,10 @@ int schedule_validate(struct sched_validation *v, struct db *db, const struct sc
 	for (size_t i = 0; i < ncrawl; i++)
 		v->crawls += crawls[i] > v->split;
 	if (!v->crawls || !v->ngroups) {
+		char t[32];
 		error("--validate needs complete crawls after the middle of the history (%s) and "
-		      "evaluations before it", "split");
+		      "evaluations before it; crawl again later, or see 'cachegc crawl'",
+		      format_time(v->split, t, sizeof(t)));
 		goto out;
 	}
 
