@@ -551,7 +551,7 @@ static void scratch_close(struct scratch *s)
 		unlink(sb.buf);
 		strbuf_release(&sb);
 	}
-	for (size_t g = 0; g < s->ng; g++) {
+	for (size_t g = 0; s->ev && g < s->ng; g++) {
 		free(s->ev[g]);
 		free(s->gsig[g]);
 	}
@@ -917,7 +917,7 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 	struct gc_world w;
 	struct model m = {0};
 	struct search x = {0};
-	int *r = NULL, *best = NULL, *tmp = NULL, have_w = 0, ret = -1, open = 0;
+	int *r = NULL, *best = NULL, *tmp = NULL, have_w = 0, ret = -1;
 	double *share = NULL, *best_share = NULL, *levels = NULL, wmax = 0;
 	size_t nlev = 0, alev = 0, ng, nsch = 0, asch = 0, pick = 0;
 	int *sch = NULL;
@@ -948,7 +948,6 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 	x.plans = xcalloc(ng, sizeof(*x.plans));
 	if (scratch_open(&x.s, ng, o->at))
 		goto out;
-	open = 1;
 	r = xcalloc(ng, sizeof(*r));
 	best = xcalloc(ng, sizeof(*best));
 	tmp = xcalloc(ng, sizeof(*tmp));
@@ -1051,8 +1050,7 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 	}
 	ret = 0;
 out:
-	if (open)
-		scratch_close(&x.s);
+	scratch_close(&x.s);   /* also after a failed scratch_open */
 	plans_release(x.plans, sc->ngroups);
 	if (have_w)
 		gc_world_release(&w);
@@ -1146,7 +1144,7 @@ int schedule_validate(struct sched_validation *v, struct db *db, const struct sc
 	unsigned *cnt = NULL, nsims = 0;
 	struct closure c = {0};
 	sqlite3_stmt *st;
-	int rc, ret = -1, open = 0;
+	int rc, ret = -1;
 
 	memset(v, 0, sizeof(*v));
 	memset(&s, 0, sizeof(s));
@@ -1226,7 +1224,6 @@ int schedule_validate(struct sched_validation *v, struct db *db, const struct sc
 	}
 	if (scratch_open(&s, m.ng, v->split))
 		goto out;
-	open = 1;
 	share = xcalloc(m.ng, sizeof(*share));
 	if (replay(&s, &m, v->groups, plans, o, o->limit, v->split, v->end, share, &rec, &nsims))
 		goto out;
@@ -1275,8 +1272,7 @@ int schedule_validate(struct sched_validation *v, struct db *db, const struct sc
 out_read:
 	db_read_end(db);
 out:
-	if (open)
-		scratch_close(&s);
+	scratch_close(&s);
 	plans_release(plans, m.ng);
 	gc_world_release(&w);
 	model_release(&m);

@@ -252,6 +252,16 @@ for pol in attic niks3 priority; do
 	expect_eq "policy-$pol" "$rc $(jq -r .policy "$T/s.json") $(jq '.groups | length' "$T/s.json")" "0 $pol 4"
 done
 
+# --- the scratch database ----------------------------------------------------------------------
+# Written in $TMPDIR and removed afterwards; an unwritable TMPDIR is named.
+mkdir "$T/tmp"
+TMPDIR="$T/tmp" $CG --db "$DB" --now "$NOW" schedule --limit 1G >/dev/null 2>"$T/err"
+expect_eq scratch-run "$?" 0
+expect_eq scratch-removed "$(ls -A "$T/tmp" | wc -l | tr -d ' ')" 0
+TMPDIR="$T/no-such-dir" $CG --db "$DB" --now "$NOW" schedule --limit 1G >/dev/null 2>"$T/err"
+expect_eq scratch-unwritable-exit "$?" 1
+has scratch-unwritable-msg "$T/err" "unable to create a scratch database '$T/no-such-dir/cachegc-schedule-"
+
 # --- --validate ------------------------------------------------------------------------------------
 # Split: the first evaluation (d0 01:00) and the last crawl (d2 00:00):
 # d1 00:30.  Measured from A1, X1, Y1, B1; A2, X2, Y2, B2 replayed.  The
