@@ -77,6 +77,16 @@ if [ -n "$first" ]; then
 	cg --now "$LAST" why --branch "$fb" --capabilities "$fc" "$fa" | head -n 16 || :
 fi
 
+say "how often to rebuild each branch and capability set under $LIMIT (cachegc schedule; in $DEMO/schedule.txt)"
+cg --now "$LAST" schedule --limit "$LIMIT" >"$DEMO/schedule.txt"
+cg --now "$LAST" schedule --limit "$LIMIT" --json >"$DEMO/schedule.json"
+cat "$DEMO/schedule.txt"
+
+# gen's own cache limit (its summary; the world is rewritten as it is)
+GLIMIT=$("$CG" gen "$W" --paths "$PATHS" --as-of "$LAST" --json | jq .gc_limit_bytes)
+say "the schedule model checked against this history under gen's limit, $GLIMIT bytes (cachegc schedule --validate)"
+cg --now "$LAST" schedule --limit "$GLIMIT" --validate
+
 say "a closure-safe eviction plan for $LIMIT (cachegc plan evict; apply with cachegc evict)"
 cg --now "$LAST" plan evict --limit "$LIMIT" | head -n 6
 
@@ -93,4 +103,5 @@ echo "evaluations:   $W/evals/manifest.tsv"
 echo "coverage:      $DEMO/coverage.txt, $DEMO/coverage.md"
 echo "simulations:   $DEMO/simulate-POLICY.json"
 echo "rebuild queue: $DEMO/rebuild.txt, $DEMO/rebuild.json"
+echo "schedule:      $DEMO/schedule.txt, $DEMO/schedule.json"
 echo "report:        $DEMO/report/index.html   (open it in a browser; report.md for an issue)"

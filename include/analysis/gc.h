@@ -336,6 +336,8 @@ struct gc_step {
 	uint64_t recorded_evictions, matched_evictions;
 	struct gc_step_group *groups;  /* groups evaluated by then */
 	size_t ngroups;
+	const uint8_t *stored;         /* per path id (w->n): 1 = the simulated
+	                                  cache holds it after this step's GC */
 };
 
 /*

@@ -22,6 +22,7 @@ extern const struct cmd cmd_simulate;
 extern const struct cmd cmd_import_access;
 extern const struct cmd cmd_why;
 extern const struct cmd cmd_rebuild;
+extern const struct cmd cmd_schedule;
 extern const struct cmd cmd_report;
 extern const struct cmd cmd_import_hydra;
 
@@ -39,6 +40,7 @@ static const struct cmd *commands[] = {
 	&cmd_coverage,
 	&cmd_why,
 	&cmd_rebuild,
+	&cmd_schedule,
 	&cmd_verify,
 	&cmd_simulate,
 	&cmd_report,

@@ -92,6 +92,7 @@ static int simulate_free(struct gc_world *w, const struct gc_sim_opts *o, gc_ste
 			if (!e.stored[sr.gone[i]])
 				s.matched_evictions++;
 		step_groups(&e, &s, &gs, &ags);
+		s.stored = e.stored;
 		res->steps++;
 		res->evicted_paths += s.evicted_paths;
 		res->evicted_bytes += s.evicted_bytes;
