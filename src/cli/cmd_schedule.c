@@ -29,7 +29,7 @@ static const struct option schedule_options[] = {
 		 "(1024-based), KiB/MiB/GiB/TiB, KB/MB/GB/TB"),
 	OPT_STRING("cache", struct schedule_cli, cache, "C",
 		   "the cache (URL, directory or id); default: the only one"),
-	OPT_STRING("policy", struct schedule_cli, policy, "P",
+	OPT_STRING_OF("policy", struct schedule_cli, policy, "P", gc_policy_names,
 		   "the cache's GC: cachix (default), attic, niks3 or\n"
 		   "priority"),
 	OPT_PATH("weights", struct schedule_cli, weights, "FILE",
