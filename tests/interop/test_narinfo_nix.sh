@@ -1,10 +1,10 @@
 #!/bin/sh
 # tests/interop/test_narinfo_nix.sh - narinfos read as real Nix reads them.
 # Real Nix builds a small world and pushes it into a signed file:// cache;
-# tests/interop/narinfo_variants.py writes 300-odd variants of three of its
-# narinfos (mutated field by field: spacing, order, duplicates, encodings,
-# missing and extra keys, line endings, signature, URL, path and CA forms),
-# each into a fresh copy of a one-narinfo cache.  For each, `nix path-info
+# tests/interop/narinfo_variants.py writes about 290 variants of three of
+# its narinfos (mutated field by field: spacing, order, duplicates,
+# encodings, missing and extra keys, line endings, signature, URL, path and
+# CA forms) and 200 random mutants, each into a fresh one-narinfo cache.  For each, `nix path-info
 # --json --store file://DIR PATH` decides and cachegc's crawl must agree:
 # accepted or not (a refused one kept in crawl_rejects), and on the path,
 # NAR hash and size, file hash and size, URL, references, deriver, CA and
@@ -34,7 +34,8 @@ NOTE=$(nix-store -qR "$(nix_world_path f)" | grep -- '-cachegc-note-')
 SELF=$(nix_world_path self)
 expect_eq note-is-ca "$(grep -c '^CA: text:' "$CACHE/$(basename "$NOTE" | cut -c1-32).narinfo")" 1
 
-CG="$CG" CACHE="$CACHE" T="$T" KEY="$(cat "$T/cachegc-test-1.public")" E="$E" NOTE="$NOTE" SELF="$SELF" \
+# 200 random mutants too (a differential fuzzer; RANDOM_VARIANTS=N:SEED for more)
+RANDOM_VARIANTS=${RANDOM_VARIANTS:-200:10} CG="$CG" CACHE="$CACHE" T="$T" KEY="$(cat "$T/cachegc-test-1.public")" E="$E" NOTE="$NOTE" SELF="$SELF" \
 	python3 "$ROOT/tests/interop/narinfo_variants.py" >"$T/results" 2>"$T/py.err"
 rc=$?
 while IFS= read -r line; do
