@@ -7,7 +7,8 @@
 #                           and clang with its sanitizer runtimes, cmark-gfm
 #                           (GitHub's Markdown, to render coverage --markdown),
 #                           chromium and xmllint (to render and parse the
-#                           report's page and charts)
+#                           report's page and charts), python3 (writes and
+#                           judges test_narinfo_nix's variants)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -16,7 +17,7 @@ if [ "$what" = test ]; then
 	# clang and its sanitizer runtimes (not a dependency of clang-14 with
 	# --no-install-recommends): CI runs the suite under clang's ASan and
 	# UBSan too.
-	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils"
+	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils python3"
 fi
 missing=
 for p in $need; do
