@@ -48,7 +48,9 @@ struct narinfo {
 #define NARINFO_ODD_SIG       0x04  /* a Sig no key can check: kept, malformed */
 #define NARINFO_ODD_FORM      0x08  /* a hash not in nix32, a StorePath not
                                        canonical, "+5" or "05", fixed:git CA,
-                                       bytes shown as '?' */
+                                       bytes kept as '?' (control characters,
+                                       NUL, not UTF-8: Sig, Compression,
+                                       System) */
 #define NARINFO_ODD_JUNK      0x10  /* a colonless line or an empty key */
 
 /* A phrase for one NARINFO_ODD_* bit (static), or NULL. */

@@ -205,7 +205,8 @@ static int parse_dec(const char *s, size_t n, int64_t *out)
  *     refuses "." and ".." before a '-');
  *   - sizes over 2^63-1 are refused (SQLite's integers are signed);
  *   - a URL with a NUL byte or bytes that are not UTF-8 is refused; in
- *     Sig, Compression and System such bytes are kept as '?';
+ *     Sig, Compression and System such bytes, and control characters,
+ *     are kept as '?' (no hostile cache reaches a terminal through them);
  *   - "CA: fixed:git:ALGO:H" (git hashing, later Nix) is accepted.
  *
  * Forms Nix accepts but no Nix writes are kept and flagged (odd).
@@ -462,8 +463,9 @@ static int parse_refs(const struct nix_entry *e, struct narinfo *out, size_t *al
 	return 0;
 }
 
-/* A copy of s[0..n) with NUL bytes and bytes that are not UTF-8 as '?';
- * *normal is cleared when there were any. */
+/* A copy of s[0..n) with control characters (NUL, '\r', ESC...) and bytes
+ * that are not UTF-8 as '?', so that no hostile cache reaches a terminal
+ * through them; *normal is cleared when there were any. */
 static char *printable_copy(const char *s, size_t n, int *normal)
 {
 	char *c = xmalloc(n + 1);
@@ -472,7 +474,16 @@ static char *printable_copy(const char *s, size_t n, int *normal)
 	while (i < n) {
 		size_t ok = utf8_valid_prefix((const unsigned char *)s + i, n - i);
 
-		memcpy(c + i, s + i, ok);
+		for (size_t k = 0; k < ok; k++) {
+			unsigned char b = (unsigned char)s[i + k];
+
+			if (b < 0x20 || b == 0x7f) {
+				c[i + k] = '?';
+				*normal = 0;
+			} else {
+				c[i + k] = (char)b;
+			}
+		}
 		i += ok;
 		if (i < n) {
 			c[i++] = '?';

@@ -107,9 +107,10 @@ def hash_bytes(s):
 
 
 def printable(s):
-    """Nix's string with NUL bytes and bytes that are not UTF-8 as '?', as
-    cachegc keeps them."""
-    return "".join("?" if c == "\0" or 0xDC80 <= ord(c) <= 0xDCFF else c for c in s)
+    """Nix's string with control characters and bytes that are not UTF-8
+    as '?', as cachegc keeps them."""
+    return "".join("?" if ord(c) < 0x20 or c == "\x7f" or 0xDC80 <= ord(c) <= 0xDCFF else c
+                   for c in s)
 
 
 def read_narinfo(path):

@@ -833,6 +833,14 @@ TEST(invalid_utf8)
 	CHECK_STR(ni.compression, "????xz");
 	CHECK_INT(ni.odd, NARINFO_ODD_FORM);
 	narinfo_release(&ni);
+	/* control characters too: no escape sequence reaches a terminal */
+	CHECK_INT(parse_str(MIN_B "Sig: \x1b[31mk:x\x7f\nSystem: a\tb\r\n", &ni, &err), 0);
+	CHECK_INT(ni.nsigs, 1);
+	if (ni.nsigs == 1)
+		CHECK_STR(ni.sigs[0], "?[31mk:x?");
+	CHECK_STR(ni.system, "a?b?");
+	CHECK_INT(ni.odd, NARINFO_ODD_SIG | NARINFO_ODD_FORM);
+	narinfo_release(&ni);
 	CHECK_INT(parse_str(MIN_B "System: caf\xc3\xa9\n", &ni, &err), 0);
 	CHECK_STR(ni.system, "caf\xc3\xa9");
 	CHECK_INT(ni.odd, 0);
