@@ -9,7 +9,9 @@
 #                           chromium and xmllint (to render and parse the
 #                           report's page and charts), mandoc, man-db and
 #                           bash-completion (cachegc(1) and the completion),
-#                           debhelper and lintian (the .deb)
+#                           debhelper and lintian (the .deb),
+#                           python3 (writes and judges test_narinfo_nix's
+#                           variants)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -18,7 +20,7 @@ if [ "$what" = test ]; then
 	# clang and its sanitizer runtimes (not a dependency of clang-14 with
 	# --no-install-recommends): CI runs the suite under clang's ASan and
 	# UBSan too.
-	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils"
+	need="$need nix-bin nginx-light valgrind clang libclang-rt-14-dev cmark-gfm chromium libxml2-utils python3"
 	# the install tests and the Debian package: man page checkers, the
 	# bash-completion loader, dpkg-buildpackage with debhelper, lintian
 	need="$need mandoc man-db groff-base bash-completion dpkg-dev debhelper lintian"

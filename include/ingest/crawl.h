@@ -62,6 +62,7 @@ struct crawl {
 	size_t nalloc;
 	unsigned pending;         /* writes since the last commit */
 	unsigned reject_reports;  /* reject messages printed so far */
+	unsigned odd_reports;     /* odd-narinfo warnings printed so far */
 	unsigned clamp_reports;   /* future push time warnings printed so far */
 	const char *push_source;  /* what a push time is read from, for
 	                             messages: "mtime" (default), "Last-Modified" */
@@ -105,6 +106,12 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 /* Record a rejected narinfo (source: a file name or URL). Prints the
  * first few as errors.  0 or -1 (DB failure). */
 int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg);
+
+/* A narinfo accepted (as Nix accepts it) in a form no Nix writes
+ * (ni->odd): a warning naming source, the line and what is odd, for the
+ * first few.  A malformed signature is kept: verify calls it
+ * malformed-signature. */
+void crawl_odd(struct crawl *c, const char *source, const struct narinfo *ni);
 
 /* One path was asked for and the cache said it is not there (the HTTP
  * crawler's 404): when it was present (an open presence episode), close

@@ -39,7 +39,22 @@ struct narinfo {
 	size_t nsigs;
 	char *ca;             /* content address, or NULL */
 	char *system;         /* Attic's System:, or NULL */
+	unsigned odd;         /* NARINFO_ODD_* bits: forms Nix accepts, no Nix writes */
+	unsigned odd_line;    /* physical line of the first of them */
 };
+
+#define NARINFO_ODD_SEPARATOR 0x01  /* a value not after ": " */
+#define NARINFO_ODD_REPEATED  0x02  /* a key (not Sig) given again */
+#define NARINFO_ODD_SIG       0x04  /* a Sig no key can check: kept, malformed */
+#define NARINFO_ODD_FORM      0x08  /* a hash not in nix32, a StorePath not
+                                       canonical, "+5" or "05", fixed:git CA,
+                                       bytes kept as '?' (control characters,
+                                       NUL, not UTF-8: Sig, Compression,
+                                       System) */
+#define NARINFO_ODD_JUNK      0x10  /* a colonless line or an empty key */
+
+/* A phrase for one NARINFO_ODD_* bit (static), or NULL. */
+const char *narinfo_odd_name(unsigned bit);
 
 struct narinfo_error {
 	unsigned line;        /* 1-based line of the fault, 0 for the whole file */
@@ -47,16 +62,20 @@ struct narinfo_error {
 };
 
 /*
- * Parse a narinfo.  store_dir is the cache's StoreDir ("/nix/store"); the
- * StorePath must lie directly in it.  When expect_hash is non-NULL (the
- * 32 chars of the file name), a StorePath with another hash is refused.
- * Returns 0 on success, -1 with *err filled.
+ * Parse a narinfo as Nix 2.8 does (NarInfo::NarInfo; narinfo.c says how
+ * each key is read and where cachegc differs on purpose).  store_dir is
+ * the cache's StoreDir ("/nix/store"); the StorePath, canonicalized, must
+ * lie directly in it.  When expect_hash is non-NULL (the 32 chars of the
+ * file name), a StorePath with another hash is refused, as Nix's
+ * goodStorePath() does.  Returns 0 on success, -1 with *err filled.
  *
- * Rules (Nix's): unknown keys are ignored; Compression defaults to bzip2;
- * References may be empty and may name the path itself; Deriver may be
- * "unknown-deriver"; Sig may repeat.  StorePath, URL, NarHash and
- * NarSize > 0 are required.  A key other than Sig given twice, a line
- * without ": ", a NUL byte or bytes that are not UTF-8 are errors.
+ * Accepted, as by Nix: unknown keys, keys given twice (the last value
+ * counts; Sig accumulates), any Sig value (flagged NARINFO_ODD_SIG when
+ * no key could check it), References empty or naming the path itself,
+ * "unknown-deriver", an empty CA.  Refused, as by Nix: no final newline,
+ * text after the last newline without a colon, a missing StorePath or
+ * NarHash, an empty URL, NarSize 0, a bad hash, size, path or CA, a second
+ * non-empty References or a second CA.
  */
 int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 		  const char *expect_hash, struct narinfo *out,

@@ -39,6 +39,13 @@ void base64_encode(const unsigned char *in, size_t n, char *out);
 int base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
 		  size_t *outlen);
 
+/* Nix's own base64Decode(), as it reads signatures and base64 hashes:
+ * it stops at the first '=', skips '\n', ignores leftover bits (no
+ * padding needed, non-canonical bits fine) and refuses any other byte
+ * outside the alphabet.  0 with *outlen, or -1 on a bad byte or more than
+ * outcap bytes. */
+int nix_base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
+		      size_t *outlen);
 /* Parse "algo:nix32", "algo:base16", "algo:base64" or SRI "algo-base64"
  * (len bytes at s, no NUL needed).  Returns 0 or -1. */
 int nixhash_parse(const char *s, size_t len, struct nixhash *out);

@@ -433,7 +433,7 @@ static int process_row(struct check *c, sqlite3_stmt *st)
 			c->found[id] |= F_REVOKED;
 			continue;
 		}
-		if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
+		if (nix_base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
 		    got != SIG_BYTES) {
 			c->found[id] |= F_MALFORMED;
 			continue;
@@ -735,7 +735,7 @@ int trust_signatures(struct trust *t, uint32_t id,
 			} else if (!k->active) {
 				si.status = "revoked";
 				si.revoked_at = k->revoked_at;
-			} else if (base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
+			} else if (nix_base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) ||
 				   got != SIG_BYTES) {
 				si.status = "malformed";
 			} else if (trust_ok(trust_verdict(t, id))) {

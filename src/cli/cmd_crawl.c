@@ -87,8 +87,10 @@ static const struct option crawl_options[] = {
 	OPT_PATH("cacert", struct crawl_opts, cacert, "FILE",
 		 "also trust the CAs in FILE (TLS is always verified)"),
 	OPT_TEXT("\n"
-		 "Corrupt narinfos are reported (file or URL, and line), skipped, counted and\n"
-		 "kept in the crawl_rejects table; the crawl goes on.  A push time (mtime or\n"
+		 "Narinfos are read as Nix 2.8 reads them.  Those Nix refuses are reported\n"
+		 "(file or URL, and line), skipped, counted and kept in the crawl_rejects\n"
+		 "table; the crawl goes on.  Odd forms Nix accepts (a key given twice, a\n"
+		 "malformed Sig) are recorded, with a warning.  A push time (mtime or\n"
 		 "Last-Modified) later than the crawl's time is recorded as the crawl's\n"
 		 "time, with a warning, and counted as clamped.  Ctrl-C stops cleanly:\n"
 		 "what was recorded is kept and the next crawl goes on from there.\n"

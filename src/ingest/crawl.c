@@ -343,6 +343,29 @@ int crawl_reject(struct crawl *c, const char *source, unsigned line, const char 
 	return stmt_exec(c->db, &stmts, Q_REJECT_ADD, SQL_ARGS(c->crawl_id, source, line, msg));
 }
 
+void crawl_odd(struct crawl *c, const char *source, const struct narinfo *ni)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!ni->odd)
+		return;
+	if (c->odd_reports < REJECT_REPORT_MAX) {
+		for (unsigned bit = 1; bit <= ni->odd; bit <<= 1) {
+			if (!(ni->odd & bit) || !narinfo_odd_name(bit))
+				continue;
+			if (sb.len)
+				strbuf_addstr(&sb, "; ");
+			strbuf_addstr(&sb, narinfo_odd_name(bit));
+		}
+		warning("%s:%u: accepted as Nix accepts it, but odd: %s", source, ni->odd_line,
+			sb.buf);
+		strbuf_release(&sb);
+	} else if (c->odd_reports == REJECT_REPORT_MAX) {
+		warning("more odd narinfos accepted; not shown");
+	}
+	c->odd_reports++;
+}
+
 int crawl_gone(struct crawl *c, const char *hash)
 {
 	uint32_t id = path_index_find(&c->pi, hash);
@@ -764,6 +787,7 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		struct dir_item *it = reader_next(&rd, i);
 		int rc = 0;
 		if (it->state == ITEM_OK) {
+			crawl_odd(&c, toread[i], &it->ni);
 			rc = crawl_add_narinfo(&c, &it->ni, it->mtime);
 			narinfo_release(&it->ni);
 		} else {

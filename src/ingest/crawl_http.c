@@ -461,6 +461,10 @@ static int got_narinfo(struct hcrawl *h, uint32_t id, const struct fetch_result 
 	hash[STORE_HASH_LEN] = '\0';
 	if (narinfo_parse(r->body, r->len, h->c.store_dir, hash, &ni, &err))
 		return reject(h, id, r, err.line, err.msg);
+	if (ni.odd) {
+		clear_line(h);
+		crawl_odd(&h->c, r->url, &ni);
+	}
 	if (crawl_add_narinfo(&h->c, &ni, r->last_modified) || clear_check(h, id))
 		goto out;
 	for (size_t i = 0; i < ni.nrefs; i++) {

@@ -1,14 +1,14 @@
 /*
  * narinfo.c - parse narinfo and nix-cache-info text, and write narinfo back.
  *
- * Both formats are "Key: value" lines.  The reader below walks them with
- * memchr over (pointer, length), never relying on a NUL terminator, and
- * refuses NUL bytes, invalid UTF-8, lines without ": " and repeated keys.
- * Values are checked the way Nix checks them (store path syntax, hash
- * encodings) plus what Nix 2.8 lets through but no writer produces: signs
- * on sizes, malformed Sig, duplicate keys.  Unlike Nix 2.8 a missing final
- * newline and trailing blank lines are tolerated.  Hashes are stored in the
+ * narinfo_parse() accepts what Nix 2.8's NarInfo::NarInfo() accepts (see
+ * the block comment above it for each key and for the few deliberate
+ * differences), framing included: it lexes with nix_lex_next(), Nix's own
+ * lexer, so a missing final newline refuses the file and "URL:x" is a
+ * value.  Odd forms Nix reads (a malformed Sig, a key given twice, base16
+ * hashes) are kept and flagged in narinfo.odd.  Hashes are stored in the
  * normal form "<algo>:<nix32>" whatever encoding the file used.
+ * nix-cache-info is read as BinaryCacheStore::init() reads it.
  */
 #include "nix/narinfo.h"
 
@@ -145,78 +145,6 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
 	return n;
 }
 
-/* Walks "Key: value" lines. */
-struct kv_reader {
-	const char *buf;
-	size_t len;
-	size_t pos;
-	unsigned line;           /* number of the line last returned */
-};
-
-struct kv {
-	const char *key;
-	size_t klen;
-	const char *val;
-	size_t vlen;
-};
-
-static int kv_start(struct kv_reader *r, const char *buf, size_t len,
-		    const char *what, struct narinfo_error *err)
-{
-	r->buf = buf;
-	r->len = len;
-	r->pos = 0;
-	r->line = 0;
-	if (len > NARINFO_MAX_BYTES)
-		return fail(err, 0, "%s larger than %d bytes", what, NARINFO_MAX_BYTES);
-	if (len && !buf)
-		return fail(err, 0, "no buffer");
-	return 0;
-}
-
-/*
- * Returns 1 with the next pair in *kv, 0 at the end of the input, -1 with
- * err filled on a malformed line.  Blank lines are allowed only at the end.
- */
-static int kv_next(struct kv_reader *r, struct kv *kv, struct narinfo_error *err)
-{
-	const char *line, *nl, *colon;
-	size_t llen, bad;
-
-	if (r->pos >= r->len)
-		return 0;
-	line = r->buf + r->pos;
-	nl = memchr(line, '\n', r->len - r->pos);
-	llen = nl ? (size_t)(nl - line) : r->len - r->pos;
-	r->pos += llen + (nl ? 1 : 0);
-	r->line++;
-
-	bad = utf8_valid_prefix((const unsigned char *)line, llen);
-	if (bad < llen)
-		return fail(err, r->line, line[bad] ? "invalid UTF-8 at column %zu"
-			    : "NUL byte at column %zu", bad + 1);
-	if (llen == 0) {
-		for (size_t i = r->pos; i < r->len; i++)
-			if (r->buf[i] != '\n')
-				return fail(err, r->line, "empty line");
-		r->pos = r->len;
-		return 0;
-	}
-	if (line[llen - 1] == '\r')
-		return fail(err, r->line, "carriage return at end of line");
-	colon = memchr(line, ':', llen);
-	if (!colon || (size_t)(colon - line) + 1 >= llen || colon[1] != ' ') {
-		struct quoted q;
-		return fail(err, r->line, "missing ': ' in line '%s'",
-			    quote(&q, line, llen));
-	}
-	kv->key = line;
-	kv->klen = (size_t)(colon - line);
-	kv->val = colon + 2;
-	kv->vlen = llen - kv->klen - 2;
-	return 1;
-}
-
 /* Decimal without sign into [0, INT64_MAX].  Returns 0 or -1. */
 static int parse_dec(const char *s, size_t n, int64_t *out)
 {
@@ -238,66 +166,400 @@ static int parse_dec(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-/* Any encoding nixhash_parse() takes, into a malloc'd normal form. */
-static int parse_hash(const char *s, size_t n, char **out)
+/*
+ * ---- narinfo_parse: NarInfo::NarInfo() of Nix 2.8 ---------------------
+ *
+ * The text is lexed by nix_lex_next() (Nix's framing, see narinfo.h), and
+ * each value is read as Nix 2.8 reads it (src/libstore/nar-info.cc,
+ * path.cc, hash.cc, content-address.cc):
+ *
+ *   StorePath   canonPath() (absolute; "//", "." and ".." folded), then
+ *               directly in the store dir, then a valid StorePath.  The
+ *               last one counts; every one must be valid.
+ *   URL         any bytes; the last one counts; empty at the end refuses.
+ *   Compression any; the last counts; empty means bzip2.
+ *   FileHash,   "algo:" + base16 (either case), nix32 or base64 by length,
+ *   NarHash     or SRI "algo-base64"; base64 is Nix's decoder: it stops
+ *               at the first '=', ignores leftover bits, and the bytes
+ *               must be the digest's length.  The last one counts.
+ *   FileSize,   boost::lexical_cast<uint64_t>: digits after an optional
+ *   NarSize     '+', no '-', no spaces.  NarSize 0 at the end refuses.
+ *   References  tokens split at ' ' (empty ones skipped), each a valid
+ *               StorePath basename; a References line after one that
+ *               named a path refuses.
+ *   Deriver     "unknown-deriver" (changes nothing) or a valid basename.
+ *   Sig         any value at all: a set (sorted, no duplicates).
+ *   CA          empty means none; "text:sha256:H", "fixed:[r:]ALGO:H"
+ *               with H base16, nix32 or base64 by length; a CA line after
+ *               one that set a CA refuses.
+ *   System      any; the last counts.
+ *   other keys  ignored (a key may hold a colonless line before it).
+ *
+ * A StorePath basename (Nix's StorePath()): at least 33 bytes, 32 of
+ * nix32, then a name of 1..211 bytes from [0-9a-zA-Z+-._?=].
+ *
+ * Where cachegc differs on purpose (README, crawl):
+ *   - the 33rd byte of a basename must be '-' (Nix does not look at it;
+ *     cachegc keeps paths as hash and name), and a name must not start
+ *     with '.' (no Nix writes one; Nix 2.8 takes ".x", later Nix only
+ *     refuses "." and ".." before a '-');
+ *   - sizes over 2^63-1 are refused (SQLite's integers are signed);
+ *   - a URL with a NUL byte or bytes that are not UTF-8 is refused; in
+ *     Sig, Compression and System such bytes, and control characters,
+ *     are kept as '?' (no hostile cache reaches a terminal through them);
+ *   - "CA: fixed:git:ALGO:H" (git hashing, later Nix) is accepted.
+ *
+ * Forms Nix accepts but no Nix writes are kept and flagged (odd).
+ */
+
+static void mark_odd(struct narinfo *out, unsigned bit, unsigned line)
+{
+	if (!out->odd)
+		out->odd_line = line;
+	out->odd |= bit;
+}
+
+static const struct {
+	const char *name;
+	enum hash_algo algo;
+	unsigned len;
+} nix_algos[] = {
+	{"md5", HASH_MD5, 16}, {"sha1", HASH_SHA1, 20},
+	{"sha256", HASH_SHA256, 32}, {"sha512", HASH_SHA512, 64},
+};
+
+static int nix_algo(const char *s, size_t n, struct nixhash *h)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nix_algos); i++)
+		if (strlen(nix_algos[i].name) == n && !memcmp(nix_algos[i].name, s, n)) {
+			h->algo = nix_algos[i].algo;
+			h->len = nix_algos[i].len;
+			return 0;
+		}
+	return -1;
+}
+
+/* Hash::Hash(rest, type, isSRI) with h->algo and h->len set.  *normal is
+ * cleared when the encoding is not nix32. */
+static int nix_hash_body(const char *s, size_t n, int sri, struct nixhash *h, int *normal)
+{
+	size_t got;
+
+	*normal = 0;
+	if (!sri && n == h->len * 2u) {
+		for (unsigned k = 0; k < h->len; k++) {
+			int hi = hex_value((unsigned char)s[2 * k]);
+			int lo = hex_value((unsigned char)s[2 * k + 1]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			h->bytes[k] = (unsigned char)(hi << 4 | lo);
+		}
+		return 0;
+	}
+	if (!sri && n == nix32_len(h->len)) {
+		*normal = 1;
+		return nix32_decode(s, n, h->bytes, h->len);
+	}
+	if (sri || n == base64_len(h->len))
+		return nix_base64_decode(s, n, h->bytes, h->len, &got) || got != h->len ? -1 : 0;
+	return -1;
+}
+
+/* Hash::parseAnyPrefixed(): "algo:..." or SRI "algo-...". */
+static int nix_hash_any(const char *s, size_t n, struct nixhash *h, int *normal)
+{
+	const char *sep = memchr(s, ':', n);
+	int sri = 0;
+
+	if (!sep) {
+		sep = memchr(s, '-', n);
+		sri = 1;
+	}
+	if (!sep || nix_algo(s, (size_t)(sep - s), h))
+		return -1;
+	sep++;
+	return nix_hash_body(sep, n - (size_t)(sep - s), sri, h, normal);
+}
+
+static int hash_field(const char *s, size_t n, char **out, int *normal)
 {
 	struct nixhash h;
 	char buf[NIXHASH_FMT_MAX];
 	size_t l;
 
-	if (nixhash_parse(s, n, &h))
+	if (nix_hash_any(s, n, &h, normal) || !(l = nixhash_format(&h, buf, sizeof(buf))))
 		return -1;
-	l = nixhash_format(&h, buf, sizeof(buf));
-	if (!l)
-		return -1;
+	free(*out);
 	*out = xstrndup(buf, l);
 	return 0;
 }
 
-/* "keyname:base64", keyname non-empty.  Returns 1 when well-formed. */
-static int sig_valid(const char *s, size_t n)
+/* string2Int<uint64_t>, within int64_t.  *plain is cleared for '+' or a
+ * leading zero. */
+static int nix_uint(const char *s, size_t n, int64_t *out, int *plain)
 {
-	const char *colon = memchr(s, ':', n);
-	unsigned char *tmp;
-	size_t blen, got;
-	int ok;
+	size_t i = 0;
 
-	if (!colon || colon == s)
-		return 0;
-	blen = n - (size_t)(colon + 1 - s);
-	if (blen == 0)
-		return 0;
-	tmp = xmalloc(blen);
-	ok = !base64_decode(colon + 1, blen, tmp, blen, &got) && got > 0;
-	free(tmp);
-	return ok;
+	*plain = 1;
+	if (n && s[0] == '+') {
+		i = 1;
+		*plain = 0;
+	}
+	if (n - i > 1 && s[i] == '0')
+		*plain = 0;
+	return parse_dec(s + i, n - i, out);
+}
+
+/* Nix 2.8's checkName(), plus: no leading '.' (see above). */
+static int nix_name_valid(const char *s, size_t n)
+{
+	return store_name_valid(s, n);
+}
+
+/* StorePath(baseName): see above; the separator must be '-'. */
+static int nix_basename_valid(const char *s, size_t n)
+{
+	return n > STORE_HASH_LEN + 1 && s[STORE_HASH_LEN] == '-' &&
+	       store_hash_valid(s, STORE_HASH_LEN) &&
+	       nix_name_valid(s + STORE_HASH_LEN + 1, n - STORE_HASH_LEN - 1);
 }
 
 /*
- * Nix's content-address forms: "text:sha256:<hash>", "fixed:<algo>:<hash>"
- * and "fixed:r:<algo>:<hash>" (the hash in any encoding).
+ * canonPath(p) without symlinks into a malloc'd string: "//" and "/."
+ * vanish, "/.." drops the component before it (at the root, nothing), a
+ * trailing '/' goes.  NULL when p is not absolute (Nix asserts on an
+ * empty path and throws on a relative one).
  */
-static int ca_valid(const char *s, size_t n)
+static char *nix_canon_path(const char *p, size_t n)
 {
-	struct nixhash h;
+	char *s;
+	size_t o = 0, i = 0;
 
-	if (n > 5 && !memcmp(s, "text:", 5))
-		return !nixhash_parse(s + 5, n - 5, &h) && h.algo == HASH_SHA256;
-	if (n > 6 && !memcmp(s, "fixed:", 6)) {
-		s += 6;
-		n -= 6;
-		if (n > 2 && !memcmp(s, "r:", 2)) {
-			s += 2;
-			n -= 2;
+	if (!n || p[0] != '/')
+		return NULL;
+	s = xmalloc(n + 2);
+	while (1) {
+		size_t c;
+
+		while (i < n && p[i] == '/')
+			i++;
+		if (i >= n)
+			break;
+		for (c = i; c < n && p[c] != '/'; c++)
+			;
+		if (c - i == 1 && p[i] == '.') {
+			/* nothing */
+		} else if (c - i == 2 && p[i] == '.' && p[i + 1] == '.') {
+			while (o > 0 && s[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			s[o++] = '/';
+			memcpy(s + o, p + i, c - i);
+			o += c - i;
 		}
-		return !nixhash_parse(s, n, &h);
+		i = c;
 	}
+	if (!o)
+		s[o++] = '/';
+	s[o] = '\0';
+	return s;
+}
+
+static int parse_store_path(const struct nix_entry *e, const char *store_dir,
+			    struct narinfo *out, struct narinfo_error *err)
+{
+	size_t sdl = strlen(store_dir), blen, plen;
+	const char *base;
+	struct quoted q, q2;
+	char *p = memchr(e->val, '\0', e->vlen) ? NULL : nix_canon_path(e->val, e->vlen);
+
+	if (!p)
+		return fail(err, e->line, "StorePath '%s' is not an absolute path",
+			    quote(&q, e->val, e->vlen));
+	plen = strlen(p);
+	if (plen <= sdl + 1 || memcmp(p, store_dir, sdl) || p[sdl] != '/') {
+		fail(err, e->line, "StorePath '%s' is not in '%s'",
+		     quote(&q, e->val, e->vlen), quote(&q2, store_dir, sdl));
+		free(p);
+		return -1;
+	}
+	if (memchr(p + sdl + 1, '/', plen - sdl - 1)) {
+		fail(err, e->line, "StorePath '%s' is not directly in '%s'",
+		     quote(&q, e->val, e->vlen), quote(&q2, store_dir, sdl));
+		free(p);
+		return -1;
+	}
+	base = p + sdl + 1;
+	blen = plen - sdl - 1;
+	if (blen <= STORE_HASH_LEN || !store_hash_valid(base, STORE_HASH_LEN) ||
+	    base[STORE_HASH_LEN] != '-') {
+		fail(err, e->line, "bad hash in StorePath '%s'", quote(&q, e->val, e->vlen));
+		free(p);
+		return -1;
+	}
+	if (!nix_name_valid(base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1)) {
+		fail(err, e->line, "bad name '%s' in StorePath",
+		     quote(&q, base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1));
+		free(p);
+		return -1;
+	}
+	if (plen != e->vlen || memcmp(p, e->val, plen))
+		mark_odd(out, NARINFO_ODD_FORM, e->line);
+	free(out->store_path);
+	out->store_path = p;
+	memcpy(out->hash, base, STORE_HASH_LEN);
+	out->hash[STORE_HASH_LEN] = '\0';
+	out->name = out->store_path + sdl + 1 + STORE_HASH_LEN + 1;
 	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort and drop duplicates, as a std::set holds them. */
+static void sort_unique(char **v, size_t *n)
+{
+	size_t k = 0;
+
+	if (*n < 2)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_str);
+	for (size_t i = 1; i < *n; i++) {
+		if (!strcmp(v[i], v[k]))
+			free(v[i]);
+		else
+			v[++k] = v[i];
+	}
+	*n = k + 1;
+}
+
+static int parse_refs(const struct nix_entry *e, struct narinfo *out, size_t *alloc,
+		      struct narinfo_error *err)
+{
+	const char *p = e->val, *end = e->val + e->vlen;
+
+	if (out->nrefs)
+		return fail(err, e->line, "References again after References named paths "
+			    "(Nix refuses that)");
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		size_t tl = sp ? (size_t)(sp - p) : (size_t)(end - p);
+
+		if (tl) {
+			if (!nix_basename_valid(p, tl)) {
+				struct quoted q;
+				return fail(err, e->line, "bad reference '%s'", quote(&q, p, tl));
+			}
+			GROW(out->refs, *alloc, out->nrefs + 1);
+			out->refs[out->nrefs++] = xstrndup(p, tl);
+		}
+		p += tl + 1;
+	}
+	sort_unique(out->refs, &out->nrefs);
+	return 0;
+}
+
+/* A copy of s[0..n) with control characters (NUL, '\r', ESC...) and bytes
+ * that are not UTF-8 as '?', so that no hostile cache reaches a terminal
+ * through them; *normal is cleared when there were any. */
+static char *printable_copy(const char *s, size_t n, int *normal)
+{
+	char *c = xmalloc(n + 1);
+	size_t i = 0;
+
+	while (i < n) {
+		size_t ok = utf8_valid_prefix((const unsigned char *)s + i, n - i);
+
+		for (size_t k = 0; k < ok; k++) {
+			unsigned char b = (unsigned char)s[i + k];
+
+			if (b < 0x20 || b == 0x7f) {
+				c[i + k] = '?';
+				*normal = 0;
+			} else {
+				c[i + k] = (char)b;
+			}
+		}
+		i += ok;
+		if (i < n) {
+			c[i++] = '?';
+			*normal = 0;
+		}
+	}
+	c[n] = '\0';
+	return c;
+}
+
+/* What Nix 2.8's verifyDetached() could check: "name:base64" with a name,
+ * decoding (Nix's way) to the 64 bytes of an Ed25519 signature. */
+static int sig_checkable(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	unsigned char raw[64];
+	size_t got;
+
+	return colon && colon != s &&
+	       !nix_base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) &&
+	       got == sizeof(raw);
+}
+
+/* The signature as Nix writes it: 64 bytes in padded, canonical base64. */
+static int sig_canonical(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	unsigned char raw[64];
+	size_t got;
+
+	return !base64_decode(colon + 1, strlen(colon + 1), raw, sizeof(raw), &got) &&
+	       got == sizeof(raw);
+}
+
+/*
+ * parseContentAddress() into the form Nix renders ("text:sha256:<nix32>",
+ * "fixed:[r:]algo:<nix32>"), and "fixed:git:algo:<nix32>".
+ */
+static char *nix_ca(const char *s, size_t n, int *normal)
+{
+	const char *end = s + n, *c;
+	const char *method;
+	struct nixhash h;
+	struct strbuf sb = STRBUF_INIT;
+	char buf[NIXHASH_FMT_MAX];
+	int text;
+
+	if (n > 5 && !memcmp(s, "text:", 5)) {
+		text = 1;
+		method = "text:";
+		s += 5;
+	} else if (n > 6 && !memcmp(s, "fixed:", 6)) {
+		text = 0;
+		method = "fixed:";
+		s += 6;
+		if (end - s >= 2 && !memcmp(s, "r:", 2)) {
+			method = "fixed:r:";
+			s += 2;
+		} else if (end - s >= 4 && !memcmp(s, "git:", 4)) {
+			method = "fixed:git:";
+			s += 4;
+		}
+	} else {
+		return NULL;
+	}
+	c = memchr(s, ':', (size_t)(end - s));
+	if (!c || nix_algo(s, (size_t)(c - s), &h) || (text && h.algo != HASH_SHA256))
+		return NULL;
+	if (!strcmp(method, "fixed:git:") && h.algo != HASH_SHA1 && h.algo != HASH_SHA256)
+		return NULL;
+	if (nix_hash_body(c + 1, (size_t)(end - c - 1), 0, &h, normal) ||
+	    !nixhash_format(&h, buf, sizeof(buf)))
+		return NULL;
+	strbuf_addstr(&sb, method);
+	strbuf_addstr(&sb, buf);
+	return strbuf_detach(&sb);
 }
 
 enum ni_key {
@@ -328,156 +590,108 @@ static enum ni_key ni_key_of(const char *k, size_t n)
 	return K_UNKNOWN;
 }
 
-static int parse_store_path(const struct kv *kv, unsigned line, const char *store_dir,
-			    const char *expect_hash, struct narinfo *out,
-			    struct narinfo_error *err)
-{
-	size_t sdl = strlen(store_dir), blen;
-	const char *base;
-	struct quoted q, q2;
-
-	if (kv->vlen <= sdl + 1 || memcmp(kv->val, store_dir, sdl) ||
-	    kv->val[sdl] != '/')
-		return fail(err, line, "StorePath '%s' is not in '%s'",
-			    quote(&q, kv->val, kv->vlen), quote(&q2, store_dir, sdl));
-	base = kv->val + sdl + 1;
-	blen = kv->vlen - sdl - 1;
-	if (memchr(base, '/', blen))
-		return fail(err, line, "StorePath '%s' is not directly in '%s'",
-			    quote(&q, kv->val, kv->vlen), quote(&q2, store_dir, sdl));
-	if (blen <= STORE_HASH_LEN || base[STORE_HASH_LEN] != '-' ||
-	    !store_hash_valid(base, STORE_HASH_LEN))
-		return fail(err, line, "bad hash in StorePath '%s'",
-			    quote(&q, kv->val, kv->vlen));
-	if (!store_name_valid(base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1))
-		return fail(err, line, "bad name '%s' in StorePath",
-			    quote(&q, base + STORE_HASH_LEN + 1,
-				  blen - STORE_HASH_LEN - 1));
-	if (expect_hash && (strlen(expect_hash) != STORE_HASH_LEN ||
-			    memcmp(expect_hash, base, STORE_HASH_LEN)))
-		return fail(err, line, "StorePath hash '%.*s' does not match expected '%s'",
-			    STORE_HASH_LEN, base, quote(&q, expect_hash, strlen(expect_hash)));
-	out->store_path = xstrndup(kv->val, kv->vlen);
-	memcpy(out->hash, base, STORE_HASH_LEN);
-	out->hash[STORE_HASH_LEN] = '\0';
-	out->name = out->store_path + sdl + 1 + STORE_HASH_LEN + 1;
-	return 0;
-}
-
-/*
- * References are kept sorted and without duplicates, which is how Nix
- * holds them (a set ordered by basename) and how it writes them.
- */
-static int parse_refs(const struct kv *kv, unsigned line, struct narinfo *out,
-		      struct narinfo_error *err)
-{
-	const char *p = kv->val, *end = kv->val + kv->vlen;
-	size_t alloc = 0, n = 0;
-
-	while (p < end) {
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
-		size_t tl = sp ? (size_t)(sp - p) : (size_t)(end - p);
-
-		if (tl) {   /* Nix skips empty tokens between repeated spaces */
-			if (!store_basename_valid(p, tl)) {
-				struct quoted q;
-				return fail(err, line, "bad reference '%s'", quote(&q, p, tl));
-			}
-			GROW(out->refs, alloc, out->nrefs + 1);
-			out->refs[out->nrefs++] = xstrndup(p, tl);
-		}
-		p += tl + 1;
-	}
-	if (out->nrefs < 2)
-		return 0;
-	qsort(out->refs, out->nrefs, sizeof(*out->refs), cmp_str);
-	for (size_t i = 1; i < out->nrefs; i++) {
-		if (!strcmp(out->refs[i], out->refs[n]))
-			free(out->refs[i]);
-		else
-			out->refs[++n] = out->refs[i];
-	}
-	out->nrefs = n + 1;
-	return 0;
-}
-
-/* What narinfo_parse() carries from line to line. */
+/* What narinfo_parse() carries from entry to entry. */
 struct ni_parse {
 	const char *store_dir;
-	const char *expect_hash;
 	struct narinfo *out;
-	size_t sig_alloc;
+	size_t sig_alloc, ref_alloc;
+	int have_path, have_nar_hash, have_ca;
+	unsigned path_line;      /* of the StorePath that counts */
+	unsigned url_line, size_line; /* of the URL and NarSize that count */
 	struct narinfo_error *err;
 };
 
-static int parse_field(struct ni_parse *ps, enum ni_key key, const struct kv *kv,
-		       unsigned line)
+static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_entry *e)
 {
 	struct narinfo *out = ps->out;
 	struct narinfo_error *err = ps->err;
 	struct quoted q;
-	const char *v = kv->val;
-	size_t n = kv->vlen;
+	const char *v = e->val;
+	size_t n = e->vlen;
+	int normal = 1;
+	char *s;
 
 	switch (key) {
 	case K_STOREPATH:
-		return parse_store_path(kv, line, ps->store_dir, ps->expect_hash,
-					out, err);
+		if (parse_store_path(e, ps->store_dir, out, err))
+			return -1;
+		ps->have_path = 1;
+		ps->path_line = e->line;
+		return 0;
 	case K_URL:
-		if (!n)
-			return fail(err, line, "empty URL");
-		out->url = xstrndup(v, n);
+		if (utf8_valid_prefix((const unsigned char *)v, n) < n)
+			return fail(err, e->line, "URL '%s' holds a NUL byte or bytes that "
+				    "are not UTF-8", quote(&q, v, n));
+		free(out->url);
+		out->url = n ? xstrndup(v, n) : NULL;
+		ps->url_line = e->line;
 		return 0;
 	case K_COMPRESSION:
-		/* empty means the default, as in Nix */
-		if (n)
-			out->compression = xstrndup(v, n);
-		return 0;
+		s = printable_copy(v, n, &normal);
+		free(out->compression);
+		out->compression = s;
+		break;
 	case K_FILEHASH:
-		if (parse_hash(v, n, &out->file_hash))
-			return fail(err, line, "bad FileHash '%s'", quote(&q, v, n));
-		return 0;
+		if (hash_field(v, n, &out->file_hash, &normal))
+			return fail(err, e->line, "bad FileHash '%s'", quote(&q, v, n));
+		break;
 	case K_FILESIZE:
-		if (parse_dec(v, n, &out->file_size))
-			return fail(err, line, "bad FileSize '%s'", quote(&q, v, n));
-		return 0;
+		if (nix_uint(v, n, &out->file_size, &normal))
+			return fail(err, e->line, "bad FileSize '%s'", quote(&q, v, n));
+		break;
 	case K_NARHASH:
-		if (parse_hash(v, n, &out->nar_hash))
-			return fail(err, line, "bad NarHash '%s'", quote(&q, v, n));
-		return 0;
+		if (hash_field(v, n, &out->nar_hash, &normal))
+			return fail(err, e->line, "bad NarHash '%s'", quote(&q, v, n));
+		ps->have_nar_hash = 1;
+		break;
 	case K_NARSIZE:
-		if (parse_dec(v, n, &out->nar_size) || out->nar_size == 0)
-			return fail(err, line, "bad NarSize '%s'", quote(&q, v, n));
-		return 0;
+		if (nix_uint(v, n, &out->nar_size, &normal))
+			return fail(err, e->line, "bad NarSize '%s'", quote(&q, v, n));
+		ps->size_line = e->line;
+		break;
 	case K_REFERENCES:
-		return parse_refs(kv, line, out, err);
+		return parse_refs(e, out, &ps->ref_alloc, err);
 	case K_DERIVER:
 		if (n == 15 && !memcmp(v, "unknown-deriver", 15))
 			return 0;
-		if (n < 4 || memcmp(v + n - 4, ".drv", 4) || !store_basename_valid(v, n))
-			return fail(err, line, "bad Deriver '%s'", quote(&q, v, n));
+		if (!nix_basename_valid(v, n))
+			return fail(err, e->line, "bad Deriver '%s'", quote(&q, v, n));
+		free(out->deriver);
 		out->deriver = xstrndup(v, n);
 		return 0;
 	case K_SIG:
-		if (!sig_valid(v, n))
-			return fail(err, line, "bad Sig '%s'", quote(&q, v, n));
+		s = printable_copy(v, n, &normal);
+		if (!sig_checkable(s))
+			mark_odd(out, NARINFO_ODD_SIG, e->line);
+		else if (!sig_canonical(s))
+			normal = 0;
 		GROW(out->sigs, ps->sig_alloc, out->nsigs + 1);
-		out->sigs[out->nsigs++] = xstrndup(v, n);
-		return 0;
+		out->sigs[out->nsigs++] = s;
+		break;
 	case K_CA:
-		/* empty means none, as in Nix */
+		if (ps->have_ca)
+			return fail(err, e->line, "CA again after a CA (Nix refuses that)");
 		if (!n)
 			return 0;
-		if (!ca_valid(v, n))
-			return fail(err, line, "bad CA '%s'", quote(&q, v, n));
-		out->ca = xstrndup(v, n);
-		return 0;
+		if (!(s = nix_ca(v, n, &normal)))
+			return fail(err, e->line, "bad CA '%s'", quote(&q, v, n));
+		out->ca = s;
+		ps->have_ca = 1;
+		if (!strncmp(s, "fixed:git:", 10))
+			mark_odd(out, NARINFO_ODD_FORM, e->line);
+		break;
 	case K_SYSTEM:
-		out->system = xstrndup(v, n);
-		return 0;
+		s = printable_copy(v, n, &normal);
+		free(out->system);
+		out->system = s;
+		break;
 	case K_UNKNOWN:
+		if (!e->klen || memchr(e->key, '\n', e->klen))
+			mark_odd(out, NARINFO_ODD_JUNK, e->line);
 		return 0;
 	}
+	if (!normal)
+		mark_odd(out, NARINFO_ODD_FORM, e->line);
 	return 0;
 }
 
@@ -487,14 +701,25 @@ static void narinfo_init(struct narinfo *ni)
 	ni->file_size = -1;
 }
 
+/* The size cap and a buffer for the text: 0, or -1 with err filled. */
+static int input_check(const char *buf, size_t len, const char *what,
+		       struct narinfo_error *err)
+{
+	if (len > NARINFO_MAX_BYTES)
+		return fail(err, 0, "%s larger than %d bytes", what, NARINFO_MAX_BYTES);
+	if (len && !buf)
+		return fail(err, 0, "no buffer");
+	return 0;
+}
+
 int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 		  const char *expect_hash, struct narinfo *out,
 		  struct narinfo_error *err)
 {
-	static const enum ni_key required[] = {K_STOREPATH, K_URL, K_NARHASH, K_NARSIZE};
-	struct ni_parse ps = {store_dir, expect_hash, out, 0, err};
-	struct kv_reader r;
-	struct kv kv = {0};
+	struct ni_parse ps = {store_dir, out, 0, 0, 0, 0, 0, 0, 0, 0, err};
+	struct nix_lexer lx;
+	struct nix_entry e;
+	struct quoted q;
 	unsigned seen = 0;
 	int rc;
 
@@ -505,36 +730,85 @@ int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 	}
 	if (!ps.store_dir)
 		ps.store_dir = DEFAULT_STORE_DIR;
-	if (kv_start(&r, buf, len, "narinfo", err))
+	if (input_check(buf, len, "narinfo", err))
 		goto fail;
-	while ((rc = kv_next(&r, &kv, err)) > 0) {
-		enum ni_key key = ni_key_of(kv.key, kv.klen);
+	nix_lex_init(&lx, buf, len);
+	while ((rc = nix_lex_next(&lx, &e)) == NIX_LEX_ENTRY) {
+		enum ni_key key = ni_key_of(e.key, e.klen);
 
-		if (key != K_UNKNOWN && key != K_SIG) {
-			if (seen & (1u << key)) {
-				fail(err, r.line, "duplicate key '%s'", ni_keys[key]);
-				goto fail;
-			}
+		if (e.val != e.key + e.klen + 2 || e.key[e.klen + 1] != ' ')
+			mark_odd(out, NARINFO_ODD_SEPARATOR, e.line);
+		if (key != K_UNKNOWN) {
+			if (seen & (1u << key) && key != K_SIG)
+				mark_odd(out, NARINFO_ODD_REPEATED, e.line);
 			seen |= 1u << key;
 		}
-		if (parse_field(&ps, key, &kv, r.line))
+		if (parse_field(&ps, key, &e))
 			goto fail;
 	}
-	if (rc < 0)
+	if (rc == NIX_LEX_NO_COLON) {
+		const char *rest = buf + lx.pos, *nl = memchr(rest, '\n', len - lx.pos);
+
+		fail(err, lx.line, "'%s' has no ':' (Nix refuses the whole file: %s)",
+		     quote(&q, rest, nl ? (size_t)(nl - rest) : len - lx.pos), nix_lex_strerror(rc));
 		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		if (!(seen & (1u << required[i]))) {
-			fail(err, 0, "missing required key '%s'", ni_keys[required[i]]);
-			goto fail;
-		}
 	}
-	if (!out->compression)
+	if (rc == NIX_LEX_NO_NEWLINE) {
+		fail(err, lx.line, "no newline at the end (Nix refuses the whole file: %s)",
+		     nix_lex_strerror(rc));
+		goto fail;
+	}
+	if (!ps.have_path || !ps.have_nar_hash) {
+		fail(err, 0, "missing required key '%s'", !ps.have_path ? "StorePath" : "NarHash");
+		goto fail;
+	}
+	if (!out->url) {
+		if (ps.url_line)
+			fail(err, ps.url_line, "empty URL");
+		else
+			fail(err, 0, "missing required key 'URL'");
+		goto fail;
+	}
+	if (!out->nar_size) {
+		if (ps.size_line)
+			fail(err, ps.size_line, "NarSize is 0");
+		else
+			fail(err, 0, "missing required key 'NarSize'");
+		goto fail;
+	}
+	/* Nix's goodStorePath(): the hash asked for is the one given */
+	if (expect_hash && (strlen(expect_hash) != STORE_HASH_LEN ||
+			    memcmp(expect_hash, out->hash, STORE_HASH_LEN))) {
+		fail(err, ps.path_line, "StorePath hash '%s' does not match expected '%s'", out->hash,
+		     quote(&q, expect_hash, strlen(expect_hash)));
+		goto fail;
+	}
+	if (!out->compression || !out->compression[0]) {
+		free(out->compression);
 		out->compression = xstrdup("bzip2");
+	}
+	if (out->system && !out->system[0]) {
+		free(out->system);
+		out->system = NULL;
+	}
+	sort_unique(out->sigs, &out->nsigs);
 	return 0;
 
 fail:
 	narinfo_release(out);
 	return -1;
+}
+
+const char *narinfo_odd_name(unsigned bit)
+{
+	switch (bit) {
+	case NARINFO_ODD_SEPARATOR: return "a value not after ': ' (Nix skips the byte after the colon)";
+	case NARINFO_ODD_REPEATED: return "a key given again (the last value counts)";
+	case NARINFO_ODD_SIG: return "a signature no key can check (malformed-signature)";
+	case NARINFO_ODD_FORM: return "a value in a form Nix reads but does not write";
+	case NARINFO_ODD_JUNK: return "a line without a colon (Nix takes it into the next key)";
+	}
+	return NULL;
 }
 
 void narinfo_release(struct narinfo *ni)
@@ -612,7 +886,6 @@ static int cache_info_space(char c)
 int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out,
 			 struct narinfo_error *err)
 {
-	struct kv_reader r;
 	struct quoted q, q2;
 	size_t pos = 0;
 	unsigned line = 0;
@@ -625,7 +898,7 @@ int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out
 		err->line = 0;
 		err->msg[0] = '\0';
 	}
-	if (kv_start(&r, buf, len, "nix-cache-info", err))  /* the size cap */
+	if (input_check(buf, len, "nix-cache-info", err))
 		goto fail;
 	while (pos < len) {
 		const char *l = buf + pos, *nl = memchr(l, '\n', len - pos), *colon, *v;

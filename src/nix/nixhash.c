@@ -185,6 +185,34 @@ int hex_value(unsigned char c)
 	return -1;
 }
 
+int nix_base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
+		      size_t *outlen)
+{
+	unsigned acc = 0, bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int v;
+
+		if (in[i] == '=')
+			break;
+		if (in[i] == '\n')
+			continue;
+		if ((v = b64_value((unsigned char)in[i])) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outcap)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*outlen = o;
+	return 0;
+}
+
 int nixhash_parse(const char *s, size_t len, struct nixhash *out)
 {
 	size_t i, nlen = 0;

@@ -292,7 +292,8 @@ static int sig_split(const char *s, size_t len, const char **name, size_t *nlen,
 		return -1;
 	*name = s;
 	*nlen = (size_t)(colon - s);
-	if (base64_decode(colon + 1, len - *nlen - 1, buf, sizeof(buf), &got) ||
+	/* read as Nix reads a signature (base64Decode: up to the first '=') */
+	if (nix_base64_decode(colon + 1, len - *nlen - 1, buf, sizeof(buf), &got) ||
 	    got != SIG_BYTES)
 		return -1;
 	memcpy(out, buf, SIG_BYTES);

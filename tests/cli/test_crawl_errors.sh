@@ -25,7 +25,10 @@ narinfo ${B}a no-narsize | grep -v NarSize >"$C/${B}a.narinfo"
 narinfo ${B}b bad-utf8 | sed 's/^URL: .*/URL: nar\/\xff\xfe.nar/' >"$C/${B}b.narinfo"
 { narinfo ${B}c huge; head -c 105000000 /dev/zero | tr '\0' 'x'; echo; } >"$C/${B}c.narinfo"
 narinfo ${B}f mismatched | sed "s|/nix/store/${B}f|/nix/store/${B}g|" >"$C/${B}f.narinfo"
-{ narinfo ${B}h dupkey; echo 'NarSize: 2000'; } >"$C/${B}h.narinfo"
+# Nix refuses References after References that named paths
+{ narinfo ${B}h refs-again "$H1-good-one"; echo 'References: '; } >"$C/${B}h.narinfo"
+# and accepts a key given twice (the last value counts): recorded, with a warning
+{ narinfo ${B}n dupkey; echo 'NarSize: 2000'; } >"$C/${B}n.narinfo"
 narinfo ${B}i truncated | head -c 60 >"$C/${B}i.narinfo"
 ln -s /etc/passwd "$C/${B}j.narinfo"
 ln -s "$C/nonexistent" "$C/${B}k.narinfo"
@@ -36,11 +39,11 @@ echo "garbage" >"$C/not-a-hash.narinfo"
 $CG --db "$T/db" --now 2024-01-01 crawl --json "$C" >"$T/out.json" 2>"$T/err"
 rc=$?
 expect_eq "crawl-with-bad-narinfos-exits-0" "$rc" 0
-expect_eq "three-good-recorded" "$(jq .new "$T/out.json")" 3
+expect_eq "four-good-recorded" "$(jq .new "$T/out.json")" 4
 expect_eq "bad-ones-counted" "$(jq .rejected "$T/out.json")" 10
 for pat in "${B}a.narinfo" "${B}b.narinfo" "${B}c.narinfo: larger than" "${B}f.narinfo" \
-	"${B}h.narinfo:9: duplicate key 'NarSize'" "${B}i.narinfo" "${B}j.narinfo: is a symbolic link" \
-	"${B}k.narinfo" "${B}l.narinfo" "${B}m.narinfo"; do
+	"${B}h.narinfo:9: References again" "${B}n.narinfo:9: accepted as Nix accepts it, but odd: a key" \
+	"${B}i.narinfo" "${B}j.narinfo: is a symbolic link" "${B}k.narinfo" "${B}l.narinfo" "${B}m.narinfo"; do
 	if grep -qF -- "$pat" "$T/err"; then pass "error-names-$pat"; else fail "error-names-$pat" "$(cat "$T/err")"; fi
 done
 if grep -q 'root:' "$T/err" || sqlite3 "$T/db" "SELECT message FROM crawl_rejects" | grep -q 'root:'; then
@@ -51,6 +54,8 @@ fi
 expect_eq "rejects-kept-in-db" "$(sqlite3 "$T/db" 'SELECT count(*) FROM crawl_rejects')" 10
 expect_eq "line-number-recorded" \
 	"$(sqlite3 "$T/db" "SELECT line FROM crawl_rejects WHERE source = '${B}h.narinfo'")" 9
+expect_eq "dup-key-last-wins" \
+	"$(sqlite3 "$T/db" "SELECT nar_size FROM narinfos JOIN paths ON paths.id = path_id WHERE name = 'dupkey'")" 2000
 expect_eq "nix-cache-info-recorded" "$(sqlite3 "$T/db" 'SELECT priority, want_mass_query FROM caches')" "30|1"
 expect_eq "refs-recorded" "$(sqlite3 "$T/db" 'SELECT count(*) FROM refs')" 3
 
