@@ -118,10 +118,11 @@ int crawl_reject(struct crawl *c, const char *source, const char *hash, unsigned
 #define CRAWL_REJECT_FILESIZE_MAX ((int64_t)1 << 40)
 
 /* Scan a refused narinfo's text leniently, for its bytes: the first line
- * starting "URL: " (its value into url, NUL-terminated; "" when there is
- * none, it holds a NUL or is cap bytes or longer) and the first starting
- * "FileSize: " (*file_size: its decimal value, -1 when there is none or
- * it is not a number up to CRAWL_REJECT_FILESIZE_MAX). */
+ * starting "URL: " (its value into url unless url is NULL, NUL-terminated;
+ * "" when there is none, it holds a NUL or is cap bytes or longer) and the
+ * first starting "FileSize: " (*file_size: its decimal value, -1 when
+ * there is none or it is not a number up to CRAWL_REJECT_FILESIZE_MAX).
+ * A '\r' ending either line is not part of its value. */
 void crawl_reject_scan(const char *buf, size_t len, char *url, size_t cap,
 		       int64_t *file_size);
 

@@ -351,7 +351,7 @@ int crawl_reject(struct crawl *c, const char *source, const char *hash, unsigned
 }
 
 /* The value of the first line of buf starting with key, or NULL; *vlen
- * its length (to the newline). */
+ * its length (to the newline, less a '\r' before it). */
 static const char *scan_line(const char *buf, size_t len, const char *key, size_t *vlen)
 {
 	size_t klen = strlen(key);
@@ -361,6 +361,8 @@ static const char *scan_line(const char *buf, size_t len, const char *key, size_
 		size_t end = nl ? (size_t)(nl - buf) : len;
 		if (end - i >= klen && !memcmp(buf + i, key, klen)) {
 			*vlen = end - i - klen;
+			if (*vlen && buf[end - 1] == '\r')
+				(*vlen)--;
 			return buf + i + klen;
 		}
 		i = end + 1;
@@ -374,9 +376,10 @@ void crawl_reject_scan(const char *buf, size_t len, char *url, size_t cap,
 	const char *v;
 	size_t n;
 
-	url[0] = '\0';
+	if (url)
+		url[0] = '\0';
 	*file_size = -1;
-	if ((v = scan_line(buf, len, "URL: ", &n)) && n < cap && !memchr(v, '\0', n)) {
+	if (url && (v = scan_line(buf, len, "URL: ", &n)) && n < cap && !memchr(v, '\0', n)) {
 		memcpy(url, v, n);
 		url[n] = '\0';
 	}

@@ -446,13 +446,13 @@ static int clear_check(struct hcrawl *h, uint32_t id)
 static int reject(struct hcrawl *h, uint32_t id, const struct fetch_result *r, int body,
 		  unsigned line, const char *msg)
 {
-	char hash[STORE_HASH_LEN + 1], url[2];
+	char hash[STORE_HASH_LEN + 1];
 	int64_t bytes = -1, file_size;
 
 	memcpy(hash, h->c.pi.hashes[id], STORE_HASH_LEN);  /* not NUL-terminated there */
 	hash[STORE_HASH_LEN] = '\0';
 	if (body) {
-		crawl_reject_scan(r->body, r->len, url, sizeof(url), &file_size);
+		crawl_reject_scan(r->body, r->len, NULL, 0, &file_size);
 		bytes = (int64_t)r->len + (file_size > 0 ? file_size : 0);
 	}
 	clear_line(h);

@@ -7,7 +7,7 @@
 # without those four narinfo files.  Each refused narinfo's bytes are its
 # own size plus:
 #   r1  URL names a NAR stub in the cache      -> that file's size (stat)
-#   r2  URL: ../../etc/passwd (outside)        -> never stat'ed: FileSize
+#   r2  URL: ../../etc/passwd (outside), CRLF  -> never stat'ed: FileSize
 #   r3  no URL line                            -> FileSize
 #   r4  URL names a file not in the cache      -> 0
 # The crawl_rejects rows (hash, bytes), the crawl summary and --json say
@@ -32,7 +32,7 @@ nar1=$(sed -n 's/^URL: //p' "$B/$R1")
 check nar-stub-exists test -f "$B/$nar1"
 # strip_nl FILE: drop the final newline (Nix refuses such a narinfo)
 strip_nl() { head -c -1 "$1" >"$1.tmp" && mv "$1.tmp" "$1"; }
-sed -i 's|^URL: .*|URL: ../../etc/passwd|' "$B/$R2"
+sed -i 's|^URL: .*|URL: ../../etc/passwd|; s/$/\r/' "$B/$R2"    # and CRLF line ends
 sed -i '/^URL: /d' "$B/$R3"
 sed -i 's|^URL: .*|URL: nar/not-there.nar.xz|' "$B/$R4"
 for f in "$R1" "$R2" "$R3" "$R4"; do
@@ -42,7 +42,7 @@ cp -a "$B" "$A"
 rm "$A/$R1" "$A/$R2" "$A/$R3" "$A/$R4"
 
 size() { stat -c %s "$1"; }
-fsize() { sed -n 's/^FileSize: //p' "$1"; }
+fsize() { sed -n 's/^FileSize: \([0-9]*\).*/\1/p' "$1"; }
 W1=$(( $(size "$B/$R1") + $(size "$B/$nar1") ))
 W2=$(( $(size "$B/$R2") + $(fsize "$B/$R2") ))
 W3=$(( $(size "$B/$R3") + $(fsize "$B/$R3") ))
