@@ -14,3 +14,6 @@
 -- T adds the bytes of the latest complete crawl at or before T.
 ALTER TABLE crawl_rejects ADD COLUMN hash TEXT;
 ALTER TABLE crawl_rejects ADD COLUMN bytes INTEGER;
+
+-- The rejected bytes of a crawl are summed per crawl (store/rejected.c).
+CREATE INDEX crawl_rejects_by_crawl ON crawl_rejects (crawl_id);
