@@ -93,7 +93,10 @@ struct evict_plan {
 	int64_t retention;     /* seconds given, or 0 for the default */
 	char *store_dir;
 	uint64_t limit;
-	uint64_t size_before, size_after;
+	uint64_t size_before, size_after;  /* both include rejected_bytes */
+	uint64_t rejected_bytes;  /* refused narinfos' files at created_at
+	                             (store/rejected.h): stored, but no plan
+	                             frees them; not saved (0 when loaded) */
 	uint64_t paths_before;
 	int limit_reached;
 	/* What the policy proposed (present paths only). */

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "analysis/graph.h"
+#include "store/rejected.h"
 
 struct db;
 
@@ -207,6 +208,8 @@ struct gc_world {
 	int64_t *crawl_times;      /* complete crawls of the cache, ascending */
 	size_t ncrawls;
 	unsigned flags;            /* as loaded (GC_LOAD_*) */
+	struct rejected_series rejected; /* bytes of refused narinfos per
+	                              complete crawl (store/rejected.h) */
 };
 
 /*
@@ -221,6 +224,12 @@ void gc_world_release(struct gc_world *w);
 /* Stored size of a path: FileSize, NarSize where it had none; 0 for a
  * path without a narinfo. */
 int64_t gc_size(const struct gc_world *w, uint32_t id);
+
+/* The bytes of refused narinfos' files in the cache at time t (those of
+ * the latest complete crawl at or before t): stored bytes that no policy
+ * in our model can free, as it does not know their paths.  Limit-based
+ * policies free the paths down to the limit less these. */
+uint64_t gc_rejected_at(const struct gc_world *w, int64_t t);
 
 /* A per-id array (w->n bytes, 1 = stored) of the paths present as of the
  * last crawl.  The caller frees it. */
@@ -328,7 +337,9 @@ struct gc_step {
 	uint64_t pushed_paths, pushed_bytes;   /* since the previous step */
 	uint64_t evicted_paths, evicted_bytes; /* by this step's GC */
 	uint64_t evicted_by_reason[GC_NREASONS];
-	uint64_t stored_paths, stored_bytes;   /* after the GC */
+	uint64_t stored_paths, stored_bytes;   /* after the GC; stored_bytes
+	                                          includes rejected_bytes */
+	uint64_t rejected_bytes;  /* refused narinfos' files (gc_rejected_at) */
 	/* Recorded evictions (presence.gone_at) in (previous step, time],
 	 * and how many of those paths the simulated cache does not hold
 	 * either after this step's GC (whichever step evicted them: a crawl

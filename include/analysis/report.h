@@ -56,7 +56,8 @@ struct report_group {
 
 struct report_crawl {
 	int64_t time;           /* crawls.started_at: the clock of the crawl */
-	uint64_t stored_paths, stored_bytes;
+	uint64_t stored_paths, stored_bytes;  /* stored_bytes includes: */
+	uint64_t rejected_bytes;  /* refused narinfos' files (store/rejected.h) */
 };
 
 /* One group at one crawl. */

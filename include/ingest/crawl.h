@@ -35,6 +35,8 @@ struct crawl_counts {
 	uint64_t present;    /* already recorded, still there */
 	uint64_t gone;       /* present before, not found now */
 	uint64_t rejected;   /* failed to read, parse or validate */
+	uint64_t rejected_bytes; /* what the rejected narinfos' files occupy
+	                        (crawl_rejects.bytes; see crawl_reject) */
 	uint64_t absent;     /* asked for, not in the cache */
 	uint64_t unknown;    /* presence could not be determined */
 	uint64_t clamped;    /* push times after the crawl's clock, recorded
@@ -103,9 +105,26 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time);
  * with push_time (or -1 when unknown).  0 or -1. */
 int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time);
 
-/* Record a rejected narinfo (source: a file name or URL). Prints the
- * first few as errors.  0 or -1 (DB failure). */
-int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg);
+/* Record a rejected narinfo (source: a file name or URL; hash: the store
+ * hash its name gives, or NULL; bytes: what its files occupy in the
+ * cache, or -1 when unknown).  Where Nix refuses a narinfo the path is
+ * not substitutable, but its files still count as stored bytes.  Prints
+ * the first few as errors.  0 or -1 (DB failure). */
+int crawl_reject(struct crawl *c, const char *source, const char *hash, unsigned line,
+		 const char *msg, int64_t bytes);
+
+/* FileSize values above this are not believed (a refused narinfo's text
+ * is not trusted): 1 TiB. */
+#define CRAWL_REJECT_FILESIZE_MAX ((int64_t)1 << 40)
+
+/* Scan a refused narinfo's text leniently, for its bytes: the first line
+ * starting "URL: " (its value into url unless url is NULL, NUL-terminated;
+ * "" when there is none, it holds a NUL or is cap bytes or longer) and the
+ * first starting "FileSize: " (*file_size: its decimal value, -1 when
+ * there is none or it is not a number up to CRAWL_REJECT_FILESIZE_MAX).
+ * A '\r' ending either line is not part of its value. */
+void crawl_reject_scan(const char *buf, size_t len, char *url, size_t cap,
+		       int64_t *file_size);
 
 /* A narinfo accepted (as Nix accepts it) in a form no Nix writes
  * (ni->odd): a warning naming source, the line and what is odd, for the

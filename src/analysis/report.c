@@ -291,7 +291,8 @@ int report_run(struct report *r, struct db *db, const struct report_opts *o)
 	if (db_read_begin(db))
 		goto out;
 	if (load_crawls(r, db, o) || load_evals(r, &c, db, o) || graph_load(&c.g, db, o->cache_id) ||
-	    load_presence(&c, db, o->cache_id) || load_days(r, db, o)) {
+	    load_presence(&c, db, o->cache_id) || load_days(r, db, o) ||
+	    rejected_series_load(&c.rej, db, o->cache_id)) {
 		db_read_end(db);
 		goto out;
 	}

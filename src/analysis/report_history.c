@@ -135,6 +135,9 @@ void rctx_history(struct report *r, struct rctx *c)
 
 		present_at(c, t, present);
 		memset(state, 0, n);
+		/* Refused narinfos' files are stored bytes too. */
+		cr->rejected_bytes = rejected_bytes_at(&c->rej, t);
+		cr->stored_bytes = cr->rejected_bytes;
 		for (uint32_t v = 1; v < c->g.n; v++) {
 			if (!present[v])
 				continue;
@@ -317,5 +320,6 @@ void rctx_release(struct rctx *c)
 	free(c->poff);
 	free(c->pend);
 	free(c->paths);
+	rejected_series_release(&c->rej);
 	memset(c, 0, sizeof(*c));
 }

@@ -10,6 +10,7 @@
 
 #include "analysis/graph.h"
 #include "analysis/report.h"
+#include "store/rejected.h"
 
 /* One presence episode. */
 struct rep_episode {
@@ -28,6 +29,7 @@ struct rctx {
 	size_t *poff, *pend;   /* per job: its output paths paths[poff .. pend) */
 	uint32_t *paths;       /* output path ids, 0 when none */
 	size_t npaths;
+	struct rejected_series rej; /* refused narinfos' bytes per crawl */
 };
 
 int rctx_cmp_id(const void *a, const void *b, void *r);

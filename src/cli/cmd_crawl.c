@@ -89,7 +89,9 @@ static const struct option crawl_options[] = {
 	OPT_TEXT("\n"
 		 "Narinfos are read as Nix 2.8 reads them.  Those Nix refuses are reported\n"
 		 "(file or URL, and line), skipped, counted and kept in the crawl_rejects\n"
-		 "table; the crawl goes on.  Odd forms Nix accepts (a key given twice, a\n"
+		 "table with the bytes their files occupy (Nix cannot substitute such a\n"
+		 "path, but its files are still stored: simulate, plan and report count\n"
+		 "them); the crawl goes on.  Odd forms Nix accepts (a key given twice, a\n"
 		 "malformed Sig) are recorded, with a warning.  A push time (mtime or\n"
 		 "Last-Modified) later than the crawl's time is recorded as the crawl's\n"
 		 "time, with a warning, and counted as clamped.  Ctrl-C stops cleanly:\n"
@@ -132,10 +134,11 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 			  const char *status, const struct crawl_counts *n)
 {
 	if (json) {
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				      "crawl", (json_int_t)crawl_id, "cache", url, "status", status,
 				      "new", (json_int_t)n->new_, "present", (json_int_t)n->present,
 				      "gone", (json_int_t)n->gone, "rejected", (json_int_t)n->rejected,
+				      "rejectedBytes", (json_int_t)n->rejected_bytes,
 				      "absent", (json_int_t)n->absent, "unknown", (json_int_t)n->unknown,
 				      "clamped", (json_int_t)n->clamped,
 				      "paths", (json_int_t)(n->new_ + n->present));
@@ -148,6 +151,10 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 	fprintf_printable(stdout, "crawled %s: %llu new, %llu present, %llu gone, %llu rejected",
 			  url, (unsigned long long)n->new_, (unsigned long long)n->present,
 			  (unsigned long long)n->gone, (unsigned long long)n->rejected);
+	if (n->rejected) {
+		char b[32];
+		printf(" (%s stored)", format_size(n->rejected_bytes, b, sizeof(b)));
+	}
 	if (http)
 		printf(", %llu absent, %llu unknown", (unsigned long long)n->absent,
 		       (unsigned long long)n->unknown);

@@ -43,7 +43,7 @@ static const struct option plan_options[] = {
 		 "the cache (URL, directory or id); default: the only one"),
 	OPT_FLAG("json", 0, struct plan_cli, json,
 		 "{\"id\", \"cache\", \"policy\", \"limit\", \"sizeBefore\",\n"
-		 "\"sizeAfter\", \"limitReached\", \"proposedPaths\",\n"
+		 "\"sizeAfter\", \"rejectedBytes\", \"limitReached\", \"proposedPaths\",\n"
 		 "\"proposedBytes\", \"brokenJobs\", \"paths\": [{\"path\", \"reason\",\n"
 		 "\"downloadSize\", \"narSize\", \"url\", \"breaksCount\",\n"
 		 "\"breaks\": [{\"evaluation\", \"branch\", \"capabilities\",\n"
@@ -111,6 +111,7 @@ static void plan_json(const struct evict_plan *plan)
 	json_object_set_new(o, "limit", json_integer((json_int_t)plan->limit));
 	json_object_set_new(o, "sizeBefore", json_integer((json_int_t)plan->size_before));
 	json_object_set_new(o, "sizeAfter", json_integer((json_int_t)plan->size_after));
+	json_object_set_new(o, "rejectedBytes", json_integer((json_int_t)plan->rejected_bytes));
 	json_object_set_new(o, "pathsBefore", json_integer((json_int_t)plan->paths_before));
 	json_object_set_new(o, "limitReached", json_boolean(plan->limit_reached));
 	json_object_set_new(o, "proposedPaths", json_integer((json_int_t)plan->proposed_paths));
@@ -166,6 +167,9 @@ static void plan_text(const struct evict_plan *plan)
 	fprintf_printable(stdout, "evict %zu of %llu paths from %s (policy %s)\n", plan->n,
 			  (unsigned long long)plan->paths_before, plan->cache_url, plan->policy);
 	printf("  stored now  %s\n", fmt(plan->size_before, a, sizeof(a)));
+	if (plan->rejected_bytes)
+		printf("  of which    %s refused narinfos' files (no plan frees them)\n",
+		       fmt(plan->rejected_bytes, a, sizeof(a)));
 	printf("  limit       %s\n", fmt(plan->limit, a, sizeof(a)));
 	printf("  after       %s (%s freed)%s\n", fmt(plan->size_after, a, sizeof(a)),
 	       fmt(plan->size_before - plan->size_after, b, sizeof(b)),

@@ -605,7 +605,7 @@ static void sec_stored(struct doc *d, const struct report_page *p)
 	heading(d, B_H2, "stored", "3. Stored bytes over time");
 	b = add_block(d, B_P);
 	add_span(b, S_TEXT, "What the cache stores at every crawl (FileSize, NarSize where a "
-		 "narinfo has none)");
+		 "narinfo has none; with the files of the narinfos Nix refuses)");
 	if (p->limit)
 		add_spanf(b, S_TEXT, " against the limit of %s", format_size(p->limit, a, sizeof(a)));
 	add_span(b, S_TEXT, "; per day, the paths pushed (by push time) and evicted (found gone by "

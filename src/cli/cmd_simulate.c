@@ -57,14 +57,15 @@ static const struct option simulate_options[] = {
 		 "the cache (URL, directory or id); default: the only one"),
 	OPT_FLAG("json", 0, struct simulate_cli, json,
 		 "{\"cache\", \"policy\", \"limit\", \"steps\": [{\"time\",\n"
-		 "\"storedBytes\", \"storedPaths\", \"pushedPaths\", \"pushedBytes\",\n"
-		 "\"evictedPaths\", \"evictedBytes\", \"evictedByReason\",\n"
+		 "\"storedBytes\", \"rejectedBytes\", \"storedPaths\", \"pushedPaths\",\n"
+		 "\"pushedBytes\", \"evictedPaths\", \"evictedBytes\", \"evictedByReason\",\n"
 		 "\"recordedEvictions\", \"matchedEvictions\", \"groups\":\n"
 		 "[{\"branch\", \"capabilities\", \"jobs\", \"retained\", \"share\",\n"
 		 "...}]}], \"summary\", \"match\": {\"intervals\", \"predicted\",\n"
 		 "\"recorded\", \"matched\", \"precision\", \"recall\"}}; with\n"
-		 "--next: {\"policy\", \"at\", \"paths\": [{\"path\", \"reason\",\n"
-		 "\"downloadSize\", \"due\", \"breaksCount\", \"breaks\"}]}"),
+		 "--next: {\"policy\", \"at\", \"storedBytes\", \"rejectedBytes\",\n"
+		 "\"paths\": [{\"path\", \"reason\", \"downloadSize\", \"due\",\n"
+		 "\"breaksCount\", \"breaks\"}]}"),
 	OPT_HELP("this text"),
 	OPT_TEXT("\n"
 		 "Exit status: 0 on success, 1 when it could not run (no history, bad\n"
@@ -201,6 +202,7 @@ static json_t *sim_json(const struct sim_ctx *c, const char *cache_url, const st
 		size_t g0 = c->group0[i];
 		json_object_set_new(js, "time", json_string(tstr(s->time, buf, sizeof(buf))));
 		json_object_set_new(js, "storedBytes", json_integer((json_int_t)s->stored_bytes));
+		json_object_set_new(js, "rejectedBytes", json_integer((json_int_t)s->rejected_bytes));
 		json_object_set_new(js, "storedPaths", json_integer((json_int_t)s->stored_paths));
 		json_object_set_new(js, "pushedPaths", json_integer((json_int_t)s->pushed_paths));
 		json_object_set_new(js, "pushedBytes", json_integer((json_int_t)s->pushed_bytes));
@@ -302,6 +304,10 @@ static void sim_text(const struct sim_ctx *c, const char *cache_url, const struc
 	printf("\nevicted %llu paths (%s); stored at most %s\n",
 	       (unsigned long long)res->evicted_paths, format_size(res->evicted_bytes, a, sizeof(a)),
 	       format_size(res->max_stored_bytes, b, sizeof(b)));
+	if (c->nsteps && c->steps[c->nsteps - 1].s.rejected_bytes)
+		printf("stored includes %s of refused narinfos' files (at the last step): no "
+		       "policy frees them,\nas the model does not know their paths\n",
+		       format_size(c->steps[c->nsteps - 1].s.rejected_bytes, a, sizeof(a)));
 	if (!res->nmatch) {
 		printf("recorded evictions: none to compare with (needs two complete crawls)\n");
 		return;
@@ -330,7 +336,7 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 	uint8_t *stored = gc_stored_now(w);
 	char *store_dir = db_store_dir(ctx->db);
 	struct strbuf sb = STRBUF_INIT;
-	uint64_t freed = 0;
+	uint64_t freed = 0, rej = gc_rejected_at(w, pa.now);
 	size_t due = 0;
 	char a[32], b[32];
 	json_t *root = NULL, *paths = NULL;
@@ -359,12 +365,16 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 		json_object_set_new(root, "cache", json_string(cache_url));
 		json_object_set_new(root, "policy", json_string(gc_policy_name(p)));
 		json_object_set_new(root, "at", json_string(format_time(pa.now, a, sizeof(a))));
-		json_object_set_new(root, "storedBytes", json_integer((json_int_t)v.bytes_before));
+		json_object_set_new(root, "storedBytes", json_integer((json_int_t)(v.bytes_before + rej)));
+		json_object_set_new(root, "rejectedBytes", json_integer((json_int_t)rej));
 		json_object_set_new(root, "limit", params->limit ? json_integer((json_int_t)params->limit)
 								 : json_null());
 	} else {
 		printf("%s on %s at %s: %s stored", gc_policy_name(p), cache_url,
-		       format_time(pa.now, a, sizeof(a)), format_size(v.bytes_before, b, sizeof(b)));
+		       format_time(pa.now, a, sizeof(a)), format_size(v.bytes_before + rej, b, sizeof(b)));
+		if (rej)
+			printf(" (%s of them refused narinfos' files, which no policy frees)",
+			       format_size(rej, b, sizeof(b)));
 		if (params->limit && (p == GC_CACHIX || p == GC_PRIORITY))
 			printf(", limit %s", format_size(params->limit, b, sizeof(b)));
 		printf("; it takes %zu path%s now\n", due, due == 1 ? "" : "s");

@@ -20,6 +20,7 @@
 #include "store/db.h"
 #include "store/refs.h"
 #include "store/stmt.h"
+#include "lib/cachepath.h"
 #include "lib/util.h"
 
 #define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */
@@ -74,7 +75,8 @@ static const char *const sql[Q_N] = {
 		"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[Q_REJECT_ADD] =
-		"INSERT INTO crawl_rejects (crawl_id, source, line, message) VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO crawl_rejects (crawl_id, source, line, message, hash, bytes)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_GONE] =
 		"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 "
 		"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2",
@@ -327,9 +329,12 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	return open_episode(c, id, ni->name, push_time);
 }
 
-int crawl_reject(struct crawl *c, const char *source, unsigned line, const char *msg)
+int crawl_reject(struct crawl *c, const char *source, const char *hash, unsigned line,
+		 const char *msg, int64_t bytes)
 {
 	c->n.rejected++;
+	if (bytes > 0)
+		c->n.rejected_bytes += (uint64_t)bytes;
 	if (c->reject_reports < REJECT_REPORT_MAX) {
 		if (line)
 			error("%s:%u: %s (skipped)", source, line, msg);
@@ -340,7 +345,52 @@ int crawl_reject(struct crawl *c, const char *source, unsigned line, const char 
 	}
 	c->reject_reports++;
 	c->pending++;
-	return stmt_exec(c->db, &stmts, Q_REJECT_ADD, SQL_ARGS(c->crawl_id, source, line, msg));
+	return stmt_exec(c->db, &stmts, Q_REJECT_ADD,
+			 SQL_ARGS(c->crawl_id, source, line, msg, hash ? SQL_ARG(hash) : SQL_NULL,
+				  SQL_INT_OPT(bytes)));
+}
+
+/* The value of the first line of buf starting with key, or NULL; *vlen
+ * its length (to the newline, less a '\r' before it). */
+static const char *scan_line(const char *buf, size_t len, const char *key, size_t *vlen)
+{
+	size_t klen = strlen(key);
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		if (end - i >= klen && !memcmp(buf + i, key, klen)) {
+			*vlen = end - i - klen;
+			if (*vlen && buf[end - 1] == '\r')
+				(*vlen)--;
+			return buf + i + klen;
+		}
+		i = end + 1;
+	}
+	return NULL;
+}
+
+void crawl_reject_scan(const char *buf, size_t len, char *url, size_t cap,
+		       int64_t *file_size)
+{
+	const char *v;
+	size_t n;
+
+	if (url)
+		url[0] = '\0';
+	*file_size = -1;
+	if (url && (v = scan_line(buf, len, "URL: ", &n)) && n < cap && !memchr(v, '\0', n)) {
+		memcpy(url, v, n);
+		url[n] = '\0';
+	}
+	if ((v = scan_line(buf, len, "FileSize: ", &n)) && n > 0 && n <= 13) {
+		int64_t x = 0;
+		size_t i;
+		for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+			x = x * 10 + (v[i] - '0');
+		if (i == n && x <= CRAWL_REJECT_FILESIZE_MAX)
+			*file_size = x;
+	}
 }
 
 void crawl_odd(struct crawl *c, const char *source, const struct narinfo *ni)
@@ -527,6 +577,7 @@ struct dir_item {
 	int state;                  /* ITEM_* */
 	struct narinfo ni;          /* ITEM_OK: owned until consumed */
 	int64_t mtime;
+	int64_t bytes;              /* rejected: what its files occupy, or -1 */
 	unsigned line;
 	char msg[160];
 };
@@ -549,6 +600,47 @@ struct dir_reader {
 	pthread_cond_t can_produce, can_consume;
 };
 
+/* The size of a regular file name in dfd (not following a symbolic
+ * link), or -1. */
+static int64_t file_bytes(int dfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+		return -1;
+	return (int64_t)st.st_size;
+}
+
+/* What a refused narinfo's files occupy in the cache directory dfd: its
+ * own size plus the file its URL names when that URL is a name inside the
+ * cache (lib/cachepath.h: never a path out of it, never through a
+ * symbolic link) and can be checked, 0 when it is not there; else its
+ * FileSize when readable. */
+static int64_t reject_bytes(int dfd, const char *buf, size_t len, int64_t own)
+{
+	char url[4097];
+	const char *why, *base;
+	int64_t file_size, nar = -1;
+	struct stat st;
+	int pfd;
+
+	crawl_reject_scan(buf, len, url, sizeof(url), &file_size);
+	if (url[0] && !cache_url_check(url, strlen(url), &why)) {
+		if ((pfd = cache_open_parent(dfd, url, &base)) >= 0) {
+			if (!fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW))
+				nar = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+			else if (errno == ENOENT)
+				nar = 0;
+			close(pfd);
+		} else if (errno == ENOENT) {
+			nar = 0;
+		}
+	}
+	if (nar < 0)
+		nar = file_size > 0 ? file_size : 0;
+	return own + nar;
+}
+
 static void read_one(struct dir_reader *r, const char *name, struct dir_item *it)
 {
 	struct narinfo_error err;
@@ -565,6 +657,8 @@ static void read_one(struct dir_reader *r, const char *name, struct dir_item *it
 		if (fd >= 0)
 			close(fd);
 		it->state = ITEM_READ_ERROR;
+		/* Too large to read: still a file of the cache. */
+		it->bytes = e == EFBIG ? file_bytes(r->dfd, name) : -1;
 		if (e == ELOOP)
 			snprintf(it->msg, sizeof(it->msg), "is a symbolic link; refusing to follow it");
 		else if (e == EFBIG)
@@ -581,6 +675,7 @@ static void read_one(struct dir_reader *r, const char *name, struct dir_item *it
 	hash[STORE_HASH_LEN] = '\0';
 	if (narinfo_parse(buf, len, r->store_dir, hash, &it->ni, &err)) {
 		it->state = ITEM_PARSE_ERROR;
+		it->bytes = reject_bytes(r->dfd, buf, len, (int64_t)st.st_size);
 		it->line = err.line;
 		snprintf(it->msg, sizeof(it->msg), "%s", err.msg);
 	} else {
@@ -739,7 +834,9 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		hash[STORE_HASH_LEN] = '\0';
 		c.n.listed++;
 		if (!store_hash_valid(hash, STORE_HASH_LEN)) {
-			if (crawl_reject(&c, names[i], 0, "file name is not '<store hash>.narinfo'"))
+			if (crawl_reject(&c, names[i], NULL, 0,
+					 "file name is not '<store hash>.narinfo'",
+					 file_bytes(dfd, names[i])))
 				goto out;
 			done++;
 		} else if (!crawl_known(&c, hash)) {
@@ -791,7 +888,9 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 			rc = crawl_add_narinfo(&c, &it->ni, it->mtime);
 			narinfo_release(&it->ni);
 		} else {
-			rc = crawl_reject(&c, toread[i], it->line, it->msg);
+			memcpy(hash, toread[i], STORE_HASH_LEN);
+			hash[STORE_HASH_LEN] = '\0';
+			rc = crawl_reject(&c, toread[i], hash, it->line, it->msg, it->bytes);
 		}
 		reader_done(&rd);
 		if (rc || crawl_checkpoint(&c))

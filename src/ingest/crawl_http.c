@@ -441,11 +441,22 @@ static int clear_check(struct hcrawl *h, uint32_t id)
 	return 0;
 }
 
-static int reject(struct hcrawl *h, uint32_t id, const struct fetch_result *r, unsigned line,
-		  const char *msg)
+/* A refused narinfo: its bytes are the body's length plus its FileSize
+ * when readable (body: the whole body was read, else they are unknown). */
+static int reject(struct hcrawl *h, uint32_t id, const struct fetch_result *r, int body,
+		  unsigned line, const char *msg)
 {
+	char hash[STORE_HASH_LEN + 1];
+	int64_t bytes = -1, file_size;
+
+	memcpy(hash, h->c.pi.hashes[id], STORE_HASH_LEN);  /* not NUL-terminated there */
+	hash[STORE_HASH_LEN] = '\0';
+	if (body) {
+		crawl_reject_scan(r->body, r->len, NULL, 0, &file_size);
+		bytes = (int64_t)r->len + (file_size > 0 ? file_size : 0);
+	}
 	clear_line(h);
-	if (crawl_reject(&h->c, r->url, line, msg))
+	if (crawl_reject(&h->c, r->url, hash, line, msg, bytes))
 		return -1;
 	return set_check(h, id, "rejected", r->http_code, msg);
 }
@@ -460,7 +471,7 @@ static int got_narinfo(struct hcrawl *h, uint32_t id, const struct fetch_result 
 	memcpy(hash, h->c.pi.hashes[id], STORE_HASH_LEN);  /* not NUL-terminated there */
 	hash[STORE_HASH_LEN] = '\0';
 	if (narinfo_parse(r->body, r->len, h->c.store_dir, hash, &ni, &err))
-		return reject(h, id, r, err.line, err.msg);
+		return reject(h, id, r, 1, err.line, err.msg);
 	if (ni.odd) {
 		clear_line(h);
 		crawl_odd(&h->c, r->url, &ni);
@@ -515,7 +526,7 @@ static int answer(struct hcrawl *h, const struct fetch_result *r)
 	case FETCH_TOO_LARGE:
 		snprintf(msg, sizeof(msg), "larger than %d bytes; not a narinfo",
 			 NARINFO_MAX_BYTES);
-		return reject(h, id, r, 0, msg);
+		return reject(h, id, r, 0, 0, msg);
 	case FETCH_FAILED:
 		return unknown(h, id, r);
 	case FETCH_CANCELLED:

@@ -129,7 +129,7 @@ crawl clean "$D" "$BASE" --roots "$T/roots"
 expect_eq clean-exit "$RC" 0
 expect_eq clean-counts "$(counts clean)" "complete 5 0 0 0 0 0"
 expect_eq clean-json-keys "$(jq -c 'keys' "$T/clean.json")" \
-	'["absent","cache","clamped","crawl","gone","new","paths","present","rejected","status","unknown"]'
+	'["absent","cache","clamped","crawl","gone","new","paths","present","rejected","rejectedBytes","status","unknown"]'
 expect_eq clean-not-clamped "$(jq .clamped "$T/clean.json")" 0
 expect_eq clean-cache-url "$(jq -r .cache "$T/clean.json")" "$BASE"
 expect_eq clean-cache-info-once "$(reqs clean GET /nix-cache-info)" 1
@@ -179,6 +179,12 @@ check bad-huge-why grep -q "$H7.narinfo: larger than 1048576 bytes" "$T/bad.err"
 check bad-mismatch-why grep -q "$H9.narinfo:1: StorePath" "$T/bad.err"
 expect_eq bad-huge-get-once "$(reqs bad GET "/$H7.narinfo")" 1
 expect_eq bad-rejects-kept "$(q "$D" "SELECT count(*) FROM crawl_rejects WHERE source LIKE '$BASE/%'")" 3
+# A refused narinfo's bytes: the body's length plus its FileSize when
+# readable; unknown (NULL) for a body over the limit.
+expect_eq bad-reject-bytes "$(q "$D" "SELECT group_concat(hash || ':' || coalesce(bytes, 'null'), ' ') FROM (SELECT hash, bytes FROM crawl_rejects WHERE source LIKE '$BASE/%' ORDER BY hash)")" \
+	"$H6:$(stat -c %s "$C/$H6.narinfo") $H7:null $H9:$(( $(stat -c %s "$C/$H9.narinfo") + 100 ))"
+expect_eq bad-json-rejected-bytes "$(jq .rejectedBytes "$T/bad.json")" \
+	"$(( $(stat -c %s "$C/$H6.narinfo") + $(stat -c %s "$C/$H9.narinfo") + 100 ))"
 expect_eq absent-check "$(check_row "$D" "$BASE" $H8)" "absent 404"
 expect_eq absent-path-named "$(q "$D" "SELECT name FROM paths WHERE hash = '$H8'")" missing
 expect_eq absent-no-presence "$(q "$D" "SELECT count(*) FROM presence e JOIN paths p ON p.id = e.path_id WHERE p.hash = '$H8'")" 0

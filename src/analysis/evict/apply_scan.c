@@ -19,6 +19,7 @@
 
 #include "nix/narinfo.h"
 #include "nix/nixhash.h"
+#include "lib/cachepath.h"
 #include "lib/util.h"
 
 static void scan_ref(void *ctx, const char *hash)
@@ -285,33 +286,10 @@ out:
 	return ret;
 }
 
-/*
- * Open the directory that holds url's last component, walking from dfd
- * one component at a time without following symbolic links.  url has
- * passed evict_url_check().  Returns a new fd (the caller closes it) and
- * *base, or -1 with errno (ELOOP or ENOTDIR: a component is a symbolic
- * link or not a directory; ENOENT: missing).
- */
+/* See evict_private.h (lib/cachepath.h's cache_open_parent). */
 int apply_open_parent(int dfd, const char *url, const char **base)
 {
-	const char *p = url, *slash;
-	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-
-	while (fd >= 0 && (slash = strchr(p, '/'))) {
-		char comp[NAME_MAX + 1];
-		size_t n = (size_t)(slash - p);
-		int nfd, e;
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		e = errno;
-		close(fd);
-		errno = e;
-		fd = nfd;
-		p = slash + 1;
-	}
-	*base = p;
-	return fd;
+	return cache_open_parent(dfd, url, base);
 }
 
 /* Say why a path's NAR is left alone (the first reason given stays). */

@@ -13,75 +13,12 @@
 
 #include "nix/narinfo.h"
 #include "nix/nixhash.h"
+#include "lib/cachepath.h"
 #include "lib/util.h"
 
 int evict_url_check(const char *url, size_t len, const char **why)
 {
-	size_t i, start = 0;
-
-	if (!len) {
-		*why = "empty URL";
-		return -1;
-	}
-	if (len > 4096) {
-		*why = "URL too long";
-		return -1;
-	}
-	if (url[0] == '/') {
-		*why = "absolute path, outside the cache directory";
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)url[i];
-		if (c < 0x20 || c == 0x7f) {
-			*why = "control character in URL";
-			return -1;
-		}
-		/* Each of these makes a web server and file:// Nix read the
-		 * URL as two different files. */
-		if (c == '%') {
-			*why = "percent-escape in URL (a web server decodes it, file:// Nix "
-			       "does not: two different files)";
-			return -1;
-		}
-		if (c == '?') {
-			*why = "query string in URL (a web server drops it, file:// Nix does not; "
-			       "only harmonia's ?hash=<store hash> is understood)";
-			return -1;
-		}
-		if (c == '#') {
-			*why = "fragment in URL (an HTTP client drops it, file:// Nix does not)";
-			return -1;
-		}
-	}
-	for (i = 0; i <= len; i++) {
-		size_t n;
-		if (i < len && url[i] != '/')
-			continue;
-		n = i - start;
-		if (n == 0) {
-			*why = "empty path component";
-			return -1;
-		}
-		if (n == 1 && url[start] == '.') {
-			*why = "'.' path component";
-			return -1;
-		}
-		if (n == 2 && url[start] == '.' && url[start + 1] == '.') {
-			*why = "'..' leaves the cache directory";
-			return -1;
-		}
-		if (n > NAME_MAX) {
-			*why = "path component too long";
-			return -1;
-		}
-		if (start == 0 && memchr(url, ':', n)) {
-			*why = "URL with a scheme, not a name inside the cache";
-			return -1;
-		}
-		start = i + 1;
-	}
-	return 0;
+	return cache_url_check(url, len, why);
 }
 
 /* The extensions Nix's BinaryCacheStore::addToStoreCommon gives a NAR

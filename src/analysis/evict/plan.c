@@ -14,6 +14,7 @@
 #include "analysis/gc.h"
 #include "analysis/graph.h"
 #include "store/meta.h"
+#include "store/rejected.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
 
@@ -572,6 +573,7 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 	struct heap h = {0};
 	uint32_t *cnt = NULL;
 	uint64_t size;
+	struct rejected_series rej = {0};
 	const char *policy = o->policy ? o->policy : "priority";
 	enum gc_policy gp = GC_PRIORITY;
 	int ret = -1;
@@ -614,6 +616,12 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 		qsort(p.roots, p.nroots, sizeof(*p.roots), cmp_root_desc);
 	mark_reach(&p, 1, CLS_CURRENT);
 	mark_reach(&p, 0, CLS_SUPERSEDED);
+	/* Refused narinfos' files are stored bytes too (the GC model frees
+	 * the paths down to the limit less them: see gc_rejected_at). */
+	if (rejected_series_load(&rej, db, o->cache_id))
+		goto out;
+	plan->rejected_bytes = rejected_bytes_at(&rej, plan->created_at);
+	plan->size_before = plan->rejected_bytes;
 
 	for (uint32_t v = 1; v < g->n; v++) {
 		if (!present(g, v))
@@ -683,6 +691,7 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 		goto out;
 	ret = 0;
 out:
+	rejected_series_release(&rej);
 	if (p.own_loaded)
 		graph_release(&p.own);
 	if (p.world_loaded)

@@ -66,7 +66,7 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	memset(e, 0, sizeof(*e));
 	e->w = w;
 	e->policy = p;
-	e->limit = params->limit;
+	e->limit = e->limit0 = params->limit;
 	e->retention = params->retention;
 	if (e->retention <= 0)
 		e->retention = (int64_t)(p == GC_ATTIC ? GC_ATTIC_RETENTION_DAYS

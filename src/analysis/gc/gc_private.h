@@ -69,7 +69,11 @@ enum {
 struct eng {
 	struct gc_world *w;
 	enum gc_policy policy;
-	uint64_t limit;
+	uint64_t limit;          /* what the pass frees down to: limit0 less the
+	                            world's rejected bytes at the pass's time
+	                            (eng_run_pass), or as the anchored comparison
+	                            sets it */
+	uint64_t limit0;         /* params->limit */
 	int64_t retention;
 	int eval_access;
 	int lru;

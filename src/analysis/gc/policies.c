@@ -284,6 +284,12 @@ static void pass_priority(struct eng *e, int64_t now)
 
 void eng_run_pass(struct eng *e, int64_t now)
 {
+	/* The files of refused narinfos take room no policy can free (our
+	 * model does not know their paths): the paths get what is left. */
+	if (e->mode != MODE_ANCHORED) {
+		uint64_t r = gc_rejected_at(e->w, now);
+		e->limit = e->limit0 > r ? e->limit0 - r : 0;
+	}
 	switch (e->policy) {
 	case GC_CACHIX:
 		pass_cachix(e);

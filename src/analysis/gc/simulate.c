@@ -83,7 +83,8 @@ static int simulate_free(struct gc_world *w, const struct gc_sim_opts *o, gc_ste
 		for (size_t i = 0; i < out.n; i++)
 			s.evicted_by_reason[out.v[i].reason]++;
 		s.stored_paths = e.npaths;
-		s.stored_bytes = e.bytes;
+		s.rejected_bytes = gc_rejected_at(w, nt);
+		s.stored_bytes = e.bytes + s.rejected_bytes;
 		s.recorded_evictions = sr.ngone;
 		/* A real cache deletes between crawls; the crawl records it
 		 * later: a recorded eviction matches when the simulated cache

@@ -158,6 +158,11 @@ int64_t gc_size(const struct gc_world *w, uint32_t id)
 	return w->g.file_size[id] >= 0 ? w->g.file_size[id] : w->g.nar_size[id];
 }
 
+uint64_t gc_rejected_at(const struct gc_world *w, int64_t t)
+{
+	return rejected_bytes_at(&w->rejected, t);
+}
+
 uint8_t *gc_stored_now(const struct gc_world *w)
 {
 	uint8_t *s = xcalloc(w->n ? w->n : 1, 1);
@@ -516,7 +521,7 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 	w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
 	w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
 	if (load_presence(w, db) || load_siblings(w, db) || load_access(w, db) ||
-	    load_evals(w, db))
+	    load_evals(w, db) || rejected_series_load(&w->rejected, db, cache_id))
 		return -1;
 	if ((flags & GC_LOAD_HISTORY) && load_crawls(w, db))
 		return -1;
@@ -554,6 +559,7 @@ void gc_world_release(struct gc_world *w)
 	free(w->seens);
 	free(w->accesses);
 	free(w->crawl_times);
+	rejected_series_release(&w->rejected);
 	memset(w, 0, sizeof(*w));
 }
 
