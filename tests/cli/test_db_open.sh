@@ -146,7 +146,10 @@ sqlite3 "$db" <"$T/fifo" >/dev/null 2>&1 &
 sq=$!
 exec 3>"$T/fifo"
 echo "INSERT INTO trusted_keys (name, public_key, added_at) VALUES ('wal-only', 'AAAA', 0);" >&3
-wait_until 100 0.05 sql_at_least 1 "$db" "SELECT count(*) FROM trusted_keys WHERE name = 'wal-only'"
+# (up to 30 s: on a loaded machine the writer can take seconds to start)
+if ! wait_until 600 0.05 sql_at_least 1 "$db" "SELECT count(*) FROM trusted_keys WHERE name = 'wal-only'"; then
+	fail ro-dir-wal-setup "the sqlite3 writer did not commit within 30 s"
+fi
 kill -9 $sq
 wait $sq 2>/dev/null
 exec 3>&-
