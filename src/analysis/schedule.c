@@ -17,6 +17,8 @@
 #include "analysis/graph.h"
 #include "store/db.h"
 #include "store/stmt.h"
+#include "lib/hash.h"
+#include "lib/u64map.h"
 #include "lib/util.h"
 
 const double sched_ladder_days[SCHED_NRUNGS] = {0, 14, 7, 3, 2, 1, 0.5, 0.25};
@@ -161,55 +163,6 @@ static double push_per_week(const struct mgroup *g, double days)
 
 /* ---- measuring the recorded history ------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Hash of a set of groups to the index of its shared part. */
-struct sigmap {
-	uint64_t *k;
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static uint32_t *sigmap_get(struct sigmap *m, uint64_t key)
-{
-	size_t i;
-
-	key |= 1;  /* 0 marks an empty slot */
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		uint64_t *k = xcalloc(cap, sizeof(*k));
-		uint32_t *v = xmalloc(cap * sizeof(*v));
-		for (size_t j = 0; j < m->cap; j++) {
-			if (!m->k[j])
-				continue;
-			for (i = m->k[j] & (cap - 1); k[i]; i = (i + 1) & (cap - 1))
-				;
-			k[i] = m->k[j];
-			v[i] = m->v[j];
-		}
-		free(m->k);
-		free(m->v);
-		m->k = k;
-		m->v = v;
-		m->cap = cap;
-	}
-	for (i = key & (m->cap - 1); m->k[i]; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == key)
-			return &m->v[i];
-	m->k[i] = key;
-	m->v[i] = UINT32_MAX;
-	m->n++;
-	return &m->v[i];
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -251,7 +204,7 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 	uint32_t **cls = NULL;
 	size_t *ncls = NULL;
 	struct closure c = {0};
-	struct sigmap sm = {0};
+	struct u64map sm = U64MAP_INIT;  /* group-set hash | 1 -> shared part */
 	sqlite3_stmt *st;
 	uint64_t fresh_after_first = 0;
 	double scale = 1;
@@ -355,7 +308,7 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 		qsort(cls[k], c.n, sizeof(**cls), cmp_u32);
 		g->closure = c.stored_bytes;
 		for (size_t i = 0; i < c.n; i++) {
-			sighash[c.ids[i]] = mix64(sighash[c.ids[i]] ^ (0x9e3779b97f4a7c15ull * (k + 1)));
+			sighash[c.ids[i]] = hash_mix64(sighash[c.ids[i]] ^ (0x9e3779b97f4a7c15ull * (k + 1)));
 			cnt[c.ids[i]]++;
 		}
 		sg->nevals = (unsigned)g->ntimes;
@@ -378,7 +331,7 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 				uint32_t v = cls[k][i], *ix;
 				if (cnt[v] < 2)
 					continue;
-				ix = sigmap_get(&sm, sighash[v]);
+				ix = u64map_get(&sm, sighash[v] | 1);
 				if (*ix == UINT32_MAX) {
 					*ix = (uint32_t)m->nsig;
 					GROW(m->sig, m->asig, m->nsig + 1);
@@ -467,8 +420,7 @@ out:
 	free(gone_push);
 	free(sighash);
 	free(cnt);
-	free(sm.k);
-	free(sm.v);
+	u64map_release(&sm);
 	closure_release(&c);
 	return ret;
 }

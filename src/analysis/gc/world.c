@@ -18,6 +18,7 @@
 #include "store/db.h"
 #include "store/stmt.h"
 #include "lib/hash.h"
+#include "lib/u64map.h"
 #include "lib/util.h"
 
 enum {
@@ -50,14 +51,6 @@ static const char *const sql[Q_N] = {
 static struct stmt_table stmts = STMT_TABLE("gc-world", sql);
 
 /* ---- small maps --------------------------------------------------------- */
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
 
 /* Interned strings: v[i] owned, tab holds index + 1. */
 struct intern {
@@ -101,51 +94,6 @@ static void intern_release(struct intern *m)
 		free(m->v[i]);
 	free(m->v);
 	free(m->tab);
-	memset(m, 0, sizeof(*m));
-}
-
-/* uint64 keys to uint32 values; key 0 is not allowed. */
-struct u64map {
-	uint64_t *k;
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static uint32_t *u64map_get(struct u64map *m, uint64_t key)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		uint64_t *k = xcalloc(cap, sizeof(*k));
-		uint32_t *v = xmalloc(cap * sizeof(*v));
-		for (size_t j = 0; j < m->cap; j++) {
-			if (!m->k[j])
-				continue;
-			for (i = mix64(m->k[j]) & (cap - 1); k[i]; i = (i + 1) & (cap - 1))
-				;
-			k[i] = m->k[j];
-			v[i] = m->v[j];
-		}
-		free(m->k);
-		free(m->v);
-		m->k = k;
-		m->v = v;
-		m->cap = cap;
-	}
-	for (i = mix64(key) & (m->cap - 1); m->k[i]; i = (i + 1) & (m->cap - 1))
-		if (m->k[i] == key)
-			return &m->v[i];
-	m->k[i] = key;
-	m->v[i] = NONE;
-	m->n++;
-	return &m->v[i];
-}
-
-static void u64map_release(struct u64map *m)
-{
-	free(m->k);
-	free(m->v);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -346,7 +294,7 @@ struct tmpjob {
 static int load_evals(struct gc_world *w, struct db *db)
 {
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
-	struct u64map byid = {0}, last = {0};
+	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT;
 	struct tmpjob *tj = NULL;
 	size_t ntj = 0, atj = 0, agroups = 0, aevals = 0;
 	uint32_t *fill = NULL;
