@@ -15,6 +15,7 @@
 CG=$1
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sim_world.sh"
+sim_baseworld
 set -- $(sqlite3 -separator ' ' "$BASE" "SELECT (SELECT count(*) FROM presence),
 	(SELECT sum(coalesce(file_size, nar_size)) FROM narinfos),
 	(SELECT count(*) FROM evaluations), (SELECT count(*) FROM eval_jobs)")

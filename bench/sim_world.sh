@@ -1,8 +1,8 @@
 # bench/sim_world.sh - the simulate benchmark's worlds (sourced after
-# lib.sh, with $CG set), shared by bench/simulate.sh and bench/schedule.sh:
+# lib.sh, with $CG set), shared by bench/simulate.sh, bench/schedule.sh and bench/report.sh:
 # a generated year of daily CI history of about $N store paths (default
-# 1,000,000), crawled once at the end ($BASE: every push, no recorded
-# eviction); sim_gcworld prepares the same year with gen's own LRU GC,
+# 1,000,000): sim_baseworld prepares it crawled once at the end ($BASE:
+# every push, no recorded eviction); sim_gcworld prepares the same year with gen's own LRU GC,
 # crawled on the 15th of every month ($GCDB: recorded evictions, $GLIMIT:
 # gen's limit).  Both are kept under bench/out (delete $BASE.done or
 # $GCDB.done to redo them).
@@ -16,20 +16,22 @@ for c in sqlite3 jq; do
 		exit 1
 	fi
 done
-if ! [ -f "$W/.done" ]; then
-	rm -rf "$W"
-	echo "generating $N paths, $DAYS days of daily evaluations into $W ..."
-	measure "gen --daily --no-gc" "$CG" --quiet gen "$W" --paths "$N" --days "$DAYS" --daily --no-gc
-	touch "$W/.done"
-fi
-if ! [ -f "$BASE.done" ] || [ "$BASE.done" -ot "$W/.done" ]; then
-	rm -f "$BASE" "$BASE-wal" "$BASE-shm" "$BASE.done"
-	end=$(awk '$1 == "start" { s = $2 } $1 == "days" { d = $2 } END { print s + d * 86400 }' "$W/gen-params")
-	echo "crawling $W/cache and importing the evaluations into $BASE ..."
-	measure "crawl (once, at the end of the history)" "$CG" --quiet --db "$BASE" --now "@$end" crawl "$W/cache"
-	measure "import-eval --manifest" "$CG" --quiet --db "$BASE" --now "@$end" import-eval --manifest "$W/evals/manifest.tsv"
-	touch "$BASE.done"
-fi
+sim_baseworld() {
+	if ! [ -f "$W/.done" ]; then
+		rm -rf "$W"
+		echo "generating $N paths, $DAYS days of daily evaluations into $W ..."
+		measure "gen --daily --no-gc" "$CG" --quiet gen "$W" --paths "$N" --days "$DAYS" --daily --no-gc
+		touch "$W/.done"
+	fi
+	if ! [ -f "$BASE.done" ] || [ "$BASE.done" -ot "$W/.done" ]; then
+		rm -f "$BASE" "$BASE-wal" "$BASE-shm" "$BASE.done"
+		end=$(awk '$1 == "start" { s = $2 } $1 == "days" { d = $2 } END { print s + d * 86400 }' "$W/gen-params")
+		echo "crawling $W/cache and importing the evaluations into $BASE ..."
+		measure "crawl (once, at the end of the history)" "$CG" --quiet --db "$BASE" --now "@$end" crawl "$W/cache"
+		measure "import-eval --manifest" "$CG" --quiet --db "$BASE" --now "@$end" import-eval --manifest "$W/evals/manifest.tsv"
+		touch "$BASE.done"
+	fi
+}
 
 sim_gcworld() {
 	GW="$OUT/sim-gcworld-$N"
