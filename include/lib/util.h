@@ -137,6 +137,10 @@ void strbuf_add_age(struct strbuf *sb, int64_t seconds);
 /* Human-readable binary size: "1.2 GiB", "512 B". */
 char *format_size(uint64_t n, char *buf, size_t bufsz);
 
+/* Narrow s[0..*n) to drop spaces, tabs, CRs and LFs at both ends: the set
+ * Nix's trim() takes (a NUL byte is kept). */
+void trim_space(const char **s, size_t *n);
+
 /* Parse a non-negative decimal integer that fills the whole string. */
 int parse_uint(const char *s, uint64_t *out);
 

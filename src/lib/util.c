@@ -536,6 +536,19 @@ char *format_time(int64_t t, char *buf, size_t bufsz)
 	return buf;
 }
 
+static int trim_char(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+void trim_space(const char **s, size_t *n)
+{
+	while (*n && trim_char((*s)[0]))
+		(*s)++, (*n)--;
+	while (*n && trim_char((*s)[*n - 1]))
+		(*n)--;
+}
+
 int parse_uint(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;

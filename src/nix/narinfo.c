@@ -866,11 +866,6 @@ static int parse_stoi(const char *s, size_t n, int *out)
 	return 0;
 }
 
-static int cache_info_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /*
  * Read as BinaryCacheStore::init() reads it (the same from Nix 2.3 to
  * today): the text is split at '\n' (empty lines vanish), a line without
@@ -912,10 +907,7 @@ int nix_cache_info_parse(const char *buf, size_t len, struct nix_cache_info *out
 		klen = (size_t)(colon - l);
 		v = colon + 1;
 		vlen = llen - klen - 1;
-		while (vlen && cache_info_space(*v))
-			v++, vlen--;
-		while (vlen && cache_info_space(v[vlen - 1]))
-			vlen--;
+		trim_space(&v, &vlen);
 		if (klen == 8 && !memcmp(l, "StoreDir", 8)) {
 			if (!store_dir_valid(v, vlen) ||
 			    utf8_valid_prefix((const unsigned char *)v, vlen) < vlen) {

@@ -30,14 +30,6 @@ static int fail(char *err, size_t errsz, const char *fmt, ...)
 	return -1;
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len && strchr(" \t\r\n", (*s)[0]))
-		(*s)++, (*len)--;
-	while (*len && strchr(" \t\r\n", (*s)[*len - 1]))
-		(*len)--;
-}
-
 /*
  * Split "name:base64" and decode the payload into out (exactly want
  * bytes).  what names the thing in messages ("public key", ...).
@@ -86,7 +78,7 @@ int sig_public_parse(const char *s, size_t len, struct sig_public_key *out,
 		     char *err, size_t errsz)
 {
 	memset(out, 0, sizeof(*out));
-	trim(&s, &len);
+	trim_space(&s, &len);
 	if (split_decode(s, len, out->name, out->key, SIG_KEY_BYTES, "public key", err, errsz))
 		return -1;
 	out->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, out->key,
@@ -131,7 +123,7 @@ int sig_secret_parse(const char *s, size_t len, struct sig_secret_key *out,
 	unsigned char raw[2 * SIG_KEY_BYTES];
 
 	memset(out, 0, sizeof(*out));
-	trim(&s, &len);
+	trim_space(&s, &len);
 	if (split_decode(s, len, out->name, raw, sizeof(raw), "secret key", err, errsz))
 		return -1;
 	memcpy(out->seed, raw, SIG_KEY_BYTES);

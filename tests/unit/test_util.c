@@ -185,6 +185,28 @@ static void say_line(void)
 	fprintf_printable(stderr, "no newline %s", "\n");
 }
 
+TEST(trim_space_nix_set)
+{
+	const char *s = " \t\r\nkey: v \n\r\t ";
+	size_t n = strlen(s);
+
+	trim_space(&s, &n);
+	CHECK_INT((int)n, 6);
+	CHECK(!memcmp(s, "key: v", 6));
+	s = "\f x\v";     /* form feed and vertical tab are not Nix's */
+	n = strlen(s);
+	trim_space(&s, &n);
+	CHECK_INT((int)n, 4);
+	s = "x\0 ";          /* a NUL is kept */
+	n = 3;
+	trim_space(&s, &n);
+	CHECK_INT((int)n, 2);
+	s = " \t ";
+	n = 3;
+	trim_space(&s, &n);
+	CHECK_INT((int)n, 0);
+}
+
 TEST(messages_escaped)
 {
 	char *got = capture_stderr(say_error);
@@ -206,5 +228,6 @@ int main(void)
 	RUN(age_forms);
 	RUN(printable_escapes);
 	RUN(messages_escaped);
+	RUN(trim_space_nix_set);
 	return test_summary();
 }
