@@ -11,9 +11,6 @@ W="$T/world"
 DB="$T/t.db"
 cg() { $CG --db "$DB" "$@"; }
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 
 for day in 2024-05-08 2024-05-15 2024-05-22 2024-05-29; do
 	$CG gen "$W" --paths 3000 --as-of "$day" >/dev/null 2>&1 || fail "gen-$day" "gen failed"

@@ -14,9 +14,6 @@ cg() {
 	rc=$?
 }
 q() { sqlite3 "$DB" "$1"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 listing() { (cd "$1" && find . -type f | sort); }
 
 # --- help and usage -----------------------------------------------------------

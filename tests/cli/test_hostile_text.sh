@@ -12,9 +12,6 @@ ESC=$(printf '\033')
 CR=$(printf '\r')
 DB=$T/t.db
 cg() { $CG --db "$DB" "$@"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 # no_controls NAME FILE: FILE holds no control character but newlines.
 no_controls() {
 	if tr -d '\n' <"$2" | LC_ALL=C grep -q '[[:cntrl:]]'; then

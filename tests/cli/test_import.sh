@@ -18,9 +18,6 @@ counts() { q "SELECT (SELECT count(*) FROM evaluations) || '/' || (SELECT count(
 	|| '/' || (SELECT count(*) FROM paths) || '/' || (SELECT count(*) FROM builds)
 	|| '/' || (SELECT count(*) FROM trusted_keys)"; }
 # has NAME FILE TEXT: PASS when FILE holds TEXT (fixed string).
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 
 # --- help texts list every option ------------------------------------------
 

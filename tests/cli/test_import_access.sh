@@ -21,12 +21,6 @@ cg() {
 	rc=$?
 }
 q() { sqlite3 "$1" "$2"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
-hasnt() {
-	if grep -qF -- "$3" "$2"; then fail "$1" "unexpected '$3' in: $(head -c 1500 "$2")"; else pass "$1"; fi
-}
 epoch() { date -u -d "$1" +%s; }
 day() { echo $(( $(epoch "$1") / 86400 )); }
 # rows DB: every accesses row as "hash day narinfo_hits nar_hits narinfo_last nar_last"

@@ -28,9 +28,6 @@ cg() {
 	rc=$?
 }
 q() { sqlite3 "$1" "$2"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 epoch() { date -u -d "$1" +%s; }
 day() { echo $(( $(epoch "$1") / 86400 )); }
 rows() {

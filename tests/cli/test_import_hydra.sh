@@ -32,9 +32,6 @@ hy() {
 	rc=$?
 }
 q() { sqlite3 "$1" "$2"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 # What an import recorded, independent of row ids and of the source column.
 rows() {
 	q "$1" "SELECT e.branch, e.rev, e.capabilities, e.system, e.time, e.jobset, j.attr, j.output,

@@ -16,12 +16,6 @@ cg() {
 	rc=$?
 }
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
-hasnt() {
-	if grep -qF -- "$3" "$2"; then fail "$1" "'$3' in: $(head -c 1500 "$2")"; else pass "$1"; fi
-}
 
 # --- nix-eval-jobs: no --system, no --capabilities ----------------------------------
 

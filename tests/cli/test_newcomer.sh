@@ -27,12 +27,6 @@ run() {
 	$CG "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
-has() { # NAME FILE TEXT: FILE holds TEXT
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 600 "$2")"; fi
-}
-hasnt() {
-	if grep -qF -- "$3" "$2"; then fail "$1" "'$3' in: $(head -c 600 "$2")"; else pass "$1"; fi
-}
 # no_files NAME: the directory $T/none holds nothing (no DB, -wal, -shm)
 no_files() {
 	expect_eq "$1" "$(ls -A "$T/none")" ""

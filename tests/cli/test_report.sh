@@ -31,12 +31,6 @@ cg() {
 	$CG --db "$DB" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
-hasnt() {
-	if grep -qF -- "$3" "$2"; then fail "$1" "'$3' in $2"; else pass "$1"; fi
-}
 H=0000000000000000000000000000000
 FH=sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s
 N_a=glibc N_b=gcc-lib N_c=torch-a N_d=torch-b N_f=junk N_g=torch-rel N_h=blender

@@ -30,9 +30,6 @@ cg() {
 	$CG --db "$DB" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 H=000000000000000000000000000000
 FH=sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s
 # ni NAME SIZE MTIME [REF...]: the narinfo of path NAME (two characters).

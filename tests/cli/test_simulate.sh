@@ -36,9 +36,6 @@ cg() {
 	$CG --db "$DB" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
 
 H=0000000000000000000000000000000

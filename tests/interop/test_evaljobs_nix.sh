@@ -14,9 +14,6 @@ nix_setup
 
 DB="$T/t.db"
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
-has() {
-	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
-}
 nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 cat >"$T/jobs.nix" <<EOF
 let

@@ -152,7 +152,6 @@ tmpn="$(fake pushing).narinfo.tmp.4242.1"
 printf 'StorePath: /nix/store/%s-pushing\nURL: nar/' "$(fake pushing)" >"$C/$tmpn"
 $CG --db "$T/db" evict --plan 1 --apply >"$T/block.out" 2>"$T/block.err"
 expect_eq block-status $? 1
-has() { if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(cat "$2")"; fi; }
 has block-names-file "$T/block.err" "$tmpn"
 has block-what-to-do "$T/block.err" "nothing is deleted in this run"
 sums >"$T/blocked"

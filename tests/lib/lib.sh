@@ -3,6 +3,7 @@
 #   $T           a private temp dir, removed on exit
 #   pass NAME / fail NAME MSG / check NAME CMD...  print PASS/FAIL lines
 #   expect_eq NAME GOT WANT
+#   has NAME FILE TEXT / hasnt NAME FILE TEXT: FILE holds TEXT / does not
 #   need CMD     skip-free guard: fail loudly if a peer tool is missing
 set -u
 LC_ALL=C
@@ -39,6 +40,15 @@ need() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || { fail "need-$c" "'$c' is not installed (make check installs it as root)"; exit 1; }
 	done
+}
+
+# has NAME FILE TEXT: PASS when FILE holds TEXT (a fixed string); hasnt:
+# PASS when it does not.
+has() {
+	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "no '$3' in: $(head -c 1500 "$2")"; fi
+}
+hasnt() {
+	if grep -qF -- "$3" "$2"; then fail "$1" "unexpected '$3' in: $(head -c 1500 "$2")"; else pass "$1"; fi
 }
 
 # wait_until TRIES SECONDS CMD...: run CMD until it exits 0, at most TRIES
