@@ -240,6 +240,15 @@ static int on_done(const struct fetch_result *r, void *data)
 	free(o->error);
 	o->error = r->error ? xstrdup(r->error) : NULL;
 	o->seq = c->seq++;
+	if (c->f) {
+		/* Sampled here as well as in on_progress: on a fast run the only
+		 * progress call can come after the last transfer, when none is in
+		 * flight.  The finishing transfer still holds its slot here. */
+		struct fetch_stats st;
+		fetcher_stats(c->f, &st);
+		if (st.in_flight > c->max_in_flight)
+			c->max_in_flight = st.in_flight;
+	}
 	if (r->id == 0 && c->children && r->status == FETCH_OK) {
 		int i;
 		for (i = 0; i < c->children; i++) {
