@@ -219,6 +219,7 @@ struct coll {
 	int children;        /* enqueue this many f*.narinfo from id 0 */
 	struct fetcher *f;
 	uint64_t max_in_flight;
+	int sample_in_flight;  /* also sample in_flight from c->f in on_done */
 	int progress_calls;
 };
 
@@ -240,7 +241,7 @@ static int on_done(const struct fetch_result *r, void *data)
 	free(o->error);
 	o->error = r->error ? xstrdup(r->error) : NULL;
 	o->seq = c->seq++;
-	if (c->f) {
+	if (c->sample_in_flight) {
 		/* Sampled here as well as in on_progress: on a fast run the only
 		 * progress call can come after the last transfer, when none is in
 		 * flight.  The finishing transfer still holds its slot here. */
@@ -324,6 +325,7 @@ static int fetch_one(struct coll *c, const struct fetch_options *o,
 	if (st)
 		fetcher_stats(f, st);
 	fetcher_free(f);
+	c->f = NULL;
 	return rc;
 }
 
@@ -793,6 +795,7 @@ TEST(test_many_concurrent)
 	o.progress_interval_ms = 1;
 	CHECK(fetcher_new(&f, &o) == 0);
 	c.f = f;
+	c.sample_in_flight = 1;
 	for (i = 0; i < NFILES; i++) {
 		char p[32];
 		snprintf(p, sizeof(p), "f%03d.narinfo", i);
