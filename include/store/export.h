@@ -53,6 +53,9 @@ const struct export_table *export_tables(size_t *n);
 /* The table named name, or NULL. */
 const struct export_table *export_table_find(const char *name);
 
+/* The SELECT that gives t's rows (for a query plan, or to read it). */
+const char *export_table_sql(const struct export_table *t);
+
 /* Called for each row with t->ncols values; a nonzero return stops the
  * export and is returned by export_rows. */
 typedef int (*export_row_fn)(void *ctx, const struct export_value *v);

@@ -62,14 +62,14 @@ static const char *const sql[Q_N] = {
 		"SELECT c.url, " FULL("p") ", " FULL("r")
 		" FROM narinfos n JOIN paths p ON p.id = n.path_id JOIN caches c ON c.id = n.cache_id,"
 		" json_each(n.refs) j JOIN paths r ON r.id = j.value"
-		" ORDER BY n.cache_id, n.path_id, r.hash",
+		" ORDER BY n.cache_id, n.path_id",
 	[Q_SIGNATURES] =
 		"SELECT c.url, " FULL("p") ","
 		" CASE WHEN instr(s.value, ':') THEN substr(s.value, 1, instr(s.value, ':') - 1) END,"
 		" CASE WHEN instr(s.value, ':') THEN substr(s.value, instr(s.value, ':') + 1)"
 		"   ELSE s.value END"
 		" FROM narinfos n JOIN paths p ON p.id = n.path_id JOIN caches c ON c.id = n.cache_id,"
-		" json_each(n.sigs) s ORDER BY n.cache_id, n.path_id, s.value",
+		" json_each(n.sigs) s ORDER BY n.cache_id, n.path_id",
 	[Q_CACHES] =
 		"SELECT id, url, store_dir, want_mass_query, priority, added_at FROM caches ORDER BY id",
 	[Q_CRAWLS] =
@@ -198,6 +198,11 @@ const struct export_table *export_table_find(const char *name)
 		if (!strcmp(tables[i].name, name))
 			return &tables[i];
 	return NULL;
+}
+
+const char *export_table_sql(const struct export_table *t)
+{
+	return sql[t->query];
 }
 
 int export_rows(struct db *db, const struct export_table *t, export_row_fn fn, void *ctx,

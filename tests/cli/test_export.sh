@@ -19,7 +19,7 @@ cg import-builds "$W/builds.jsonl" >/dev/null 2>&1 || fail import-builds "failed
 
 # A second cache whose narinfo's URL holds a tab, a backslash, a CR and a
 # quote (Nix takes any bytes there; the crawl keeps them verbatim), and an
-# evaluation error holding a newline, a tab and a backslash (and an attr
+# evaluation error holding a newline, a tab, a backslash and an ESC (and an attr
 # with a backslash).
 C=$T/hostile
 mkdir -p "$C"
@@ -28,7 +28,7 @@ HH=$(printf '%032d' 1 | tr 0 a)
 printf 'StorePath: /nix/store/%s-hostile\nURL: nar/a\tb\\c\rd'"'"'e.nar\nCompression: none\nNarHash: sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s\nNarSize: 1000\nReferences: %s-hostile\nSig: k:x y\n' \
 	"$HH" "$HH" >"$C/$HH.narinfo"
 cg --now 2024-05-29 crawl "$C" >/dev/null 2>&1 || fail crawl-hostile "crawl failed"
-printf '%s\n' '{"attr":"bad\\attr","attrPath":["bad\\attr"],"error":"line one\nline\ttwo \\ end"}' >"$T/bad.jsonl"
+printf '%s\n' '{"attr":"bad\\attr","attrPath":["bad\\attr"],"error":"line one\nline\ttwo \\ end \u001b[31mred"}' >"$T/bad.jsonl"
 cg import-eval --branch extra --rev 0000000000000000000000000000000000000001 --capabilities 8.6 \
 	--time 2024-05-28 "$T/bad.jsonl" >/dev/null 2>&1 || fail import-bad "failed"
 got=$(sqlite3 "$DB" "SELECT hex(url) FROM narinfos WHERE url LIKE 'nar/a%'")
@@ -111,11 +111,12 @@ got=$(jq -r --arg p "/nix/store/$HH-hostile" 'select(.store_path == $p) | .url' 
 expect_eq jsonl-hostile-url "$got" "$(printf 'nar/a\tb\\c\rd'"'"'e.nar\n' | od -An -tx1 | tr -d ' \n')"
 line=$(grep -F 'line one' "$T/tsv/eval_jobs.tsv")
 expect_eq tsv-error-one-line "$(grep -c 'line one' "$T/tsv/eval_jobs.tsv")" 1
-expect_eq tsv-error-escaped "$(printf '%s\n' "$line" | awk -F'\t' '{print $8}')" 'line one\nline\ttwo \\ end'
+expect_eq tsv-error-escaped "$(printf '%s\n' "$line" | awk -F'\t' '{print $8}')" 'line one\nline\ttwo \\ end '"$(printf '\033')"'[31mred'
 expect_eq tsv-attr-escaped "$(printf '%s\n' "$line" | awk -F'\t' '{print $2}')" 'bad\\attr'
 expect_eq tsv-error-null-path "$(printf '%s\n' "$line" | awk -F'\t' '{print $4 $5}')" '\N\N'
 got=$(jq -r 'select(.attr == "bad\\attr") | .error' "$T/jsonl/eval_jobs.jsonl")
-expect_eq jsonl-error-exact "$got" "$(printf 'line one\nline\ttwo \\ end')"
+has jsonl-esc-escaped "$T/jsonl/eval_jobs.jsonl" 'end \u001b[31mred'
+expect_eq jsonl-error-exact "$got" "$(printf 'line one\nline\ttwo \\ end '"$(printf '\033')"'[31mred')"
 # --names: the header
 cg export --format tsv --names crawls | head -1 >"$T/h"
 expect_eq tsv-names "$(cat "$T/h")" "$(printf 'id\tcache\tstarted_at\tfinished_at\tstatus\tn_new\tn_present\tn_gone\tn_rejected\tn_absent\tn_unknown')"

@@ -158,6 +158,9 @@ TEST(times)
 	CHECK(s3_parse_time("2024-02-29T23:59:59.123456Z", 27, &t) == 0);
 	CHECK_INT(t, 1709251199);
 	CHECK(s3_parse_time("2023-02-29T00:00:00Z", 20, &t) == -1);
+	CHECK(s3_parse_time("2000-02-29T00:00:00Z", 20, &t) == 0);   /* 400: leap */
+	CHECK_INT(t, 951782400);
+	CHECK(s3_parse_time("2100-02-29T00:00:00Z", 20, &t) == -1);  /* 100: not */
 	CHECK(s3_parse_time("2024-05-01T12:00:00+01:00", 25, &t) == -1);
 	CHECK(s3_parse_time("2024-05-01T12:00:00.Z", 21, &t) == -1);
 	CHECK(s3_parse_time("2024-05-01 12:00:00Z", 20, &t) == -1);
