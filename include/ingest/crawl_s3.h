@@ -12,6 +12,12 @@
  * Where a narinfo has no FileSize, the size of the object its URL names, as
  * listed, fills it in.  nix-cache-info must be in the listing (or --force).
  *
+ * With an inventory, the keys, sizes and LastModified come from an S3
+ * Inventory report instead (its manifest.json and gzipped CSV files, read
+ * locally: each file is looked for beside the manifest, then in ../data/,
+ * as `aws s3 sync` of the report's destination lays them out); only the
+ * new narinfos are fetched from the bucket.
+ *
  * The whole listing is read before anything is recorded, so a bucket that
  * cannot be listed (wrong keys, wrong region, no such bucket) records
  * nothing.  It is kept in memory: about 100 bytes per key.
@@ -34,6 +40,9 @@ struct crawl_s3_options {
 	long timeout_ms;          /* per try (0: 120 s) */
 	const char *cacert;       /* extra CA bundle, or NULL */
 	int force;                /* no nix-cache-info: assume /nix/store */
+	const char *inventory;    /* a local manifest.json of an S3 Inventory
+	                             report (CSV) to read instead of listing,
+	                             or NULL */
 };
 
 /*

@@ -28,7 +28,7 @@ struct crawl_opts {
 	uint64_t jobs, tries;      /* 0: not given */
 	long timeout_ms;           /* 0: not given */
 	const char *cacert;
-	const char *endpoint, *region;   /* S3 */
+	const char *endpoint, *region, *inventory;   /* S3 */
 	uint64_t page_size;
 };
 
@@ -109,6 +109,10 @@ static const struct option crawl_options[] = {
 		 "$AWS_DEFAULT_REGION, else us-east-1)"),
 	OPT_COUNT("page-size", struct crawl_opts, page_size, "N", 1, 1000, NULL,
 		 "keys per listing page (default 1000, S3's most)"),
+	OPT_PATH("inventory", struct crawl_opts, inventory, "MANIFEST",
+		 "read the keys from an S3 Inventory report (CSV) instead\n"
+		 "of listing: its manifest.json, the .csv.gz files beside\n"
+		 "it or in ../data/ (as 'aws s3 sync' lays them out)"),
 	OPT_TEXT("\n"
 		 "Narinfos are read as Nix 2.8 reads them.  Those Nix refuses are reported\n"
 		 "(file or URL, and line), skipped, counted and kept in the crawl_rejects\n"
@@ -238,9 +242,9 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	http = !strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8);
 	s3 = !strncmp(source, "s3://", 5);
-	if ((o.endpoint || o.region || o.page_size) && !s3) {
-		ret = cmd_usage_error(&cmd_crawl, "--endpoint, --region and --page-size are for "
-				      "s3:// buckets");
+	if ((o.endpoint || o.region || o.page_size || o.inventory) && !s3) {
+		ret = cmd_usage_error(&cmd_crawl, "--endpoint, --region, --page-size and "
+				      "--inventory are for s3:// buckets");
 		goto out;
 	}
 	if (s3 && nroot_files) {
@@ -294,6 +298,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		so.timeout_ms = o.timeout_ms;
 		so.cacert = o.cacert;
 		so.force = o.force;
+		so.inventory = o.inventory;
 		rc = crawl_s3(ctx->db, &so, &n, &crawl_id, &url);
 	} else if (http) {
 		ho.url = source;

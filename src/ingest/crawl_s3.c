@@ -5,13 +5,19 @@
  */
 #include "ingest/crawl_s3.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ingest/fetch.h"
 #include "ingest/s3.h"
 #include "nix/narinfo.h"
 #include "nix/nixhash.h"
+#include "nix/s3inventory.h"
+#include "lib/gzread.h"
+#include "lib/linereader.h"
 #include "lib/util.h"
 #include "lib/version.h"
 
@@ -60,6 +66,103 @@ static int on_page(const struct s3_list_page *p, void *ctx)
 		e->mtime = p->obj[i].last_modified;
 	}
 	return crawl_interrupted ? 1 : 0;
+}
+
+/* Keys from an S3 Inventory report instead of a listing. */
+static int read_inventory(struct s3crawl *s, const char *manifest)
+{
+	struct s3_inventory inv;
+	struct parse_error perr;
+	char *buf = NULL, *dir = NULL;
+	size_t len, pl = strlen(s->t->prefix);
+	struct strbuf path = STRBUF_INIT;
+	int ret = -1;
+	const char *slash;
+
+	memset(&inv, 0, sizeof(inv));
+	if (read_file_capped(manifest, 16 << 20, &buf, &len))
+		return error("cannot read the inventory manifest '%s': %s", manifest,
+			     strerror(errno));
+	if (s3_inventory_parse(buf, len, &inv, &perr)) {
+		error("'%s': %s", manifest, perr.msg);
+		goto out;
+	}
+	if (strcmp(inv.source_bucket, s->t->bucket)) {
+		error("the inventory '%s' is of bucket '%s', not '%s'", manifest,
+		      inv.source_bucket, s->t->bucket);
+		goto out;
+	}
+	perr.msg[0] = '\0';
+	slash = strrchr(manifest, '/');
+	dir = slash ? xstrndup(manifest, (size_t)(slash - manifest)) : xstrdup(".");
+	for (size_t i = 0; i < inv.nfiles && !crawl_interrupted; i++) {
+		const char *base = strrchr(inv.files[i], '/');
+		struct line_reader lr;
+		struct gzread *gz;
+		char gerr[256];
+		const char *line;
+		size_t ll;
+		FILE *f;
+		int fd, rc;
+
+		base = base ? base + 1 : inv.files[i];
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s", dir, base);
+		if (access(path.buf, R_OK)) {
+			strbuf_reset(&path);
+			strbuf_addf(&path, "%s/../data/%s", dir, base);
+		}
+		if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) < 0) {
+			error("cannot read inventory file '%s' (files[%zu] of '%s', looked for "
+			      "beside it and in ../data/): %s", base, i, manifest, strerror(errno));
+			goto out;
+		}
+		if (!(gz = gzread_open(fd, UINT64_C(1) << 40, gerr, sizeof(gerr))) ||
+		    !(f = gzread_stream(gz, gerr, sizeof(gerr)))) {
+			error("'%s': %s", path.buf, gerr);
+			gzread_close(gz);
+			goto out;
+		}
+		line_reader_init(&lr, f, 64 * 1024);
+		while ((rc = line_reader_next(&lr, &line, &ll)) == LR_LINE) {
+			char *key, *bucket;
+			int64_t size, mtime;
+			struct entry *e;
+
+			if (!ll)
+				continue;
+			if (s3_inventory_line(&inv, line, ll, &key, &size, &mtime, &bucket, &perr)) {
+				error("'%s':%u: %s", path.buf, lr.lineno, perr.msg);
+				rc = LR_ERROR;
+				break;
+			}
+			if ((!bucket || !strcmp(bucket, s->t->bucket)) && !strncmp(key, s->t->prefix, pl) &&
+			    key[pl]) {
+				GROW(s->e, s->alloc, s->n + 1);
+				e = &s->e[s->n++];
+				e->name = xstrdup(key + pl);
+				e->size = size;
+				e->mtime = mtime;
+			}
+			free(key);
+			free(bucket);
+		}
+		if (rc == LR_TOO_LONG)
+			error("'%s':%u: a line over 64 KiB", path.buf, lr.lineno);
+		else if (rc == LR_ERROR && !perr.msg[0])
+			error("'%s': %s", path.buf, gzread_error(gz));
+		line_reader_release(&lr);
+		gzread_close(gz);
+		if (rc != LR_EOF)
+			goto out;
+	}
+	ret = crawl_interrupted ? 1 : 0;
+out:
+	s3_inventory_release(&inv);
+	strbuf_release(&path);
+	free(buf);
+	free(dir);
+	return ret;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -187,7 +290,10 @@ int crawl_s3(struct db *db, const struct crawl_s3_options *o, struct crawl_count
 	s.source_base = strbuf_detach(&sb);
 
 	/* 1. The whole listing, before anything is recorded. */
-	rc = s3_list(&t, &cr, o->page_size, o->cacert, &crawl_interrupted, on_page, &s);
+	if (o->inventory)
+		rc = read_inventory(&s, o->inventory);
+	else
+		rc = s3_list(&t, &cr, o->page_size, o->cacert, &crawl_interrupted, on_page, &s);
 	if (rc) {
 		ret = rc > 0 ? 1 : -1;
 		goto out;

@@ -8,7 +8,8 @@
 # tokens; a re-crawl fetches no narinfo again; a wrong secret is a clear
 # error naming the bucket, exit 1, nothing recorded; credentials from a
 # profile of the credentials file; a key deleted between crawls is gone; a
-# narinfo without FileSize gets its NAR's listed size.
+# narinfo without FileSize gets its NAR's listed size; an S3 Inventory
+# report (manifest.json and gzipped CSV) read instead of the listing.
 . "$(dirname "$0")/../lib/lib.sh"
 if ! command -v npm >/dev/null 2>&1 && ! command -v s3rver >/dev/null 2>&1; then
 	echo "SKIP test_s3_crawl: npm is not installed, so neither is s3rver (tools/deps.sh test installs both)"
@@ -165,6 +166,63 @@ cp "$CACHE/$nar" "$T/nofs/$nar"
 put "$T/nofs" nofs
 $CG --db "$T/f.db" crawl --endpoint "$EP" s3://nixcache/nofs >"$T/f.out" 2>&1 || fail nofs-crawl "$(cat "$T/f.out")"
 expect_eq filesize-from-listing "$(sqlite3 "$T/f.db" 'SELECT file_size FROM narinfos')" "$(wc -c <"$CACHE/$nar" | tr -d ' ')"
+
+# --- an S3 Inventory report instead of the listing ------------------------------------
+# The report as `aws s3 sync` of its destination lays it out: the manifest
+# in a dated directory, the gzipped CSV files in data/.
+INV=$T/inv/nixcache/conf
+mkdir -p "$INV/2024-06-05T00-00Z" "$INV/data"
+inventory() { # CSV.GZ [EXCLUDED-NAME]: every file of $CACHE but the excluded one
+	(cd "$CACHE" && find . -type f | sed 's|^\./||' | sort) | grep -vxF "${2:-/}" |
+	while read -r f; do
+		printf '"nixcache","cache/%s","%s","2024-05-01T00:00:00.000Z","0123abcd"\n' "$f" "$(wc -c <"$CACHE/$f" | tr -d ' ')"
+	done | gzip >"$1"
+}
+inventory "$INV/data/part-1.csv.gz"
+printf '"nixcache","elsewhere/x.narinfo","1","2024-05-01T00:00:00.000Z","0123abcd"\n' | gzip >"$INV/data/part-2.csv.gz"
+manifest() { # FILE...: the manifest naming them
+	printf '{"sourceBucket": "nixcache", "destinationBucket": "arn:aws:s3:::reports", "version": "2016-11-30",\n'
+	printf ' "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag", "files": ['
+	sep=
+	for f in "$@"; do printf '%s{"key": "nixcache/conf/data/%s", "size": 1, "MD5checksum": "x"}' "$sep" "$f"; sep=', '; done
+	printf ']}\n'
+}
+manifest part-1.csv.gz part-2.csv.gz >"$INV/2024-06-05T00-00Z/manifest.json"
+: >"$T/proxy.log"
+$CG --db "$T/i.db" --now 2024-06-05 crawl --json --endpoint "$EP" --inventory "$INV/2024-06-05T00-00Z/manifest.json" "$S3" >"$T/i.out" 2>"$T/i.err" &&
+	pass inventory-status || fail inventory-status "$(cat "$T/i.err")"
+expect_eq inventory-new "$(jq .new "$T/i.out")" 8
+expect_eq inventory-no-listing "$(grep -c 'list-type=2' "$T/proxy.log")" 0
+expect_eq inventory-push-time "$(sqlite3 "$T/i.db" 'SELECT DISTINCT push_time FROM presence')" 1714521600
+facts "$T/i.db" narinfos >"$T/i.narinfos"
+sqlite3 "$T/s.db" "SELECT '/nix/store/' || p.hash || '-' || p.name FROM presence e JOIN paths p ON p.id = e.path_id WHERE e.gone_at IS NULL" | sort >"$T/s.present"
+jq -r .store_path "$T/i.narinfos" | sort >"$T/i.present"
+check inventory-same-paths cmp "$T/s.present" "$T/i.present"
+facts "$T/s.db" narinfos | jq -c --arg h "${victim%.narinfo}" 'select(.store_path | contains($h) | not)' >"$T/s.narinfos8"
+check inventory-same-facts cmp "$T/s.narinfos8" "$T/i.narinfos"
+# a later report without one more narinfo: it is gone
+second=$(basename "$(ls "$CACHE"/*.narinfo | head -1)")
+mkdir -p "$INV/2024-06-06T00-00Z"
+inventory "$INV/data/part-3.csv.gz" "$second"
+manifest part-3.csv.gz >"$INV/2024-06-06T00-00Z/manifest.json"
+$CG --db "$T/i.db" --now 2024-06-06 crawl --json --endpoint "$EP" --inventory "$INV/2024-06-06T00-00Z/manifest.json" "$S3" >"$T/i2.out" 2>&1
+expect_eq inventory-gone "$(jq -c '[.new, .present, .gone]' "$T/i2.out")" "[0,7,1]"
+expect_eq inventory-gone-path "$(sqlite3 "$T/i.db" "$q")" "${second%.narinfo}"
+# refusals: another bucket's report, a schema without Size, a missing file
+sed 's/"sourceBucket": "nixcache"/"sourceBucket": "other"/' "$INV/2024-06-06T00-00Z/manifest.json" >"$T/other.json"
+$CG --db "$T/i.db" crawl --endpoint "$EP" --inventory "$T/other.json" "$S3" >/dev/null 2>"$T/e"
+expect_eq inventory-other-bucket-status $? 1
+has inventory-other-bucket-says "$T/e" "is of bucket 'other', not 'nixcache'"
+sed 's/Bucket, Key, Size,/Bucket, Key,/' "$INV/2024-06-06T00-00Z/manifest.json" >"$INV/2024-06-06T00-00Z/nosize.json"
+$CG --db "$T/i.db" crawl --endpoint "$EP" --inventory "$INV/2024-06-06T00-00Z/nosize.json" "$S3" >/dev/null 2>"$T/e"
+expect_eq inventory-no-size-status $? 1
+has inventory-no-size-says "$T/e" "lacks Size"
+manifest part-9.csv.gz >"$INV/2024-06-06T00-00Z/missing.json"
+before=$(sqlite3 "$T/i.db" 'SELECT count(*) FROM crawls')
+$CG --db "$T/i.db" crawl --endpoint "$EP" --inventory "$INV/2024-06-06T00-00Z/missing.json" "$S3" >/dev/null 2>"$T/e"
+expect_eq inventory-missing-file-status $? 1
+has inventory-missing-file-says "$T/e" "cannot read inventory file 'part-9.csv.gz'"
+expect_eq inventory-refusals-record-nothing "$(sqlite3 "$T/i.db" 'SELECT count(*) FROM crawls')" "$before"
 
 # --- not a cache, and usage errors ---------------------------------------------------
 $CG --db "$T/n.db" crawl --endpoint "$EP" s3://nixcache/nofs/nar >"$T/n.out" 2>"$T/n.err"
