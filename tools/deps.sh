@@ -11,7 +11,8 @@
 #                           bash-completion (cachegc(1) and the completion),
 #                           debhelper and lintian (the .deb),
 #                           python3 (writes and judges test_narinfo_nix's
-#                           variants)
+#                           variants), npm and s3rver from npm (an S3 server
+#                           on loopback for tests/interop/test_s3_crawl.sh)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -24,6 +25,9 @@ if [ "$what" = test ]; then
 	# the install tests and the Debian package: man page checkers, the
 	# bash-completion loader, dpkg-buildpackage with debhelper, lintian
 	need="$need mandoc man-db groff-base bash-completion dpkg-dev debhelper lintian"
+	# the S3 crawl's peer: s3rver, installed with npm below (Debian's npm
+	# unless an npm is there already, e.g. with NodeSource's nodejs)
+	command -v npm >/dev/null 2>&1 || need="$need npm"
 fi
 missing=
 for p in $need; do
@@ -31,7 +35,22 @@ for p in $need; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+# s3rver (npm's, not Debian's: Debian has none) for the S3 crawl test.
+s3rver() {
+	[ "$what" = test ] || return 0
+	command -v s3rver >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ]; then
+		echo "deps: installing s3rver@3 with npm" >&2
+		npm install -g --no-audit --no-fund s3rver@3 >/dev/null
+	else
+		echo "deps: missing s3rver; run: sudo npm install -g s3rver@3" >&2
+		return 1
+	fi
+}
+if [ -z "$missing" ]; then
+	s3rver
+	exit
+fi
 if [ "$(id -u)" = 0 ]; then
 	echo "deps: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -44,3 +63,4 @@ else
 	echo "deps: run: sudo apt-get install -y$missing" >&2
 	exit 1
 fi
+s3rver

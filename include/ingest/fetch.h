@@ -129,6 +129,15 @@ struct fetch_stats {
  * when the run ends.  Must not call fetcher_run or fetcher_free. */
 typedef void fetch_progress_fn(const struct fetch_stats *st, void *cb_data);
 
+/* AWS Signature V4 on every request (an S3 bucket), signed by libcurl
+ * (CURLOPT_AWS_SIGV4); the payload is sent as UNSIGNED-PAYLOAD. */
+struct fetch_sigv4 {
+	const char *provider;       /* "aws:amz:REGION:s3" */
+	const char *userpwd;        /* "ACCESS_KEY_ID:SECRET_ACCESS_KEY" */
+	const char *token;          /* session token (x-amz-security-token),
+	                               or NULL */
+};
+
 /* Zero means "default" for every numeric field. */
 struct fetch_options {
 	const char *base_url;       /* required: http:// or https://, no query
@@ -161,6 +170,8 @@ struct fetch_options {
 	                               NULL: libcurl's default */
 	long progress_interval_ms;  /* (100) */
 	int verbose;                /* libcurl's own debug output on stderr */
+	const struct fetch_sigv4 *sigv4; /* NULL: unsigned; else not copied:
+	                               it must outlive the fetcher */
 };
 
 struct fetcher;

@@ -1,6 +1,7 @@
 /*
  * cmd_crawl.c - `cachegc crawl SOURCE`: record what a binary cache holds,
- * from a directory (crawl.h) or over HTTP(S) (crawl_http.h).
+ * from a directory (crawl.h), over HTTP(S) (crawl_http.h) or from an S3
+ * bucket (crawl_s3.h).
  */
 #include <jansson.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include "cli/cmd.h"
 #include "ingest/crawl.h"
 #include "ingest/crawl_http.h"
+#include "ingest/crawl_s3.h"
 #include "store/db.h"
 #include "ingest/fetch.h"
 #include "store/lookup.h"
@@ -26,6 +28,8 @@ struct crawl_opts {
 	uint64_t jobs, tries;      /* 0: not given */
 	long timeout_ms;           /* 0: not given */
 	const char *cacert;
+	const char *endpoint, *region, *inventory;   /* S3 */
+	uint64_t page_size;
 };
 
 static int add_roots(const struct option *opt, const char *arg, void *base)
@@ -87,6 +91,29 @@ static const struct option crawl_options[] = {
 	OPT_PATH("cacert", struct crawl_opts, cacert, "FILE",
 		 "also trust the CAs in FILE (TLS is always verified)"),
 	OPT_TEXT("\n"
+		 "A bucket is listed (ListObjectsV2, signed with AWS Signature V4): every\n"
+		 "<hash>.narinfo under the prefix is present, a path present before and\n"
+		 "not listed now is gone, a new narinfo is fetched once, LastModified is\n"
+		 "the push time, and a listed NAR's size fills in a missing FileSize.\n"
+		 "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN),\n"
+		 "else profile $AWS_PROFILE (default 'default') of ~/.aws/credentials\n"
+		 "($AWS_SHARED_CREDENTIALS_FILE); never stored.  --jobs, --tries, --timeout\n"
+		 "and --cacert apply to its GETs too.\n"
+		 "\n"
+		 "S3 options:\n"),
+	OPT_STRING("endpoint", struct crawl_opts, endpoint, "URL",
+		 "an S3-compatible server, http(s)://HOST[:PORT] (path-style\n"
+		 "requests); default AWS, https://BUCKET.s3.REGION.amazonaws.com"),
+	OPT_STRING("region", struct crawl_opts, region, "R",
+		 "the region signed for (default $AWS_REGION,\n"
+		 "$AWS_DEFAULT_REGION, else us-east-1)"),
+	OPT_COUNT("page-size", struct crawl_opts, page_size, "N", 1, 1000, NULL,
+		 "keys per listing page (default 1000, S3's most)"),
+	OPT_PATH("inventory", struct crawl_opts, inventory, "MANIFEST",
+		 "read the keys from an S3 Inventory report (CSV) instead\n"
+		 "of listing: its manifest.json, the .csv.gz files beside\n"
+		 "it or in ../data/ (as 'aws s3 sync' lays them out)"),
+	OPT_TEXT("\n"
 		 "Narinfos are read as Nix 2.8 reads them.  Those Nix refuses are reported\n"
 		 "(file or URL, and line), skipped, counted and kept in the crawl_rejects\n"
 		 "table with the bytes their files occupy (Nix cannot substitute such a\n"
@@ -108,6 +135,9 @@ static const struct opt_parser crawl_parser = {
 	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--force] SOURCE\n"
 		 "       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
 		 "               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE] URL\n"
+		 "       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--force]\n"
+		 "               [--endpoint URL] [--region R] [--page-size N] [--jobs N] ...\n"
+		 "               s3://BUCKET[/PREFIX]\n"
 		 "\n"
 		 "Record every narinfo of a binary cache in the database: sizes, references,\n"
 		 "signatures, push time (the narinfo's mtime) and presence.  A narinfo is\n"
@@ -117,6 +147,7 @@ static const struct opt_parser crawl_parser = {
 		 "\n"
 		 "SOURCE   a cache directory, or file:///abs/dir\n"
 		 "URL      an HTTP(S) cache, http(s)://HOST[:PORT][/PREFIX]\n"
+		 "s3://BUCKET[/PREFIX]   a cache in an S3 bucket (nix copy --to s3://...)\n"
 		 "\n"
 		 "options:\n",
 	.opts = crawl_options,
@@ -171,6 +202,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	extern const struct cmd cmd_crawl;
 	struct crawl_http_options ho;
+	struct crawl_s3_options so;
 	struct crawl_roots roots;
 	struct crawl_opts o = {0};
 	const char *source = NULL, **root_files = NULL;
@@ -178,10 +210,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct crawl_counts n;
 	char *url = NULL, *store_dir = NULL;
 	int64_t crawl_id = 0;
-	int json = 0, strict = 0, http, http_opts = 0, rc, ret = 1, k;
+	int json = 0, strict = 0, http, s3, http_opts = 0, rc, ret = 1, k;
 	struct sigaction sa;
 
 	memset(&ho, 0, sizeof(ho));
+	memset(&so, 0, sizeof(so));
 	memset(&roots, 0, sizeof(roots));
 	k = parse_options(&crawl_parser, argc, argv, &o);
 	root_files = o.root_files;
@@ -208,7 +241,18 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	http = !strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8);
-	if (!http) {
+	s3 = !strncmp(source, "s3://", 5);
+	if ((o.endpoint || o.region || o.page_size || o.inventory) && !s3) {
+		ret = cmd_usage_error(&cmd_crawl, "--endpoint, --region, --page-size and "
+				      "--inventory are for s3:// buckets");
+		goto out;
+	}
+	if (s3 && nroot_files) {
+		ret = cmd_usage_error(&cmd_crawl, "--roots is for HTTP(S) caches; a bucket is "
+				      "listed whole");
+		goto out;
+	}
+	if (!http && !s3) {
 		if (!strncmp(source, "file://", 7)) {
 			source += 7;
 		} else if (strstr(source, "://")) {
@@ -244,7 +288,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	memset(&n, 0, sizeof(n));
-	if (http) {
+	if (s3) {
+		so.url = source;
+		so.endpoint = o.endpoint;
+		so.region = o.region;
+		so.page_size = (unsigned)o.page_size;
+		so.jobs = (int)o.jobs;
+		so.tries = (int)o.tries;
+		so.timeout_ms = o.timeout_ms;
+		so.cacert = o.cacert;
+		so.force = o.force;
+		so.inventory = o.inventory;
+		rc = crawl_s3(ctx->db, &so, &n, &crawl_id, &url);
+	} else if (http) {
 		ho.url = source;
 		ho.roots = nroot_files ? &roots : NULL;
 		rc = crawl_http(ctx->db, &ho, &n, &crawl_id, &url);

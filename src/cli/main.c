@@ -25,6 +25,7 @@ extern const struct cmd cmd_rebuild;
 extern const struct cmd cmd_schedule;
 extern const struct cmd cmd_report;
 extern const struct cmd cmd_import_hydra;
+extern const struct cmd cmd_export;
 
 static const struct cmd *commands[] = {
 	&cmd_crawl,
@@ -44,6 +45,7 @@ static const struct cmd *commands[] = {
 	&cmd_verify,
 	&cmd_simulate,
 	&cmd_report,
+	&cmd_export,
 };
 
 

@@ -89,6 +89,16 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 		f->headers = curl_slist_append(NULL, h.buf);
 		strbuf_release(&h);
 	}
+	if ((f->sigv4 = o->sigv4)) {
+		/* S3 wants the payload's hash in a header: a GET has none. */
+		f->headers = curl_slist_append(f->headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		if (o->sigv4->token) {
+			struct strbuf h = STRBUF_INIT;
+			strbuf_addf(&h, "x-amz-security-token: %s", o->sigv4->token);
+			f->headers = curl_slist_append(f->headers, h.buf);
+			strbuf_release(&h);
+		}
+	}
 	f->on_done = o->on_done;
 	f->progress = o->progress;
 	f->cb_data = o->cb_data;

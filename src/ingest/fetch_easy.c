@@ -206,6 +206,10 @@ int fetch_easy_setup(struct fetcher *f, struct slot *s)
 	SETOPT(h, CURLOPT_USERAGENT, f->ua);
 	if (f->headers)
 		SETOPT(h, CURLOPT_HTTPHEADER, f->headers);
+	if (f->sigv4) {
+		SETOPT(h, CURLOPT_AWS_SIGV4, f->sigv4->provider);
+		SETOPT(h, CURLOPT_USERPWD, f->sigv4->userpwd);
+	}
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, f->connect_timeout_ms);
 	SETOPT(h, CURLOPT_TIMEOUT_MS, f->timeout_ms);
 	SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, f->low_speed_bytes);

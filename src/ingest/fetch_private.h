@@ -54,6 +54,7 @@ struct fetcher {
 	char *cacert;
 	char *ua;
 	struct curl_slist *headers;  /* extra request headers, or NULL */
+	const struct fetch_sigv4 *sigv4;   /* opts.sigv4 (not owned) */
 	fetch_done_fn *on_done;
 	fetch_progress_fn *progress;
 	void *cb_data;
