@@ -1,7 +1,7 @@
 /*
  * cmd_import_eval.c - `cachegc import-eval`: record nix-eval-jobs output as
  * evaluations (branch x rev x cudaCapabilities x system x time), one file
- * or a manifest of many.  The work is evals_import() (evals.c); this file
+ * or a manifest of many.  The work is evals_batch_import() (evals.c); this file
  * reads options, resolves the manifest and prints the summary.
  */
 #include <errno.h>
