@@ -495,7 +495,8 @@ static int system_from_lines(struct eval_state *s, const struct eval_meta *m,
 	struct strbuf sb = STRBUF_INIT;
 	struct parse_error e;
 
-	qsort(s->sys, s->nsys, sizeof(*s->sys), sys_cmp);
+	if (s->nsys > 1)
+		qsort(s->sys, s->nsys, sizeof(*s->sys), sys_cmp);
 	for (size_t n = 0; n < s->nsys; n++) {
 		if (!n)
 			snprintf(res->system, sizeof(res->system), "%s", s->sys[n].name);
