@@ -4,8 +4,9 @@
  *
  * Layer: ingest.  The pure parsers of those inputs (nix-eval-jobs lines,
  * build outcomes, labels) are nix/evaljobs.h's.  The importers take an
- * open DB and an input and record it, one transaction per evaluation or
- * per build file, so an input is either wholly recorded or not at all.
+ * open DB and an input and record it, one transaction per evaluation (or
+ * a savepoint in a batch's transaction) or per build file, so an input is
+ * either wholly recorded or not at all.
  * They know nothing of argv or stdout: problems with single lines are
  * collected in a struct import_problems for the caller to print; failures
  * that stop an import are reported once with error() (naming the file)
@@ -90,7 +91,7 @@ struct eval_import_result {
 
 /*
  * Import one nix-eval-jobs output read from in as the evaluation m, in one
- * transaction.  Lines that are not usable jobs are counted, kept in
+ * transaction (a batch of one).  Lines that are not usable jobs are counted, kept in
  * res->problems and skipped (with m->strict they fail the import).  An
  * evaluation that yields no jobs fails.  The same evaluation imported
  * again (same key, same jobs) changes nothing and sets res->already; the
@@ -107,6 +108,48 @@ struct eval_import_result {
  */
 int evals_import(struct db *db, FILE *in, const struct eval_meta *m,
 		 struct eval_import_result *res);
+
+/*
+ * A batch: many evaluations in one write transaction, each still atomic
+ * (a savepoint), so a manifest's evaluations cost one commit a batch, not
+ * one each.  Nothing of a batch is durable, so nothing of it may be
+ * reported as imported, until evals_batch_commit() returns 0.  The batch
+ * also keeps the paths it interned in memory (checked against the DB's
+ * data_version at each begin).
+ *
+ *	evals_batch_init(&b, db);
+ *	for each evaluation:
+ *		if (evals_batch_begin(&b)) ...       (no-op when one is open)
+ *		rc = evals_batch_import(&b, in, &m, &res);
+ *		if (!b.open) ...                     (the DB ended the batch: lost)
+ *		when it is time: evals_batch_commit(&b), then report
+ *	evals_batch_commit(&b); evals_batch_release(&b);
+ */
+struct evals_path_cache;
+struct evals_batch {
+	struct db *db;
+	char *store_dir;
+	int open;                  /* a transaction is open */
+	unsigned evaluations;      /* recorded in it */
+	int64_t data_version;      /* the DB's when it began */
+	struct evals_path_cache *paths;
+};
+void evals_batch_init(struct evals_batch *b, struct db *db);
+/* Open the batch's transaction unless it is open.  0, or -1 (reported;
+ * db->locked when another process holds the DB). */
+int evals_batch_begin(struct evals_batch *b);
+/* evals_import's work for one evaluation, inside the open transaction:
+ * on failure (-1) nothing of it stays in the transaction, which goes on
+ * unless the DB itself ended it (then b->open is 0 and everything of the
+ * batch is gone). */
+int evals_batch_import(struct evals_batch *b, FILE *in, const struct eval_meta *m,
+		       struct eval_import_result *res);
+/* Commit the open transaction, if any.  0, or -1 (reported): everything
+ * recorded since evals_batch_begin() is lost. */
+int evals_batch_commit(struct evals_batch *b);
+void evals_batch_rollback(struct evals_batch *b);
+/* Rolls an open transaction back. */
+void evals_batch_release(struct evals_batch *b);
 
 struct builds_import_result {
 	unsigned records;          /* usable records read */

@@ -1,7 +1,7 @@
 /*
  * cmd_import_eval.c - `cachegc import-eval`: record nix-eval-jobs output as
  * evaluations (branch x rev x cudaCapabilities x system x time), one file
- * or a manifest of many.  The work is evals_import() (evals.c); this file
+ * or a manifest of many.  The work is evals_batch_import() (evals.c); this file
  * reads options, resolves the manifest and prints the summary.
  */
 #include <errno.h>
@@ -46,8 +46,8 @@ static const struct option import_eval_options[] = {
 		 "  [<TAB>TIME[<TAB>JOBSET]]]]\n"
 		 "empty fields take the defaults; '#' lines and blank\n"
 		 "lines are ignored; relative FILEs are read from the\n"
-		 "manifest's directory; each evaluation is its own\n"
-		 "transaction"),
+		 "manifest's directory; each evaluation is imported\n"
+		 "whole or not at all"),
 	OPT_FLAG("strict", 0, struct import_eval_cli, strict,
 		 "a malformed or duplicate line fails the evaluation"),
 	OPT_FLAG("json", 0, struct import_eval_cli, json, "print the summary as JSON"),
@@ -287,15 +287,20 @@ static json_t *problems_json(const struct import_problems *p)
 	return a;
 }
 
-/* Import one evaluation and report it (text now, or into arr). */
-static void import_one(struct db *db, const struct entry *e, int strict, json_t *arr,
-		       struct totals *tot)
-{
+/* One evaluation imported (or not) in the open batch, to report once the
+ * batch is committed. */
+struct done {
+	const struct entry *e;
+	int rc;
 	struct eval_import_result res;
+};
+
+/* Import entry e in batch b (begun) into *d. */
+static void import_one(struct evals_batch *b, const struct entry *e, int strict, struct done *d)
+{
 	struct eval_meta m = {0};
 	FILE *in;
-	char t[32], t2[32];
-	int rc, is_stdin = !strcmp(e->file, "-");
+	int is_stdin = !strcmp(e->file, "-");
 
 	m.branch = e->branch;
 	m.rev = e->rev;
@@ -307,72 +312,124 @@ static void import_one(struct db *db, const struct entry *e, int strict, json_t 
 	m.time_given = e->time_given;
 	m.strict = strict;
 
-	memset(&res, 0, sizeof(res));
+	d->e = e;
+	memset(&d->res, 0, sizeof(d->res));
 	in = is_stdin ? stdin : fopen(e->file, "r");
 	if (!in) {
-		snprintf(res.failure, sizeof(res.failure), "%s%scannot open '%s': %s",
+		snprintf(d->res.failure, sizeof(d->res.failure), "%s%scannot open '%s': %s",
 			 e->shown ? e->shown : "", e->shown ? ": " : "", e->file, strerror(errno));
-		rc = -1;
-	} else {
-		rc = evals_import(db, in, &m, &res);
-		if (!is_stdin)
-			fclose(in);
+		d->rc = -1;
+		return;
 	}
-	print_problems(m.source, &res.problems);
+	d->rc = evals_batch_import(b, in, &m, &d->res);
+	if (!is_stdin)
+		fclose(in);
+}
+
+/* The batch holding d was lost (its commit failed, or the DB ended it):
+ * d is not imported, whatever it said. */
+static void done_lost(struct done *d, const char *dbpath)
+{
+	const struct entry *e = d->e;
+
+	if (d->rc || d->res.already)
+		return;
+	d->rc = -1;
+	d->res.evaluation_id = 0;
+	snprintf(d->res.failure, sizeof(d->res.failure), "'%s'%s%s%s: not imported: it was in "
+		 "a transaction database '%s' did not commit", strcmp(e->file, "-") ? e->file :
+		 "<stdin>", e->shown ? " (" : "", e->shown ? e->shown : "", e->shown ? ")" : "",
+		 dbpath);
+}
+
+/* Report d (text now, or into arr). */
+static void report_one(struct db *db, struct done *d, json_t *arr, struct totals *tot)
+{
+	const struct entry *e = d->e;
+	struct eval_import_result *r = &d->res;
+	const char *source = strcmp(e->file, "-") ? e->file : "<stdin>";
+	char t[32], t2[32];
+	int rc = d->rc;
+
+	print_problems(source, &r->problems);
 	/* db.c said the DB is locked; say which evaluation that cost. */
-	if (rc && !res.failure[0] && db->locked)
-		snprintf(res.failure, sizeof(res.failure), "'%s'%s%s%s: not imported: database '%s' "
-			 "is locked by another process", m.source, e->shown ? " (" : "",
+	if (rc && !r->failure[0] && db->locked)
+		snprintf(r->failure, sizeof(r->failure), "'%s'%s%s%s: not imported: database '%s' "
+			 "is locked by another process", source, e->shown ? " (" : "",
 			 e->shown ? e->shown : "", e->shown ? ")" : "", db->path);
-	if (rc && res.failure[0])
-		error("%s", res.failure);
+	if (rc && r->failure[0])
+		error("%s", r->failure);
 	if (rc)
 		tot->failed++;
-	else if (res.already)
+	else if (r->already)
 		tot->already++;
 	else
 		tot->imported++;
 
 	if (arr) {
 		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:o}",
-				      "file", m.source,
-				      "status", rc ? "failed" : res.already ? "already-imported" : "imported",
-				      "evaluationId", rc ? json_null() : json_integer(res.evaluation_id),
+				      "file", source,
+				      "status", rc ? "failed" : r->already ? "already-imported" : "imported",
+				      "evaluationId", rc ? json_null() : json_integer(r->evaluation_id),
 				      "branch", e->branch, "rev", e->rev, "capabilities", e->caps,
-				      "system", res.system[0] ? res.system : e->system ? e->system : "",
-				      "time", format_time(res.already ? res.existing_time : e->time, t, sizeof(t)),
+				      "system", r->system[0] ? r->system : e->system ? e->system : "",
+				      "time", format_time(r->already ? r->existing_time : e->time, t, sizeof(t)),
 				      "jobset", e->jobset ? json_string(e->jobset) : json_null());
-		if (!res.system[0] && !e->system)
+		if (!r->system[0] && !e->system)
 			json_object_set_new(o, "system", json_null());  /* failed before */
-		json_object_set_new(o, "lines", json_integer(res.lines));
-		json_object_set_new(o, "jobs", json_integer(res.jobs));
-		json_object_set_new(o, "outputs", json_integer(res.outputs));
-		json_object_set_new(o, "evalErrors", json_integer(res.eval_errors));
-		json_object_set_new(o, "malformedLines", json_integer(res.bad_lines));
-		json_object_set_new(o, "duplicates", json_integer(res.duplicates));
-		json_object_set_new(o, "problemsTotal", json_integer((json_int_t)res.problems.total));
-		json_object_set_new(o, "problems", problems_json(&res.problems));
+		json_object_set_new(o, "lines", json_integer(r->lines));
+		json_object_set_new(o, "jobs", json_integer(r->jobs));
+		json_object_set_new(o, "outputs", json_integer(r->outputs));
+		json_object_set_new(o, "evalErrors", json_integer(r->eval_errors));
+		json_object_set_new(o, "malformedLines", json_integer(r->bad_lines));
+		json_object_set_new(o, "duplicates", json_integer(r->duplicates));
+		json_object_set_new(o, "problemsTotal", json_integer((json_int_t)r->problems.total));
+		json_object_set_new(o, "problems", problems_json(&r->problems));
 		if (rc)
-			json_object_set_new(o, "error", json_string(res.failure[0] ? res.failure
+			json_object_set_new(o, "error", json_string(r->failure[0] ? r->failure
 							  : "failed; see the messages above"));
 		json_array_append_new(arr, o);
-	} else if (!rc && res.already) {
+	} else if (!rc && r->already) {
 		fprintf_printable(stdout, "'%s': already imported as evaluation %lld (%s %.12s "
-		       "[%s] %s at %s, imported %s); nothing changed\n", m.source, (long long)res.evaluation_id,
-		       e->branch, e->rev, e->caps, res.system,
-		       format_time(res.existing_time, t, sizeof(t)),
-		       format_time(res.imported_at, t2, sizeof(t2)));
+		       "[%s] %s at %s, imported %s); nothing changed\n", source, (long long)r->evaluation_id,
+		       e->branch, e->rev, e->caps, r->system,
+		       format_time(r->existing_time, t, sizeof(t)),
+		       format_time(r->imported_at, t2, sizeof(t2)));
 	} else if (!rc) {
 		fprintf_printable(stdout, "'%s': imported evaluation %lld (%s %.12s [%s] %s at "
-		       "%s): %u jobs, %u outputs, %u failed to evaluate", m.source, (long long)res.evaluation_id,
-		       e->branch, e->rev, e->caps, res.system, format_time(e->time, t, sizeof(t)),
-		       res.jobs, res.outputs, res.eval_errors);
-		if (res.bad_lines || res.duplicates)
-			printf("; skipped %u malformed and %u duplicate lines", res.bad_lines,
-			       res.duplicates);
+		       "%s): %u jobs, %u outputs, %u failed to evaluate", source, (long long)r->evaluation_id,
+		       e->branch, e->rev, e->caps, r->system, format_time(e->time, t, sizeof(t)),
+		       r->jobs, r->outputs, r->eval_errors);
+		if (r->bad_lines || r->duplicates)
+			printf("; skipped %u malformed and %u duplicate lines", r->bad_lines,
+			       r->duplicates);
 		putchar('\n');
 	}
-	import_problems_release(&res.problems);
+	import_problems_release(&r->problems);
+}
+
+/*
+ * A manifest's evaluations are imported in batches of one transaction
+ * (commits cost far more than the rows of an evaluation): a batch is
+ * committed once it has run BATCH_MS or holds BATCH_MAX evaluations, and
+ * its evaluations are reported only then, so a kill loses nothing that
+ * was reported imported; the next run skips what is there.
+ * CACHEGC_IMPORT_BATCH_MS overrides BATCH_MS (0: one evaluation a batch).
+ */
+#define BATCH_MS 1000
+#define BATCH_MAX 256
+
+/* Commit the batch and report what it holds. */
+static void flush(struct evals_batch *b, struct done *pend, size_t *npend, json_t *arr,
+		  struct totals *tot)
+{
+	if (evals_batch_commit(b))
+		for (size_t k = 0; k < *npend; k++)
+			done_lost(&pend[k], b->db->path);
+	for (size_t k = 0; k < *npend; k++)
+		report_one(b->db, &pend[k], arr, tot);
+	fflush(stdout);
+	*npend = 0;
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -384,6 +441,11 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct import_eval_cli a = {0};
 	int json = 0, strict = 0, rc = 1, np;
 	struct totals tot = {0};
+	struct evals_batch b;
+	struct done *pend = NULL;
+	size_t npend = 0;
+	int64_t started = 0, batch_ms = BATCH_MS;
+	const char *env;
 	json_t *arr = NULL;
 
 	if ((np = parse_options(&import_eval_parser, argc, argv, &a)) < 0)
@@ -428,9 +490,30 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (json)
 		arr = json_array();
+	if ((env = getenv("CACHEGC_IMPORT_BATCH_MS")) && *env)
+		batch_ms = strtoll(env, NULL, 10);
+	pend = xcalloc(n < BATCH_MAX ? n : BATCH_MAX, sizeof(*pend));
+	evals_batch_init(&b, ctx->db);
 	for (size_t i = 0; i < n; i++) {
+		struct done *d = &pend[npend++];
 		ctx->db->locked = 0;
-		import_one(ctx->db, &entries[i], strict, arr, &tot);
+		if (!b.open) {
+			started = mono_ms();
+			if (evals_batch_begin(&b)) {
+				memset(d, 0, sizeof(*d));
+				d->e = &entries[i];
+				d->rc = -1;
+			}
+		}
+		if (b.open) {
+			import_one(&b, &entries[i], strict, d);
+			if (!b.open)   /* the DB ended the batch */
+				for (size_t k = 0; k + 1 < npend; k++)
+					done_lost(&pend[k], ctx->db->path);
+		}
+		if (!b.open || ctx->db->locked || npend == BATCH_MAX || i + 1 == n ||
+		    mono_ms() - started >= batch_ms)
+			flush(&b, pend, &npend, arr, &tot);
 		if (!ctx->db->locked)
 			continue;
 		/* Waiting the busy timeout out once is enough: the next
@@ -448,6 +531,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			"CACHEGC_BUSY_TIMEOUT_MS to wait longer\n");
 		break;
 	}
+	evals_batch_release(&b);
+	free(pend);
 	if (json) {
 		json_t *root = json_pack("{s:o, s:i, s:i, s:i, s:i}", "evaluations", arr,
 					 "imported", (json_int_t)tot.imported,
