@@ -42,7 +42,13 @@ while [ "$round" -lt 12 ]; do
 	CACHEGC_IMPORT_BATCH_MS=$(rand 40) $CG --db "$T/k.db" --now 2025-01-01 \
 		import-eval --manifest "$M" >"$T/k.out" 2>"$T/k.err" &
 	pid=$!
-	sleep "0.$(rand 10)$(rand 10)"
+	# Kill it once it has committed something more (so the kill lands
+	# between evaluations however fast the machine), a random moment later.
+	while kill -0 $pid 2>/dev/null &&
+	      [ "$(sqlite3 "$T/k.db" 'SELECT count(*) FROM evaluations' 2>/dev/null || echo 0)" -le "$done_before" ]; do
+		sleep 0.01
+	done
+	sleep "0.0$(rand 10)"
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	n=$(sqlite3 "$T/k.db" 'SELECT count(*) FROM evaluations' 2>/dev/null || echo 0)
