@@ -144,16 +144,24 @@ struct gc_eval {
 	uint32_t job0, njobs;  /* its jobs: w->jobs[job0 .. job0 + njobs) */
 };
 
-/* A job with an output path (failed attrs and unknown paths are left
- * out).  Jobs are grouped by evaluation, evaluations sorted by time. */
-struct gc_job {
-	uint32_t eval;         /* index into w->evals */
+/* The name of a job: an attr and one of its outputs (interned, so the
+ * jobs of many evaluations share it). */
+struct gc_name {
 	uint32_t attr;         /* index into w->attrs */
 	uint32_t output;       /* index into w->outputs */
+};
+
+/* A job with an output path (failed attrs and unknown paths are left
+ * out).  Jobs are grouped by evaluation, evaluations sorted by time.
+ * 16 bytes: its value and the time it was superseded are derived
+ * (gc_job_value(), gc_job_superseded_at()). */
+struct gc_job {
+	uint32_t eval;         /* index into w->evals */
+	uint32_t name;         /* index into w->names */
 	uint32_t path;         /* the output path id */
-	int64_t superseded_at; /* time of the next evaluation of the same group
-	                          with this attr; INT64_MAX when none */
-	double value;          /* group weight x weight(attr) */
+	uint32_t next;         /* the next evaluation of the same group with
+	                          this attr (index into w->evals), or
+	                          UINT32_MAX when none */
 };
 
 /* Things that happened to one path at one time (gc_world_load with
@@ -192,8 +200,11 @@ struct gc_world {
 	size_t nevals;
 	struct gc_job *jobs;
 	size_t njobs;
-	char **attrs, **outputs;   /* interned names */
+	struct gc_name *names;     /* the jobs' (attr, output) pairs */
+	size_t nnames;
+	char **attrs, **outputs;   /* interned strings (one block each) */
 	size_t nattrs, noutputs;
+	double *attr_weight;       /* per attr: weight(attr) */
 	struct gc_weights weights;
 
 	/* With GC_LOAD_HISTORY: */
@@ -220,6 +231,29 @@ struct gc_world {
 int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 		  const struct gc_weights *weights, unsigned flags);
 void gc_world_release(struct gc_world *w);
+
+/* A job's value: its group's weight x weight(attr). */
+static inline double gc_job_value(const struct gc_world *w, const struct gc_job *j)
+{
+	return w->groups[w->evals[j->eval].group].weight * w->attr_weight[w->names[j->name].attr];
+}
+
+/* The time of the next evaluation of the job's group with its attr;
+ * INT64_MAX when none. */
+static inline int64_t gc_job_superseded_at(const struct gc_world *w, const struct gc_job *j)
+{
+	return j->next == UINT32_MAX ? INT64_MAX : w->evals[j->next].time;
+}
+
+static inline const char *gc_job_attr(const struct gc_world *w, const struct gc_job *j)
+{
+	return w->attrs[w->names[j->name].attr];
+}
+
+static inline const char *gc_job_output(const struct gc_world *w, const struct gc_job *j)
+{
+	return w->outputs[w->names[j->name].output];
+}
 
 /* Stored size of a path: FileSize, NarSize where it had none; 0 for a
  * path without a narinfo. */

@@ -402,7 +402,7 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 				json_array_append_new(jb, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
 					"evaluation", (json_int_t)ev->id, "branch", g->branch,
 					"capabilities", g->capabilities, "system", g->system,
-					"attr", w->attrs[j->attr], "output", w->outputs[j->output]));
+					"attr", gc_job_attr(w, j), "output", gc_job_output(w, j)));
 			}
 			json_object_set_new(jp, "breaks", jb);
 			json_array_append_new(paths, jp);
@@ -416,8 +416,8 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 			const struct gc_job *j = &w->jobs[br.jobs[k]];
 			const struct gc_eval *ev = &w->evals[j->eval];
 			const struct gc_group *g = &w->groups[ev->group];
-			printf("       breaks %s.%s (%s [%s], evaluation %lld)\n", w->attrs[j->attr],
-			       w->outputs[j->output], g->branch, g->capabilities, (long long)ev->id);
+			printf("       breaks %s.%s (%s [%s], evaluation %lld)\n", gc_job_attr(w, j),
+			       gc_job_output(w, j), g->branch, g->capabilities, (long long)ev->id);
 		}
 		if (br.count[i] > 3)
 			printf("       ... and %u more\n", br.count[i] - 3);

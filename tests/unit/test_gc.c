@@ -228,12 +228,12 @@ TEST(world_loads)
 	/* Sorted by time: E1, E3, E2. */
 	CHECK_INT(w.evals[1].id, 3);
 	/* E1's jobs (blender, torch) are superseded by E2 at day 3. */
-	CHECK_INT(w.jobs[0].superseded_at, T0 + 3 * D);
-	CHECK_INT(w.jobs[1].superseded_at, T0 + 3 * D);
-	CHECK(w.jobs[2].superseded_at == INT64_MAX);
+	CHECK_INT(gc_job_superseded_at(&w, &w.jobs[0]), T0 + 3 * D);
+	CHECK_INT(gc_job_superseded_at(&w, &w.jobs[1]), T0 + 3 * D);
+	CHECK(gc_job_superseded_at(&w, &w.jobs[2]) == INT64_MAX);
 	/* master 2 x caps 1 x attr 1; nixos-24.05 matches nixos-* (3). */
-	CHECK(w.jobs[0].value == 2.0);
-	CHECK(w.jobs[2].value == 3.0);
+	CHECK(gc_job_value(&w, &w.jobs[0]) == 2.0);
+	CHECK(gc_job_value(&w, &w.jobs[2]) == 3.0);
 	CHECK_INT(w.push_time[7], T0 + 2 * D);
 	CHECK_INT(w.access[3], T0 + 2 * D);
 	CHECK_INT(w.nar_access[6], 0);
@@ -364,7 +364,7 @@ TEST(breaks)
 	CHECK_INT(b.count[1], 0);
 	CHECK_INT(b.count[2], 1);
 	CHECK_INT(b.off[3] - b.off[2], 1);
-	CHECK_STR(w.attrs[w.jobs[b.jobs[b.off[2]]].attr], "python3Packages.torch");
+	CHECK_STR(gc_job_attr(&w, &w.jobs[b.jobs[b.off[2]]]), "python3Packages.torch");
 	CHECK_INT(w.evals[w.jobs[b.jobs[b.off[2]]].eval].id, 2);
 	gc_breaks_release(&b);
 	/* Every evaluation: torch-a breaks E1's torch too. */

@@ -120,7 +120,7 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 			const struct gc_job *jb = &w->jobs[j];
 			uint32_t r = jb->path;
-			if (current_only && jb->superseded_at <= now)
+			if (current_only && gc_job_superseded_at(w, jb) <= now)
 				continue;
 			if (first[r] == NONE) {
 				/* Whether r's closure holds a victim: depth-first,

@@ -330,7 +330,7 @@ void eng_cur_filter(struct eng *e, int64_t now)
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->ncur; i++)
-		if (e->w->jobs[e->cur[i]].superseded_at > now)
+		if (gc_job_superseded_at(e->w, &e->w->jobs[e->cur[i]]) > now)
 			e->cur[k++] = e->cur[i];
 	e->ncur = k;
 }

@@ -52,13 +52,20 @@ static struct stmt_table stmts = STMT_TABLE("gc-world", sql);
 
 /* ---- small maps --------------------------------------------------------- */
 
-/* Interned strings: v[i] owned, tab holds index + 1. */
+/* Interned strings, all in one arena (no heap block per string): string
+ * i is arena.buf + off[i], NUL-terminated; tab holds index + 1. */
 struct intern {
-	char **v;
+	struct strbuf arena;
+	size_t *off;
 	size_t n, alloc;
 	uint32_t *tab;
 	size_t cap;
 };
+
+static const char *intern_str(const struct intern *m, uint32_t i)
+{
+	return m->arena.buf + m->off[i];
+}
 
 static uint32_t intern(struct intern *m, const char *s, size_t len)
 {
@@ -68,7 +75,8 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		size_t cap = m->cap ? m->cap * 2 : 256;
 		uint32_t *tab = xcalloc(cap, sizeof(*tab));
 		for (size_t k = 0; k < m->n; k++) {
-			for (i = hash_fnv1a(m->v[k], strlen(m->v[k])) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
+			const char *x = intern_str(m, (uint32_t)k);
+			for (i = hash_fnv1a(x, strlen(x)) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
 				;
 			tab[i] = (uint32_t)k + 1;
 		}
@@ -77,22 +85,37 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		m->cap = cap;
 	}
 	for (i = hash_fnv1a(s, len) & (m->cap - 1); m->tab[i]; i = (i + 1) & (m->cap - 1)) {
-		const char *x = m->v[m->tab[i] - 1];
+		const char *x = intern_str(m, m->tab[i] - 1);
 		if (!strncmp(x, s, len) && !x[len])
 			return m->tab[i] - 1;
 	}
-	GROW(m->v, m->alloc, m->n + 1);
-	m->v[m->n] = xstrndup(s, len);
+	GROW(m->off, m->alloc, m->n + 1);
+	m->off[m->n] = m->arena.len;
+	strbuf_add(&m->arena, s, len);
+	strbuf_addch(&m->arena, '\0');
 	m->tab[i] = (uint32_t)++m->n;
 	return (uint32_t)(m->n - 1);
 }
 
-/* Free m's strings (unless m->v was taken: set to NULL) and its table. */
+/* The strings of m as an array of pointers into one block (freed with
+ * free() of the array): m is left empty. */
+static char **intern_take(struct intern *m)
+{
+	size_t len = m->arena.len;
+	char **v = xmalloc((m->n ? m->n : 1) * sizeof(*v) + (len ? len : 1));
+	char *blk = (char *)(v + (m->n ? m->n : 1));
+
+	if (len)
+		memcpy(blk, m->arena.buf, len);
+	for (size_t i = 0; i < m->n; i++)
+		v[i] = blk + m->off[i];
+	return v;
+}
+
 static void intern_release(struct intern *m)
 {
-	for (size_t i = 0; m->v && i < m->n; i++)
-		free(m->v[i]);
-	free(m->v);
+	strbuf_release(&m->arena);
+	free(m->off);
 	free(m->tab);
 	memset(m, 0, sizeof(*m));
 }
@@ -287,18 +310,20 @@ static int load_access(struct gc_world *w, struct db *db)
 	return 0;
 }
 
-struct tmpjob {
-	uint32_t eval, attr, output, path;
-};
+/* Whether jobs[0 .. n) are grouped by evaluation already (ascending). */
+static int jobs_grouped(const struct gc_job *jobs, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (jobs[i].eval < jobs[i - 1].eval)
+			return 0;
+	return 1;
+}
 
 static int load_evals(struct gc_world *w, struct db *db)
 {
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
-	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT;
-	struct tmpjob *tj = NULL;
-	size_t ntj = 0, atj = 0, agroups = 0, aevals = 0;
-	uint32_t *fill = NULL;
-	double *attr_w = NULL;
+	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT, names = U64MAP_INIT;
+	size_t ajobs = 0, anames = 0, agroups = 0, aevals = 0;
 	struct strbuf key = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc, ret = -1;
@@ -342,6 +367,8 @@ static int load_evals(struct gc_world *w, struct db *db)
 	if (rc < 0)
 		goto out;
 
+	/* The jobs go straight into w->jobs (16 bytes each, no staging
+	 * copy); the (attr, output) pair of each is interned as a name. */
 	if (!(st = stmt_query(db, &stmts, Q_JOBS, SQL_NOARGS)))
 		goto out;
 	while ((rc = db_step(db, st)) == 1) {
@@ -350,75 +377,82 @@ static int load_evals(struct gc_world *w, struct db *db)
 		int alen = sqlite3_column_bytes(st, 1);
 		const char *o = (const char *)sqlite3_column_text(st, 2);
 		int olen = sqlite3_column_bytes(st, 2);
-		uint32_t *ei;
+		uint32_t *ei, *ni, ai, oi;
+		struct gc_job *j;
 		if (eid <= 0 || pid <= 0 || pid >= w->n || !a || !o)
 			continue;
 		ei = u64map_get(&byid, (uint64_t)eid);
 		if (*ei == NONE)
 			continue;
-		GROW(tj, atj, ntj + 1);
-		tj[ntj].eval = *ei;
-		tj[ntj].attr = intern(&attrs, a, (size_t)alen);
-		tj[ntj].output = intern(&outputs, o, (size_t)olen);
-		tj[ntj].path = (uint32_t)pid;
-		ntj++;
+		GROW(w->jobs, ajobs, w->njobs + 1);
+		j = &w->jobs[w->njobs++];
+		j->eval = *ei;
+		j->path = (uint32_t)pid;
+		j->next = NONE;
+		ai = intern(&attrs, a, (size_t)alen);
+		oi = intern(&outputs, o, (size_t)olen);
+		ni = u64map_get(&names, ((uint64_t)ai << 32 | oi) + 1);
+		if (*ni == U64MAP_NEW) {
+			GROW(w->names, anames, w->nnames + 1);
+			w->names[w->nnames].attr = ai;
+			w->names[w->nnames].output = oi;
+			*ni = (uint32_t)w->nnames++;
+		}
+		j->name = *ni;
 	}
 	if (rc < 0)
 		goto out;
 
 	/* Group the jobs by evaluation (time order), keeping the SQL order
-	 * (attr, output) within each. */
-	for (size_t i = 0; i < ntj; i++)
-		w->evals[tj[i].eval].njobs++;
-	fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
+	 * (attr, output) within each: already so when the evaluations' ids
+	 * grow with their times, else a stable counting sort. */
+	for (size_t i = 0; i < w->njobs; i++)
+		w->evals[w->jobs[i].eval].njobs++;
 	for (size_t e = 0, off = 0; e < w->nevals; e++) {
 		w->evals[e].job0 = (uint32_t)off;
-		fill[e] = (uint32_t)off;
 		off += w->evals[e].njobs;
 	}
-	attr_w = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*attr_w));
-	for (size_t a = 0; a < attrs.n; a++)
-		attr_w[a] = gc_weight(&w->weights, GC_W_ATTR, attrs.v[a]);
-	w->jobs = xmalloc((ntj ? ntj : 1) * sizeof(*w->jobs));
-	w->njobs = ntj;
-	for (size_t i = 0; i < ntj; i++) {
-		struct gc_job *j = &w->jobs[fill[tj[i].eval]++];
-		j->eval = tj[i].eval;
-		j->attr = tj[i].attr;
-		j->output = tj[i].output;
-		j->path = tj[i].path;
-		j->superseded_at = INT64_MAX;
-		j->value = w->groups[w->evals[j->eval].group].weight * attr_w[j->attr];
+	if (!jobs_grouped(w->jobs, w->njobs)) {
+		struct gc_job *sorted = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*sorted));
+		uint32_t *fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
+		for (size_t e = 0; e < w->nevals; e++)
+			fill[e] = w->evals[e].job0;
+		for (size_t i = 0; i < w->njobs; i++)
+			sorted[fill[w->jobs[i].eval]++] = w->jobs[i];
+		free(fill);
+		free(w->jobs);
+		w->jobs = sorted;
 	}
+	w->attr_weight = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*w->attr_weight));
+	for (size_t a = 0; a < attrs.n; a++)
+		w->attr_weight[a] = gc_weight(&w->weights, GC_W_ATTR, intern_str(&attrs, (uint32_t)a));
 
-	/* superseded_at: the time of the next evaluation of the same group
-	 * that has the attr.  last maps (group, attr) to the first job of the
-	 * attr in the newest evaluation seen so far. */
+	/* next: the next evaluation of the same group that has the attr.
+	 * last maps (group, attr) to the first job of the attr in the newest
+	 * evaluation seen so far. */
 	for (size_t e = 0; e < w->nevals; e++) {
 		const struct gc_eval *ev = &w->evals[e];
 		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
 		while (j < end) {
-			uint32_t attr = w->jobs[j].attr, *prev;
+			uint32_t attr = w->names[w->jobs[j].name].attr, *prev;
 			size_t run = j;
-			while (run < end && w->jobs[run].attr == attr)
+			while (run < end && w->names[w->jobs[run].name].attr == attr)
 				run++;
 			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
 			if (*prev != NONE) {
 				const struct gc_eval *pe = &w->evals[w->jobs[*prev].eval];
 				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
-							   w->jobs[k].attr == attr; k++)
-					w->jobs[k].superseded_at = ev->time;
+							   w->names[w->jobs[k].name].attr == attr; k++)
+					w->jobs[k].next = (uint32_t)e;
 			}
 			*prev = (uint32_t)j;
 			j = run;
 		}
 	}
-	w->attrs = attrs.v;
 	w->nattrs = attrs.n;
-	attrs.v = NULL;
-	w->outputs = outputs.v;
+	w->attrs = intern_take(&attrs);
 	w->noutputs = outputs.n;
-	outputs.v = NULL;
+	w->outputs = intern_take(&outputs);
 	ret = 0;
 out:
 	intern_release(&groups);
@@ -426,9 +460,7 @@ out:
 	intern_release(&outputs);
 	u64map_release(&byid);
 	u64map_release(&last);
-	free(tj);
-	free(fill);
-	free(attr_w);
+	u64map_release(&names);
 	strbuf_release(&key);
 	return ret;
 }
@@ -495,11 +527,9 @@ void gc_world_release(struct gc_world *w)
 		free(w->evals[i].rev);
 	free(w->evals);
 	free(w->jobs);
-	for (size_t i = 0; i < w->nattrs; i++)
-		free(w->attrs[i]);
+	free(w->names);
+	free(w->attr_weight);
 	free(w->attrs);
-	for (size_t i = 0; i < w->noutputs; i++)
-		free(w->outputs[i]);
 	free(w->outputs);
 	gc_weights_release(&w->weights);
 	free(w->pushes);
@@ -533,11 +563,11 @@ static const struct gc_world *sort_world;
 /* By value, ascending (ties: later attr first). */
 static int cmp_job_value_asc(const void *a, const void *b)
 {
-	const struct gc_job *x = &sort_world->jobs[*(const uint32_t *)a];
-	const struct gc_job *y = &sort_world->jobs[*(const uint32_t *)b];
+	double x = gc_job_value(sort_world, &sort_world->jobs[*(const uint32_t *)a]);
+	double y = gc_job_value(sort_world, &sort_world->jobs[*(const uint32_t *)b]);
 
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
+	if (x != y)
+		return x < y ? -1 : 1;
 	return *(const uint32_t *)a > *(const uint32_t *)b ? -1 : 1;
 }
 
@@ -546,9 +576,10 @@ static int cmp_job_value_desc(const void *a, const void *b)
 {
 	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
 	const struct gc_job *x = &sort_world->jobs[ia], *y = &sort_world->jobs[ib];
+	double vx = gc_job_value(sort_world, x), vy = gc_job_value(sort_world, y);
 
-	if (x->value != y->value)
-		return x->value > y->value ? -1 : 1;
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
 	if (x->eval != y->eval)
 		return x->eval > y->eval ? -1 : 1;
 	return ia < ib ? -1 : ia > ib;
