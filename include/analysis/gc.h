@@ -175,7 +175,9 @@ struct gc_event {
 #define GC_ACCESS_NAR 2
 
 #define GC_LOAD_HISTORY 1  /* also load pushes, recorded evictions, crawls
-                              and every access (for gc_simulate) */
+                              and every access (for gc_simulate), but not
+                              the per-id push_time, access and nar_access
+                              (gc_select needs a world without it) */
 
 struct gc_world {
 	int64_t cache_id;
@@ -184,6 +186,7 @@ struct gc_world {
 	uint32_t n;            /* g.n: path ids are < n */
 	uint32_t *roff, *radj; /* referrers in CSR form: radj[roff[id] ..
 	                          roff[id + 1]) reference id */
+	/* Without GC_LOAD_HISTORY only (NULL with it: its events hold them): */
 	int64_t *push_time;    /* per id: push time of the current presence
 	                          episode (of the last one when gone), falling
 	                          back to first_seen; 0 when never present */

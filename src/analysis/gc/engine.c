@@ -27,7 +27,6 @@ void eng_release(struct eng *e)
 	free(e->stored);
 	free(e->push);
 	free(e->acc);
-	free(e->nacc);
 	free(e->prev);
 	free(e->next);
 	free(e->key);
@@ -53,7 +52,6 @@ void eng_release(struct eng *e)
 	free(e->seg);
 	free(e->jtmp);
 	free(e->cand);
-	free(e->evstep);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -80,9 +78,8 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->out = out;
 	e->stored = xcalloc(n, 1);
 	e->push = xcalloc(n, sizeof(*e->push));
-	e->acc = xcalloc(n, sizeof(*e->acc));
-	e->nacc = xcalloc(n, sizeof(*e->nacc));
 	if (e->lru) {
+		e->acc = xcalloc(n, sizeof(*e->acc));
 		e->prev = xcalloc(n, sizeof(*e->prev));
 		e->next = xcalloc(n, sizeof(*e->next));
 		e->key = xcalloc(n, sizeof(*e->key));
@@ -107,7 +104,6 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->cand = xcalloc(n, 1);
 	e->wstate = xcalloc(n, 1);
 	e->wstamp = xcalloc(n, sizeof(*e->wstamp));
-	e->evstep = xcalloc(n, sizeof(*e->evstep));
 	if (out) {
 		out->n = 0;
 		out->bytes = out->bytes_before = 0;
@@ -138,12 +134,14 @@ static void lru_touch(struct eng *e, uint32_t id, int link)
 
 enum { T_NARINFO = GC_ACCESS_NARINFO, T_NAR = GC_ACCESS_NAR, T_EVAL };
 
+/* Only the accesses the LRU key counts are kept: any kind for cachix,
+ * NAR downloads (and evaluations) for attic; none without an LRU list. */
 static void touch(struct eng *e, uint32_t id, int64_t t, int kind)
 {
+	if (!e->lru || (e->lru == LRU_NAR && kind == T_NARINFO))
+		return;
 	if (t > e->acc[id])
 		e->acc[id] = t;
-	if (kind != T_NARINFO && t > e->nacc[id])
-		e->nacc[id] = t;
 	lru_touch(e, id, 0);
 }
 
@@ -201,7 +199,6 @@ void eng_victim(struct eng *e, uint32_t id, int reason)
 {
 	struct gc_victims *o = e->out;
 
-	e->evstep[id] = e->stepno;
 	if (o) {
 		struct gc_victim *v;
 		GROW(o->v, o->alloc, o->n + 1);

@@ -82,7 +82,10 @@ struct eng {
 
 	uint8_t *stored;
 	uint64_t bytes, npaths;
-	int64_t *push, *acc, *nacc;
+	int64_t *push;
+	int64_t *acc;            /* with an LRU list: last access the key
+	                            counts (LRU_ANY: any; LRU_NAR: NAR
+	                            downloads and evaluations); else NULL */
 
 	/* LRU list (cachix: key = last push or access; attic: last push or
 	 * NAR access), sentinel 0; kept sorted by key because touches come in
@@ -126,7 +129,6 @@ struct eng {
 	uint8_t *cand;         /* take_upward's candidates */
 
 	struct gc_victims *out;
-	uint32_t *evstep, stepno;
 	uint64_t pushed_paths, pushed_bytes;
 };
 
@@ -184,7 +186,7 @@ static inline void lru_append(struct eng *e, uint32_t id)
 
 static inline int64_t lru_key(const struct eng *e, uint32_t id)
 {
-	int64_t a = e->lru == LRU_ANY ? e->acc[id] : e->nacc[id];
+	int64_t a = e->acc[id];
 
 	return a > e->push[id] ? a : e->push[id];
 }

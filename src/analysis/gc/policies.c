@@ -330,6 +330,8 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 
 	if ((unsigned)p >= GC_NPOLICIES)
 		return error("unknown GC policy %d", (int)p);
+	if (!w->push_time)
+		return error("internal: gc_select needs a world loaded without GC_LOAD_HISTORY");
 	eng_init(&e, w, p, params, MODE_SNAPSHOT, out);
 	for (uint32_t v = 1; v < w->n; v++) {
 		if (!stored[v] || !has_narinfo(&e, v))
@@ -339,8 +341,10 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 		e.npaths++;
 		e.push[v] = w->push_time[v] <= now ? w->push_time[v] : now;
 		/* An access recorded after now is not known at now. */
-		e.acc[v] = w->access[v] <= now ? w->access[v] : 0;
-		e.nacc[v] = w->nar_access[v] <= now ? w->nar_access[v] : 0;
+		if (e.lru == LRU_ANY)
+			e.acc[v] = w->access[v] <= now ? w->access[v] : 0;
+		else if (e.lru == LRU_NAR)
+			e.acc[v] = w->nar_access[v] <= now ? w->nar_access[v] : 0;
 	}
 	out->bytes_before = e.bytes;
 	nvis = gc_first_eval_after(w, w->nevals, now);

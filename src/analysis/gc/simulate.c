@@ -67,7 +67,6 @@ static int simulate_free(struct gc_world *w, const struct gc_sim_opts *o, gc_ste
 		int64_t nt = o->to - t > o->step ? t + o->step : o->to;
 
 		memset(&s, 0, sizeof(s));
-		e.stepno++;
 		e.pushed_paths = e.pushed_bytes = 0;
 		sr.ngone = 0;
 		out.n = 0;
@@ -147,7 +146,6 @@ static void simulate_anchored(struct gc_world *w, const struct gc_sim_opts *o,
 		sr.ngone = 0;
 		out.n = 0;
 		out.bytes = 0;
-		e.stepno++;
 		eng_advance(&e, &c, t1, &sr);
 		if (o->policy == GC_CACHIX || o->policy == GC_PRIORITY) {
 			uint64_t gone_bytes = 0;

@@ -186,7 +186,7 @@ static void event_add(struct gc_event **v, size_t *n, size_t *alloc, int64_t t, 
 static int load_presence(struct gc_world *w, struct db *db)
 {
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_PRESENCE, SQL_ARGS(w->cache_id));
-	uint8_t *open = xcalloc(w->n ? w->n : 1, 1);
+	uint8_t *open = w->flags & GC_LOAD_HISTORY ? NULL : xcalloc(w->n ? w->n : 1, 1);
 	size_t ap = 0, as = 0, ag = 0;
 	int hist = w->flags & GC_LOAD_HISTORY, rc;
 
@@ -207,13 +207,14 @@ static int load_presence(struct gc_world *w, struct db *db)
 			if (p > 0 && p <= seen)
 				push = p;
 		}
-		if (!gone) {
-			w->push_time[id] = push;
-			open[id] = 1;
-		} else if (!open[id]) {
-			w->push_time[id] = push;
-		}
-		if (hist) {
+		if (!hist) {
+			if (!gone) {
+				w->push_time[id] = push;
+				open[id] = 1;
+			} else if (!open[id]) {
+				w->push_time[id] = push;
+			}
+		} else {
 			event_add(&w->pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
 			event_add(&w->seens, &w->nseens, &as, seen, (uint32_t)id, 0);
 			if (gone)
@@ -277,23 +278,35 @@ static int load_access(struct gc_world *w, struct db *db)
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_ACCESS, SQL_ARGS(w->cache_id));
 	size_t aa = 0;
 	int rc;
+	/* With the history, no per-id access times: which paths were
+	 * accessed, for accessed_paths, only while loading. */
+	uint8_t *accessed = w->flags & GC_LOAD_HISTORY ? xcalloc(w->n ? w->n : 1, 1) : NULL;
 
-	if (!st)
+	if (!st) {
+		free(accessed);
 		return -1;
+	}
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t ni = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
 		int64_t nar = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
 		if (id <= 0 || id >= w->n)
 			continue;
-		if (!w->access[id] && (ni > 0 || nar > 0))
-			w->accessed_paths++;
-		if (ni > w->access[id])
-			w->access[id] = ni;
-		if (nar > w->access[id])
-			w->access[id] = nar;
-		if (nar > w->nar_access[id])
-			w->nar_access[id] = nar;
+		if (accessed) {
+			if (!accessed[id] && (ni > 0 || nar > 0)) {
+				accessed[id] = 1;
+				w->accessed_paths++;
+			}
+		} else {
+			if (!w->access[id] && (ni > 0 || nar > 0))
+				w->accessed_paths++;
+			if (ni > w->access[id])
+				w->access[id] = ni;
+			if (nar > w->access[id])
+				w->access[id] = nar;
+			if (nar > w->nar_access[id])
+				w->nar_access[id] = nar;
+		}
 		if (w->flags & GC_LOAD_HISTORY) {
 			if (ni > 0)
 				event_add(&w->accesses, &w->naccesses, &aa, ni, (uint32_t)id,
@@ -303,6 +316,7 @@ static int load_access(struct gc_world *w, struct db *db)
 					  GC_ACCESS_NAR);
 		}
 	}
+	free(accessed);
 	if (rc < 0)
 		return -1;
 	if (w->naccesses)
@@ -497,9 +511,12 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 		return -1;
 	w->n = w->g.n;
 	build_referrers(w);
-	w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
-	w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
-	w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
+	if (!(flags & GC_LOAD_HISTORY)) {
+		/* The history's events hold these times (gc_simulate). */
+		w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
+		w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
+		w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
+	}
 	if (load_presence(w, db) || load_siblings(w, db) || load_access(w, db) ||
 	    load_evals(w, db) || rejected_series_load(&w->rejected, db, cache_id))
 		return -1;
