@@ -151,14 +151,20 @@ struct gc_name {
 	uint32_t output;       /* index into w->outputs */
 };
 
-/* A job with an output path (failed attrs and unknown paths are left
- * out).  Jobs are grouped by evaluation, evaluations sorted by time.
- * 16 bytes: its value and the time it was superseded are derived
- * (gc_job_value(), gc_job_superseded_at()). */
-struct gc_job {
-	uint32_t eval;         /* index into w->evals */
+/* What a job is, as the evaluations of many days repeat it: a name and
+ * its output path (interned: most evaluations repeat the jobs of the one
+ * before). */
+struct gc_jobkey {
 	uint32_t name;         /* index into w->names */
 	uint32_t path;         /* the output path id */
+};
+
+/* A job with an output path (failed attrs and unknown paths are left
+ * out).  Jobs are grouped by evaluation, evaluations sorted by time, so
+ * a job's evaluation is the one whose [job0, job0 + njobs) holds its
+ * index (gc_job_eval()).  8 bytes: the rest is derived (gc_job_*()). */
+struct gc_job {
+	uint32_t key;          /* index into w->keys */
 	uint32_t next;         /* the next evaluation of the same group with
 	                          this attr (index into w->evals), or
 	                          UINT32_MAX when none */
@@ -203,7 +209,9 @@ struct gc_world {
 	size_t nevals;
 	struct gc_job *jobs;
 	size_t njobs;
-	struct gc_name *names;     /* the jobs' (attr, output) pairs */
+	struct gc_jobkey *keys;    /* the jobs' (name, path) pairs */
+	size_t nkeys;
+	struct gc_name *names;     /* the keys' (attr, output) pairs */
 	size_t nnames;
 	char **attrs, **outputs;   /* interned strings (one block each) */
 	size_t nattrs, noutputs;
@@ -235,27 +243,47 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 		  const struct gc_weights *weights, unsigned flags);
 void gc_world_release(struct gc_world *w);
 
-/* A job's value: its group's weight x weight(attr). */
-static inline double gc_job_value(const struct gc_world *w, const struct gc_job *j)
+/* The evaluation of job j (index into w->evals): a binary search. */
+uint32_t gc_job_eval(const struct gc_world *w, uint32_t j);
+
+static inline uint32_t gc_job_path(const struct gc_world *w, uint32_t j)
 {
-	return w->groups[w->evals[j->eval].group].weight * w->attr_weight[w->names[j->name].attr];
+	return w->keys[w->jobs[j].key].path;
 }
 
-/* The time of the next evaluation of the job's group with its attr;
+static inline const struct gc_name *gc_job_name(const struct gc_world *w, uint32_t j)
+{
+	return &w->names[w->keys[w->jobs[j].key].name];
+}
+
+/* Job j's value, j of evaluation ev: its group's weight x weight(attr). */
+static inline double gc_job_value_in(const struct gc_world *w, uint32_t j, uint32_t ev)
+{
+	return w->groups[w->evals[ev].group].weight * w->attr_weight[gc_job_name(w, j)->attr];
+}
+
+static inline double gc_job_value(const struct gc_world *w, uint32_t j)
+{
+	return gc_job_value_in(w, j, gc_job_eval(w, j));
+}
+
+/* The time of the next evaluation of job j's group with its attr;
  * INT64_MAX when none. */
-static inline int64_t gc_job_superseded_at(const struct gc_world *w, const struct gc_job *j)
+static inline int64_t gc_job_superseded_at(const struct gc_world *w, uint32_t j)
 {
-	return j->next == UINT32_MAX ? INT64_MAX : w->evals[j->next].time;
+	uint32_t nx = w->jobs[j].next;
+
+	return nx == UINT32_MAX ? INT64_MAX : w->evals[nx].time;
 }
 
-static inline const char *gc_job_attr(const struct gc_world *w, const struct gc_job *j)
+static inline const char *gc_job_attr(const struct gc_world *w, uint32_t j)
 {
-	return w->attrs[w->names[j->name].attr];
+	return w->attrs[gc_job_name(w, j)->attr];
 }
 
-static inline const char *gc_job_output(const struct gc_world *w, const struct gc_job *j)
+static inline const char *gc_job_output(const struct gc_world *w, uint32_t j)
 {
-	return w->outputs[w->names[j->name].output];
+	return w->outputs[gc_job_name(w, j)->output];
 }
 
 /* Stored size of a path: FileSize, NarSize where it had none; 0 for a

@@ -179,7 +179,7 @@ static void eval_roots(const struct gc_world *w, size_t e, uint32_t **roots, siz
 	*n = 0;
 	for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 		GROW(*roots, *alloc, *n + 1);
-		(*roots)[(*n)++] = w->jobs[j].path;
+		(*roots)[(*n)++] = gc_job_path(w, j);
 	}
 }
 
@@ -386,7 +386,7 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 			if (map[ev->group] != k)
 				continue;
 			for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-				uint32_t p = w->jobs[j].path;
+				uint32_t p = gc_job_path(w, j);
 				if (stamp[p] == k + 1)
 					continue;
 				stamp[p] = (uint32_t)k + 1;
@@ -1064,7 +1064,7 @@ static double recorded_share(struct gc_world *w, uint32_t gi, int64_t t, unsigne
 		found++;
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 			int ok = 1;
-			uint32_t root = w->jobs[j].path;
+			uint32_t root = gc_job_path(w, j);
 			/* never pushed (failed, or not built): the model's
 			 * jobs all build, so such jobs are left out */
 			if (!(w->g.flags[root] & GRAPH_NARINFO))

@@ -396,8 +396,8 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 			json_object_set_new(jp, "due", json_boolean(i < due));
 			json_object_set_new(jp, "breaksCount", json_integer(br.count[i]));
 			for (size_t k = br.off[i]; k < br.off[i + 1]; k++) {
-				const struct gc_job *j = &w->jobs[br.jobs[k]];
-				const struct gc_eval *ev = &w->evals[j->eval];
+				uint32_t j = br.jobs[k];
+				const struct gc_eval *ev = &w->evals[gc_job_eval(w, j)];
 				const struct gc_group *g = &w->groups[ev->group];
 				json_array_append_new(jb, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
 					"evaluation", (json_int_t)ev->id, "branch", g->branch,
@@ -413,8 +413,8 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 		printf("%-4zu %-15s %10s %6u  %s\n", i + 1, gc_reason_name(x->reason),
 		       format_size((uint64_t)x->bytes, a, sizeof(a)), br.count[i], sb.buf);
 		for (size_t k = br.off[i]; k < br.off[i + 1] && k < br.off[i] + 3; k++) {
-			const struct gc_job *j = &w->jobs[br.jobs[k]];
-			const struct gc_eval *ev = &w->evals[j->eval];
+			uint32_t j = br.jobs[k];
+			const struct gc_eval *ev = &w->evals[gc_job_eval(w, j)];
 			const struct gc_group *g = &w->groups[ev->group];
 			printf("       breaks %s.%s (%s [%s], evaluation %lld)\n", gc_job_attr(w, j),
 			       gc_job_output(w, j), g->branch, g->capabilities, (long long)ev->id);

@@ -228,12 +228,12 @@ TEST(world_loads)
 	/* Sorted by time: E1, E3, E2. */
 	CHECK_INT(w.evals[1].id, 3);
 	/* E1's jobs (blender, torch) are superseded by E2 at day 3. */
-	CHECK_INT(gc_job_superseded_at(&w, &w.jobs[0]), T0 + 3 * D);
-	CHECK_INT(gc_job_superseded_at(&w, &w.jobs[1]), T0 + 3 * D);
-	CHECK(gc_job_superseded_at(&w, &w.jobs[2]) == INT64_MAX);
+	CHECK_INT(gc_job_superseded_at(&w, 0), T0 + 3 * D);
+	CHECK_INT(gc_job_superseded_at(&w, 1), T0 + 3 * D);
+	CHECK(gc_job_superseded_at(&w, 2) == INT64_MAX);
 	/* master 2 x caps 1 x attr 1; nixos-24.05 matches nixos-* (3). */
-	CHECK(gc_job_value(&w, &w.jobs[0]) == 2.0);
-	CHECK(gc_job_value(&w, &w.jobs[2]) == 3.0);
+	CHECK(gc_job_value(&w, 0) == 2.0);
+	CHECK(gc_job_value(&w, 2) == 3.0);
 	CHECK_INT(w.push_time[7], T0 + 2 * D);
 	CHECK_INT(w.access[3], T0 + 2 * D);
 	CHECK_INT(w.nar_access[6], 0);
@@ -364,13 +364,13 @@ TEST(breaks)
 	CHECK_INT(b.count[1], 0);
 	CHECK_INT(b.count[2], 1);
 	CHECK_INT(b.off[3] - b.off[2], 1);
-	CHECK_STR(gc_job_attr(&w, &w.jobs[b.jobs[b.off[2]]]), "python3Packages.torch");
-	CHECK_INT(w.evals[w.jobs[b.jobs[b.off[2]]].eval].id, 2);
+	CHECK_STR(gc_job_attr(&w, b.jobs[b.off[2]]), "python3Packages.torch");
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[b.off[2]])].id, 2);
 	gc_breaks_release(&b);
 	/* Every evaluation: torch-a breaks E1's torch too. */
 	CHECK(gc_breaks(&w, stored, &v, pa.now, 0, 0, &b) == 0);
 	CHECK_INT(b.count[1], 1);
-	CHECK_INT(w.evals[w.jobs[b.jobs[b.off[1]]].eval].id, 1);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[b.off[1]])].id, 1);
 	gc_breaks_release(&b);
 	/* glibc would break all five jobs, newest evaluation first; capped
 	 * at 2 kept. */
@@ -378,8 +378,8 @@ TEST(breaks)
 	CHECK(gc_breaks(&w, stored, &v, pa.now, 0, 2, &b) == 0);
 	CHECK_INT(b.count[0], 5);
 	CHECK_INT(b.off[1] - b.off[0], 2);
-	CHECK_INT(w.evals[w.jobs[b.jobs[0]].eval].id, 2);
-	CHECK_INT(w.evals[w.jobs[b.jobs[1]].eval].id, 2);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[0])].id, 2);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[1])].id, 2);
 	gc_breaks_release(&b);
 	/* Not whole before: no job breaks.  With gcc-lib gone, torch-b's
 	 * closure is already cut. */

@@ -281,7 +281,7 @@ static void mark_reached(struct eng *e, size_t ei)
 	size_t sp = 0;
 
 	for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-		uint32_t r = e->w->jobs[j].path;
+		uint32_t r = gc_job_path(e->w, j);
 		if (e->reached[r])
 			continue;
 		e->reached[r] = 1;
@@ -318,7 +318,7 @@ void eng_eval_seen(struct eng *e, size_t ei)
 	}
 	gc_sort_jobs(w, e->jtmp, ev->njobs, GC_JOBS_VALUE_ASC);
 	for (uint32_t j = 0; j < ev->njobs; j++)
-		root_front(e, w->jobs[e->jtmp[j]].path);
+		root_front(e, gc_job_path(w, e->jtmp[j]));
 }
 
 /* Drop jobs superseded at now from the current list. */
@@ -327,7 +327,7 @@ void eng_cur_filter(struct eng *e, int64_t now)
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->ncur; i++)
-		if (gc_job_superseded_at(e->w, &e->w->jobs[e->cur[i]]) > now)
+		if (gc_job_superseded_at(e->w, e->cur[i]) > now)
 			e->cur[k++] = e->cur[i];
 	e->ncur = k;
 }
@@ -348,7 +348,7 @@ void eng_eval_touch_collect(struct eng *e, size_t a, size_t b)
 	for (size_t k = b; k-- > a;) {
 		const struct gc_eval *ev = &w->evals[k];
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			uint32_t r = w->jobs[j].path;
+			uint32_t r = gc_job_path(w, j);
 			if (e->stamp[r] == ep)
 				continue;
 			e->stamp[r] = ep;

@@ -223,7 +223,7 @@ static void pass_niks3(struct eng *e, int64_t now)
 	for (size_t k = gc_first_eval_after(w, e->nvis, now - e->retention); k < e->nvis; k++) {
 		const struct gc_eval *ev = &w->evals[k];
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			uint32_t r = w->jobs[j].path;
+			uint32_t r = gc_job_path(w, j);
 			if (e->stored[r] && e->stamp[r] != ep)
 				mark_stored(e, r, ep, NULL, 0);
 		}
@@ -250,7 +250,7 @@ static void pass_priority(struct eng *e, int64_t now)
 	eng_cur_filter(e, now);
 	gc_sort_jobs(w, e->cur, e->ncur, GC_JOBS_VALUE_DESC);
 	for (size_t i = 0; i < e->ncur; i++) {
-		uint32_t r = w->jobs[e->cur[i]].path;
+		uint32_t r = gc_job_path(w, e->cur[i]);
 		if (e->stored[r] && e->stamp[r] != ep)
 			mark_stored(e, r, ep, &nseq, GC_LOW_VALUE);
 	}

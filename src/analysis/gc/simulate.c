@@ -41,7 +41,7 @@ static void step_groups(struct eng *e, struct gc_step *s, struct gc_step_group *
 		sg->jobs = ev->njobs;
 		sg->retained = 0;
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++)
-			if (gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr, w->jobs[j].path))
+			if (gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr, gc_job_path(w, j)))
 				sg->retained++;
 	}
 	s->groups = *gs;

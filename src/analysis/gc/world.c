@@ -324,20 +324,20 @@ static int load_access(struct gc_world *w, struct db *db)
 	return 0;
 }
 
-/* Whether jobs[0 .. n) are grouped by evaluation already (ascending). */
-static int jobs_grouped(const struct gc_job *jobs, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (jobs[i].eval < jobs[i - 1].eval)
-			return 0;
-	return 1;
-}
+/* A run of jobs of one evaluation in the SQL order (by evaluation id). */
+struct jobrun {
+	uint32_t eval;         /* index into w->evals */
+	size_t start, n;
+};
 
 static int load_evals(struct gc_world *w, struct db *db)
 {
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
 	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT, names = U64MAP_INIT;
-	size_t ajobs = 0, anames = 0, agroups = 0, aevals = 0;
+	struct u64map keys = U64MAP_INIT;
+	struct jobrun *runs = NULL;
+	size_t ajobs = 0, anames = 0, akeys = 0, agroups = 0, aevals = 0, nruns = 0, aruns = 0;
+	int sorted = 1;
 	struct strbuf key = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc, ret = -1;
@@ -381,8 +381,10 @@ static int load_evals(struct gc_world *w, struct db *db)
 	if (rc < 0)
 		goto out;
 
-	/* The jobs go straight into w->jobs (16 bytes each, no staging
-	 * copy); the (attr, output) pair of each is interned as a name. */
+	/* The jobs go straight into w->jobs (8 bytes each, no staging
+	 * copy); the (attr, output) pair of each is interned as a name, the
+	 * (name, path) pair as a key.  Rows come by evaluation id (the
+	 * primary key): each evaluation's jobs are one run. */
 	if (!(st = stmt_query(db, &stmts, Q_JOBS, SQL_NOARGS)))
 		goto out;
 	while ((rc = db_step(db, st)) == 1) {
@@ -391,18 +393,20 @@ static int load_evals(struct gc_world *w, struct db *db)
 		int alen = sqlite3_column_bytes(st, 1);
 		const char *o = (const char *)sqlite3_column_text(st, 2);
 		int olen = sqlite3_column_bytes(st, 2);
-		uint32_t *ei, *ni, ai, oi;
+		uint32_t *ei, *ni, *ki, ai, oi;
 		struct gc_job *j;
 		if (eid <= 0 || pid <= 0 || pid >= w->n || !a || !o)
 			continue;
 		ei = u64map_get(&byid, (uint64_t)eid);
 		if (*ei == NONE)
 			continue;
-		GROW(w->jobs, ajobs, w->njobs + 1);
-		j = &w->jobs[w->njobs++];
-		j->eval = *ei;
-		j->path = (uint32_t)pid;
-		j->next = NONE;
+		if (!nruns || runs[nruns - 1].eval != *ei) {
+			GROW(runs, aruns, nruns + 1);
+			runs[nruns].eval = *ei;
+			runs[nruns].start = w->njobs;
+			runs[nruns++].n = 0;
+		}
+		runs[nruns - 1].n++;
 		ai = intern(&attrs, a, (size_t)alen);
 		oi = intern(&outputs, o, (size_t)olen);
 		ni = u64map_get(&names, ((uint64_t)ai << 32 | oi) + 1);
@@ -412,30 +416,47 @@ static int load_evals(struct gc_world *w, struct db *db)
 			w->names[w->nnames].output = oi;
 			*ni = (uint32_t)w->nnames++;
 		}
-		j->name = *ni;
+		ki = u64map_get(&keys, ((uint64_t)*ni << 32 | (uint32_t)pid) + 1);
+		if (*ki == U64MAP_NEW) {
+			GROW(w->keys, akeys, w->nkeys + 1);
+			w->keys[w->nkeys].name = *ni;
+			w->keys[w->nkeys].path = (uint32_t)pid;
+			*ki = (uint32_t)w->nkeys++;
+		}
+		GROW(w->jobs, ajobs, w->njobs + 1);
+		j = &w->jobs[w->njobs++];
+		j->key = *ki;
+		j->next = NONE;
 	}
 	if (rc < 0)
 		goto out;
+	u64map_release(&keys);
 
 	/* Group the jobs by evaluation (time order), keeping the SQL order
 	 * (attr, output) within each: already so when the evaluations' ids
-	 * grow with their times, else a stable counting sort. */
-	for (size_t i = 0; i < w->njobs; i++)
-		w->evals[w->jobs[i].eval].njobs++;
+	 * grow with their times, else the runs are copied in time order. */
+	for (size_t r = 0; r < nruns; r++) {
+		w->evals[runs[r].eval].njobs += (uint32_t)runs[r].n;
+		if (r && runs[r].eval < runs[r - 1].eval)
+			sorted = 0;
+	}
 	for (size_t e = 0, off = 0; e < w->nevals; e++) {
 		w->evals[e].job0 = (uint32_t)off;
 		off += w->evals[e].njobs;
 	}
-	if (!jobs_grouped(w->jobs, w->njobs)) {
-		struct gc_job *sorted = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*sorted));
+	if (!sorted) {
+		struct gc_job *jobs = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*jobs));
 		uint32_t *fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
 		for (size_t e = 0; e < w->nevals; e++)
 			fill[e] = w->evals[e].job0;
-		for (size_t i = 0; i < w->njobs; i++)
-			sorted[fill[w->jobs[i].eval]++] = w->jobs[i];
+		for (size_t r = 0; r < nruns; r++) {
+			memcpy(jobs + fill[runs[r].eval], w->jobs + runs[r].start,
+			       runs[r].n * sizeof(*jobs));
+			fill[runs[r].eval] += (uint32_t)runs[r].n;
+		}
 		free(fill);
 		free(w->jobs);
-		w->jobs = sorted;
+		w->jobs = jobs;
 	}
 	w->attr_weight = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*w->attr_weight));
 	for (size_t a = 0; a < attrs.n; a++)
@@ -448,15 +469,15 @@ static int load_evals(struct gc_world *w, struct db *db)
 		const struct gc_eval *ev = &w->evals[e];
 		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
 		while (j < end) {
-			uint32_t attr = w->names[w->jobs[j].name].attr, *prev;
+			uint32_t attr = gc_job_name(w, (uint32_t)j)->attr, *prev;
 			size_t run = j;
-			while (run < end && w->names[w->jobs[run].name].attr == attr)
+			while (run < end && gc_job_name(w, (uint32_t)run)->attr == attr)
 				run++;
 			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
 			if (*prev != NONE) {
-				const struct gc_eval *pe = &w->evals[w->jobs[*prev].eval];
+				const struct gc_eval *pe = &w->evals[gc_job_eval(w, *prev)];
 				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
-							   w->names[w->jobs[k].name].attr == attr; k++)
+							   gc_job_name(w, (uint32_t)k)->attr == attr; k++)
 					w->jobs[k].next = (uint32_t)e;
 			}
 			*prev = (uint32_t)j;
@@ -475,6 +496,8 @@ out:
 	u64map_release(&byid);
 	u64map_release(&last);
 	u64map_release(&names);
+	u64map_release(&keys);
+	free(runs);
 	strbuf_release(&key);
 	return ret;
 }
@@ -544,6 +567,7 @@ void gc_world_release(struct gc_world *w)
 		free(w->evals[i].rev);
 	free(w->evals);
 	free(w->jobs);
+	free(w->keys);
 	free(w->names);
 	free(w->attr_weight);
 	free(w->attrs);
@@ -574,43 +598,58 @@ size_t gc_first_eval_after(const struct gc_world *w, size_t nvis, int64_t t)
 	return lo;
 }
 
-/* The qsort context of gc_sort_jobs(). */
-static const struct gc_world *sort_world;
+uint32_t gc_job_eval(const struct gc_world *w, uint32_t j)
+{
+	/* The last evaluation whose jobs start at or before j (evaluations
+	 * without jobs share job0 with the next one). */
+	size_t lo = 0, hi = w->nevals;
 
-/* By value, ascending (ties: later attr first). */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->evals[mid].job0 <= j)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
+}
+
+/* What the orders compare, computed once per job sorted. */
+struct sortjob {
+	double value;
+	uint32_t eval, job;
+};
+
+/* By value, ascending (ties: later job first). */
 static int cmp_job_value_asc(const void *a, const void *b)
 {
-	double x = gc_job_value(sort_world, &sort_world->jobs[*(const uint32_t *)a]);
-	double y = gc_job_value(sort_world, &sort_world->jobs[*(const uint32_t *)b]);
+	const struct sortjob *x = a, *y = b;
 
-	if (x != y)
-		return x < y ? -1 : 1;
-	return *(const uint32_t *)a > *(const uint32_t *)b ? -1 : 1;
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return x->job > y->job ? -1 : 1;
 }
 
 /* Roots in priority order: value first, then the newer evaluation. */
 static int cmp_job_value_desc(const void *a, const void *b)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	const struct gc_job *x = &sort_world->jobs[ia], *y = &sort_world->jobs[ib];
-	double vx = gc_job_value(sort_world, x), vy = gc_job_value(sort_world, y);
+	const struct sortjob *x = a, *y = b;
 
-	if (vx != vy)
-		return vx > vy ? -1 : 1;
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
 	if (x->eval != y->eval)
 		return x->eval > y->eval ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;
+	return x->job < y->job ? -1 : x->job > y->job;
 }
 
 /* Newest evaluation first. */
 static int cmp_job_newest(const void *a, const void *b)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	uint32_t ea = sort_world->jobs[ia].eval, eb = sort_world->jobs[ib].eval;
+	const struct sortjob *x = a, *y = b;
 
-	if (ea != eb)
-		return ea > eb ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;
+	if (x->eval != y->eval)
+		return x->eval > y->eval ? -1 : 1;
+	return x->job < y->job ? -1 : x->job > y->job;
 }
 
 void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jobs_order order)
@@ -620,9 +659,25 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
 		[GC_JOBS_VALUE_DESC] = cmp_job_value_desc,
 		[GC_JOBS_NEWEST] = cmp_job_newest,
 	};
+	struct sortjob *v;
 
 	if (n < 2)
 		return;
-	sort_world = w;
-	qsort(jobs, n, sizeof(*jobs), cmp[order]);
+	v = xmalloc(n * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		/* Lists are mostly runs of one evaluation's jobs. */
+		uint32_t j = jobs[i], ev;
+		const struct gc_eval *pe = i ? &w->evals[v[i - 1].eval] : NULL;
+		if (pe && j >= pe->job0 && j < pe->job0 + pe->njobs)
+			ev = v[i - 1].eval;
+		else
+			ev = gc_job_eval(w, j);
+		v[i].eval = ev;
+		v[i].job = j;
+		v[i].value = order == GC_JOBS_NEWEST ? 0 : gc_job_value_in(w, j, ev);
+	}
+	qsort(v, n, sizeof(*v), cmp[order]);
+	for (size_t i = 0; i < n; i++)
+		jobs[i] = v[i].job;
+	free(v);
 }
