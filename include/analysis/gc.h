@@ -171,11 +171,12 @@ struct gc_job {
 };
 
 /* Things that happened to one path at one time (gc_world_load with
- * GC_LOAD_HISTORY), each array sorted by time. */
-struct gc_event {
-	int64_t time;
-	uint32_t path;
-	uint32_t kind;         /* accesses: GC_ACCESS_*; otherwise 0 */
+ * GC_LOAD_HISTORY), sorted by time (then kind, then path): event i is
+ * time[i], path[i] (12 bytes, not a padded struct of 16). */
+struct gc_events {
+	int64_t *time;
+	uint32_t *path;
+	uint8_t *kind;         /* accesses: GC_ACCESS_*; NULL for the others */
 };
 #define GC_ACCESS_NARINFO 1
 #define GC_ACCESS_NAR 2
@@ -219,13 +220,13 @@ struct gc_world {
 	struct gc_weights weights;
 
 	/* With GC_LOAD_HISTORY: */
-	struct gc_event *pushes;   /* the start of every presence episode */
+	struct gc_events pushes;   /* the start of every presence episode */
 	size_t npushes;
-	struct gc_event *gones;    /* recorded evictions: gone_at of episodes */
+	struct gc_events gones;    /* recorded evictions: gone_at of episodes */
 	size_t ngones;
-	struct gc_event *accesses; /* every recorded access (per day, the last) */
+	struct gc_events accesses; /* every recorded access (per day, the last) */
 	size_t naccesses;
-	struct gc_event *seens;    /* first_seen of every presence episode */
+	struct gc_events seens;    /* first_seen of every presence episode */
 	size_t nseens;
 	int64_t *crawl_times;      /* complete crawls of the cache, ascending */
 	size_t ncrawls;

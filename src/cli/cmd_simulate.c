@@ -449,15 +449,15 @@ static void history_span(const struct gc_world *w, int64_t *lo, int64_t *hi)
 	*lo = INT64_MAX;
 	*hi = INT64_MIN;
 	if (w->npushes) {
-		*lo = w->pushes[0].time;
-		*hi = w->pushes[w->npushes - 1].time;
+		*lo = w->pushes.time[0];
+		*hi = w->pushes.time[w->npushes - 1];
 	}
 	if (w->ncrawls && w->crawl_times[w->ncrawls - 1] > *hi)
 		*hi = w->crawl_times[w->ncrawls - 1];
 	if (w->nevals && w->evals[w->nevals - 1].time > *hi)
 		*hi = w->evals[w->nevals - 1].time;
-	if (w->naccesses && w->accesses[w->naccesses - 1].time > *hi)
-		*hi = w->accesses[w->naccesses - 1].time;
+	if (w->naccesses && w->accesses.time[w->naccesses - 1] > *hi)
+		*hi = w->accesses.time[w->naccesses - 1];
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)

@@ -407,58 +407,61 @@ void eng_advance(struct eng *e, struct cursor *c, int64_t t, struct step_rec *sr
 	for (;;) {
 		int64_t best = INT64_MAX;
 		int which = -1;
-		const struct gc_event *ev;
+		size_t i;
+		uint32_t path;
 		/* Eval touches, oldest evaluation first: evaluation a + i's
 		 * part of tmp is [seg[i + 1] (0 for the newest), seg[i]). */
 		size_t ei = si;
 
-		if (c->gone < w->ngones && w->gones[c->gone].time <= t && w->gones[c->gone].time < best)
-			best = w->gones[c->gone].time, which = 0;
-		if (c->seen < w->nseens && w->seens[c->seen].time <= t && w->seens[c->seen].time < best)
-			best = w->seens[c->seen].time, which = 1;
-		if (c->push < w->npushes && w->pushes[c->push].time <= t && w->pushes[c->push].time < best)
-			best = w->pushes[c->push].time, which = 2;
-		if (c->access < w->naccesses && w->accesses[c->access].time <= t &&
-		    w->accesses[c->access].time < best)
-			best = w->accesses[c->access].time, which = 3;
+		if (c->gone < w->ngones && w->gones.time[c->gone] <= t && w->gones.time[c->gone] < best)
+			best = w->gones.time[c->gone], which = 0;
+		if (c->seen < w->nseens && w->seens.time[c->seen] <= t && w->seens.time[c->seen] < best)
+			best = w->seens.time[c->seen], which = 1;
+		if (c->push < w->npushes && w->pushes.time[c->push] <= t &&
+		    w->pushes.time[c->push] < best)
+			best = w->pushes.time[c->push], which = 2;
+		if (c->access < w->naccesses && w->accesses.time[c->access] <= t &&
+		    w->accesses.time[c->access] < best)
+			best = w->accesses.time[c->access], which = 3;
 		if (si < nseg && w->evals[a + ei].time < best)
 			best = w->evals[a + ei].time, which = 4;
 		switch (which) {
 		case -1:
 			return;
 		case 0:
-			ev = &w->gones[c->gone++];
-			if (e->mode == MODE_RECORDED && e->stored[ev->path])
-				unstore(e, ev->path);
+			path = w->gones.path[c->gone++];
+			if (e->mode == MODE_RECORDED && e->stored[path])
+				unstore(e, path);
 			else if (e->mode == MODE_ANCHORED && e->rec)
-				e->rec[ev->path] = 0;
+				e->rec[path] = 0;
 			if (sr && (e->mode == MODE_FREE || e->mode == MODE_ANCHORED)) {
 				GROW(sr->gone, sr->agone, sr->ngone + 1);
-				sr->gone[sr->ngone++] = ev->path;
+				sr->gone[sr->ngone++] = path;
 			}
 			break;
 		case 1:
-			ev = &w->seens[c->seen++];
-			if (e->rec && has_narinfo(e, ev->path))
-				e->rec[ev->path] = 1;
+			path = w->seens.path[c->seen++];
+			if (e->rec && has_narinfo(e, path))
+				e->rec[path] = 1;
 			break;
 		case 2:
-			ev = &w->pushes[c->push++];
-			if (!has_narinfo(e, ev->path))
+			i = c->push++;
+			path = w->pushes.path[i];
+			if (!has_narinfo(e, path))
 				break;
 			if (e->mode == MODE_FREE) {
-				push_closure(e, ev->path, ev->time);
-			} else if (!e->stored[ev->path]) {
-				store_one(e, ev->path, ev->time);
+				push_closure(e, path, w->pushes.time[i]);
+			} else if (!e->stored[path]) {
+				store_one(e, path, w->pushes.time[i]);
 			} else {
 				/* A recorded re-upload: a new episode. */
-				e->push[ev->path] = ev->time;
-				lru_touch(e, ev->path, 1);
+				e->push[path] = w->pushes.time[i];
+				lru_touch(e, path, 1);
 			}
 			break;
 		case 3:
-			ev = &w->accesses[c->access++];
-			touch(e, ev->path, ev->time, (int)ev->kind);
+			i = c->access++;
+			touch(e, w->accesses.path[i], w->accesses.time[i], (int)w->accesses.kind[i]);
 			break;
 		case 4:
 			eng_eval_touch(e, ei, nseg, best);

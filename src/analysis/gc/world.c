@@ -162,6 +162,13 @@ static void build_referrers(struct gc_world *w)
 	free(fill);
 }
 
+/* An event while loading, before the sort. */
+struct gc_event {
+	int64_t time;
+	uint32_t path;
+	uint32_t kind;
+};
+
 static int cmp_event(const void *a, const void *b)
 {
 	const struct gc_event *x = a, *y = b;
@@ -183,10 +190,35 @@ static void event_add(struct gc_event **v, size_t *n, size_t *alloc, int64_t t, 
 	(*n)++;
 }
 
+/* Sort v[0 .. n) into out (the kinds too when with_kind), freeing v. */
+static void events_finish(struct gc_event *v, size_t n, struct gc_events *out, int with_kind)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_event);
+	out->time = xmalloc((n ? n : 1) * sizeof(*out->time));
+	out->path = xmalloc((n ? n : 1) * sizeof(*out->path));
+	out->kind = with_kind ? xmalloc(n ? n : 1) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		out->time[i] = v[i].time;
+		out->path[i] = v[i].path;
+		if (with_kind)
+			out->kind[i] = (uint8_t)v[i].kind;
+	}
+	free(v);
+}
+
+static void events_release(struct gc_events *e)
+{
+	free(e->time);
+	free(e->path);
+	free(e->kind);
+}
+
 static int load_presence(struct gc_world *w, struct db *db)
 {
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_PRESENCE, SQL_ARGS(w->cache_id));
 	uint8_t *open = w->flags & GC_LOAD_HISTORY ? NULL : xcalloc(w->n ? w->n : 1, 1);
+	struct gc_event *pushes = NULL, *seens = NULL, *gones = NULL;
 	size_t ap = 0, as = 0, ag = 0;
 	int hist = w->flags & GC_LOAD_HISTORY, rc;
 
@@ -215,22 +247,25 @@ static int load_presence(struct gc_world *w, struct db *db)
 				w->push_time[id] = push;
 			}
 		} else {
-			event_add(&w->pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
-			event_add(&w->seens, &w->nseens, &as, seen, (uint32_t)id, 0);
+			event_add(&pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
+			event_add(&seens, &w->nseens, &as, seen, (uint32_t)id, 0);
 			if (gone)
-				event_add(&w->gones, &w->ngones, &ag, sqlite3_column_int64(st, 3),
+				event_add(&gones, &w->ngones, &ag, sqlite3_column_int64(st, 3),
 					  (uint32_t)id, 0);
 		}
 	}
 	free(open);
-	if (rc < 0)
+	if (rc < 0) {
+		free(pushes);
+		free(seens);
+		free(gones);
 		return -1;
-	if (w->npushes)
-		qsort(w->pushes, w->npushes, sizeof(*w->pushes), cmp_event);
-	if (w->nseens)
-		qsort(w->seens, w->nseens, sizeof(*w->seens), cmp_event);
-	if (w->ngones)
-		qsort(w->gones, w->ngones, sizeof(*w->gones), cmp_event);
+	}
+	if (hist) {
+		events_finish(pushes, w->npushes, &w->pushes, 0);
+		events_finish(seens, w->nseens, &w->seens, 0);
+		events_finish(gones, w->ngones, &w->gones, 0);
+	}
 	return 0;
 }
 
@@ -276,6 +311,7 @@ static int load_siblings(struct gc_world *w, struct db *db)
 static int load_access(struct gc_world *w, struct db *db)
 {
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_ACCESS, SQL_ARGS(w->cache_id));
+	struct gc_event *acc = NULL;
 	size_t aa = 0;
 	int rc;
 	/* With the history, no per-id access times: which paths were
@@ -309,18 +345,20 @@ static int load_access(struct gc_world *w, struct db *db)
 		}
 		if (w->flags & GC_LOAD_HISTORY) {
 			if (ni > 0)
-				event_add(&w->accesses, &w->naccesses, &aa, ni, (uint32_t)id,
+				event_add(&acc, &w->naccesses, &aa, ni, (uint32_t)id,
 					  GC_ACCESS_NARINFO);
 			if (nar > 0)
-				event_add(&w->accesses, &w->naccesses, &aa, nar, (uint32_t)id,
+				event_add(&acc, &w->naccesses, &aa, nar, (uint32_t)id,
 					  GC_ACCESS_NAR);
 		}
 	}
 	free(accessed);
-	if (rc < 0)
+	if (rc < 0) {
+		free(acc);
 		return -1;
-	if (w->naccesses)
-		qsort(w->accesses, w->naccesses, sizeof(*w->accesses), cmp_event);
+	}
+	if (w->flags & GC_LOAD_HISTORY)
+		events_finish(acc, w->naccesses, &w->accesses, 1);
 	return 0;
 }
 
@@ -573,10 +611,10 @@ void gc_world_release(struct gc_world *w)
 	free(w->attrs);
 	free(w->outputs);
 	gc_weights_release(&w->weights);
-	free(w->pushes);
-	free(w->gones);
-	free(w->seens);
-	free(w->accesses);
+	events_release(&w->pushes);
+	events_release(&w->gones);
+	events_release(&w->seens);
+	events_release(&w->accesses);
 	free(w->crawl_times);
 	rejected_series_release(&w->rejected);
 	memset(w, 0, sizeof(*w));
