@@ -274,6 +274,11 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 		if (e > 0)
 			fresh_after_first += fresh;
 	}
+	/* Each phase frees its per-id arrays before the next allocates. */
+	free(held);
+	held = NULL;
+	free(stack);
+	stack = NULL;
 
 	/*
 	 * What the cache really received over the same span: paths a first
@@ -358,7 +363,14 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 	for (size_t k = 0; k < m->ng; k++) {
 		(*out)[k].shared_bytes = m->g[k].shared;
 		fit_rate(&m->g[k]);
+		free(cls[k]);
+		cls[k] = NULL;
 	}
+	free(sighash);
+	sighash = NULL;
+	free(cnt);
+	cnt = NULL;
+	closure_release(&c);
 
 	/* Survival of the outputs: pushed to the crawl that found them gone. */
 	gone_at = xcalloc(n, sizeof(*gone_at));
@@ -886,6 +898,10 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 		goto out;
 	}
 	db_read_end(db);
+	/* The model holds what the replays need: the world goes before
+	 * they allocate theirs. */
+	gc_world_release(&w);
+	have_w = 0;
 	ng = sc->ngroups;
 	if (!ng) {
 		ret = 0;
