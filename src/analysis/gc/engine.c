@@ -26,7 +26,6 @@ void eng_release(struct eng *e)
 {
 	free(e->stored);
 	free(e->push);
-	free(e->acc);
 	free(e->prev);
 	free(e->next);
 	free(e->key);
@@ -77,9 +76,9 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->n = w->n;
 	e->out = out;
 	e->stored = xcalloc(n, 1);
-	e->push = xcalloc(n, sizeof(*e->push));
+	if (p == GC_NIKS3 || p == GC_PRIORITY || mode == MODE_SNAPSHOT)
+		e->push = xcalloc(n, sizeof(*e->push));
 	if (e->lru) {
-		e->acc = xcalloc(n, sizeof(*e->acc));
 		e->prev = xcalloc(n, sizeof(*e->prev));
 		e->next = xcalloc(n, sizeof(*e->next));
 		e->key = xcalloc(n, sizeof(*e->key));
@@ -112,23 +111,26 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 
 /* ---- the stored set and the LRU list ------------------------------------ */
 
-/* Move id to the tail of the LRU list when its key grew, or link it
- * (link: it was just stored). */
-static void lru_touch(struct eng *e, uint32_t id, int link)
+/* A push or a counted access of id at t: its key grows to t (pushes come
+ * in time order, so the key, the latest of both, only grows); move id to
+ * the tail of the LRU list when its key grew, or link it (link: it was
+ * just stored). */
+static void lru_touch(struct eng *e, uint32_t id, int64_t t, int link)
 {
-	int64_t k;
+	int grew;
 
 	if (!e->lru)
 		return;
-	k = lru_key(e, id);
+	grew = t > e->key[id];
+	if (grew)
+		e->key[id] = t;
 	if (e->linked[id]) {
-		if (k <= e->key[id])
+		if (!grew)
 			return;
 		lru_unlink(e, id);
 	} else if (!link) {
 		return;
 	}
-	e->key[id] = k;
 	lru_append(e, id);
 }
 
@@ -140,9 +142,7 @@ static void touch(struct eng *e, uint32_t id, int64_t t, int kind)
 {
 	if (!e->lru || (e->lru == LRU_NAR && kind == T_NARINFO))
 		return;
-	if (t > e->acc[id])
-		e->acc[id] = t;
-	lru_touch(e, id, 0);
+	lru_touch(e, id, t, 0);
 }
 
 static void root_restored(struct eng *e, uint32_t id);
@@ -152,8 +152,9 @@ static void store_one(struct eng *e, uint32_t id, int64_t t)
 	e->stored[id] = 1;
 	e->bytes += (uint64_t)gc_size(e->w, id);
 	e->npaths++;
-	e->push[id] = t;
-	lru_touch(e, id, 1);
+	if (e->push)
+		e->push[id] = t;
+	lru_touch(e, id, t, 1);
 	root_restored(e, id);
 }
 
@@ -455,8 +456,9 @@ void eng_advance(struct eng *e, struct cursor *c, int64_t t, struct step_rec *sr
 				store_one(e, path, w->pushes.time[i]);
 			} else {
 				/* A recorded re-upload: a new episode. */
-				e->push[path] = w->pushes.time[i];
-				lru_touch(e, path, 1);
+				if (e->push)
+					e->push[path] = w->pushes.time[i];
+				lru_touch(e, path, w->pushes.time[i], 1);
 			}
 			break;
 		case 3:

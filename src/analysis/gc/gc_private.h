@@ -82,14 +82,15 @@ struct eng {
 
 	uint8_t *stored;
 	uint64_t bytes, npaths;
-	int64_t *push;
-	int64_t *acc;            /* with an LRU list: last access the key
-	                            counts (LRU_ANY: any; LRU_NAR: NAR
-	                            downloads and evaluations); else NULL */
+	int64_t *push;           /* last push; only where a pass reads it
+	                            (niks3, priority, and gc_select), else
+	                            NULL */
 
 	/* LRU list (cachix: key = last push or access; attic: last push or
 	 * NAR access), sentinel 0; kept sorted by key because touches come in
-	 * time order.  Outside MODE_ANCHORED it holds the stored paths. */
+	 * time order.  Outside MODE_ANCHORED it holds the stored paths.  The
+	 * key is kept for every id, linked or not (no separate access
+	 * times). */
 	uint32_t *prev, *next;
 	int64_t *key;
 	uint8_t *linked;
@@ -182,13 +183,6 @@ static inline void lru_append(struct eng *e, uint32_t id)
 	e->next[tail] = id;
 	e->prev[0] = id;
 	e->linked[id] = 1;
-}
-
-static inline int64_t lru_key(const struct eng *e, uint32_t id)
-{
-	int64_t a = e->acc[id];
-
-	return a > e->push[id] ? a : e->push[id];
 }
 
 static inline void root_unlink(struct eng *e, uint32_t id)

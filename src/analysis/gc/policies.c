@@ -341,10 +341,12 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 		e.npaths++;
 		e.push[v] = w->push_time[v] <= now ? w->push_time[v] : now;
 		/* An access recorded after now is not known at now. */
-		if (e.lru == LRU_ANY)
-			e.acc[v] = w->access[v] <= now ? w->access[v] : 0;
-		else if (e.lru == LRU_NAR)
-			e.acc[v] = w->nar_access[v] <= now ? w->nar_access[v] : 0;
+		if (e.lru) {
+			int64_t a = e.lru == LRU_ANY ? w->access[v] : w->nar_access[v];
+			if (a > now)
+				a = 0;
+			e.key[v] = a > e.push[v] ? a : e.push[v];
+		}
 	}
 	out->bytes_before = e.bytes;
 	nvis = gc_first_eval_after(w, w->nevals, now);
@@ -363,7 +365,6 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 		for (uint32_t v = 1; v < w->n; v++) {
 			if (!e.stored[v])
 				continue;
-			e.key[v] = lru_key(&e, v);
 			e.tmp[n++] = v;
 		}
 		sort_key = e.key;
