@@ -242,11 +242,11 @@ static void root_restored(struct eng *e, uint32_t id)
 	}
 }
 
-static const uint64_t *sort_rkey;
+static const uint32_t *sort_rkey;
 
 static int cmp_rkey_desc(const void *a, const void *b)
 {
-	uint64_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
+	uint32_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
 
 	return x > y ? -1 : x < y;
 }

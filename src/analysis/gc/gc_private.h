@@ -104,7 +104,9 @@ struct eng {
 	uint32_t *rprev, *rnext;   /* priority: output paths, newest
 	                              evaluation first, then by value */
 	uint8_t *rlinked;          /* RL_* */
-	uint64_t *rkey, rclock;    /* list position: larger is nearer the front */
+	uint32_t *rkey, rclock;    /* list position: larger is nearer the front;
+	                              one tick per job seen, so below 2^32 (job
+	                              indices are 32-bit) */
 	uint32_t *rback;           /* pruned roots stored again, to merge back */
 	size_t nrback, arback;
 
