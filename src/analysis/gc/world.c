@@ -374,6 +374,9 @@ static int load_evals(struct gc_world *w, struct db *db)
 	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT, names = U64MAP_INIT;
 	struct u64map keys = U64MAP_INIT;
 	struct jobrun *runs = NULL;
+	uint32_t *first_name = NULL, *last_key = NULL;  /* per attr, per name */
+	uint32_t *job_eval = NULL;
+	size_t afirst_name = 0, alast_key = 0;
 	size_t ajobs = 0, anames = 0, akeys = 0, agroups = 0, aevals = 0, nruns = 0, aruns = 0;
 	int sorted = 1;
 	struct strbuf key = STRBUF_INIT;
@@ -431,7 +434,7 @@ static int load_evals(struct gc_world *w, struct db *db)
 		int alen = sqlite3_column_bytes(st, 1);
 		const char *o = (const char *)sqlite3_column_text(st, 2);
 		int olen = sqlite3_column_bytes(st, 2);
-		uint32_t *ei, *ni, *ki, ai, oi;
+		uint32_t *ei, *ni, *ki, ai, oi, name;
 		struct gc_job *j;
 		if (eid <= 0 || pid <= 0 || pid >= w->n || !a || !o)
 			continue;
@@ -447,23 +450,54 @@ static int load_evals(struct gc_world *w, struct db *db)
 		runs[nruns - 1].n++;
 		ai = intern(&attrs, a, (size_t)alen);
 		oi = intern(&outputs, o, (size_t)olen);
-		ni = u64map_get(&names, ((uint64_t)ai << 32 | oi) + 1);
-		if (*ni == U64MAP_NEW) {
-			GROW(w->names, anames, w->nnames + 1);
-			w->names[w->nnames].attr = ai;
-			w->names[w->nnames].output = oi;
-			*ni = (uint32_t)w->nnames++;
+		/* Evaluations repeat the one before: an attr's outputs were
+		 * named one after the other (first_name: its first), and the
+		 * key last seen with a name mostly holds the same path. */
+		if (ai >= afirst_name) {
+			size_t old = afirst_name;
+			GROW(first_name, afirst_name, (size_t)ai + 1);
+			for (size_t k = old; k < afirst_name; k++)
+				first_name[k] = NONE;
 		}
-		ki = u64map_get(&keys, ((uint64_t)*ni << 32 | (uint32_t)pid) + 1);
-		if (*ki == U64MAP_NEW) {
-			GROW(w->keys, akeys, w->nkeys + 1);
-			w->keys[w->nkeys].name = *ni;
-			w->keys[w->nkeys].path = (uint32_t)pid;
-			*ki = (uint32_t)w->nkeys++;
+		name = NONE;
+		for (uint32_t k = first_name[ai]; k != NONE && k < w->nnames && k - first_name[ai] < 8 &&
+						  w->names[k].attr == ai; k++)
+			if (w->names[k].output == oi) {
+				name = k;
+				break;
+			}
+		if (name == NONE) {
+			ni = u64map_get(&names, ((uint64_t)ai << 32 | oi) + 1);
+			if (*ni == U64MAP_NEW) {
+				GROW(w->names, anames, w->nnames + 1);
+				w->names[w->nnames].attr = ai;
+				w->names[w->nnames].output = oi;
+				*ni = (uint32_t)w->nnames++;
+			}
+			name = *ni;
+			if (first_name[ai] == NONE)
+				first_name[ai] = name;
+		}
+		if (name >= alast_key) {
+			size_t old = alast_key;
+			GROW(last_key, alast_key, (size_t)name + 1);
+			for (size_t k = old; k < alast_key; k++)
+				last_key[k] = NONE;
+		}
+		ki = &last_key[name];
+		if (*ki == NONE || w->keys[*ki].path != (uint32_t)pid) {
+			ki = u64map_get(&keys, ((uint64_t)name << 32 | (uint32_t)pid) + 1);
+			if (*ki == U64MAP_NEW) {
+				GROW(w->keys, akeys, w->nkeys + 1);
+				w->keys[w->nkeys].name = name;
+				w->keys[w->nkeys].path = (uint32_t)pid;
+				*ki = (uint32_t)w->nkeys++;
+			}
+			last_key[name] = *ki;
 		}
 		GROW(w->jobs, ajobs, w->njobs + 1);
 		j = &w->jobs[w->njobs++];
-		j->key = *ki;
+		j->key = last_key[name];
 		j->next = NONE;
 	}
 	if (rc < 0)
@@ -502,7 +536,11 @@ static int load_evals(struct gc_world *w, struct db *db)
 
 	/* next: the next evaluation of the same group that has the attr.
 	 * last maps (group, attr) to the first job of the attr in the newest
-	 * evaluation seen so far. */
+	 * evaluation seen so far (job_eval: each job's, while loading). */
+	job_eval = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*job_eval));
+	for (size_t e = 0; e < w->nevals; e++)
+		for (uint32_t k = 0; k < w->evals[e].njobs; k++)
+			job_eval[w->evals[e].job0 + k] = (uint32_t)e;
 	for (size_t e = 0; e < w->nevals; e++) {
 		const struct gc_eval *ev = &w->evals[e];
 		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
@@ -513,7 +551,7 @@ static int load_evals(struct gc_world *w, struct db *db)
 				run++;
 			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
 			if (*prev != NONE) {
-				const struct gc_eval *pe = &w->evals[gc_job_eval(w, *prev)];
+				const struct gc_eval *pe = &w->evals[job_eval[*prev]];
 				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
 							   gc_job_name(w, (uint32_t)k)->attr == attr; k++)
 					w->jobs[k].next = (uint32_t)e;
@@ -536,6 +574,9 @@ out:
 	u64map_release(&names);
 	u64map_release(&keys);
 	free(runs);
+	free(first_name);
+	free(last_key);
+	free(job_eval);
 	strbuf_release(&key);
 	return ret;
 }
@@ -652,16 +693,18 @@ uint32_t gc_job_eval(const struct gc_world *w, uint32_t j)
 	return (uint32_t)lo;
 }
 
-/* What the orders compare, computed once per job sorted. */
+/* What the orders compare, computed once per job sorted; the sort moves
+ * 4-byte positions into sort_v (the qsort context). */
 struct sortjob {
 	double value;
 	uint32_t eval, job;
 };
+static const struct sortjob *sort_v;
 
 /* By value, ascending (ties: later job first). */
 static int cmp_job_value_asc(const void *a, const void *b)
 {
-	const struct sortjob *x = a, *y = b;
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
 	if (x->value != y->value)
 		return x->value < y->value ? -1 : 1;
@@ -671,7 +714,7 @@ static int cmp_job_value_asc(const void *a, const void *b)
 /* Roots in priority order: value first, then the newer evaluation. */
 static int cmp_job_value_desc(const void *a, const void *b)
 {
-	const struct sortjob *x = a, *y = b;
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
 	if (x->value != y->value)
 		return x->value > y->value ? -1 : 1;
@@ -683,7 +726,7 @@ static int cmp_job_value_desc(const void *a, const void *b)
 /* Newest evaluation first. */
 static int cmp_job_newest(const void *a, const void *b)
 {
-	const struct sortjob *x = a, *y = b;
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
 	if (x->eval != y->eval)
 		return x->eval > y->eval ? -1 : 1;
@@ -701,6 +744,8 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
 
 	if (n < 2)
 		return;
+	if (n > UINT32_MAX)
+		BUG("gc_sort_jobs: %zu jobs", n);
 	v = xmalloc(n * sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		/* Lists are mostly runs of one evaluation's jobs. */
@@ -714,8 +759,12 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
 		v[i].job = j;
 		v[i].value = order == GC_JOBS_NEWEST ? 0 : gc_job_value_in(w, j, ev);
 	}
-	qsort(v, n, sizeof(*v), cmp[order]);
+	/* jobs[] becomes the positions, then the sorted jobs */
 	for (size_t i = 0; i < n; i++)
-		jobs[i] = v[i].job;
+		jobs[i] = (uint32_t)i;
+	sort_v = v;
+	qsort(jobs, n, sizeof(*jobs), cmp[order]);
+	for (size_t i = 0; i < n; i++)
+		jobs[i] = v[jobs[i]].job;
 	free(v);
 }
