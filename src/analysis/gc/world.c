@@ -362,6 +362,12 @@ static int load_access(struct gc_world *w, struct db *db)
 	return 0;
 }
 
+/* The first job of an attr in the newest evaluation of a group that had
+ * it, and that evaluation. */
+struct lastrun {
+	uint32_t job, eval;
+};
+
 /* A run of jobs of one evaluation in the SQL order (by evaluation id). */
 struct jobrun {
 	uint32_t eval;         /* index into w->evals */
@@ -375,7 +381,8 @@ static int load_evals(struct gc_world *w, struct db *db)
 	struct u64map keys = U64MAP_INIT;
 	struct jobrun *runs = NULL;
 	uint32_t *first_name = NULL, *last_key = NULL;  /* per attr, per name */
-	uint32_t *job_eval = NULL;
+	struct lastrun *slot = NULL;  /* per (group, attr) met */
+	size_t nslot = 0, aslot = 0;
 	size_t afirst_name = 0, alast_key = 0;
 	size_t ajobs = 0, anames = 0, akeys = 0, agroups = 0, aevals = 0, nruns = 0, aruns = 0;
 	int sorted = 1;
@@ -536,27 +543,31 @@ static int load_evals(struct gc_world *w, struct db *db)
 
 	/* next: the next evaluation of the same group that has the attr.
 	 * last maps (group, attr) to the first job of the attr in the newest
-	 * evaluation seen so far (job_eval: each job's, while loading). */
-	job_eval = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*job_eval));
-	for (size_t e = 0; e < w->nevals; e++)
-		for (uint32_t k = 0; k < w->evals[e].njobs; k++)
-			job_eval[w->evals[e].job0 + k] = (uint32_t)e;
+	 * evaluation seen so far and that evaluation (through a slot). */
 	for (size_t e = 0; e < w->nevals; e++) {
 		const struct gc_eval *ev = &w->evals[e];
 		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
 		while (j < end) {
 			uint32_t attr = gc_job_name(w, (uint32_t)j)->attr, *prev;
+			struct lastrun *sl;
 			size_t run = j;
 			while (run < end && gc_job_name(w, (uint32_t)run)->attr == attr)
 				run++;
 			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
-			if (*prev != NONE) {
-				const struct gc_eval *pe = &w->evals[job_eval[*prev]];
-				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
-							   gc_job_name(w, (uint32_t)k)->attr == attr; k++)
+			if (*prev == U64MAP_NEW) {
+				GROW(slot, aslot, nslot + 1);
+				slot[nslot].job = NONE;
+				*prev = (uint32_t)nslot++;
+			}
+			sl = &slot[*prev];
+			if (sl->job != NONE) {
+				const struct gc_eval *pe = &w->evals[sl->eval];
+				for (size_t k = sl->job; k < (size_t)pe->job0 + pe->njobs &&
+							    gc_job_name(w, (uint32_t)k)->attr == attr; k++)
 					w->jobs[k].next = (uint32_t)e;
 			}
-			*prev = (uint32_t)j;
+			sl->job = (uint32_t)j;
+			sl->eval = (uint32_t)e;
 			j = run;
 		}
 	}
@@ -576,7 +587,7 @@ out:
 	free(runs);
 	free(first_name);
 	free(last_key);
-	free(job_eval);
+	free(slot);
 	strbuf_release(&key);
 	return ret;
 }
