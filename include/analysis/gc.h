@@ -144,30 +144,47 @@ struct gc_eval {
 	uint32_t job0, njobs;  /* its jobs: w->jobs[job0 .. job0 + njobs) */
 };
 
-/* A job with an output path (failed attrs and unknown paths are left
- * out).  Jobs are grouped by evaluation, evaluations sorted by time. */
-struct gc_job {
-	uint32_t eval;         /* index into w->evals */
+/* The name of a job: an attr and one of its outputs (interned, so the
+ * jobs of many evaluations share it). */
+struct gc_name {
 	uint32_t attr;         /* index into w->attrs */
 	uint32_t output;       /* index into w->outputs */
+};
+
+/* What a job is, as the evaluations of many days repeat it: a name and
+ * its output path (interned: most evaluations repeat the jobs of the one
+ * before). */
+struct gc_jobkey {
+	uint32_t name;         /* index into w->names */
 	uint32_t path;         /* the output path id */
-	int64_t superseded_at; /* time of the next evaluation of the same group
-	                          with this attr; INT64_MAX when none */
-	double value;          /* group weight x weight(attr) */
+};
+
+/* A job with an output path (failed attrs and unknown paths are left
+ * out).  Jobs are grouped by evaluation, evaluations sorted by time, so
+ * a job's evaluation is the one whose [job0, job0 + njobs) holds its
+ * index (gc_job_eval()).  8 bytes: the rest is derived (gc_job_*()). */
+struct gc_job {
+	uint32_t key;          /* index into w->keys */
+	uint32_t next;         /* the next evaluation of the same group with
+	                          this attr (index into w->evals), or
+	                          UINT32_MAX when none */
 };
 
 /* Things that happened to one path at one time (gc_world_load with
- * GC_LOAD_HISTORY), each array sorted by time. */
-struct gc_event {
-	int64_t time;
-	uint32_t path;
-	uint32_t kind;         /* accesses: GC_ACCESS_*; otherwise 0 */
+ * GC_LOAD_HISTORY), sorted by time (then kind, then path): event i is
+ * time[i], path[i] (12 bytes, not a padded struct of 16). */
+struct gc_events {
+	int64_t *time;
+	uint32_t *path;
+	uint8_t *kind;         /* accesses: GC_ACCESS_*; NULL for the others */
 };
 #define GC_ACCESS_NARINFO 1
 #define GC_ACCESS_NAR 2
 
 #define GC_LOAD_HISTORY 1  /* also load pushes, recorded evictions, crawls
-                              and every access (for gc_simulate) */
+                              and every access (for gc_simulate), but not
+                              the per-id push_time, access and nar_access
+                              (gc_select needs a world without it) */
 
 struct gc_world {
 	int64_t cache_id;
@@ -176,6 +193,7 @@ struct gc_world {
 	uint32_t n;            /* g.n: path ids are < n */
 	uint32_t *roff, *radj; /* referrers in CSR form: radj[roff[id] ..
 	                          roff[id + 1]) reference id */
+	/* Without GC_LOAD_HISTORY only (NULL with it: its events hold them): */
 	int64_t *push_time;    /* per id: push time of the current presence
 	                          episode (of the last one when gone), falling
 	                          back to first_seen; 0 when never present */
@@ -192,18 +210,23 @@ struct gc_world {
 	size_t nevals;
 	struct gc_job *jobs;
 	size_t njobs;
-	char **attrs, **outputs;   /* interned names */
+	struct gc_jobkey *keys;    /* the jobs' (name, path) pairs */
+	size_t nkeys;
+	struct gc_name *names;     /* the keys' (attr, output) pairs */
+	size_t nnames;
+	char **attrs, **outputs;   /* interned strings (one block each) */
 	size_t nattrs, noutputs;
+	double *attr_weight;       /* per attr: weight(attr) */
 	struct gc_weights weights;
 
 	/* With GC_LOAD_HISTORY: */
-	struct gc_event *pushes;   /* the start of every presence episode */
+	struct gc_events pushes;   /* the start of every presence episode */
 	size_t npushes;
-	struct gc_event *gones;    /* recorded evictions: gone_at of episodes */
+	struct gc_events gones;    /* recorded evictions: gone_at of episodes */
 	size_t ngones;
-	struct gc_event *accesses; /* every recorded access (per day, the last) */
+	struct gc_events accesses; /* every recorded access (per day, the last) */
 	size_t naccesses;
-	struct gc_event *seens;    /* first_seen of every presence episode */
+	struct gc_events seens;    /* first_seen of every presence episode */
 	size_t nseens;
 	int64_t *crawl_times;      /* complete crawls of the cache, ascending */
 	size_t ncrawls;
@@ -220,6 +243,49 @@ struct gc_world {
 int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 		  const struct gc_weights *weights, unsigned flags);
 void gc_world_release(struct gc_world *w);
+
+/* The evaluation of job j (index into w->evals): a binary search. */
+uint32_t gc_job_eval(const struct gc_world *w, uint32_t j);
+
+static inline uint32_t gc_job_path(const struct gc_world *w, uint32_t j)
+{
+	return w->keys[w->jobs[j].key].path;
+}
+
+static inline const struct gc_name *gc_job_name(const struct gc_world *w, uint32_t j)
+{
+	return &w->names[w->keys[w->jobs[j].key].name];
+}
+
+/* Job j's value, j of evaluation ev: its group's weight x weight(attr). */
+static inline double gc_job_value_in(const struct gc_world *w, uint32_t j, uint32_t ev)
+{
+	return w->groups[w->evals[ev].group].weight * w->attr_weight[gc_job_name(w, j)->attr];
+}
+
+static inline double gc_job_value(const struct gc_world *w, uint32_t j)
+{
+	return gc_job_value_in(w, j, gc_job_eval(w, j));
+}
+
+/* The time of the next evaluation of job j's group with its attr;
+ * INT64_MAX when none. */
+static inline int64_t gc_job_superseded_at(const struct gc_world *w, uint32_t j)
+{
+	uint32_t nx = w->jobs[j].next;
+
+	return nx == UINT32_MAX ? INT64_MAX : w->evals[nx].time;
+}
+
+static inline const char *gc_job_attr(const struct gc_world *w, uint32_t j)
+{
+	return w->attrs[gc_job_name(w, j)->attr];
+}
+
+static inline const char *gc_job_output(const struct gc_world *w, uint32_t j)
+{
+	return w->outputs[gc_job_name(w, j)->output];
+}
 
 /* Stored size of a path: FileSize, NarSize where it had none; 0 for a
  * path without a narinfo. */

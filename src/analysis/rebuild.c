@@ -335,8 +335,8 @@ static int caused_breaks(struct replay *rp, int64_t now, double *max_value)
 	}
 	for (size_t i = 0; i < b.njobs; i++) {
 		uint32_t j = b.jobs[i];
-		if (!rp->broken0[j] && rp->w.jobs[j].value > *max_value)
-			*max_value = rp->w.jobs[j].value;
+		if (!rp->broken0[j] && gc_job_value(&rp->w, j) > *max_value)
+			*max_value = gc_job_value(&rp->w, j);
 	}
 	gc_breaks_release(&b);
 	return 0;

@@ -273,7 +273,7 @@ int report_policies(struct report *r, struct db *db, const struct report_opts *o
 	ret = 0;
 	if (!w.npushes || r->ncrawls < 2)
 		goto out;
-	from = o->from != INT64_MIN ? o->from : w.pushes[0].time;
+	from = o->from != INT64_MIN ? o->from : w.pushes.time[0];
 	if (from >= to)
 		goto out;
 	for (int p = 0; p < GC_NPOLICIES; p++) {

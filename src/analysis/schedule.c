@@ -179,7 +179,7 @@ static void eval_roots(const struct gc_world *w, size_t e, uint32_t **roots, siz
 	*n = 0;
 	for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 		GROW(*roots, *alloc, *n + 1);
-		(*roots)[(*n)++] = w->jobs[j].path;
+		(*roots)[(*n)++] = gc_job_path(w, j);
 	}
 }
 
@@ -274,6 +274,11 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 		if (e > 0)
 			fresh_after_first += fresh;
 	}
+	/* Each phase frees its per-id arrays before the next allocates. */
+	free(held);
+	held = NULL;
+	free(stack);
+	stack = NULL;
 
 	/*
 	 * What the cache really received over the same span: paths a first
@@ -358,7 +363,14 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 	for (size_t k = 0; k < m->ng; k++) {
 		(*out)[k].shared_bytes = m->g[k].shared;
 		fit_rate(&m->g[k]);
+		free(cls[k]);
+		cls[k] = NULL;
 	}
+	free(sighash);
+	sighash = NULL;
+	free(cnt);
+	cnt = NULL;
+	closure_release(&c);
 
 	/* Survival of the outputs: pushed to the crawl that found them gone. */
 	gone_at = xcalloc(n, sizeof(*gone_at));
@@ -386,7 +398,7 @@ static int measure(struct gc_world *w, struct db *db, int64_t until, struct sche
 			if (map[ev->group] != k)
 				continue;
 			for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-				uint32_t p = w->jobs[j].path;
+				uint32_t p = gc_job_path(w, j);
 				if (stamp[p] == k + 1)
 					continue;
 				stamp[p] = (uint32_t)k + 1;
@@ -886,6 +898,10 @@ int schedule_run(struct schedule *sc, struct db *db, const struct sched_opts *o)
 		goto out;
 	}
 	db_read_end(db);
+	/* The model holds what the replays need: the world goes before
+	 * they allocate theirs. */
+	gc_world_release(&w);
+	have_w = 0;
 	ng = sc->ngroups;
 	if (!ng) {
 		ret = 0;
@@ -1064,7 +1080,7 @@ static double recorded_share(struct gc_world *w, uint32_t gi, int64_t t, unsigne
 		found++;
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 			int ok = 1;
-			uint32_t root = w->jobs[j].path;
+			uint32_t root = gc_job_path(w, j);
 			/* never pushed (failed, or not built): the model's
 			 * jobs all build, so such jobs are left out */
 			if (!(w->g.flags[root] & GRAPH_NARINFO))

@@ -396,13 +396,13 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 			json_object_set_new(jp, "due", json_boolean(i < due));
 			json_object_set_new(jp, "breaksCount", json_integer(br.count[i]));
 			for (size_t k = br.off[i]; k < br.off[i + 1]; k++) {
-				const struct gc_job *j = &w->jobs[br.jobs[k]];
-				const struct gc_eval *ev = &w->evals[j->eval];
+				uint32_t j = br.jobs[k];
+				const struct gc_eval *ev = &w->evals[gc_job_eval(w, j)];
 				const struct gc_group *g = &w->groups[ev->group];
 				json_array_append_new(jb, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
 					"evaluation", (json_int_t)ev->id, "branch", g->branch,
 					"capabilities", g->capabilities, "system", g->system,
-					"attr", w->attrs[j->attr], "output", w->outputs[j->output]));
+					"attr", gc_job_attr(w, j), "output", gc_job_output(w, j)));
 			}
 			json_object_set_new(jp, "breaks", jb);
 			json_array_append_new(paths, jp);
@@ -413,11 +413,11 @@ static int show_next(struct cmd_ctx *ctx, struct gc_world *w, const char *cache_
 		printf("%-4zu %-15s %10s %6u  %s\n", i + 1, gc_reason_name(x->reason),
 		       format_size((uint64_t)x->bytes, a, sizeof(a)), br.count[i], sb.buf);
 		for (size_t k = br.off[i]; k < br.off[i + 1] && k < br.off[i] + 3; k++) {
-			const struct gc_job *j = &w->jobs[br.jobs[k]];
-			const struct gc_eval *ev = &w->evals[j->eval];
+			uint32_t j = br.jobs[k];
+			const struct gc_eval *ev = &w->evals[gc_job_eval(w, j)];
 			const struct gc_group *g = &w->groups[ev->group];
-			printf("       breaks %s.%s (%s [%s], evaluation %lld)\n", w->attrs[j->attr],
-			       w->outputs[j->output], g->branch, g->capabilities, (long long)ev->id);
+			printf("       breaks %s.%s (%s [%s], evaluation %lld)\n", gc_job_attr(w, j),
+			       gc_job_output(w, j), g->branch, g->capabilities, (long long)ev->id);
 		}
 		if (br.count[i] > 3)
 			printf("       ... and %u more\n", br.count[i] - 3);
@@ -449,15 +449,15 @@ static void history_span(const struct gc_world *w, int64_t *lo, int64_t *hi)
 	*lo = INT64_MAX;
 	*hi = INT64_MIN;
 	if (w->npushes) {
-		*lo = w->pushes[0].time;
-		*hi = w->pushes[w->npushes - 1].time;
+		*lo = w->pushes.time[0];
+		*hi = w->pushes.time[w->npushes - 1];
 	}
 	if (w->ncrawls && w->crawl_times[w->ncrawls - 1] > *hi)
 		*hi = w->crawl_times[w->ncrawls - 1];
 	if (w->nevals && w->evals[w->nevals - 1].time > *hi)
 		*hi = w->evals[w->nevals - 1].time;
-	if (w->naccesses && w->accesses[w->naccesses - 1].time > *hi)
-		*hi = w->accesses[w->naccesses - 1].time;
+	if (w->naccesses && w->accesses.time[w->naccesses - 1] > *hi)
+		*hi = w->accesses.time[w->naccesses - 1];
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)

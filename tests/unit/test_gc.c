@@ -228,23 +228,40 @@ TEST(world_loads)
 	/* Sorted by time: E1, E3, E2. */
 	CHECK_INT(w.evals[1].id, 3);
 	/* E1's jobs (blender, torch) are superseded by E2 at day 3. */
-	CHECK_INT(w.jobs[0].superseded_at, T0 + 3 * D);
-	CHECK_INT(w.jobs[1].superseded_at, T0 + 3 * D);
-	CHECK(w.jobs[2].superseded_at == INT64_MAX);
+	CHECK_INT(gc_job_superseded_at(&w, 0), T0 + 3 * D);
+	CHECK_INT(gc_job_superseded_at(&w, 1), T0 + 3 * D);
+	CHECK(gc_job_superseded_at(&w, 2) == INT64_MAX);
 	/* master 2 x caps 1 x attr 1; nixos-24.05 matches nixos-* (3). */
-	CHECK(w.jobs[0].value == 2.0);
-	CHECK(w.jobs[2].value == 3.0);
+	CHECK(gc_job_value(&w, 0) == 2.0);
+	CHECK(gc_job_value(&w, 2) == 3.0);
+	/* Every job lies in its evaluation's range (E3 and E2 came in id
+	 * order, not time order: their runs were reordered). */
+	for (uint32_t j = 0; j < w.njobs; j++) {
+		const struct gc_eval *ev = &w.evals[gc_job_eval(&w, j)];
+		CHECK(ev->job0 <= j && j < ev->job0 + ev->njobs);
+	}
+	CHECK_INT(w.accessed_paths, 2);
+	CHECK_INT(w.ncrawls, 3);
+	CHECK_INT(w.npushes, 7);
+	CHECK_INT(w.ngones, 3);
+	for (size_t i = 1; i < w.npushes; i++)
+		CHECK(w.pushes.time[i - 1] <= w.pushes.time[i]);
+	CHECK_INT(w.naccesses, 2);
+	CHECK(w.accesses.kind != NULL && w.pushes.kind == NULL);
+	/* The history's world keeps no per-id times: its events hold them. */
+	CHECK(w.push_time == NULL && w.access == NULL && w.nar_access == NULL);
+	CHECK_INT(gc_size(&w, 4), 20);
+	/* radj: glibc's referrers 2, 3, 4, 5, 7 */
+	CHECK_INT(w.roff[2] - w.roff[1], 5);
+	gc_world_release(&w);
+
+	CHECK(gc_world_load(&w, world_db(), 1, NULL, 0) == 0);
 	CHECK_INT(w.push_time[7], T0 + 2 * D);
 	CHECK_INT(w.access[3], T0 + 2 * D);
 	CHECK_INT(w.nar_access[6], 0);
 	CHECK_INT(w.access[6], T0 + 3 * D + D / 2);
 	CHECK_INT(w.accessed_paths, 2);
-	CHECK_INT(w.ncrawls, 3);
-	CHECK_INT(w.npushes, 7);
-	CHECK_INT(w.ngones, 3);
-	CHECK_INT(gc_size(&w, 4), 20);
-	/* radj: glibc's referrers 2, 3, 4, 5, 7 */
-	CHECK_INT(w.roff[2] - w.roff[1], 5);
+	CHECK_INT(w.npushes, 0);
 	gc_world_release(&w);
 }
 
@@ -364,13 +381,13 @@ TEST(breaks)
 	CHECK_INT(b.count[1], 0);
 	CHECK_INT(b.count[2], 1);
 	CHECK_INT(b.off[3] - b.off[2], 1);
-	CHECK_STR(w.attrs[w.jobs[b.jobs[b.off[2]]].attr], "python3Packages.torch");
-	CHECK_INT(w.evals[w.jobs[b.jobs[b.off[2]]].eval].id, 2);
+	CHECK_STR(gc_job_attr(&w, b.jobs[b.off[2]]), "python3Packages.torch");
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[b.off[2]])].id, 2);
 	gc_breaks_release(&b);
 	/* Every evaluation: torch-a breaks E1's torch too. */
 	CHECK(gc_breaks(&w, stored, &v, pa.now, 0, 0, &b) == 0);
 	CHECK_INT(b.count[1], 1);
-	CHECK_INT(w.evals[w.jobs[b.jobs[b.off[1]]].eval].id, 1);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[b.off[1]])].id, 1);
 	gc_breaks_release(&b);
 	/* glibc would break all five jobs, newest evaluation first; capped
 	 * at 2 kept. */
@@ -378,8 +395,8 @@ TEST(breaks)
 	CHECK(gc_breaks(&w, stored, &v, pa.now, 0, 2, &b) == 0);
 	CHECK_INT(b.count[0], 5);
 	CHECK_INT(b.off[1] - b.off[0], 2);
-	CHECK_INT(w.evals[w.jobs[b.jobs[0]].eval].id, 2);
-	CHECK_INT(w.evals[w.jobs[b.jobs[1]].eval].id, 2);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[0])].id, 2);
+	CHECK_INT(w.evals[gc_job_eval(&w, b.jobs[1])].id, 2);
 	gc_breaks_release(&b);
 	/* Not whole before: no job breaks.  With gcc-lib gone, torch-b's
 	 * closure is already cut. */
@@ -698,7 +715,9 @@ TEST(random_properties)
 	if (db_open(&rdb, path, 0))
 		return;
 	CHECK(random_world(&rdb, 300) == 0);
-	CHECK(gc_world_load(&w, &rdb, 1, NULL, GC_LOAD_HISTORY) == 0);
+	/* gc_select on a snapshot world (per-id times), gc_simulate on one
+	 * with the history (events). */
+	CHECK(gc_world_load(&w, &rdb, 1, NULL, 0) == 0);
 	for (int round = 0; round < 20; round++) {
 		uint8_t *stored = xcalloc(w.n, 1);
 		uint64_t total = 0;
@@ -723,6 +742,8 @@ TEST(random_properties)
 		}
 		free(stored);
 	}
+	gc_world_release(&w);
+	CHECK(gc_world_load(&w, &rdb, 1, NULL, GC_LOAD_HISTORY) == 0);
 	for (int p = 0; p < GC_NPOLICIES; p++) {
 		struct gc_sim_opts o;
 		struct gc_sim_result res;

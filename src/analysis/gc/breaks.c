@@ -80,9 +80,9 @@ static void keep_newest(const struct gc_world *w, struct gc_breaks *out, uint32_
 		return;
 	}
 	for (size_t i = 1; i < cap; i++)
-		if (w->jobs[v[i]].eval < w->jobs[v[old]].eval)
+		if (gc_job_eval(w, v[i]) < gc_job_eval(w, v[old]))
 			old = i;
-	if (cap && w->jobs[j].eval > w->jobs[v[old]].eval)
+	if (cap && gc_job_eval(w, j) > gc_job_eval(w, v[old]))
 		v[old] = j;
 }
 
@@ -118,9 +118,8 @@ int gc_breaks(struct gc_world *w, const uint8_t *stored, const struct gc_victims
 	for (size_t k = nvis; k-- > 0;) {
 		const struct gc_eval *ev = &w->evals[k];
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			const struct gc_job *jb = &w->jobs[j];
-			uint32_t r = jb->path;
-			if (current_only && jb->superseded_at <= now)
+			uint32_t r = gc_job_path(w, j);
+			if (current_only && gc_job_superseded_at(w, j) <= now)
 				continue;
 			if (first[r] == NONE) {
 				/* Whether r's closure holds a victim: depth-first,

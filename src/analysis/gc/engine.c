@@ -26,8 +26,6 @@ void eng_release(struct eng *e)
 {
 	free(e->stored);
 	free(e->push);
-	free(e->acc);
-	free(e->nacc);
 	free(e->prev);
 	free(e->next);
 	free(e->key);
@@ -53,7 +51,6 @@ void eng_release(struct eng *e)
 	free(e->seg);
 	free(e->jtmp);
 	free(e->cand);
-	free(e->evstep);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -79,9 +76,8 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->n = w->n;
 	e->out = out;
 	e->stored = xcalloc(n, 1);
-	e->push = xcalloc(n, sizeof(*e->push));
-	e->acc = xcalloc(n, sizeof(*e->acc));
-	e->nacc = xcalloc(n, sizeof(*e->nacc));
+	if (p == GC_NIKS3 || p == GC_PRIORITY || mode == MODE_SNAPSHOT)
+		e->push = xcalloc(n, sizeof(*e->push));
 	if (e->lru) {
 		e->prev = xcalloc(n, sizeof(*e->prev));
 		e->next = xcalloc(n, sizeof(*e->next));
@@ -107,7 +103,6 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->cand = xcalloc(n, 1);
 	e->wstate = xcalloc(n, 1);
 	e->wstamp = xcalloc(n, sizeof(*e->wstamp));
-	e->evstep = xcalloc(n, sizeof(*e->evstep));
 	if (out) {
 		out->n = 0;
 		out->bytes = out->bytes_before = 0;
@@ -116,35 +111,38 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 
 /* ---- the stored set and the LRU list ------------------------------------ */
 
-/* Move id to the tail of the LRU list when its key grew, or link it
- * (link: it was just stored). */
-static void lru_touch(struct eng *e, uint32_t id, int link)
+/* A push or a counted access of id at t: its key grows to t (pushes come
+ * in time order, so the key, the latest of both, only grows); move id to
+ * the tail of the LRU list when its key grew, or link it (link: it was
+ * just stored). */
+static void lru_touch(struct eng *e, uint32_t id, int64_t t, int link)
 {
-	int64_t k;
+	int grew;
 
 	if (!e->lru)
 		return;
-	k = lru_key(e, id);
+	grew = t > e->key[id];
+	if (grew)
+		e->key[id] = t;
 	if (e->linked[id]) {
-		if (k <= e->key[id])
+		if (!grew)
 			return;
 		lru_unlink(e, id);
 	} else if (!link) {
 		return;
 	}
-	e->key[id] = k;
 	lru_append(e, id);
 }
 
 enum { T_NARINFO = GC_ACCESS_NARINFO, T_NAR = GC_ACCESS_NAR, T_EVAL };
 
+/* Only the accesses the LRU key counts are kept: any kind for cachix,
+ * NAR downloads (and evaluations) for attic; none without an LRU list. */
 static void touch(struct eng *e, uint32_t id, int64_t t, int kind)
 {
-	if (t > e->acc[id])
-		e->acc[id] = t;
-	if (kind != T_NARINFO && t > e->nacc[id])
-		e->nacc[id] = t;
-	lru_touch(e, id, 0);
+	if (!e->lru || (e->lru == LRU_NAR && kind == T_NARINFO))
+		return;
+	lru_touch(e, id, t, 0);
 }
 
 static void root_restored(struct eng *e, uint32_t id);
@@ -154,8 +152,9 @@ static void store_one(struct eng *e, uint32_t id, int64_t t)
 	e->stored[id] = 1;
 	e->bytes += (uint64_t)gc_size(e->w, id);
 	e->npaths++;
-	e->push[id] = t;
-	lru_touch(e, id, 1);
+	if (e->push)
+		e->push[id] = t;
+	lru_touch(e, id, t, 1);
 	root_restored(e, id);
 }
 
@@ -201,7 +200,6 @@ void eng_victim(struct eng *e, uint32_t id, int reason)
 {
 	struct gc_victims *o = e->out;
 
-	e->evstep[id] = e->stepno;
 	if (o) {
 		struct gc_victim *v;
 		GROW(o->v, o->alloc, o->n + 1);
@@ -244,11 +242,11 @@ static void root_restored(struct eng *e, uint32_t id)
 	}
 }
 
-static const uint64_t *sort_rkey;
+static const uint32_t *sort_rkey;
 
 static int cmp_rkey_desc(const void *a, const void *b)
 {
-	uint64_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
+	uint32_t x = sort_rkey[*(const uint32_t *)a], y = sort_rkey[*(const uint32_t *)b];
 
 	return x > y ? -1 : x < y;
 }
@@ -284,7 +282,7 @@ static void mark_reached(struct eng *e, size_t ei)
 	size_t sp = 0;
 
 	for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-		uint32_t r = e->w->jobs[j].path;
+		uint32_t r = gc_job_path(e->w, j);
 		if (e->reached[r])
 			continue;
 		e->reached[r] = 1;
@@ -321,7 +319,7 @@ void eng_eval_seen(struct eng *e, size_t ei)
 	}
 	gc_sort_jobs(w, e->jtmp, ev->njobs, GC_JOBS_VALUE_ASC);
 	for (uint32_t j = 0; j < ev->njobs; j++)
-		root_front(e, w->jobs[e->jtmp[j]].path);
+		root_front(e, gc_job_path(w, e->jtmp[j]));
 }
 
 /* Drop jobs superseded at now from the current list. */
@@ -330,7 +328,7 @@ void eng_cur_filter(struct eng *e, int64_t now)
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->ncur; i++)
-		if (e->w->jobs[e->cur[i]].superseded_at > now)
+		if (gc_job_superseded_at(e->w, e->cur[i]) > now)
 			e->cur[k++] = e->cur[i];
 	e->ncur = k;
 }
@@ -351,7 +349,7 @@ void eng_eval_touch_collect(struct eng *e, size_t a, size_t b)
 	for (size_t k = b; k-- > a;) {
 		const struct gc_eval *ev = &w->evals[k];
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			uint32_t r = w->jobs[j].path;
+			uint32_t r = gc_job_path(w, j);
 			if (e->stamp[r] == ep)
 				continue;
 			e->stamp[r] = ep;
@@ -410,58 +408,62 @@ void eng_advance(struct eng *e, struct cursor *c, int64_t t, struct step_rec *sr
 	for (;;) {
 		int64_t best = INT64_MAX;
 		int which = -1;
-		const struct gc_event *ev;
+		size_t i;
+		uint32_t path;
 		/* Eval touches, oldest evaluation first: evaluation a + i's
 		 * part of tmp is [seg[i + 1] (0 for the newest), seg[i]). */
 		size_t ei = si;
 
-		if (c->gone < w->ngones && w->gones[c->gone].time <= t && w->gones[c->gone].time < best)
-			best = w->gones[c->gone].time, which = 0;
-		if (c->seen < w->nseens && w->seens[c->seen].time <= t && w->seens[c->seen].time < best)
-			best = w->seens[c->seen].time, which = 1;
-		if (c->push < w->npushes && w->pushes[c->push].time <= t && w->pushes[c->push].time < best)
-			best = w->pushes[c->push].time, which = 2;
-		if (c->access < w->naccesses && w->accesses[c->access].time <= t &&
-		    w->accesses[c->access].time < best)
-			best = w->accesses[c->access].time, which = 3;
+		if (c->gone < w->ngones && w->gones.time[c->gone] <= t && w->gones.time[c->gone] < best)
+			best = w->gones.time[c->gone], which = 0;
+		if (c->seen < w->nseens && w->seens.time[c->seen] <= t && w->seens.time[c->seen] < best)
+			best = w->seens.time[c->seen], which = 1;
+		if (c->push < w->npushes && w->pushes.time[c->push] <= t &&
+		    w->pushes.time[c->push] < best)
+			best = w->pushes.time[c->push], which = 2;
+		if (c->access < w->naccesses && w->accesses.time[c->access] <= t &&
+		    w->accesses.time[c->access] < best)
+			best = w->accesses.time[c->access], which = 3;
 		if (si < nseg && w->evals[a + ei].time < best)
 			best = w->evals[a + ei].time, which = 4;
 		switch (which) {
 		case -1:
 			return;
 		case 0:
-			ev = &w->gones[c->gone++];
-			if (e->mode == MODE_RECORDED && e->stored[ev->path])
-				unstore(e, ev->path);
+			path = w->gones.path[c->gone++];
+			if (e->mode == MODE_RECORDED && e->stored[path])
+				unstore(e, path);
 			else if (e->mode == MODE_ANCHORED && e->rec)
-				e->rec[ev->path] = 0;
+				e->rec[path] = 0;
 			if (sr && (e->mode == MODE_FREE || e->mode == MODE_ANCHORED)) {
 				GROW(sr->gone, sr->agone, sr->ngone + 1);
-				sr->gone[sr->ngone++] = ev->path;
+				sr->gone[sr->ngone++] = path;
 			}
 			break;
 		case 1:
-			ev = &w->seens[c->seen++];
-			if (e->rec && has_narinfo(e, ev->path))
-				e->rec[ev->path] = 1;
+			path = w->seens.path[c->seen++];
+			if (e->rec && has_narinfo(e, path))
+				e->rec[path] = 1;
 			break;
 		case 2:
-			ev = &w->pushes[c->push++];
-			if (!has_narinfo(e, ev->path))
+			i = c->push++;
+			path = w->pushes.path[i];
+			if (!has_narinfo(e, path))
 				break;
 			if (e->mode == MODE_FREE) {
-				push_closure(e, ev->path, ev->time);
-			} else if (!e->stored[ev->path]) {
-				store_one(e, ev->path, ev->time);
+				push_closure(e, path, w->pushes.time[i]);
+			} else if (!e->stored[path]) {
+				store_one(e, path, w->pushes.time[i]);
 			} else {
 				/* A recorded re-upload: a new episode. */
-				e->push[ev->path] = ev->time;
-				lru_touch(e, ev->path, 1);
+				if (e->push)
+					e->push[path] = w->pushes.time[i];
+				lru_touch(e, path, w->pushes.time[i], 1);
 			}
 			break;
 		case 3:
-			ev = &w->accesses[c->access++];
-			touch(e, ev->path, ev->time, (int)ev->kind);
+			i = c->access++;
+			touch(e, w->accesses.path[i], w->accesses.time[i], (int)w->accesses.kind[i]);
 			break;
 		case 4:
 			eng_eval_touch(e, ei, nseg, best);

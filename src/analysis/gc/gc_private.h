@@ -82,11 +82,15 @@ struct eng {
 
 	uint8_t *stored;
 	uint64_t bytes, npaths;
-	int64_t *push, *acc, *nacc;
+	int64_t *push;           /* last push; only where a pass reads it
+	                            (niks3, priority, and gc_select), else
+	                            NULL */
 
 	/* LRU list (cachix: key = last push or access; attic: last push or
 	 * NAR access), sentinel 0; kept sorted by key because touches come in
-	 * time order.  Outside MODE_ANCHORED it holds the stored paths. */
+	 * time order.  Outside MODE_ANCHORED it holds the stored paths.  The
+	 * key is kept for every id, linked or not (no separate access
+	 * times). */
 	uint32_t *prev, *next;
 	int64_t *key;
 	uint8_t *linked;
@@ -100,7 +104,9 @@ struct eng {
 	uint32_t *rprev, *rnext;   /* priority: output paths, newest
 	                              evaluation first, then by value */
 	uint8_t *rlinked;          /* RL_* */
-	uint64_t *rkey, rclock;    /* list position: larger is nearer the front */
+	uint32_t *rkey, rclock;    /* list position: larger is nearer the front;
+	                              one tick per job seen, so below 2^32 (job
+	                              indices are 32-bit) */
 	uint32_t *rback;           /* pruned roots stored again, to merge back */
 	size_t nrback, arback;
 
@@ -126,7 +132,6 @@ struct eng {
 	uint8_t *cand;         /* take_upward's candidates */
 
 	struct gc_victims *out;
-	uint32_t *evstep, stepno;
 	uint64_t pushed_paths, pushed_bytes;
 };
 
@@ -180,13 +185,6 @@ static inline void lru_append(struct eng *e, uint32_t id)
 	e->next[tail] = id;
 	e->prev[0] = id;
 	e->linked[id] = 1;
-}
-
-static inline int64_t lru_key(const struct eng *e, uint32_t id)
-{
-	int64_t a = e->lru == LRU_ANY ? e->acc[id] : e->nacc[id];
-
-	return a > e->push[id] ? a : e->push[id];
 }
 
 static inline void root_unlink(struct eng *e, uint32_t id)

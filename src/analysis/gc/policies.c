@@ -223,7 +223,7 @@ static void pass_niks3(struct eng *e, int64_t now)
 	for (size_t k = gc_first_eval_after(w, e->nvis, now - e->retention); k < e->nvis; k++) {
 		const struct gc_eval *ev = &w->evals[k];
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
-			uint32_t r = w->jobs[j].path;
+			uint32_t r = gc_job_path(w, j);
 			if (e->stored[r] && e->stamp[r] != ep)
 				mark_stored(e, r, ep, NULL, 0);
 		}
@@ -250,7 +250,7 @@ static void pass_priority(struct eng *e, int64_t now)
 	eng_cur_filter(e, now);
 	gc_sort_jobs(w, e->cur, e->ncur, GC_JOBS_VALUE_DESC);
 	for (size_t i = 0; i < e->ncur; i++) {
-		uint32_t r = w->jobs[e->cur[i]].path;
+		uint32_t r = gc_job_path(w, e->cur[i]);
 		if (e->stored[r] && e->stamp[r] != ep)
 			mark_stored(e, r, ep, &nseq, GC_LOW_VALUE);
 	}
@@ -330,6 +330,8 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 
 	if ((unsigned)p >= GC_NPOLICIES)
 		return error("unknown GC policy %d", (int)p);
+	if (!w->push_time)
+		return error("internal: gc_select needs a world loaded without GC_LOAD_HISTORY");
 	eng_init(&e, w, p, params, MODE_SNAPSHOT, out);
 	for (uint32_t v = 1; v < w->n; v++) {
 		if (!stored[v] || !has_narinfo(&e, v))
@@ -339,8 +341,12 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 		e.npaths++;
 		e.push[v] = w->push_time[v] <= now ? w->push_time[v] : now;
 		/* An access recorded after now is not known at now. */
-		e.acc[v] = w->access[v] <= now ? w->access[v] : 0;
-		e.nacc[v] = w->nar_access[v] <= now ? w->nar_access[v] : 0;
+		if (e.lru) {
+			int64_t a = e.lru == LRU_ANY ? w->access[v] : w->nar_access[v];
+			if (a > now)
+				a = 0;
+			e.key[v] = a > e.push[v] ? a : e.push[v];
+		}
 	}
 	out->bytes_before = e.bytes;
 	nvis = gc_first_eval_after(w, w->nevals, now);
@@ -359,7 +365,6 @@ int gc_select(struct gc_world *w, enum gc_policy p, const struct gc_params *para
 		for (uint32_t v = 1; v < w->n; v++) {
 			if (!e.stored[v])
 				continue;
-			e.key[v] = lru_key(&e, v);
 			e.tmp[n++] = v;
 		}
 		sort_key = e.key;

@@ -41,7 +41,7 @@ static void step_groups(struct eng *e, struct gc_step *s, struct gc_step_group *
 		sg->jobs = ev->njobs;
 		sg->retained = 0;
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++)
-			if (gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr, w->jobs[j].path))
+			if (gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr, gc_job_path(w, j)))
 				sg->retained++;
 	}
 	s->groups = *gs;
@@ -67,7 +67,6 @@ static int simulate_free(struct gc_world *w, const struct gc_sim_opts *o, gc_ste
 		int64_t nt = o->to - t > o->step ? t + o->step : o->to;
 
 		memset(&s, 0, sizeof(s));
-		e.stepno++;
 		e.pushed_paths = e.pushed_bytes = 0;
 		sr.ngone = 0;
 		out.n = 0;
@@ -147,7 +146,6 @@ static void simulate_anchored(struct gc_world *w, const struct gc_sim_opts *o,
 		sr.ngone = 0;
 		out.n = 0;
 		out.bytes = 0;
-		e.stepno++;
 		eng_advance(&e, &c, t1, &sr);
 		if (o->policy == GC_CACHIX || o->policy == GC_PRIORITY) {
 			uint64_t gone_bytes = 0;

@@ -52,13 +52,20 @@ static struct stmt_table stmts = STMT_TABLE("gc-world", sql);
 
 /* ---- small maps --------------------------------------------------------- */
 
-/* Interned strings: v[i] owned, tab holds index + 1. */
+/* Interned strings, all in one arena (no heap block per string): string
+ * i is arena.buf + off[i], NUL-terminated; tab holds index + 1. */
 struct intern {
-	char **v;
+	struct strbuf arena;
+	size_t *off;
 	size_t n, alloc;
 	uint32_t *tab;
 	size_t cap;
 };
+
+static const char *intern_str(const struct intern *m, uint32_t i)
+{
+	return m->arena.buf + m->off[i];
+}
 
 static uint32_t intern(struct intern *m, const char *s, size_t len)
 {
@@ -68,7 +75,8 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		size_t cap = m->cap ? m->cap * 2 : 256;
 		uint32_t *tab = xcalloc(cap, sizeof(*tab));
 		for (size_t k = 0; k < m->n; k++) {
-			for (i = hash_fnv1a(m->v[k], strlen(m->v[k])) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
+			const char *x = intern_str(m, (uint32_t)k);
+			for (i = hash_fnv1a(x, strlen(x)) & (cap - 1); tab[i]; i = (i + 1) & (cap - 1))
 				;
 			tab[i] = (uint32_t)k + 1;
 		}
@@ -77,22 +85,37 @@ static uint32_t intern(struct intern *m, const char *s, size_t len)
 		m->cap = cap;
 	}
 	for (i = hash_fnv1a(s, len) & (m->cap - 1); m->tab[i]; i = (i + 1) & (m->cap - 1)) {
-		const char *x = m->v[m->tab[i] - 1];
+		const char *x = intern_str(m, m->tab[i] - 1);
 		if (!strncmp(x, s, len) && !x[len])
 			return m->tab[i] - 1;
 	}
-	GROW(m->v, m->alloc, m->n + 1);
-	m->v[m->n] = xstrndup(s, len);
+	GROW(m->off, m->alloc, m->n + 1);
+	m->off[m->n] = m->arena.len;
+	strbuf_add(&m->arena, s, len);
+	strbuf_addch(&m->arena, '\0');
 	m->tab[i] = (uint32_t)++m->n;
 	return (uint32_t)(m->n - 1);
 }
 
-/* Free m's strings (unless m->v was taken: set to NULL) and its table. */
+/* The strings of m as an array of pointers into one block (freed with
+ * free() of the array): m is left empty. */
+static char **intern_take(struct intern *m)
+{
+	size_t len = m->arena.len;
+	char **v = xmalloc((m->n ? m->n : 1) * sizeof(*v) + (len ? len : 1));
+	char *blk = (char *)(v + (m->n ? m->n : 1));
+
+	if (len)
+		memcpy(blk, m->arena.buf, len);
+	for (size_t i = 0; i < m->n; i++)
+		v[i] = blk + m->off[i];
+	return v;
+}
+
 static void intern_release(struct intern *m)
 {
-	for (size_t i = 0; m->v && i < m->n; i++)
-		free(m->v[i]);
-	free(m->v);
+	strbuf_release(&m->arena);
+	free(m->off);
 	free(m->tab);
 	memset(m, 0, sizeof(*m));
 }
@@ -139,6 +162,13 @@ static void build_referrers(struct gc_world *w)
 	free(fill);
 }
 
+/* An event while loading, before the sort. */
+struct gc_event {
+	int64_t time;
+	uint32_t path;
+	uint32_t kind;
+};
+
 static int cmp_event(const void *a, const void *b)
 {
 	const struct gc_event *x = a, *y = b;
@@ -160,10 +190,35 @@ static void event_add(struct gc_event **v, size_t *n, size_t *alloc, int64_t t, 
 	(*n)++;
 }
 
+/* Sort v[0 .. n) into out (the kinds too when with_kind), freeing v. */
+static void events_finish(struct gc_event *v, size_t n, struct gc_events *out, int with_kind)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_event);
+	out->time = xmalloc((n ? n : 1) * sizeof(*out->time));
+	out->path = xmalloc((n ? n : 1) * sizeof(*out->path));
+	out->kind = with_kind ? xmalloc(n ? n : 1) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		out->time[i] = v[i].time;
+		out->path[i] = v[i].path;
+		if (with_kind)
+			out->kind[i] = (uint8_t)v[i].kind;
+	}
+	free(v);
+}
+
+static void events_release(struct gc_events *e)
+{
+	free(e->time);
+	free(e->path);
+	free(e->kind);
+}
+
 static int load_presence(struct gc_world *w, struct db *db)
 {
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_PRESENCE, SQL_ARGS(w->cache_id));
-	uint8_t *open = xcalloc(w->n ? w->n : 1, 1);
+	uint8_t *open = w->flags & GC_LOAD_HISTORY ? NULL : xcalloc(w->n ? w->n : 1, 1);
+	struct gc_event *pushes = NULL, *seens = NULL, *gones = NULL;
 	size_t ap = 0, as = 0, ag = 0;
 	int hist = w->flags & GC_LOAD_HISTORY, rc;
 
@@ -184,29 +239,33 @@ static int load_presence(struct gc_world *w, struct db *db)
 			if (p > 0 && p <= seen)
 				push = p;
 		}
-		if (!gone) {
-			w->push_time[id] = push;
-			open[id] = 1;
-		} else if (!open[id]) {
-			w->push_time[id] = push;
-		}
-		if (hist) {
-			event_add(&w->pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
-			event_add(&w->seens, &w->nseens, &as, seen, (uint32_t)id, 0);
+		if (!hist) {
+			if (!gone) {
+				w->push_time[id] = push;
+				open[id] = 1;
+			} else if (!open[id]) {
+				w->push_time[id] = push;
+			}
+		} else {
+			event_add(&pushes, &w->npushes, &ap, push, (uint32_t)id, 0);
+			event_add(&seens, &w->nseens, &as, seen, (uint32_t)id, 0);
 			if (gone)
-				event_add(&w->gones, &w->ngones, &ag, sqlite3_column_int64(st, 3),
+				event_add(&gones, &w->ngones, &ag, sqlite3_column_int64(st, 3),
 					  (uint32_t)id, 0);
 		}
 	}
 	free(open);
-	if (rc < 0)
+	if (rc < 0) {
+		free(pushes);
+		free(seens);
+		free(gones);
 		return -1;
-	if (w->npushes)
-		qsort(w->pushes, w->npushes, sizeof(*w->pushes), cmp_event);
-	if (w->nseens)
-		qsort(w->seens, w->nseens, sizeof(*w->seens), cmp_event);
-	if (w->ngones)
-		qsort(w->gones, w->ngones, sizeof(*w->gones), cmp_event);
+	}
+	if (hist) {
+		events_finish(pushes, w->npushes, &w->pushes, 0);
+		events_finish(seens, w->nseens, &w->seens, 0);
+		events_finish(gones, w->ngones, &w->gones, 0);
+	}
 	return 0;
 }
 
@@ -252,53 +311,81 @@ static int load_siblings(struct gc_world *w, struct db *db)
 static int load_access(struct gc_world *w, struct db *db)
 {
 	sqlite3_stmt *st = stmt_query(db, &stmts, Q_ACCESS, SQL_ARGS(w->cache_id));
+	struct gc_event *acc = NULL;
 	size_t aa = 0;
 	int rc;
+	/* With the history, no per-id access times: which paths were
+	 * accessed, for accessed_paths, only while loading. */
+	uint8_t *accessed = w->flags & GC_LOAD_HISTORY ? xcalloc(w->n ? w->n : 1, 1) : NULL;
 
-	if (!st)
+	if (!st) {
+		free(accessed);
 		return -1;
+	}
 	while ((rc = db_step(db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t ni = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
 		int64_t nar = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
 		if (id <= 0 || id >= w->n)
 			continue;
-		if (!w->access[id] && (ni > 0 || nar > 0))
-			w->accessed_paths++;
-		if (ni > w->access[id])
-			w->access[id] = ni;
-		if (nar > w->access[id])
-			w->access[id] = nar;
-		if (nar > w->nar_access[id])
-			w->nar_access[id] = nar;
+		if (accessed) {
+			if (!accessed[id] && (ni > 0 || nar > 0)) {
+				accessed[id] = 1;
+				w->accessed_paths++;
+			}
+		} else {
+			if (!w->access[id] && (ni > 0 || nar > 0))
+				w->accessed_paths++;
+			if (ni > w->access[id])
+				w->access[id] = ni;
+			if (nar > w->access[id])
+				w->access[id] = nar;
+			if (nar > w->nar_access[id])
+				w->nar_access[id] = nar;
+		}
 		if (w->flags & GC_LOAD_HISTORY) {
 			if (ni > 0)
-				event_add(&w->accesses, &w->naccesses, &aa, ni, (uint32_t)id,
+				event_add(&acc, &w->naccesses, &aa, ni, (uint32_t)id,
 					  GC_ACCESS_NARINFO);
 			if (nar > 0)
-				event_add(&w->accesses, &w->naccesses, &aa, nar, (uint32_t)id,
+				event_add(&acc, &w->naccesses, &aa, nar, (uint32_t)id,
 					  GC_ACCESS_NAR);
 		}
 	}
-	if (rc < 0)
+	free(accessed);
+	if (rc < 0) {
+		free(acc);
 		return -1;
-	if (w->naccesses)
-		qsort(w->accesses, w->naccesses, sizeof(*w->accesses), cmp_event);
+	}
+	if (w->flags & GC_LOAD_HISTORY)
+		events_finish(acc, w->naccesses, &w->accesses, 1);
 	return 0;
 }
 
-struct tmpjob {
-	uint32_t eval, attr, output, path;
+/* The first job of an attr in the newest evaluation of a group that had
+ * it, and that evaluation. */
+struct lastrun {
+	uint32_t job, eval;
+};
+
+/* A run of jobs of one evaluation in the SQL order (by evaluation id). */
+struct jobrun {
+	uint32_t eval;         /* index into w->evals */
+	size_t start, n;
 };
 
 static int load_evals(struct gc_world *w, struct db *db)
 {
 	struct intern groups = {0}, attrs = {0}, outputs = {0};
-	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT;
-	struct tmpjob *tj = NULL;
-	size_t ntj = 0, atj = 0, agroups = 0, aevals = 0;
-	uint32_t *fill = NULL;
-	double *attr_w = NULL;
+	struct u64map byid = U64MAP_INIT, last = U64MAP_INIT, names = U64MAP_INIT;
+	struct u64map keys = U64MAP_INIT;
+	struct jobrun *runs = NULL;
+	uint32_t *first_name = NULL, *last_key = NULL;  /* per attr, per name */
+	struct lastrun *slot = NULL;  /* per (group, attr) met */
+	size_t nslot = 0, aslot = 0;
+	size_t afirst_name = 0, alast_key = 0;
+	size_t ajobs = 0, anames = 0, akeys = 0, agroups = 0, aevals = 0, nruns = 0, aruns = 0;
+	int sorted = 1;
 	struct strbuf key = STRBUF_INIT;
 	sqlite3_stmt *st;
 	int rc, ret = -1;
@@ -342,6 +429,10 @@ static int load_evals(struct gc_world *w, struct db *db)
 	if (rc < 0)
 		goto out;
 
+	/* The jobs go straight into w->jobs (8 bytes each, no staging
+	 * copy); the (attr, output) pair of each is interned as a name, the
+	 * (name, path) pair as a key.  Rows come by evaluation id (the
+	 * primary key): each evaluation's jobs are one run. */
 	if (!(st = stmt_query(db, &stmts, Q_JOBS, SQL_NOARGS)))
 		goto out;
 	while ((rc = db_step(db, st)) == 1) {
@@ -350,75 +441,140 @@ static int load_evals(struct gc_world *w, struct db *db)
 		int alen = sqlite3_column_bytes(st, 1);
 		const char *o = (const char *)sqlite3_column_text(st, 2);
 		int olen = sqlite3_column_bytes(st, 2);
-		uint32_t *ei;
+		uint32_t *ei, *ni, *ki, ai, oi, name;
+		struct gc_job *j;
 		if (eid <= 0 || pid <= 0 || pid >= w->n || !a || !o)
 			continue;
 		ei = u64map_get(&byid, (uint64_t)eid);
 		if (*ei == NONE)
 			continue;
-		GROW(tj, atj, ntj + 1);
-		tj[ntj].eval = *ei;
-		tj[ntj].attr = intern(&attrs, a, (size_t)alen);
-		tj[ntj].output = intern(&outputs, o, (size_t)olen);
-		tj[ntj].path = (uint32_t)pid;
-		ntj++;
+		if (!nruns || runs[nruns - 1].eval != *ei) {
+			GROW(runs, aruns, nruns + 1);
+			runs[nruns].eval = *ei;
+			runs[nruns].start = w->njobs;
+			runs[nruns++].n = 0;
+		}
+		runs[nruns - 1].n++;
+		ai = intern(&attrs, a, (size_t)alen);
+		oi = intern(&outputs, o, (size_t)olen);
+		/* Evaluations repeat the one before: an attr's outputs were
+		 * named one after the other (first_name: its first), and the
+		 * key last seen with a name mostly holds the same path. */
+		if (ai >= afirst_name) {
+			size_t old = afirst_name;
+			GROW(first_name, afirst_name, (size_t)ai + 1);
+			for (size_t k = old; k < afirst_name; k++)
+				first_name[k] = NONE;
+		}
+		name = NONE;
+		for (uint32_t k = first_name[ai]; k != NONE && k < w->nnames && k - first_name[ai] < 8 &&
+						  w->names[k].attr == ai; k++)
+			if (w->names[k].output == oi) {
+				name = k;
+				break;
+			}
+		if (name == NONE) {
+			ni = u64map_get(&names, ((uint64_t)ai << 32 | oi) + 1);
+			if (*ni == U64MAP_NEW) {
+				GROW(w->names, anames, w->nnames + 1);
+				w->names[w->nnames].attr = ai;
+				w->names[w->nnames].output = oi;
+				*ni = (uint32_t)w->nnames++;
+			}
+			name = *ni;
+			if (first_name[ai] == NONE)
+				first_name[ai] = name;
+		}
+		if (name >= alast_key) {
+			size_t old = alast_key;
+			GROW(last_key, alast_key, (size_t)name + 1);
+			for (size_t k = old; k < alast_key; k++)
+				last_key[k] = NONE;
+		}
+		ki = &last_key[name];
+		if (*ki == NONE || w->keys[*ki].path != (uint32_t)pid) {
+			ki = u64map_get(&keys, ((uint64_t)name << 32 | (uint32_t)pid) + 1);
+			if (*ki == U64MAP_NEW) {
+				GROW(w->keys, akeys, w->nkeys + 1);
+				w->keys[w->nkeys].name = name;
+				w->keys[w->nkeys].path = (uint32_t)pid;
+				*ki = (uint32_t)w->nkeys++;
+			}
+			last_key[name] = *ki;
+		}
+		GROW(w->jobs, ajobs, w->njobs + 1);
+		j = &w->jobs[w->njobs++];
+		j->key = last_key[name];
+		j->next = NONE;
 	}
 	if (rc < 0)
 		goto out;
+	u64map_release(&keys);
 
 	/* Group the jobs by evaluation (time order), keeping the SQL order
-	 * (attr, output) within each. */
-	for (size_t i = 0; i < ntj; i++)
-		w->evals[tj[i].eval].njobs++;
-	fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
+	 * (attr, output) within each: already so when the evaluations' ids
+	 * grow with their times, else the runs are copied in time order. */
+	for (size_t r = 0; r < nruns; r++) {
+		w->evals[runs[r].eval].njobs += (uint32_t)runs[r].n;
+		if (r && runs[r].eval < runs[r - 1].eval)
+			sorted = 0;
+	}
 	for (size_t e = 0, off = 0; e < w->nevals; e++) {
 		w->evals[e].job0 = (uint32_t)off;
-		fill[e] = (uint32_t)off;
 		off += w->evals[e].njobs;
 	}
-	attr_w = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*attr_w));
-	for (size_t a = 0; a < attrs.n; a++)
-		attr_w[a] = gc_weight(&w->weights, GC_W_ATTR, attrs.v[a]);
-	w->jobs = xmalloc((ntj ? ntj : 1) * sizeof(*w->jobs));
-	w->njobs = ntj;
-	for (size_t i = 0; i < ntj; i++) {
-		struct gc_job *j = &w->jobs[fill[tj[i].eval]++];
-		j->eval = tj[i].eval;
-		j->attr = tj[i].attr;
-		j->output = tj[i].output;
-		j->path = tj[i].path;
-		j->superseded_at = INT64_MAX;
-		j->value = w->groups[w->evals[j->eval].group].weight * attr_w[j->attr];
+	if (!sorted) {
+		struct gc_job *jobs = xmalloc((w->njobs ? w->njobs : 1) * sizeof(*jobs));
+		uint32_t *fill = xmalloc((w->nevals ? w->nevals : 1) * sizeof(*fill));
+		for (size_t e = 0; e < w->nevals; e++)
+			fill[e] = w->evals[e].job0;
+		for (size_t r = 0; r < nruns; r++) {
+			memcpy(jobs + fill[runs[r].eval], w->jobs + runs[r].start,
+			       runs[r].n * sizeof(*jobs));
+			fill[runs[r].eval] += (uint32_t)runs[r].n;
+		}
+		free(fill);
+		free(w->jobs);
+		w->jobs = jobs;
 	}
+	w->attr_weight = xmalloc((attrs.n ? attrs.n : 1) * sizeof(*w->attr_weight));
+	for (size_t a = 0; a < attrs.n; a++)
+		w->attr_weight[a] = gc_weight(&w->weights, GC_W_ATTR, intern_str(&attrs, (uint32_t)a));
 
-	/* superseded_at: the time of the next evaluation of the same group
-	 * that has the attr.  last maps (group, attr) to the first job of the
-	 * attr in the newest evaluation seen so far. */
+	/* next: the next evaluation of the same group that has the attr.
+	 * last maps (group, attr) to the first job of the attr in the newest
+	 * evaluation seen so far and that evaluation (through a slot). */
 	for (size_t e = 0; e < w->nevals; e++) {
 		const struct gc_eval *ev = &w->evals[e];
 		size_t j = ev->job0, end = (size_t)ev->job0 + ev->njobs;
 		while (j < end) {
-			uint32_t attr = w->jobs[j].attr, *prev;
+			uint32_t attr = gc_job_name(w, (uint32_t)j)->attr, *prev;
+			struct lastrun *sl;
 			size_t run = j;
-			while (run < end && w->jobs[run].attr == attr)
+			while (run < end && gc_job_name(w, (uint32_t)run)->attr == attr)
 				run++;
 			prev = u64map_get(&last, ((uint64_t)ev->group << 32 | attr) + 1);
-			if (*prev != NONE) {
-				const struct gc_eval *pe = &w->evals[w->jobs[*prev].eval];
-				for (size_t k = *prev; k < (size_t)pe->job0 + pe->njobs &&
-							   w->jobs[k].attr == attr; k++)
-					w->jobs[k].superseded_at = ev->time;
+			if (*prev == U64MAP_NEW) {
+				GROW(slot, aslot, nslot + 1);
+				slot[nslot].job = NONE;
+				*prev = (uint32_t)nslot++;
 			}
-			*prev = (uint32_t)j;
+			sl = &slot[*prev];
+			if (sl->job != NONE) {
+				const struct gc_eval *pe = &w->evals[sl->eval];
+				for (size_t k = sl->job; k < (size_t)pe->job0 + pe->njobs &&
+							    gc_job_name(w, (uint32_t)k)->attr == attr; k++)
+					w->jobs[k].next = (uint32_t)e;
+			}
+			sl->job = (uint32_t)j;
+			sl->eval = (uint32_t)e;
 			j = run;
 		}
 	}
-	w->attrs = attrs.v;
 	w->nattrs = attrs.n;
-	attrs.v = NULL;
-	w->outputs = outputs.v;
+	w->attrs = intern_take(&attrs);
 	w->noutputs = outputs.n;
-	outputs.v = NULL;
+	w->outputs = intern_take(&outputs);
 	ret = 0;
 out:
 	intern_release(&groups);
@@ -426,9 +582,12 @@ out:
 	intern_release(&outputs);
 	u64map_release(&byid);
 	u64map_release(&last);
-	free(tj);
-	free(fill);
-	free(attr_w);
+	u64map_release(&names);
+	u64map_release(&keys);
+	free(runs);
+	free(first_name);
+	free(last_key);
+	free(slot);
 	strbuf_release(&key);
 	return ret;
 }
@@ -465,9 +624,12 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 		return -1;
 	w->n = w->g.n;
 	build_referrers(w);
-	w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
-	w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
-	w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
+	if (!(flags & GC_LOAD_HISTORY)) {
+		/* The history's events hold these times (gc_simulate). */
+		w->push_time = xcalloc(w->n ? w->n : 1, sizeof(*w->push_time));
+		w->access = xcalloc(w->n ? w->n : 1, sizeof(*w->access));
+		w->nar_access = xcalloc(w->n ? w->n : 1, sizeof(*w->nar_access));
+	}
 	if (load_presence(w, db) || load_siblings(w, db) || load_access(w, db) ||
 	    load_evals(w, db) || rejected_series_load(&w->rejected, db, cache_id))
 		return -1;
@@ -495,17 +657,16 @@ void gc_world_release(struct gc_world *w)
 		free(w->evals[i].rev);
 	free(w->evals);
 	free(w->jobs);
-	for (size_t i = 0; i < w->nattrs; i++)
-		free(w->attrs[i]);
+	free(w->keys);
+	free(w->names);
+	free(w->attr_weight);
 	free(w->attrs);
-	for (size_t i = 0; i < w->noutputs; i++)
-		free(w->outputs[i]);
 	free(w->outputs);
 	gc_weights_release(&w->weights);
-	free(w->pushes);
-	free(w->gones);
-	free(w->seens);
-	free(w->accesses);
+	events_release(&w->pushes);
+	events_release(&w->gones);
+	events_release(&w->seens);
+	events_release(&w->accesses);
 	free(w->crawl_times);
 	rejected_series_release(&w->rejected);
 	memset(w, 0, sizeof(*w));
@@ -527,42 +688,60 @@ size_t gc_first_eval_after(const struct gc_world *w, size_t nvis, int64_t t)
 	return lo;
 }
 
-/* The qsort context of gc_sort_jobs(). */
-static const struct gc_world *sort_world;
+uint32_t gc_job_eval(const struct gc_world *w, uint32_t j)
+{
+	/* The last evaluation whose jobs start at or before j (evaluations
+	 * without jobs share job0 with the next one). */
+	size_t lo = 0, hi = w->nevals;
 
-/* By value, ascending (ties: later attr first). */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->evals[mid].job0 <= j)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
+}
+
+/* What the orders compare, computed once per job sorted; the sort moves
+ * 4-byte positions into sort_v (the qsort context). */
+struct sortjob {
+	double value;
+	uint32_t eval, job;
+};
+static const struct sortjob *sort_v;
+
+/* By value, ascending (ties: later job first). */
 static int cmp_job_value_asc(const void *a, const void *b)
 {
-	const struct gc_job *x = &sort_world->jobs[*(const uint32_t *)a];
-	const struct gc_job *y = &sort_world->jobs[*(const uint32_t *)b];
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
 	if (x->value != y->value)
 		return x->value < y->value ? -1 : 1;
-	return *(const uint32_t *)a > *(const uint32_t *)b ? -1 : 1;
+	return x->job > y->job ? -1 : 1;
 }
 
 /* Roots in priority order: value first, then the newer evaluation. */
 static int cmp_job_value_desc(const void *a, const void *b)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	const struct gc_job *x = &sort_world->jobs[ia], *y = &sort_world->jobs[ib];
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
 	if (x->value != y->value)
 		return x->value > y->value ? -1 : 1;
 	if (x->eval != y->eval)
 		return x->eval > y->eval ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;
+	return x->job < y->job ? -1 : x->job > y->job;
 }
 
 /* Newest evaluation first. */
 static int cmp_job_newest(const void *a, const void *b)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	uint32_t ea = sort_world->jobs[ia].eval, eb = sort_world->jobs[ib].eval;
+	const struct sortjob *x = &sort_v[*(const uint32_t *)a], *y = &sort_v[*(const uint32_t *)b];
 
-	if (ea != eb)
-		return ea > eb ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;
+	if (x->eval != y->eval)
+		return x->eval > y->eval ? -1 : 1;
+	return x->job < y->job ? -1 : x->job > y->job;
 }
 
 void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jobs_order order)
@@ -572,9 +751,31 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
 		[GC_JOBS_VALUE_DESC] = cmp_job_value_desc,
 		[GC_JOBS_NEWEST] = cmp_job_newest,
 	};
+	struct sortjob *v;
 
 	if (n < 2)
 		return;
-	sort_world = w;
+	if (n > UINT32_MAX)
+		BUG("gc_sort_jobs: %zu jobs", n);
+	v = xmalloc(n * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		/* Lists are mostly runs of one evaluation's jobs. */
+		uint32_t j = jobs[i], ev;
+		const struct gc_eval *pe = i ? &w->evals[v[i - 1].eval] : NULL;
+		if (pe && j >= pe->job0 && j < pe->job0 + pe->njobs)
+			ev = v[i - 1].eval;
+		else
+			ev = gc_job_eval(w, j);
+		v[i].eval = ev;
+		v[i].job = j;
+		v[i].value = order == GC_JOBS_NEWEST ? 0 : gc_job_value_in(w, j, ev);
+	}
+	/* jobs[] becomes the positions, then the sorted jobs */
+	for (size_t i = 0; i < n; i++)
+		jobs[i] = (uint32_t)i;
+	sort_v = v;
 	qsort(jobs, n, sizeof(*jobs), cmp[order]);
+	for (size_t i = 0; i < n; i++)
+		jobs[i] = v[jobs[i]].job;
+	free(v);
 }
