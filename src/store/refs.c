@@ -20,8 +20,18 @@ void refs_encode(struct strbuf *out, uint32_t *ids, size_t n)
 {
 	strbuf_reset(out);
 	strbuf_addch(out, '[');
-	if (n > 1)
+	if (n > 32) {
 		qsort(ids, n, sizeof(*ids), cmp_u32);
+	} else {
+		/* A narinfo has a handful of references: insertion sort. */
+		for (size_t i = 1; i < n; i++) {
+			uint32_t v = ids[i];
+			size_t j = i;
+			for (; j && ids[j - 1] > v; j--)
+				ids[j] = ids[j - 1];
+			ids[j] = v;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		char num[12], *e = num + sizeof(num), *q = e;
 		uint32_t v = ids[i];
