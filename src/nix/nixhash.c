@@ -297,14 +297,19 @@ size_t nixhash_format_sri(const struct nixhash *h, char *buf, size_t bufsz)
 	return nl + 1 + el;
 }
 
+int nix32_digits_valid(const char *s, size_t len)
+{
+	int bad = 0;
+
+	/* No branch per byte: a digit is 0..31, anything else -1. */
+	for (size_t i = 0; i < len; i++)
+		bad |= nix32_value((unsigned char)s[i]);
+	return bad >= 0;
+}
+
 int store_hash_valid(const char *s, size_t len)
 {
-	if (len != STORE_HASH_LEN)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (nix32_value((unsigned char)s[i]) < 0)
-			return 0;
-	return 1;
+	return len == STORE_HASH_LEN && nix32_digits_valid(s, len);
 }
 
 /* name_char[c]: c may appear in a store path name. */
