@@ -6,6 +6,7 @@
 #include "store/refs.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/db.h"
 
@@ -32,8 +33,10 @@ void refs_encode(struct strbuf *out, uint32_t *ids, size_t n)
 			ids[j] = v;
 		}
 	}
+	/* At most 11 bytes an id (10 digits and a comma), and the ']'. */
+	strbuf_grow(out, n * 11 + 2);
 	for (size_t i = 0; i < n; i++) {
-		char num[12], *e = num + sizeof(num), *q = e;
+		char num[10], *e = num + sizeof(num), *q = e;
 		uint32_t v = ids[i];
 
 		if (i && v == ids[i - 1])
@@ -42,9 +45,11 @@ void refs_encode(struct strbuf *out, uint32_t *ids, size_t n)
 			*--q = (char)('0' + v % 10);
 		while (v /= 10);
 		if (out->len > 1)
-			strbuf_addch(out, ',');
-		strbuf_add(out, q, (size_t)(e - q));
+			out->buf[out->len++] = ',';
+		memcpy(out->buf + out->len, q, (size_t)(e - q));
+		out->len += (size_t)(e - q);
 	}
+	out->buf[out->len] = '\0';
 	strbuf_addch(out, ']');
 }
 
