@@ -263,9 +263,12 @@ static int batch_write(struct crawl *c, int all)
 		GROW(b->done.v, b->done.alloc, b->done.n + 1);
 		b->done.v[b->done.n++] = b->ni[i].ni;
 	}
-	memmove(b->ni, b->ni + keep_ni, (b->nni - keep_ni) * sizeof(*b->ni));
+	/* (No memmove of nothing: the arrays may not be allocated yet.) */
+	if (keep_ni < b->nni)
+		memmove(b->ni, b->ni + keep_ni, (b->nni - keep_ni) * sizeof(*b->ni));
 	b->nni -= keep_ni;
-	memmove(b->pres, b->pres + keep_pres, (b->npres - keep_pres) * sizeof(*b->pres));
+	if (keep_pres < b->npres)
+		memmove(b->pres, b->pres + keep_pres, (b->npres - keep_pres) * sizeof(*b->pres));
 	b->npres -= keep_pres;
 	if (!b->nni)
 		strbuf_reset(&b->text);
