@@ -73,6 +73,12 @@ struct crawl {
 	size_t ref_alloc;
 	struct strbuf refs_json, sigs_json;
 	struct crawl_counts n;
+	uint64_t open_loaded;     /* open presence rows at crawl_begin */
+	uint64_t open_touched;    /* of which seen again by this crawl */
+	int64_t data_version;     /* the path index's, at crawl_begin */
+	struct crawl_batch *batch; /* crawl_dir: rows queued, written several
+	                              to a statement (crawl.c); NULL: each
+	                              row written when it is recorded */
 };
 
 /* Open (or create) the cache row for url and start a crawl at the clock's
@@ -104,6 +110,9 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time);
 /* Record a new narinfo (already validated by narinfo_parse) as present,
  * with push_time (or -1 when unknown).  0 or -1. */
 int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time);
+
+/* As crawl_add_narinfo(), taking *ni (released, now or later). */
+int crawl_add_narinfo_take(struct crawl *c, struct narinfo *ni, int64_t push_time);
 
 /* Record a rejected narinfo (source: a file name or URL; hash: the store
  * hash its name gives, or NULL; bytes: what its files occupy in the

@@ -58,6 +58,9 @@ size_t nixhash_format(const struct nixhash *h, char *buf, size_t bufsz);
  * when bufsz is too small (NIXHASH_FMT_MAX always fits). */
 size_t nixhash_format_sri(const struct nixhash *h, char *buf, size_t bufsz);
 
+/* 1 when every one of the len bytes of s is a nix32 digit. */
+int nix32_digits_valid(const char *s, size_t len);
+
 /* 1 when s[0..len) is a valid 32-char nix32 store-path hash. */
 int store_hash_valid(const char *s, size_t len);
 /* 1 when s[0..len) is a valid store-path name (letters, digits, "+-._?=",

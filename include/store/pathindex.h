@@ -31,6 +31,18 @@ struct path_index {
 	unsigned char *reserved;  /* reserved[id]: reserved, no row yet */
 	size_t reserved_alloc;
 	size_t nreserved;
+	/* Rows interned with path_index_intern_deferred(), not yet written,
+	 * their basenames NUL-terminated in pend_names: those of new ids in
+	 * order, pend_id[i] and pend_at[i] (where its basename starts); those
+	 * of reserved ids by id, pend_res[id] (where it starts, plus 1; 0:
+	 * none), all of them between res_lo and res_hi. */
+	uint32_t *pend_id, *pend_at;
+	size_t npend, pend_alloc;
+	uint32_t *pend_res;
+	size_t pend_res_alloc, nres_pend;
+	uint32_t res_lo, res_hi;
+	char *pend_names;
+	size_t pend_len, pend_names_alloc;
 };
 
 /* Load every row of paths.  Returns 0 or -1 (reported). */
@@ -40,12 +52,37 @@ void path_index_release(struct path_index *pi);
 /* The id of the path with this 32-char hash, or 0. */
 uint32_t path_index_find(const struct path_index *pi, const char *hash);
 
+/* A hint: start loading what path_index_find() will read for each of the
+ * n hashes (store hashes or basenames), so that the cache misses of
+ * looking up a narinfo's references overlap instead of following one
+ * another (in an index of 10^5 paths or more, nearly every lookup misses). */
+void path_index_prefetch(const struct path_index *pi, char *const *hashes, size_t n);
+
 /* The id of basename "<hash>-<name>" (len bytes, already validated),
  * inserting it into the paths table (and the index) when new or only
  * reserved.  Must run inside a write transaction.  Returns the id, or 0 on
  * error (reported). */
 uint32_t path_index_intern(struct path_index *pi, struct db *db, const char *basename,
 			   size_t len);
+
+/* As path_index_intern(), but the paths row is only queued (in the
+ * order of the calls, with the id it will have): path_index_flush()
+ * writes the queue, and must before the transaction commits or anything
+ * reads the paths table.  Needs no transaction.  Returns the id, or 0
+ * when the id space is exhausted (reported). */
+uint32_t path_index_intern_deferred(struct path_index *pi, const char *basename,
+				    size_t len);
+
+/* Write the queued paths rows (several to a statement, in id order),
+ * inside a write transaction: with upto UINT32_MAX all of them, else
+ * only whole statements' worth of those with ids up to upto, keeping the
+ * rest queued.  A crawl recording narinfos in the order of their
+ * reserved ids passes the last one's: a path named by a reference before
+ * its own narinfo is then written in its turn, so the paths B-tree and
+ * its hash index are appended to rather than split everywhere.  Returns
+ * 0 or -1 (reported; the queue is then dropped: roll the transaction
+ * back). */
+int path_index_flush(struct path_index *pi, struct db *db, uint32_t upto);
 
 /* Reserve the next id for a 32-char hash that is about to be interned
  * (ids follow the order of the calls), without writing to the DB.  A hash

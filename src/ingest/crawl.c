@@ -28,6 +28,24 @@
 #define BATCH_WRITES    100000
 #define REJECT_REPORT_MAX 20
 
+/* A batched crawl (crawl_dir) writes its narinfos and presence rows this
+ * many to a statement (see crawl_batch); ROWS32 spells the VALUES list.
+ * Those statements are INSERT OR ROLLBACK: a failing row ends the whole
+ * transaction (as it ends the crawl anyway), so SQLite keeps no statement
+ * journal to undo only the rows before it. */
+#define FLUSH_ROWS 32
+#define ROWS2(r) r "," r
+#define ROWS4(r) ROWS2(r) "," ROWS2(r)
+#define ROWS8(r) ROWS4(r) "," ROWS4(r)
+#define ROWS16(r) ROWS8(r) "," ROWS8(r)
+#define ROWS32(r) ROWS16(r) "," ROWS16(r)
+#define NARINFO_COLS(insert) \
+	insert " INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, " \
+	"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) VALUES "
+#define PRESENCE_COLS(insert) \
+	insert " INTO presence (cache_id, path_id, push_time, first_seen, last_seen, " \
+	"last_crawl_id) VALUES "
+
 volatile int crawl_interrupted;
 
 enum {
@@ -42,6 +60,8 @@ enum {
 	Q_PRES_TOUCH,
 	Q_PRES_ADD,
 	Q_NARINFO_ADD,
+	Q_NARINFO_MANY,
+	Q_PRES_MANY,
 	Q_REJECT_ADD,
 	Q_GONE,
 	Q_GONE_ONE,
@@ -71,9 +91,10 @@ static const char *const sql[Q_N] = {
 		"INSERT INTO presence (cache_id, path_id, push_time, first_seen, last_seen, last_crawl_id) "
 		"VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
 	[Q_NARINFO_ADD] =
-		"INSERT INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, "
-		"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		NARINFO_COLS("INSERT") "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[Q_NARINFO_MANY] =
+		NARINFO_COLS("INSERT OR ROLLBACK") ROWS32("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+	[Q_PRES_MANY] = PRESENCE_COLS("INSERT OR ROLLBACK") ROWS32("(?, ?, ?, ?, ?, ?)"),
 	[Q_REJECT_ADD] =
 		"INSERT INTO crawl_rejects (crawl_id, source, line, message, hash, bytes)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -90,6 +111,169 @@ static const char *const sql[Q_N] = {
 		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1",
 };
 static struct stmt_table stmts = STMT_TABLE("crawl", sql);
+
+/*
+ * The rows a batched crawl has recorded and not yet written: a statement
+ * per row costs a bind, a step and a reset of its own, worth about as much
+ * as the B-tree insert, so crawl_dir queues narinfos and presence rows
+ * (and path_index_intern_deferred the paths rows) and writes them
+ * FLUSH_ROWS to a statement, in the order recorded.  paths ids are given
+ * when the row is queued (by the path index); presence rows take SQLite's
+ * next rowids, one after the other within a statement (no other writer
+ * runs inside the transaction), as they would one statement each.  The
+ * queues are written out before every commit and before anything reads
+ * the tables they fill.
+ */
+struct pend_narinfo {
+	struct narinfo ni;          /* owned */
+	uint32_t id;
+	size_t refs_at, refs_len;   /* its refs and sigs values in text */
+	size_t sigs_at, sigs_len;
+};
+
+struct pend_presence {
+	uint32_t path_id;
+	int64_t push_time;
+};
+
+/* Narinfos written and no longer needed. */
+struct ni_list {
+	struct narinfo *v;
+	size_t n, alloc;
+};
+
+static void ni_list_release(struct ni_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		narinfo_release(&l->v[i]);
+	l->n = 0;
+}
+
+struct crawl_batch {
+	struct pend_narinfo *ni;
+	size_t nni, ni_alloc;
+	struct pend_presence *pres;
+	size_t npres, pres_alloc;
+	struct strbuf text;
+	/* keep_done: narinfos written go into done, for the thread that
+	 * allocated them to free (crawl_dir's reader: glibc frees another
+	 * thread's blocks slowly, under its arena's lock). */
+	int keep_done;
+	struct ni_list done;
+	uint32_t frontier;          /* the greatest path id of a narinfo queued */
+};
+
+static void batch_discard(struct crawl_batch *b)
+{
+	for (size_t i = 0; i < b->nni; i++)
+		narinfo_release(&b->ni[i].ni);
+	b->nni = 0;
+	b->npres = 0;
+	strbuf_reset(&b->text);
+}
+
+static void narinfo_args(const struct crawl *c, const struct pend_narinfo *p,
+			 struct sql_arg *a)
+{
+	const struct narinfo *ni = &p->ni;
+
+	a[0] = SQL_ARG(c->cache_id);
+	a[1] = SQL_ARG(p->id);
+	a[2] = SQL_ARG(ni->url);
+	a[3] = SQL_ARG(ni->compression);
+	a[4] = SQL_ARG(ni->file_hash);
+	a[5] = SQL_INT_OPT(ni->file_size);
+	a[6] = SQL_ARG(ni->nar_hash);
+	a[7] = SQL_ARG(ni->nar_size);
+	a[8] = SQL_ARG(ni->deriver);
+	a[9] = SQL_ARG(ni->ca);
+	a[10] = SQL_ARG(ni->system);
+	a[11] = SQL_TEXTN(c->batch->text.buf + p->refs_at, p->refs_len);
+	a[12] = SQL_TEXTN(c->batch->text.buf + p->sigs_at, p->sigs_len);
+	a[13] = SQL_ARG(c->crawl_id);
+	a[14] = SQL_ARG(c->now);
+}
+
+static void presence_args(const struct crawl *c, const struct pend_presence *p,
+			  struct sql_arg *a)
+{
+	a[0] = SQL_ARG(c->cache_id);
+	a[1] = SQL_ARG(p->path_id);
+	a[2] = SQL_INT_OPT(p->push_time);
+	a[3] = SQL_ARG(c->now);
+	a[4] = SQL_ARG(c->now);
+	a[5] = SQL_ARG(c->crawl_id);
+}
+
+/* The rows pres[0..n) were just written by one statement: their ids. */
+static void presence_ids(struct crawl *c, const struct pend_presence *pres, size_t n)
+{
+	int64_t last = db_last_id(c->db);
+
+	for (size_t k = 0; k < n; k++)
+		c->open_presence[pres[k].path_id] = last - (int64_t)(n - 1 - k);
+}
+
+/* Write the queued rows: all of them, or (all 0) the full statements'
+ * worth, keeping the rest queued.  0 or -1 (reported; the queues are
+ * dropped then: the transaction is to be rolled back). */
+static int batch_write(struct crawl *c, int all)
+{
+	struct crawl_batch *b = c->batch;
+	struct sql_arg args[FLUSH_ROWS * 15];
+	size_t i, k, keep_ni, keep_pres;
+	int rc = 0;
+
+	if (!b)
+		return 0;
+	rc = path_index_flush(&c->pi, c->db, all ? UINT32_MAX : b->frontier);
+	for (i = 0; !rc && i + FLUSH_ROWS <= b->nni; i += FLUSH_ROWS) {
+		for (k = 0; k < FLUSH_ROWS; k++)
+			narinfo_args(c, &b->ni[i + k], args + 15 * k);
+		rc = stmt_exec(c->db, &stmts, Q_NARINFO_MANY, args, FLUSH_ROWS * 15);
+	}
+	for (; !rc && all && i < b->nni; i++) {
+		narinfo_args(c, &b->ni[i], args);
+		rc = stmt_exec(c->db, &stmts, Q_NARINFO_ADD, args, 15);
+	}
+	keep_ni = i;
+	for (i = 0; !rc && i + FLUSH_ROWS <= b->npres; i += FLUSH_ROWS) {
+		for (k = 0; k < FLUSH_ROWS; k++)
+			presence_args(c, &b->pres[i + k], args + 6 * k);
+		if (!(rc = stmt_exec(c->db, &stmts, Q_PRES_MANY, args, FLUSH_ROWS * 6)))
+			presence_ids(c, b->pres + i, FLUSH_ROWS);
+	}
+	for (; !rc && all && i < b->npres; i++) {
+		const struct pend_presence *p = &b->pres[i];
+		if (!(rc = stmt_exec(c->db, &stmts, Q_PRES_ADD,
+				     SQL_ARGS(c->cache_id, p->path_id, SQL_INT_OPT(p->push_time),
+					      c->now, c->crawl_id))))
+			presence_ids(c, b->pres + i, 1);
+	}
+	keep_pres = i;
+	if (rc) {
+		batch_discard(b);
+		return -1;
+	}
+	for (i = 0; i < keep_ni; i++) {
+		if (!b->keep_done) {
+			narinfo_release(&b->ni[i].ni);
+			continue;
+		}
+		GROW(b->done.v, b->done.alloc, b->done.n + 1);
+		b->done.v[b->done.n++] = b->ni[i].ni;
+	}
+	/* (No memmove of nothing: the arrays may not be allocated yet.) */
+	if (keep_ni < b->nni)
+		memmove(b->ni, b->ni + keep_ni, (b->nni - keep_ni) * sizeof(*b->ni));
+	b->nni -= keep_ni;
+	if (keep_pres < b->npres)
+		memmove(b->pres, b->pres + keep_pres, (b->npres - keep_pres) * sizeof(*b->pres));
+	b->npres -= keep_pres;
+	if (!b->nni)
+		strbuf_reset(&b->text);
+	return 0;
+}
 
 static void ensure_cap(struct crawl *c, uint32_t id)
 {
@@ -134,9 +318,11 @@ static int load_state(struct crawl *c)
 		return -1;
 	while ((rc = db_step(c->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 1);
+		c->open_loaded++;
 		if (id > 0 && (uint64_t)id < c->nalloc)
 			c->open_presence[id] = sqlite3_column_int64(st, 0);
 	}
+	c->data_version = c->pi.data_version;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -240,7 +426,17 @@ static int64_t push_time_clamp(struct crawl *c, uint32_t id, const char *name, i
 
 static int open_episode(struct crawl *c, uint32_t id, const char *name, int64_t push_time)
 {
+	/* A batched crawl names the path: its row may be queued still. */
 	push_time = push_time_clamp(c, id, name, push_time);
+	if (c->batch) {
+		struct crawl_batch *b = c->batch;
+		GROW(b->pres, b->pres_alloc, b->npres + 1);
+		b->pres[b->npres].path_id = id;
+		b->pres[b->npres++].push_time = push_time;
+		c->open_presence[id] = -1;   /* open; its id once written */
+		c->pending++;
+		return 0;
+	}
 	if (stmt_exec(c->db, &stmts, Q_PRES_ADD,
 		      SQL_ARGS(c->cache_id, id, SQL_INT_OPT(push_time), c->now, c->crawl_id)))
 		return -1;
@@ -262,26 +458,60 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 	if (!c->open_presence[id])
 		return open_episode(c, id, NULL, push_time);
 	c->pending++;
+	c->open_touched++;
 	return stmt_exec(c->db, &stmts, Q_PRES_TOUCH,
 			 SQL_ARGS(c->now, c->crawl_id, c->open_presence[id]));
 }
 
-/* Append s as a JSON string literal. */
+/* Append s as a JSON string literal: runs of characters that need no
+ * escape in one copy. */
 static void json_quote(struct strbuf *sb, const char *s)
 {
+	const char *run = s;
+
 	strbuf_addch(sb, '"');
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, (char)ch);
-		} else if (ch < 0x20) {
+		if (ch != '"' && ch != '\\' && ch >= 0x20)
+			continue;
+		strbuf_add(sb, run, (size_t)(s - run));
+		run = s + 1;
+		if (ch < 0x20) {
 			strbuf_addf(sb, "\\u%04x", ch);
 		} else {
+			strbuf_addch(sb, '\\');
 			strbuf_addch(sb, (char)ch);
 		}
 	}
+	strbuf_add(sb, run, (size_t)(s - run));
 	strbuf_addch(sb, '"');
+}
+
+/* Append the sigs value of ni: a JSON array of its Sig lines. */
+static void sigs_encode(struct strbuf *sb, const struct narinfo *ni)
+{
+	strbuf_addch(sb, '[');
+	for (size_t i = 0; i < ni->nsigs; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		json_quote(sb, ni->sigs[i]);
+	}
+	strbuf_addch(sb, ']');
+}
+
+/* "<hash>-<name>" of ni into base (STORE_HASH_LEN + 1 + STORE_NAME_MAX + 1
+ * bytes); its length. */
+static size_t narinfo_base(const struct narinfo *ni, char *base)
+{
+	size_t n = strlen(ni->name);
+
+	if (n > STORE_NAME_MAX)
+		n = STORE_NAME_MAX;   /* not for narinfo_parse's names */
+	memcpy(base, ni->hash, STORE_HASH_LEN);
+	base[STORE_HASH_LEN] = '-';
+	memcpy(base + STORE_HASH_LEN + 1, ni->name, n);
+	base[STORE_HASH_LEN + 1 + n] = '\0';
+	return STORE_HASH_LEN + 1 + n;
 }
 
 int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_time)
@@ -290,7 +520,7 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	char base[STORE_HASH_LEN + 1 + STORE_NAME_MAX + 1];
 	size_t blen, nref = 0;
 
-	blen = (size_t)snprintf(base, sizeof(base), "%s-%s", ni->hash, ni->name);
+	blen = narinfo_base(ni, base);
 	if (!(id = path_index_intern(&c->pi, c->db, base, blen)))
 		return -1;
 	ensure_cap(c, id);
@@ -306,13 +536,7 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	}
 	refs_encode(&c->refs_json, c->ref_ids, nref);
 	strbuf_reset(&c->sigs_json);
-	strbuf_addch(&c->sigs_json, '[');
-	for (size_t i = 0; i < ni->nsigs; i++) {
-		if (i)
-			strbuf_addch(&c->sigs_json, ',');
-		json_quote(&c->sigs_json, ni->sigs[i]);
-	}
-	strbuf_addch(&c->sigs_json, ']');
+	sigs_encode(&c->sigs_json, ni);
 	/* stmt_exec binds the strings without a copy: they outlive the step. */
 	if (stmt_exec(c->db, &stmts, Q_NARINFO_ADD,
 		      SQL_ARGS(c->cache_id, id, ni->url, ni->compression, ni->file_hash,
@@ -327,6 +551,62 @@ int crawl_add_narinfo(struct crawl *c, const struct narinfo *ni, int64_t push_ti
 	/* A narinfo is recorded before its presence, so a path without one has
 	 * no open episode; open one. */
 	return open_episode(c, id, ni->name, push_time);
+}
+
+int crawl_add_narinfo_take(struct crawl *c, struct narinfo *ni, int64_t push_time)
+{
+	struct crawl_batch *b = c->batch;
+	char base[STORE_HASH_LEN + 1 + STORE_NAME_MAX + 1];
+	struct pend_narinfo *p;
+	size_t nref = 0;
+	uint32_t id;
+	int rc;
+
+	if (!b) {
+		rc = crawl_add_narinfo(c, ni, push_time);
+		narinfo_release(ni);
+		return rc;
+	}
+	path_index_prefetch(&c->pi, ni->refs, ni->nrefs);
+	if (!(id = path_index_intern_deferred(&c->pi, base, narinfo_base(ni, base))))
+		goto fail;
+	ensure_cap(c, id);
+	if (c->flags[id] & CRAWL_F_NARINFO) {
+		rc = crawl_seen(c, ni->hash, push_time);
+		narinfo_release(ni);
+		return rc;
+	}
+	GROW(c->ref_ids, c->ref_alloc, ni->nrefs + 1);
+	for (size_t i = 0; i < ni->nrefs; i++) {
+		uint32_t rid = path_index_intern_deferred(&c->pi, ni->refs[i], strlen(ni->refs[i]));
+		if (!rid)
+			goto fail;
+		ensure_cap(c, rid);
+		c->ref_ids[nref++] = rid;
+	}
+	GROW(b->ni, b->ni_alloc, b->nni + 1);
+	p = &b->ni[b->nni++];
+	p->id = id;
+	if (id > b->frontier)
+		b->frontier = id;
+	refs_encode(&c->refs_json, c->ref_ids, nref);
+	p->refs_at = b->text.len;
+	p->refs_len = c->refs_json.len;
+	strbuf_add(&b->text, c->refs_json.buf, c->refs_json.len);
+	p->sigs_at = b->text.len;
+	sigs_encode(&b->text, ni);
+	p->sigs_len = b->text.len - p->sigs_at;
+	p->ni = *ni;
+	memset(ni, 0, sizeof(*ni));   /* now p's */
+	c->flags[id] |= CRAWL_F_NARINFO | CRAWL_F_SEEN;
+	c->n.new_++;
+	c->pending += 2;
+	if (open_episode(c, id, p->ni.name, push_time))
+		return -1;
+	return b->nni >= 4 * FLUSH_ROWS ? batch_write(c, 0) : 0;
+fail:
+	narinfo_release(ni);
+	return -1;
 }
 
 int crawl_reject(struct crawl *c, const char *source, const char *hash, unsigned line,
@@ -422,7 +702,7 @@ int crawl_gone(struct crawl *c, const char *hash)
 
 	if (!id || id >= c->nalloc || !c->open_presence[id])
 		return 0;
-	if (stmt_exec(c->db, &stmts, Q_GONE_ONE,
+	if (batch_write(c, 1) || stmt_exec(c->db, &stmts, Q_GONE_ONE,
 		      SQL_ARGS(c->now, c->crawl_id, c->open_presence[id])))
 		return -1;
 	c->open_presence[id] = 0;
@@ -460,7 +740,7 @@ int crawl_checkpoint(struct crawl *c)
 	if (c->pending < batch)
 		return 0;
 	c->pending = 0;
-	if (db_commit(c->db))
+	if (batch_write(c, 1) || db_commit(c->db))
 		return -1;
 	sleep_ms(pause_ms, &crawl_interrupted);
 	return txn_begin(c);
@@ -472,7 +752,14 @@ int crawl_finish(struct crawl *c, int mark_gone, int end)
 			     : end == CRAWL_END_FAILED    ? "failed"
 							  : "complete";
 
-	if (mark_gone && end == CRAWL_END_COMPLETE) {
+	if (batch_write(c, 1))
+		goto fail;
+	/* Every episode open at the start was seen again and no other
+	 * process wrote since (the index saw no change: a crawl of this cache
+	 * elsewhere could have opened episodes): none can be gone, and the
+	 * update need not scan them all to find so. */
+	if (mark_gone && end == CRAWL_END_COMPLETE &&
+	    (c->open_touched != c->open_loaded || c->pi.data_version != c->data_version)) {
 		if (stmt_exec(c->db, &stmts, Q_GONE, SQL_ARGS(c->now, c->crawl_id, c->cache_id)))
 			goto fail;
 		c->n.gone = (uint64_t)db_changes(c->db);
@@ -507,6 +794,15 @@ void crawl_release(struct crawl *c)
 	free(c->ref_ids);
 	strbuf_release(&c->refs_json);
 	strbuf_release(&c->sigs_json);
+	if (c->batch) {
+		batch_discard(c->batch);
+		ni_list_release(&c->batch->done);
+		free(c->batch->done.v);
+		free(c->batch->ni);
+		free(c->batch->pres);
+		strbuf_release(&c->batch->text);
+		free(c->batch);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -596,6 +892,8 @@ struct dir_reader {
 	size_t consumed_seen;       /* reader's copy of consumed */
 	size_t produced_seen;       /* consumer's copy of produced */
 	size_t consumed_local;      /* consumer's own count, published in steps */
+	struct ni_list garbage;     /* guarded by mu: consumed, for the reader to free */
+	struct ni_list *done;       /* the consumer's, handed over in steps */
 	pthread_mutex_t mu;
 	pthread_cond_t can_produce, can_consume;
 };
@@ -692,8 +990,12 @@ static void *reader_main(void *arg)
 	struct dir_reader *r = arg;
 	size_t produced = 0;
 
+	struct ni_list tofree = {NULL, 0, 0};
+
 	for (size_t i = 0; i < r->n; i++) {
 		struct dir_item it;
+		if (tofree.n)
+			ni_list_release(&tofree);
 		read_one(r, r->names[i], &it);
 		/* The ring slot is free once consumed passed it; check under the
 		 * lock only when we might be a ring ahead. */
@@ -720,9 +1022,16 @@ static void *reader_main(void *arg)
 			r->consumed_seen = r->consumed;
 			if (r->consumer_waiting)
 				pthread_cond_signal(&r->can_consume);
+			if (r->garbage.n) {
+				struct ni_list t = tofree;
+				tofree = r->garbage;
+				r->garbage = t;
+			}
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
+	ni_list_release(&tofree);
+	free(tofree.v);
 	return NULL;
 }
 
@@ -747,6 +1056,21 @@ static void reader_done(struct dir_reader *r)
 	if (r->consumed_local % HANDOFF == 0 || r->consumed_local == r->n) {
 		pthread_mutex_lock(&r->mu);
 		r->consumed = r->consumed_local;
+		if (r->done && r->done->n) {
+			/* Hand the written narinfos over, or add them to those
+			 * the reader has not taken yet. */
+			if (!r->garbage.n) {
+				struct ni_list t = r->garbage;
+				r->garbage = *r->done;
+				*r->done = t;
+			} else {
+				GROW(r->garbage.v, r->garbage.alloc, r->garbage.n + r->done->n);
+				memcpy(r->garbage.v + r->garbage.n, r->done->v,
+				       r->done->n * sizeof(*r->done->v));
+				r->garbage.n += r->done->n;
+				r->done->n = 0;
+			}
+		}
 		pthread_cond_signal(&r->can_produce);
 		pthread_mutex_unlock(&r->mu);
 	}
@@ -763,6 +1087,7 @@ static void reader_stop(struct dir_reader *r, pthread_t th)
 	for (size_t i = r->consumed_local; i < r->produced; i++)
 		if (r->ring[i % RING_SIZE].state == ITEM_OK)
 			narinfo_release(&r->ring[i % RING_SIZE].ni);
+	ni_list_release(&r->garbage);
 }
 
 /* A directory without nix-cache-info: 0 to crawl it all the same (force,
@@ -796,8 +1121,8 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 	struct crawl c;
 	struct dir_reader rd;
 	pthread_t th;
-	char **names = NULL, **toread = NULL;
-	size_t n = 0, nread = 0, i, done = 0;
+	char **names = NULL, **toread = NULL, **known = NULL;
+	size_t n = 0, nread = 0, nknown = 0, i, done = 0;
 	int have_ci = 0, dfd = -1, ret = -1, begun = 0, started = 0;
 	DIR *d = NULL;
 	struct strbuf url = STRBUF_INIT;
@@ -825,10 +1150,14 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		goto out;
 	begun = 1;
 	*crawl_id = c.crawl_id;
+	c.batch = xcalloc(1, sizeof(*c.batch));
+	c.batch->keep_done = 1;
+	rd.done = &c.batch->done;
 	progress_start(&prog, "crawl", n);
 
 	/* Known narinfos need no reading: only their presence is updated. */
 	toread = xmalloc((n ? n : 1) * sizeof(*toread));
+	known = xmalloc((n ? n : 1) * sizeof(*known));
 	for (i = 0; i < n; i++) {
 		memcpy(hash, names[i], STORE_HASH_LEN);
 		hash[STORE_HASH_LEN] = '\0';
@@ -841,6 +1170,8 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 			done++;
 		} else if (!crawl_known(&c, hash)) {
 			toread[nread++] = names[i];
+		} else {
+			known[nknown++] = names[i];
 		}
 	}
 	/* New narinfos are recorded in file order: reserve their paths' ids in
@@ -865,16 +1196,14 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		}
 		started = 1;
 	}
-	for (i = 0; i < n && !crawl_interrupted; i++) {
+	for (i = 0; i < nknown && !crawl_interrupted; i++) {
 		struct stat st;
 		int64_t mtime = -1;
-		memcpy(hash, names[i], STORE_HASH_LEN);
+		memcpy(hash, known[i], STORE_HASH_LEN);
 		hash[STORE_HASH_LEN] = '\0';
-		if (!store_hash_valid(hash, STORE_HASH_LEN) || !crawl_known(&c, hash))
-			continue;
 		/* The push time matters only when the path comes back. */
 		if (!crawl_is_open(&c, hash) &&
-		    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+		    fstatat(dfd, known[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
 			mtime = (int64_t)st.st_mtime;
 		if (crawl_seen(&c, hash, mtime) || crawl_checkpoint(&c))
 			goto out;
@@ -885,8 +1214,7 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		int rc = 0;
 		if (it->state == ITEM_OK) {
 			crawl_odd(&c, toread[i], &it->ni);
-			rc = crawl_add_narinfo(&c, &it->ni, it->mtime);
-			narinfo_release(&it->ni);
+			rc = crawl_add_narinfo_take(&c, &it->ni, it->mtime);
 		} else {
 			memcpy(hash, toread[i], STORE_HASH_LEN);
 			hash[STORE_HASH_LEN] = '\0';
@@ -911,6 +1239,7 @@ out:
 	if (started)
 		reader_stop(&rd, th);
 	if (rd.ring) {
+		free(rd.garbage.v);
 		pthread_mutex_destroy(&rd.mu);
 		pthread_cond_destroy(&rd.can_produce);
 		pthread_cond_destroy(&rd.can_consume);
@@ -922,6 +1251,7 @@ out:
 		free(names[i]);
 	free(names);
 	free(toread);
+	free(known);
 	if (d)
 		closedir(d);
 	if (have_ci)

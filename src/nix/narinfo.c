@@ -285,9 +285,31 @@ static int hash_field(const char *s, size_t n, char **out, int *normal)
 {
 	struct nixhash h;
 	char buf[NIXHASH_FMT_MAX];
+	const char *name;
 	size_t l;
 
-	if (nix_hash_any(s, n, &h, normal) || !(l = nixhash_format(&h, buf, sizeof(buf))))
+	/* The usual form, checked without decoding: 52 nix32 digits whose
+	 * first holds no bit past the 256 of the digest (what nix32_decode
+	 * would refuse). */
+	if (n == 7 + 52 && !memcmp(s, "sha256:", 7) && (s[7] == '0' || s[7] == '1') &&
+	    nix32_digits_valid(s + 8, 51)) {
+		*normal = 1;
+		free(*out);
+		*out = xstrndup(s, n);
+		return 0;
+	}
+	if (nix_hash_any(s, n, &h, normal))
+		return -1;
+	/* Already "algo:<nix32>": nix32 is one-to-one (nix32_decode refuses
+	 * bits past the digest), so formatting would give s again. */
+	name = nixhash_algo_name(h.algo);
+	l = strlen(name);
+	if (*normal && n == l + 1 + nix32_len(h.len) && !memcmp(s, name, l) && s[l] == ':') {
+		free(*out);
+		*out = xstrndup(s, n);
+		return 0;
+	}
+	if (!(l = nixhash_format(&h, buf, sizeof(buf))))
 		return -1;
 	free(*out);
 	*out = xstrndup(buf, l);
@@ -427,6 +449,12 @@ static void sort_unique(char **v, size_t *n)
 
 	if (*n < 2)
 		return;
+	/* Nix writes them sorted: then there is nothing to do. */
+	for (k = 1; k < *n && strcmp(v[k - 1], v[k]) < 0; k++)
+		;
+	if (k == *n)
+		return;
+	k = 0;
 	qsort(v, *n, sizeof(*v), cmp_str);
 	for (size_t i = 1; i < *n; i++) {
 		if (!strcmp(v[i], v[k]))
@@ -609,6 +637,7 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 	const char *v = e->val;
 	size_t n = e->vlen;
 	int normal = 1;
+	const char *c;
 	char *s;
 
 	switch (key) {
@@ -661,9 +690,14 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 		return 0;
 	case K_SIG:
 		s = printable_copy(v, n, &normal);
-		if (!sig_checkable(s))
+		/* Canonical base64 decodes Nix's way to the same bytes, so a
+		 * named canonical signature is checkable: one decode for the
+		 * usual case. */
+		if ((c = strchr(s, ':')) && c != s && sig_canonical(s))
+			;
+		else if (!sig_checkable(s))
 			mark_odd(out, NARINFO_ODD_SIG, e->line);
-		else if (!sig_canonical(s))
+		else
 			normal = 0;
 		GROW(out->sigs, ps->sig_alloc, out->nsigs + 1);
 		out->sigs[out->nsigs++] = s;

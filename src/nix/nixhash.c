@@ -297,27 +297,43 @@ size_t nixhash_format_sri(const struct nixhash *h, char *buf, size_t bufsz)
 	return nl + 1 + el;
 }
 
+int nix32_digits_valid(const char *s, size_t len)
+{
+	int bad = 0;
+
+	/* No branch per byte: a digit is 0..31, anything else -1. */
+	for (size_t i = 0; i < len; i++)
+		bad |= nix32_value((unsigned char)s[i]);
+	return bad >= 0;
+}
+
 int store_hash_valid(const char *s, size_t len)
 {
-	if (len != STORE_HASH_LEN)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (nix32_value((unsigned char)s[i]) < 0)
-			return 0;
-	return 1;
+	return len == STORE_HASH_LEN && nix32_digits_valid(s, len);
 }
+
+/* name_char[c]: c may appear in a store path name. */
+static const unsigned char name_char[256] = {
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['?'] = 1, ['='] = 1,
+};
 
 int store_name_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > STORE_NAME_MAX || s[0] == '.')
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			continue;
-		if (!strchr("+-._?=", c) || c == '\0')
+	for (size_t i = 0; i < len; i++)
+		if (!name_char[(unsigned char)s[i]])
 			return 0;
-	}
 	return 1;
 }
 

@@ -6,6 +6,7 @@
 #include "store/refs.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/db.h"
 
@@ -20,10 +21,22 @@ void refs_encode(struct strbuf *out, uint32_t *ids, size_t n)
 {
 	strbuf_reset(out);
 	strbuf_addch(out, '[');
-	if (n > 1)
+	if (n > 32) {
 		qsort(ids, n, sizeof(*ids), cmp_u32);
+	} else {
+		/* A narinfo has a handful of references: insertion sort. */
+		for (size_t i = 1; i < n; i++) {
+			uint32_t v = ids[i];
+			size_t j = i;
+			for (; j && ids[j - 1] > v; j--)
+				ids[j] = ids[j - 1];
+			ids[j] = v;
+		}
+	}
+	/* At most 11 bytes an id (10 digits and a comma), and the ']'. */
+	strbuf_grow(out, n * 11 + 2);
 	for (size_t i = 0; i < n; i++) {
-		char num[12], *e = num + sizeof(num), *q = e;
+		char num[10], *e = num + sizeof(num), *q = e;
 		uint32_t v = ids[i];
 
 		if (i && v == ids[i - 1])
@@ -32,9 +45,11 @@ void refs_encode(struct strbuf *out, uint32_t *ids, size_t n)
 			*--q = (char)('0' + v % 10);
 		while (v /= 10);
 		if (out->len > 1)
-			strbuf_addch(out, ',');
-		strbuf_add(out, q, (size_t)(e - q));
+			out->buf[out->len++] = ',';
+		memcpy(out->buf + out->len, q, (size_t)(e - q));
+		out->len += (size_t)(e - q);
 	}
+	out->buf[out->len] = '\0';
 	strbuf_addch(out, ']');
 }
 

@@ -51,8 +51,8 @@ static sqlite3_stmt *prepared(struct db *db, struct stmt_table *t, unsigned i)
 		row->n = t->n;
 	}
 	if ((st = row->st[i])) {
+		/* No sqlite3_clear_bindings: bound() binds every parameter. */
 		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
 		return st;
 	}
 	if (sqlite3_prepare_v3(db->h, t->sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
