@@ -159,6 +159,14 @@ struct fetch_options {
 	const char *accept;         /* an Accept header to send (e.g.
 	                               "application/json" for an API), or
 	                               NULL: libcurl's default */
+	int identity;               /* 0: offer every encoding libcurl can
+	                               decode (gzip, deflate, br, zstd), as
+	                               Nix 2.34 on does; 1: send
+	                               "Accept-Encoding: identity", asking for
+	                               bodies as stored, as Nix up to 2.13
+	                               (which sends no Accept-Encoding) gets
+	                               them.  Either way a body the server
+	                               encodes anyway is decoded */
 	long progress_interval_ms;  /* (100) */
 	int verbose;                /* libcurl's own debug output on stderr */
 };

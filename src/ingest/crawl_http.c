@@ -688,6 +688,7 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 		fo.connect_timeout_ms = o->timeout_ms;
 	fo.max_body = NARINFO_MAX_BYTES;
 	fo.cacert = o->cacert;
+	fo.identity = o->identity;
 	fo.user_agent = "cachegc/" CACHEGC_VERSION;
 	if (fetcher_new(&h.f, &fo))
 		goto out;

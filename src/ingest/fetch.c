@@ -97,6 +97,7 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 	f->max_tries = o->max_tries;
 	f->max_redirs = o->max_redirs;
 	f->verbose = o->verbose;
+	f->identity = o->identity;
 	f->backoff_ms = o->backoff_ms;
 	f->max_backoff_ms = o->max_backoff_ms;
 	f->retry_after_cap_ms = o->retry_after_cap_ms;

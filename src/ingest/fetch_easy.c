@@ -201,7 +201,10 @@ int fetch_easy_setup(struct fetcher *f, struct slot *s)
 	SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	/* Wait for a connection that may multiplex rather than open many. */
 	SETOPT(h, CURLOPT_PIPEWAIT, 1L);
-	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
+	/* "" offers what libcurl can decode; "identity" asks for none.  Set
+	 * either way, so that libcurl decodes a Content-Encoding the server
+	 * sends unasked. */
+	SETOPT(h, CURLOPT_ACCEPT_ENCODING, f->identity ? "identity" : "");
 	SETOPT(h, CURLOPT_FILETIME, 1L);
 	SETOPT(h, CURLOPT_USERAGENT, f->ua);
 	if (f->headers)

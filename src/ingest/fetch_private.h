@@ -57,7 +57,7 @@ struct fetcher {
 	fetch_done_fn *on_done;
 	fetch_progress_fn *progress;
 	void *cb_data;
-	int jobs, per_host, max_tries, max_redirs, verbose;
+	int jobs, per_host, max_tries, max_redirs, verbose, identity;
 	long backoff_ms, max_backoff_ms, retry_after_cap_ms;
 	long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_secs;
 	long progress_interval_ms;

@@ -693,6 +693,23 @@ TEST(test_too_large)
 	coll_release(&c);
 }
 
+/* What Accept-Encoding each setting sends, as the server saw it. */
+TEST(test_accept_encoding)
+{
+	struct coll c = {0};
+	struct fetch_options o = test_opts(&c);
+
+	CHECK_INT(fetch_one(&c, &o, FETCH_GET, "accept-encoding", NULL), FETCH_RUN_DONE);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK(contains(c.o[0].body, "gzip"));
+	CHECK(contains(c.o[0].body, "deflate"));
+	o.identity = 1;
+	CHECK_INT(fetch_one(&c, &o, FETCH_GET, "accept-encoding", NULL), FETCH_RUN_DONE);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK_STR(c.o[0].body, "identity\n");
+	coll_release(&c);
+}
+
 TEST(test_garbage_and_gzip)
 {
 	struct coll c = {0};
@@ -718,6 +735,13 @@ TEST(test_garbage_and_gzip)
 		  FETCH_RUN_DONE);
 	CHECK_INT(c.o[0].status, FETCH_FAILED);
 	CHECK_INT(c.o[0].tries, 1);
+
+	/* Asking for no encoding, a gzip body sent anyway is still decoded. */
+	o.identity = 1;
+	CHECK_INT(fetch_one(&c, &o, FETCH_GET, "fault/gzip/all/a.narinfo", NULL),
+		  FETCH_RUN_DONE);
+	CHECK_INT(c.o[0].status, FETCH_OK);
+	CHECK_STR(c.o[0].body, a_body);
 	coll_release(&c);
 }
 
@@ -1245,6 +1269,7 @@ int main(int argc, char **argv)
 	RUN(test_drip);
 	RUN(test_truncated);
 	RUN(test_too_large);
+	RUN(test_accept_encoding);
 	RUN(test_garbage_and_gzip);
 	RUN(test_redirects);
 	RUN(test_connection_refused);
