@@ -91,6 +91,7 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 	}
 	f->on_done = o->on_done;
 	f->progress = o->progress;
+	f->pull = o->pull;
 	f->cb_data = o->cb_data;
 	f->jobs = o->jobs;
 	f->per_host = o->per_host;
@@ -624,6 +625,26 @@ static int idle_all(const struct fetcher *f)
 	return !in_flight(f) && !f->ready_head && !f->delayed.n;
 }
 
+/* opts.pull: 1 while more work may come.  A -1 from it stops the run. */
+static int pull(struct fetcher *f)
+{
+	int rc;
+
+	if (!f->pull || f->abort)
+		return 0;
+	rc = f->pull(f, f->cb_data);
+	if (rc < 0) {
+		f->abort = 1;
+		return 0;
+	}
+	return rc > 0;
+}
+
+void fetcher_wakeup(struct fetcher *f)
+{
+	curl_multi_wakeup(f->multi);
+}
+
 int fetcher_run(struct fetcher *f)
 {
 	int ret = FETCH_RUN_DONE;
@@ -634,12 +655,13 @@ int fetcher_run(struct fetcher *f)
 		int64_t now = mono_ms(), wait;
 		CURLMsg *m;
 		CURLMcode mc;
-		int running, left;
+		int running, left, more;
 
 		if (fetch_stop) {
 			ret = FETCH_RUN_INTERRUPTED;
 			break;
 		}
+		more = pull(f);
 		if (f->abort) {
 			ret = FETCH_RUN_ABORTED;
 			break;
@@ -649,7 +671,7 @@ int fetcher_run(struct fetcher *f)
 			ret = FETCH_RUN_ERROR;
 			break;
 		}
-		if (idle_all(f))
+		if (idle_all(f) && !more)
 			break;
 
 		mc = curl_multi_perform(f->multi, &running);
@@ -668,11 +690,14 @@ int fetcher_run(struct fetcher *f)
 		maybe_progress(f, 0);
 		if (fetch_stop || f->abort)
 			continue;
+		more = pull(f);
+		if (f->abort)
+			continue;
 		now = mono_ms();
 		promote_due(f, now);
 		if (can_start(f, now))
 			continue;
-		if (idle_all(f))
+		if (idle_all(f) && !more)
 			break;
 
 		/* Short enough to notice fetch_stop soon even when no signal

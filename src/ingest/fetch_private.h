@@ -56,6 +56,7 @@ struct fetcher {
 	struct curl_slist *headers;  /* extra request headers, or NULL */
 	fetch_done_fn *on_done;
 	fetch_progress_fn *progress;
+	fetch_pull_fn *pull;
 	void *cb_data;
 	int jobs, per_host, max_tries, max_redirs, verbose, identity;
 	long backoff_ms, max_backoff_ms, retry_after_cap_ms;
