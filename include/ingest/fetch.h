@@ -246,4 +246,13 @@ void fetcher_free(struct fetcher *f);
  */
 long fetch_parse_retry_after(const char *s, size_t len, int64_t now);
 
+/*
+ * Parse an HTTP date (Last-Modified, Retry-After) as epoch seconds, or -1
+ * when it is none.  The form every server sends now ("Sun, 06 Nov 1994
+ * 08:49:37 GMT") is read here, at a small part of the cost of libcurl's
+ * general date parser, which takes everything else (the obsolete RFC 850
+ * and asctime forms).  Pure apart from that parser.
+ */
+int64_t fetch_parse_http_date(const char *s, size_t len);
+
 #endif

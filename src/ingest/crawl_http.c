@@ -139,6 +139,9 @@ struct hcrawl {
 	size_t outstanding;
 	struct asks asks;
 	int closing, failed;
+	int starving;                 /* the fetch thread has fewer requests
+	                                 than its window, running or queued */
+	int window;
 	struct answer *batch, **batch_tail;
 	size_t nbatch;
 	struct asks fasks, wasks;
@@ -693,9 +696,12 @@ static void *recorder(void *data)
 			h->wasks.n = 0;
 		}
 		h->outstanding -= n;
-		/* The fetch thread may be waiting for exactly this: new paths,
-		 * the end of the work, or the news that it must stop. */
-		wake = h->asks.n || !h->outstanding || h->failed;
+		/* Wake the fetch thread when it may be waiting for this: the
+		 * end of the work, the news that it must stop, or paths to ask
+		 * for when it has too few.  Otherwise it takes them at its next
+		 * turn, which the transfers in flight bring soon, without the
+		 * cost of a wake-up per batch. */
+		wake = !h->outstanding || h->failed || (h->asks.n && h->starving);
 		pthread_mutex_unlock(&h->mu);
 		if (wake)
 			fetcher_wakeup(h->f);
@@ -725,13 +731,16 @@ static void hand_over(struct hcrawl *h)
 static int pull(struct fetcher *f, void *data)
 {
 	struct hcrawl *h = data;
+	struct fetch_stats st;
 	struct asks t;
 	int more, failed;
 	char path[STORE_HASH_LEN + sizeof(".narinfo")];
 
 	if (!h->threaded)
 		return 0;  /* nix-cache-info, before the walk */
+	fetcher_stats(f, &st);
 	pthread_mutex_lock(&h->mu);
+	h->starving = st.in_flight + st.queued < (uint64_t)h->window;
 	hand_over(h);
 	t = h->asks;
 	h->asks = h->fasks;
@@ -926,6 +935,7 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	/* One host: the window is the connection cap too, so a server
 	 * without HTTP/2 sees at most `jobs` connections. */
 	fo.per_host = o->jobs > 0 ? o->jobs : 64;
+	h.window = fo.per_host;
 	fo.max_tries = o->tries;
 	fo.timeout_ms = o->timeout_ms;
 	if (o->timeout_ms > 0 && o->timeout_ms < 10000)

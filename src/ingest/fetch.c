@@ -301,9 +301,8 @@ static void deliver(struct fetcher *f, struct xfer *x, enum fetch_status status,
 	r.tries = x->tries;
 	r.error = err;
 	if (s) {
-		curl_off_t t = -1, cl = -1;
-		if (curl_easy_getinfo(s->easy, CURLINFO_FILETIME_T, &t) == CURLE_OK)
-			r.last_modified = t;
+		curl_off_t cl = -1;
+		r.last_modified = s->last_modified;
 		if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
 				      &cl) == CURLE_OK)
 			r.content_length = cl;
@@ -514,6 +513,7 @@ static int start(struct fetcher *f, struct xfer *x)
 	s->discard_abort = 0;
 	s->discarded = 0;
 	s->retry_after = -1;
+	s->last_modified = -1;
 	strbuf_reset(&s->body);
 	free(s->location);
 	s->location = NULL;

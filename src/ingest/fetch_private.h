@@ -45,6 +45,7 @@ struct slot {
 	int too_large;
 	int discard_abort;       /* cut a non-2xx body that was too long */
 	long retry_after;        /* seconds from Retry-After, -1 if none */
+	int64_t last_modified;   /* of the current response, -1 if none */
 	char *location;          /* Location of the current response */
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "ingest/fetch.h"
 #include "harness.h"
 #include "lib/util.h"
@@ -588,6 +590,38 @@ TEST(test_retry_after_parse)
 	CHECK_INT(fetch_parse_retry_after("-5", 2, 0), -1);
 	/* length-bounded: the 9 after the length is not part of it */
 	CHECK_INT(fetch_parse_retry_after("19", 1, 0), 1);
+}
+
+/* Our reading of the one form servers send now agrees with libcurl's
+ * parser, which still reads the others; what is no date is -1. */
+TEST(test_http_date_parse)
+{
+	static const char *const dates[] = {
+		"Sun, 06 Nov 1994 08:49:37 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
+		"Tue, 29 Feb 2000 23:59:59 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
+		"Mon, 04 Dec 2026 21:00:00 GMT", "Wed, 30 Jun 2027 12:34:56 GMT",
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(dates); i++) {
+		snprintf(buf, sizeof(buf), "%s", dates[i]);
+		CHECK(fetch_parse_http_date(dates[i], strlen(dates[i])) ==
+		      (int64_t)curl_getdate(buf, NULL));
+	}
+	CHECK(fetch_parse_http_date(dates[0], 29) == 784111777);
+	CHECK(fetch_parse_http_date(dates[3], 29) == 253402300799LL);
+	/* RFC 850 and asctime, through libcurl */
+	CHECK(fetch_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", 30) == 784111777);
+	CHECK(fetch_parse_http_date("Sun Nov  6 08:49:37 1994", 24) == 784111777);
+	/* Out of range in the fixed form: left to libcurl, as before. */
+	CHECK(fetch_parse_http_date("Tue, 29 Feb 2001 00:00:00 GMT", 29) ==
+	      (int64_t)curl_getdate("Tue, 29 Feb 2001 00:00:00 GMT", NULL));
+	CHECK(fetch_parse_http_date("Sun, 06 Nov 1994 24:49:37 GMT", 29) ==
+	      (int64_t)curl_getdate("Sun, 06 Nov 1994 24:49:37 GMT", NULL));
+	CHECK(fetch_parse_http_date("\x1b[31mnot a date", 18) == -1);
+	CHECK(fetch_parse_http_date("", 0) == -1);
+	/* length-bounded */
+	CHECK(fetch_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMTX", 29) == 784111777);
 }
 
 TEST(test_timeout)
@@ -1254,6 +1288,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	RUN(test_retry_after_parse);
+	RUN(test_http_date_parse);
 	RUN(test_bad_options);
 	RUN(test_get_ok);
 	RUN(test_head);
