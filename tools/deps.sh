@@ -11,7 +11,7 @@
 #                           bash-completion (cachegc(1) and the completion),
 #                           debhelper and lintian (the .deb),
 #                           python3 (writes and judges test_narinfo_nix's
-#                           variants)
+#                           variants), wrk (bench/http.sh's ceiling)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -24,6 +24,8 @@ if [ "$what" = test ]; then
 	# the install tests and the Debian package: man page checkers, the
 	# bash-completion loader, dpkg-buildpackage with debhelper, lintian
 	need="$need mandoc man-db groff-base bash-completion dpkg-dev debhelper lintian"
+	# the ceiling bench/http.sh measures the HTTP crawl against
+	need="$need wrk"
 fi
 missing=
 for p in $need; do
