@@ -1,21 +1,31 @@
 #!/bin/sh
-# HTTP crawl benchmark (issue 3).  nginx on loopback (tests/lib/nginx.sh:
-# one worker, keep-alive, gzip for narinfos) serves the generated cache of
-# $N paths (default 200,000; the world bench/ingest.sh makes, reused).  The
-# roots are every evaluation output the cache holds.  In the same run, on
-# the same server:
-#   cachegc crawl --roots     the closure into a fresh DB (GET each narinfo)
+# HTTP crawl benchmark (issues 3 and 15).  nginx on loopback
+# (tests/lib/nginx.sh: one worker, keep-alive, gzip for narinfos when the
+# client asks) serves the generated cache of $N paths (default 200,000; the
+# world bench/ingest.sh makes, reused).  The roots are every evaluation
+# output the cache holds.  In the same run, on the same server:
+#   cachegc crawl --roots     the closure into a fresh DB (GET each narinfo),
+#                             offering gzip (the default), then again into
+#                             another fresh DB with --uncompressed
+#                             (Accept-Encoding: identity)
+#   wrk                       the same narinfo URLs as fast as nginx serves
+#                             them (the ceiling), right after each crawl and
+#                             with the same Accept-Encoding as it
 #   cachegc crawl             the re-check of that DB (HEAD each narinfo)
-#   nix path-info -r          Nix's own fetcher on the same roots
-#   wrk                       the same narinfo URLs, as fast as nginx serves
-#                             them (the ceiling), Accept-Encoding as ours
-# JOBS (default 64) is cachegc's --jobs; WRK_SECS (10) wrk's duration.
+#   nix path-info -r          Nix's own fetcher on the same roots (NIX=0
+#                             skips it: it takes a minute or more)
+# Each round prints cachegc's requests/s over wrk's, gzip and not; ROUNDS
+# (default 1) repeats the crawls and wrk runs and prints the ranges.
+# JOBS (default 64) is cachegc's --jobs and wrk's connections; WRK_SECS (10)
+# wrk's duration.
 CG=$1
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-200000}
 JOBS=${JOBS:-64}
 WRK_SECS=${WRK_SECS:-10}
+ROUNDS=${ROUNDS:-1}
+NIX=${NIX:-1}
 W="$OUT/world-$N"
 for c in nginx wrk jq sqlite3 curl nix; do
 	command -v "$c" >/dev/null 2>&1 || { echo "bench: needs $c (make check installs it)" >&2; exit 1; }
@@ -85,39 +95,15 @@ echo "http: $nfiles narinfos in $W/cache served at $NGINX_URL; $nroots roots" \
 sync
 
 DB="$OUT/http.db"
-rm -f "$DB" "$DB-wal" "$DB-shm"
-measure "cachegc crawl --roots (fresh DB, --jobs $JOBS)" \
-	"$CG" --quiet --db "$DB" crawl --json --jobs "$JOBS" --roots "$ROOTS" "$NGINX_URL"
-cg_secs=$SECS cg_rss=$RSS_MB
-read -r cg_new cg_absent cg_other <<EOF
-$(jq -r '"\(.new) \(.absent) \(.rejected + .unknown + .present)"' "$OUT/.stdout")
-EOF
-cg_reqs=$((cg_new + cg_absent + cg_other + 1))
-measure "cachegc crawl (re-check: HEAD only)" \
-	"$CG" --quiet --db "$DB" crawl --json --jobs "$JOBS" "$NGINX_URL"
-re_secs=$SECS
-re_present=$(jq -r .present "$OUT/.stdout")
+PLAIN_DB="$OUT/http-plain.db"
 
-nix_env
-# shellcheck disable=SC2046
-measure "nix path-info -r (Nix $(nix --version | awk '{print $3}'))" \
-	nix path-info -r --store "$NGINX_URL" $(cat "$ROOTS")
-nix_secs=$SECS nix_rss=$RSS_MB
-nix_paths=$(wc -l <"$OUT/.stdout")
-rm -rf "$XDG_CACHE_HOME"
-
-# wrk on the closure's narinfo URLs, in turn: once asking for gzip as
-# libcurl does for us (nginx compresses each narinfo on the fly, for both),
-# the ceiling for the requests we make; once without, for reference.
-sqlite3 "$DB" "SELECT '/' || p.hash || '.narinfo' FROM narinfos n JOIN paths p ON p.id = n.path_id" \
-	>"$T/urls"
-# run_wrk ACCEPT_ENCODING: sets WRK_RPS
+# run_wrk ACCEPT_ENCODING: wrk on the closure's narinfo URLs ($T/urls), in
+# turn, sending that Accept-Encoding; sets WRK_RPS.
 run_wrk() {
 	cat >"$T/narinfos.lua" <<LUA
 -- GET each narinfo URL listed in the file given after --, in turn.
 local urls, i = {}, 0
-local ae = "$1"
-if ae ~= "" then wrk.headers["Accept-Encoding"] = ae end
+wrk.headers["Accept-Encoding"] = "$1"
 function init(args)
 	for line in io.lines(args[1]) do urls[#urls + 1] = line end
 	i = math.random(#urls)
@@ -133,25 +119,91 @@ LUA
 		cat "$T/wrk.out" >&2
 		exit 1
 	}
-	WRK_RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out")
+	WRK_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$T/wrk.out")
 	errs=$(awk '/Non-2xx|Socket errors/' "$T/wrk.out")
-	printf '%-44s %8.0f req/s (%s s, -t2 -c%s)%s\n' "wrk, ${1:-no Accept-Encoding}" "$WRK_RPS" \
+	printf '%-44s %8s req/s (%s s, -t2 -c%s)%s\n' "wrk, Accept-Encoding: $1" "$WRK_RPS" \
 		"$WRK_SECS" "$JOBS" "${errs:+; $errs}"
 }
-run_wrk "deflate, gzip, br, zstd"
-wrk_rps=$WRK_RPS
-run_wrk ""
-wrk_plain_rps=$WRK_RPS
+
+# crawl_roots LABEL DB [ARGS...]: a closure crawl into a fresh DB; sets
+# CG_SECS, CG_RSS, CG_NEW, CG_REQS (its requests: the narinfos and
+# nix-cache-info) and CG_RPS.
+crawl_roots() {
+	label=$1 db=$2
+	shift 2
+	rm -f "$db" "$db-wal" "$db-shm"
+	measure "$label" "$CG" --quiet --db "$db" crawl --json --jobs "$JOBS" "$@" \
+		--roots "$ROOTS" "$NGINX_URL"
+	CG_SECS=$SECS CG_RSS=$RSS_MB
+	read -r CG_NEW cg_absent cg_other <<EOF
+$(jq -r '"\(.new) \(.absent) \(.rejected + .unknown + .present)"' "$OUT/.stdout")
+EOF
+	CG_REQS=$((CG_NEW + cg_absent + cg_other + 1))
+	CG_RPS=$(awk -v r="$CG_REQS" -v s="$CG_SECS" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
+}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }'; }
+# range LIST: "LO-HI" of the whitespace-separated numbers (one when equal).
+range() {
+	echo "$1" | tr ' ' '\n' | awk 'NF { v = $1 + 0; if (!n++ || v < lo) lo = v; if (n == 1 || v > hi) hi = v }
+		END { if (lo == hi) print lo; else print lo "-" hi }'
+}
+
+gz_pcts= plain_pcts= gz_rates= plain_rates= wrk_gz_rates= wrk_plain_rates=
+round=0
+while [ "$round" -lt "$ROUNDS" ]; do
+	round=$((round + 1))
+	[ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS"
+	crawl_roots "cachegc crawl --roots (fresh DB, --jobs $JOBS)" "$DB"
+	cg_secs=$CG_SECS cg_rss=$CG_RSS cg_reqs=$CG_REQS cg_new=$CG_NEW cg_rps=$CG_RPS
+	# The closure's narinfo URLs, for wrk.
+	if [ "$round" = 1 ]; then
+		sqlite3 "$DB" "SELECT '/' || p.hash || '.narinfo' FROM narinfos n
+			JOIN paths p ON p.id = n.path_id" >"$T/urls"
+	fi
+	# Asking as libcurl does for us: nginx compresses each narinfo on the
+	# fly, for both.
+	run_wrk "deflate, gzip, br, zstd"
+	wrk_rps=$WRK_RPS
+	echo "  gzip: cachegc $cg_rps req/s, $(pct "$cg_rps" "$wrk_rps")% of wrk's $wrk_rps"
+	crawl_roots "cachegc crawl --roots --uncompressed" "$PLAIN_DB" --uncompressed
+	plain_rps=$CG_RPS
+	[ "$CG_NEW" = "$cg_new" ] || echo "note: --uncompressed recorded $CG_NEW paths, not $cg_new"
+	run_wrk identity
+	wrk_plain_rps=$WRK_RPS
+	echo "  no gzip: cachegc $plain_rps req/s, $(pct "$plain_rps" "$wrk_plain_rps")% of wrk's" \
+		"$wrk_plain_rps (target >= 50%)"
+	gz_pcts="$gz_pcts $(pct "$cg_rps" "$wrk_rps")"
+	plain_pcts="$plain_pcts $(pct "$plain_rps" "$wrk_plain_rps")"
+	gz_rates="$gz_rates $cg_rps" plain_rates="$plain_rates $plain_rps"
+	wrk_gz_rates="$wrk_gz_rates $wrk_rps" wrk_plain_rates="$wrk_plain_rates $wrk_plain_rps"
+done
+
+measure "cachegc crawl (re-check: HEAD only)" \
+	"$CG" --quiet --db "$DB" crawl --json --jobs "$JOBS" "$NGINX_URL"
+re_secs=$SECS
+re_present=$(jq -r .present "$OUT/.stdout")
+
+if [ "$NIX" != 0 ]; then
+	nix_env
+	# shellcheck disable=SC2046
+	measure "nix path-info -r (Nix $(nix --version | awk '{print $3}'))" \
+		nix path-info -r --store "$NGINX_URL" $(cat "$ROOTS")
+	nix_secs=$SECS nix_rss=$RSS_MB
+	nix_paths=$(wc -l <"$OUT/.stdout")
+	rm -rf "$XDG_CACHE_HOME"
+fi
 nginx_stop
 
-cg_rps=$(awk -v r="$cg_reqs" -v s="$cg_secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
 re_rps=$(awk -v r="$re_present" -v s="$re_secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
 echo
-echo "closure of $nroots roots: $cg_new narinfos, $cg_absent absent, $cg_reqs requests"
-echo "  cachegc ${cg_secs}s (${cg_rss} MiB, $cg_rps req/s), nix ${nix_secs}s (${nix_rss} MiB, $nix_paths paths):" \
-	"cachegc is $(ratio "$nix_secs" "$cg_secs")x faster (target >= 5x)"
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }'; }
-echo "  cachegc reaches $(pct "$cg_rps" "$wrk_rps")% of wrk's $wrk_rps req/s on the same requests (target >= 50%)," \
-	"$(pct "$cg_rps" "$wrk_plain_rps")% of wrk's $wrk_plain_rps req/s without gzip"
+echo "closure of $nroots roots: $cg_new narinfos, $cg_reqs requests"
+if [ "$NIX" != 0 ]; then
+	echo "  cachegc ${cg_secs}s (${cg_rss} MiB, $cg_rps req/s), nix ${nix_secs}s (${nix_rss} MiB," \
+		"$nix_paths paths): cachegc is $(ratio "$nix_secs" "$cg_secs")x faster (target >= 5x)"
+	[ "$nix_paths" = "$cg_new" ] || echo "note: cachegc recorded $cg_new paths, nix listed $nix_paths"
+fi
+echo "  gzip offered (the default): cachegc $(range "$gz_rates") req/s, wrk $(range "$wrk_gz_rates"):" \
+	"$(range "$gz_pcts")% of wrk"
+echo "  --uncompressed: cachegc $(range "$plain_rates") req/s, wrk $(range "$wrk_plain_rates"):" \
+	"$(range "$plain_pcts")% of wrk (target >= 50%)"
 echo "re-check (HEAD) of $re_present paths: ${re_secs}s, $re_rps req/s"
-[ "$nix_paths" = "$cg_new" ] || echo "note: cachegc recorded $cg_new paths, nix listed $nix_paths"

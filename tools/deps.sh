@@ -12,7 +12,8 @@
 #                           debhelper and lintian (the .deb),
 #                           python3 (writes and judges test_narinfo_nix's
 #                           variants), npm and s3rver from npm (an S3 server
-#                           on loopback for tests/interop/test_s3_crawl.sh)
+#                           on loopback for tests/interop/test_s3_crawl.sh),
+#                           wrk (bench/http.sh's ceiling)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -28,6 +29,8 @@ if [ "$what" = test ]; then
 	# the S3 crawl's peer: s3rver, installed with npm below (Debian's npm
 	# unless an npm is there already, e.g. with NodeSource's nodejs)
 	command -v npm >/dev/null 2>&1 || need="$need npm"
+	# the ceiling bench/http.sh measures the HTTP crawl against
+	need="$need wrk"
 fi
 missing=
 for p in $need; do

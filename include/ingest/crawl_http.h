@@ -66,6 +66,8 @@ struct crawl_http_options {
 	int tries;                   /* per request (0: 5) */
 	long timeout_ms;             /* per try, whole transfer (0: 120 s) */
 	const char *cacert;          /* extra CA bundle, or NULL */
+	int identity;                /* ask for bodies uncompressed
+	                                (fetch_options.identity) */
 };
 
 /*

@@ -43,9 +43,11 @@
  * 2xx have their bodies discarded.  HTTP/2 multiplexing is used when the
  * server offers it, otherwise HTTP/1.1 keep-alive.
  *
- * Threading: a fetcher is used from one thread.  libcurl's global state is
- * set up by the first fetcher_new and torn down by the last fetcher_free;
- * do not create fetchers from several threads at once.
+ * Threading: a fetcher is used from one thread, except fetcher_wakeup.
+ * Work found by another thread (a parser of the bodies, say) is handed over
+ * through opts.pull, which fetcher_run calls on its own thread.  libcurl's
+ * global state is set up by the first fetcher_new and torn down by the last
+ * fetcher_free; do not create fetchers from several threads at once.
  */
 #ifndef CACHEGC_FETCH_H
 #define CACHEGC_FETCH_H
@@ -61,6 +63,8 @@
  * FETCH_RUN_INTERRUPTED within about 100 ms.  fetch never clears it.
  */
 extern volatile sig_atomic_t fetch_stop;
+
+struct fetcher;
 
 enum fetch_method {
 	FETCH_GET,
@@ -138,6 +142,18 @@ struct fetch_sigv4 {
 	                               or NULL */
 };
 
+/*
+ * Called from fetcher_run at every turn of its loop: before it starts
+ * transfers, after it handled the finished ones, and before it decides the
+ * run is over.  It may call fetcher_enqueue (the work another thread found
+ * meanwhile) and fetcher_stats.  Returns 1 while more work may still come
+ * from elsewhere: the run then waits for it (in curl's poll, which
+ * fetcher_wakeup cuts short) instead of ending when nothing is queued; 0
+ * when nothing more will come; -1 to stop the run as a non-zero on_done
+ * does (FETCH_RUN_ABORTED).
+ */
+typedef int fetch_pull_fn(struct fetcher *f, void *cb_data);
+
 /* Zero means "default" for every numeric field. */
 struct fetch_options {
 	const char *base_url;       /* required: http:// or https://, no query
@@ -145,6 +161,7 @@ struct fetch_options {
 	fetch_done_fn *on_done;     /* required */
 	void *cb_data;              /* passed to on_done and progress */
 	fetch_progress_fn *progress;/* optional */
+	fetch_pull_fn *pull;        /* optional */
 
 	int jobs;                   /* transfers in flight (64) */
 	int per_host;               /* connections per host (0: no cap but
@@ -168,6 +185,14 @@ struct fetch_options {
 	const char *accept;         /* an Accept header to send (e.g.
 	                               "application/json" for an API), or
 	                               NULL: libcurl's default */
+	int identity;               /* 0: offer every encoding libcurl can
+	                               decode (gzip, deflate, br, zstd), as
+	                               Nix 2.34 on does; 1: send
+	                               "Accept-Encoding: identity", asking for
+	                               bodies as stored, as Nix up to 2.13
+	                               (which sends no Accept-Encoding) gets
+	                               them.  Either way a body the server
+	                               encodes anyway is decoded */
 	long progress_interval_ms;  /* (100) */
 	int verbose;                /* libcurl's own debug output on stderr */
 	const struct fetch_sigv4 *sigv4; /* NULL: unsigned; else not copied:
@@ -209,6 +234,11 @@ enum fetch_run_status {
  */
 int fetcher_run(struct fetcher *f);
 
+/* Make a fetcher_run waiting in curl's poll turn its loop now (so it
+ * calls opts.pull).  The one function that may be called from any thread,
+ * also while fetcher_run runs; a no-op when it does not. */
+void fetcher_wakeup(struct fetcher *f);
+
 /* Current counters (cumulative over runs, except the gauges). */
 void fetcher_stats(const struct fetcher *f, struct fetch_stats *st);
 
@@ -226,5 +256,14 @@ void fetcher_free(struct fetcher *f);
  * the value is neither.  Pure apart from libcurl's date parser.
  */
 long fetch_parse_retry_after(const char *s, size_t len, int64_t now);
+
+/*
+ * Parse an HTTP date (Last-Modified, Retry-After) as epoch seconds, or -1
+ * when it is none.  The form every server sends now ("Sun, 06 Nov 1994
+ * 08:49:37 GMT") is read here, at a small part of the cost of libcurl's
+ * general date parser, which takes everything else (the obsolete RFC 850
+ * and asctime forms).  Pure apart from that parser.
+ */
+int64_t fetch_parse_http_date(const char *s, size_t len);
 
 #endif

@@ -11,11 +11,21 @@
  * on_done, which enqueues the references not visited yet.  The fetch
  * engine keeps the window full meanwhile, so the walk is as wide as the
  * graph allows.
+ *
+ * Two threads during the walk: the fetch engine's (libcurl and the
+ * kernel's TCP, the larger half of the work) and a recorder that owns the
+ * database and every per-crawl structure.  on_done only copies each answer
+ * into a batch; the engine's pull hook hands the batch to the recorder,
+ * which parses, records and expands it, and takes back the paths to ask
+ * for next.  So the libcurl loop never waits on SQLite, and the parse of
+ * one batch overlaps the transfers of the next.
  */
 #include "ingest/crawl_http.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +79,25 @@ static const char *const sql[Q_N] = {
 };
 static struct stmt_table stmts = STMT_TABLE("crawl-http", sql);
 
+/* An answer copied for the recorder: r's strings point into the block
+ * after it (url, body, error). */
+struct answer {
+	struct answer *next;
+	struct fetch_result r;
+};
+
+/* A path the recorder wants asked about. */
+struct ask {
+	uint32_t id;
+	uint8_t head;                /* HEAD (known narinfo), else GET */
+	char hash[STORE_HASH_LEN];
+};
+
+struct asks {
+	struct ask *v;
+	size_t n, alloc;
+};
+
 /* One crawl in progress. */
 struct hcrawl {
 	struct crawl c;
@@ -95,6 +124,27 @@ struct hcrawl {
 	int progress;
 	int drawn;
 	int64_t start_ms;
+
+	/* The recorder thread, while `threaded`.  Under mu: the answers
+	 * handed over and not taken yet (queue), how many are handed over
+	 * and not done (outstanding), the paths to ask for (asks), closing,
+	 * failed.  The fetch thread alone touches batch and fasks, the
+	 * recorder alone wasks and everything above that is the crawl's. */
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_mutex_t tty;          /* the progress line and messages */
+	struct answer *queue, **queue_tail;
+	size_t outstanding;
+	struct asks asks;
+	int closing, failed;
+	int starving;                 /* the fetch thread has fewer requests
+	                                 than its window, running or queued */
+	int window;
+	struct answer *batch, **batch_tail;
+	size_t nbatch;
+	struct asks fasks, wasks;
 };
 
 /* ---- roots -------------------------------------------------------------- */
@@ -357,12 +407,16 @@ static void draw_progress(const struct fetch_stats *st, void *data)
 	if (!h->progress)
 		return;
 	secs = (double)(mono_ms() - h->start_ms) / 1000.0;
+	if (h->threaded)
+		pthread_mutex_lock(&h->tty);
 	fprintf(stderr, "\rcrawl: %llu done, %llu queued, %llu running, %.0f/s, %llu errors\033[K",
 		(unsigned long long)st->done, (unsigned long long)st->queued,
 		(unsigned long long)st->in_flight, secs > 0 ? (double)st->done / secs : 0.0,
 		(unsigned long long)st->errors);
 	fflush(stderr);
 	h->drawn = 1;
+	if (h->threaded)
+		pthread_mutex_unlock(&h->tty);
 }
 
 /* The references recorded for a known path, into h->refs. */
@@ -404,8 +458,16 @@ static int drain(struct hcrawl *h)
 		memcpy(path + STORE_HASH_LEN, ".narinfo", sizeof(".narinfo"));
 		h->c.n.listed++;
 		known = crawl_known(&h->c, hash);
-		if (fetcher_enqueue(h->f, known ? FETCH_HEAD : FETCH_GET, path, NULL, id))
+		if (h->threaded) {
+			struct ask *a;
+			GROW(h->wasks.v, h->wasks.alloc, h->wasks.n + 1);
+			a = &h->wasks.v[h->wasks.n++];
+			a->id = id;
+			a->head = (uint8_t)known;
+			memcpy(a->hash, hash, STORE_HASH_LEN);
+		} else if (fetcher_enqueue(h->f, known ? FETCH_HEAD : FETCH_GET, path, NULL, id)) {
 			return -1;
+		}
 		if (!known)
 			continue;
 		if (load_refs(h, id))
@@ -535,12 +597,43 @@ static int answer(struct hcrawl *h, const struct fetch_result *r)
 	return 0;
 }
 
+/* A copy of r that outlives on_done, in one block. */
+static struct answer *answer_copy(const struct fetch_result *r)
+{
+	size_t ulen = strlen(r->url), elen = r->error ? strlen(r->error) + 1 : 0;
+	struct answer *a = xmalloc(sizeof(*a) + ulen + 1 + r->len + 1 + elen);
+	char *p = (char *)(a + 1);
+
+	a->next = NULL;
+	a->r = *r;
+	a->r.path = "";
+	memcpy(p, r->url, ulen + 1);
+	a->r.url = p;
+	p += ulen + 1;
+	memcpy(p, r->body, r->len);
+	p[r->len] = '\0';
+	a->r.body = p;
+	p += r->len + 1;
+	if (r->error) {
+		memcpy(p, r->error, elen);
+		a->r.error = p;
+	}
+	return a;
+}
+
 static int on_done(const struct fetch_result *r, void *data)
 {
 	struct hcrawl *h = data;
 
 	if (r->status == FETCH_CANCELLED)
 		return 0;
+	if (h->threaded && r->id != CACHE_INFO_ID) {
+		struct answer *a = answer_copy(r);
+		*h->batch_tail = a;
+		h->batch_tail = &a->next;
+		h->nbatch++;
+		return 0;
+	}
 	if (r->id == CACHE_INFO_ID) {
 		h->ci_done = 1;
 		h->ci_status = r->status;
@@ -555,6 +648,165 @@ static int on_done(const struct fetch_result *r, void *data)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the recorder thread ------------------------------------------------- */
+
+static void *recorder(void *data)
+{
+	struct hcrawl *h = data;
+	struct answer *a, *next;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		size_t n = 0;
+		int failed, wake;
+
+		while (!h->queue && !h->closing)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->queue)
+			break;
+		a = h->queue;
+		h->queue = NULL;
+		h->queue_tail = &h->queue;
+		failed = h->failed;
+		pthread_mutex_unlock(&h->mu);
+
+		for (; a; a = next, n++) {
+			next = a->next;
+			if (!failed) {
+				if (h->progress)
+					pthread_mutex_lock(&h->tty);
+				failed = answer(h, &a->r) || crawl_checkpoint(&h->c);
+				if (h->progress)
+					pthread_mutex_unlock(&h->tty);
+			}
+			free(a);
+		}
+
+		pthread_mutex_lock(&h->mu);
+		if (failed) {
+			h->failed = 1;
+			h->wasks.n = 0;
+		}
+		if (h->wasks.n) {
+			GROW(h->asks.v, h->asks.alloc, h->asks.n + h->wasks.n);
+			memcpy(h->asks.v + h->asks.n, h->wasks.v, h->wasks.n * sizeof(*h->wasks.v));
+			h->asks.n += h->wasks.n;
+			h->wasks.n = 0;
+		}
+		h->outstanding -= n;
+		/* Wake the fetch thread when it may be waiting for this: the
+		 * end of the work, the news that it must stop, or paths to ask
+		 * for when it has too few.  Otherwise it takes them at its next
+		 * turn, which the transfers in flight bring soon, without the
+		 * cost of a wake-up per batch. */
+		wake = !h->outstanding || h->failed || (h->asks.n && h->starving);
+		pthread_mutex_unlock(&h->mu);
+		if (wake)
+			fetcher_wakeup(h->f);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Hand the answers collected since the last call to the recorder.  Under
+ * h->mu. */
+static void hand_over(struct hcrawl *h)
+{
+	if (!h->batch)
+		return;
+	*h->queue_tail = h->batch;
+	h->queue_tail = h->batch_tail;
+	h->outstanding += h->nbatch;
+	h->batch = NULL;
+	h->batch_tail = &h->batch;
+	h->nbatch = 0;
+	pthread_cond_signal(&h->cv);
+}
+
+/* The fetch engine's pull hook, on its thread: answers to the recorder,
+ * the paths it found back to the engine. */
+static int pull(struct fetcher *f, void *data)
+{
+	struct hcrawl *h = data;
+	struct fetch_stats st;
+	struct asks t;
+	int more, failed;
+	char path[STORE_HASH_LEN + sizeof(".narinfo")];
+
+	if (!h->threaded)
+		return 0;  /* nix-cache-info, before the walk */
+	fetcher_stats(f, &st);
+	pthread_mutex_lock(&h->mu);
+	h->starving = st.in_flight + st.queued < (uint64_t)h->window;
+	hand_over(h);
+	t = h->asks;
+	h->asks = h->fasks;
+	h->fasks = t;
+	more = h->outstanding > 0;
+	failed = h->failed;
+	pthread_mutex_unlock(&h->mu);
+	if (failed)
+		return -1;
+	memcpy(path + STORE_HASH_LEN, ".narinfo", sizeof(".narinfo"));
+	for (size_t i = 0; i < h->fasks.n; i++) {
+		const struct ask *a = &h->fasks.v[i];
+		memcpy(path, a->hash, STORE_HASH_LEN);
+		if (fetcher_enqueue(f, a->head ? FETCH_HEAD : FETCH_GET, path, NULL, a->id))
+			return -1;
+	}
+	h->fasks.n = 0;
+	return more;
+}
+
+static int recorder_start(struct hcrawl *h)
+{
+	sigset_t all, old;
+	int rc;
+
+	h->queue_tail = &h->queue;
+	h->batch_tail = &h->batch;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	pthread_mutex_init(&h->tty, NULL);
+	h->threaded = 1;
+	/* Signals (Ctrl-C) go to the fetch thread, so they cut its poll
+	 * short: the recorder starts with all of them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&h->thread, NULL, recorder, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		h->threaded = 0;
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->tty);
+		return error("unable to start a thread: %s", strerror(rc));
+	}
+	return 0;
+}
+
+/* Let the recorder finish what it was handed (what was fetched is
+ * recorded, also after an interrupt) and end it.  Returns -1 when it
+ * could not record something (reported). */
+static int recorder_stop(struct hcrawl *h)
+{
+	pthread_mutex_lock(&h->mu);
+	hand_over(h);
+	h->closing = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	h->threaded = 0;
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->tty);
+	free(h->asks.v);
+	free(h->fasks.v);
+	free(h->wasks.v);
+	return h->failed ? -1 : 0;
 }
 
 /* ---- the crawl ---------------------------------------------------------- */
@@ -676,18 +928,21 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	memset(&fo, 0, sizeof(fo));
 	fo.base_url = url;
 	fo.on_done = on_done;
+	fo.pull = pull;
 	fo.progress = draw_progress;
 	fo.cb_data = &h;
 	fo.jobs = o->jobs;
 	/* One host: the window is the connection cap too, so a server
 	 * without HTTP/2 sees at most `jobs` connections. */
 	fo.per_host = o->jobs > 0 ? o->jobs : 64;
+	h.window = fo.per_host;
 	fo.max_tries = o->tries;
 	fo.timeout_ms = o->timeout_ms;
 	if (o->timeout_ms > 0 && o->timeout_ms < 10000)
 		fo.connect_timeout_ms = o->timeout_ms;
 	fo.max_body = NARINFO_MAX_BYTES;
 	fo.cacert = o->cacert;
+	fo.identity = o->identity;
 	fo.user_agent = "cachegc/" CACHEGC_VERSION;
 	if (fetcher_new(&h.f, &fo))
 		goto out;
@@ -715,10 +970,14 @@ int crawl_http(struct db *db, const struct crawl_http_options *o, struct crawl_c
 	if (seed(&h, o->roots))
 		goto out;
 	h.start_ms = mono_ms();
+	if (recorder_start(&h))
+		goto out;
 	rc = fetcher_run(h.f);
+	if (recorder_stop(&h))
+		goto out;  /* reported by the DB layer */
 	clear_line(&h);
 	if (rc == FETCH_RUN_ERROR || rc == FETCH_RUN_ABORTED)
-		goto out;  /* reported by fetch, or by the DB layer in on_done */
+		goto out;  /* reported by fetch, or by the DB layer */
 	/* Not one answer for any path: the cache is down or hostile, or
 	 * something between us is.  That is no complete crawl (cron must
 	 * notice), and its unknown rows say since when. */

@@ -101,12 +101,14 @@ int fetcher_new(struct fetcher **out, const struct fetch_options *o)
 	}
 	f->on_done = o->on_done;
 	f->progress = o->progress;
+	f->pull = o->pull;
 	f->cb_data = o->cb_data;
 	f->jobs = o->jobs;
 	f->per_host = o->per_host;
 	f->max_tries = o->max_tries;
 	f->max_redirs = o->max_redirs;
 	f->verbose = o->verbose;
+	f->identity = o->identity;
 	f->backoff_ms = o->backoff_ms;
 	f->max_backoff_ms = o->max_backoff_ms;
 	f->retry_after_cap_ms = o->retry_after_cap_ms;
@@ -309,9 +311,8 @@ static void deliver(struct fetcher *f, struct xfer *x, enum fetch_status status,
 	r.tries = x->tries;
 	r.error = err;
 	if (s) {
-		curl_off_t t = -1, cl = -1;
-		if (curl_easy_getinfo(s->easy, CURLINFO_FILETIME_T, &t) == CURLE_OK)
-			r.last_modified = t;
+		curl_off_t cl = -1;
+		r.last_modified = s->last_modified;
 		if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
 				      &cl) == CURLE_OK)
 			r.content_length = cl;
@@ -522,6 +523,7 @@ static int start(struct fetcher *f, struct xfer *x)
 	s->discard_abort = 0;
 	s->discarded = 0;
 	s->retry_after = -1;
+	s->last_modified = -1;
 	strbuf_reset(&s->body);
 	free(s->location);
 	s->location = NULL;
@@ -633,6 +635,26 @@ static int idle_all(const struct fetcher *f)
 	return !in_flight(f) && !f->ready_head && !f->delayed.n;
 }
 
+/* opts.pull: 1 while more work may come.  A -1 from it stops the run. */
+static int pull(struct fetcher *f)
+{
+	int rc;
+
+	if (!f->pull || f->abort)
+		return 0;
+	rc = f->pull(f, f->cb_data);
+	if (rc < 0) {
+		f->abort = 1;
+		return 0;
+	}
+	return rc > 0;
+}
+
+void fetcher_wakeup(struct fetcher *f)
+{
+	curl_multi_wakeup(f->multi);
+}
+
 int fetcher_run(struct fetcher *f)
 {
 	int ret = FETCH_RUN_DONE;
@@ -643,12 +665,13 @@ int fetcher_run(struct fetcher *f)
 		int64_t now = mono_ms(), wait;
 		CURLMsg *m;
 		CURLMcode mc;
-		int running, left;
+		int running, left, more;
 
 		if (fetch_stop) {
 			ret = FETCH_RUN_INTERRUPTED;
 			break;
 		}
+		more = pull(f);
 		if (f->abort) {
 			ret = FETCH_RUN_ABORTED;
 			break;
@@ -658,7 +681,7 @@ int fetcher_run(struct fetcher *f)
 			ret = FETCH_RUN_ERROR;
 			break;
 		}
-		if (idle_all(f))
+		if (idle_all(f) && !more)
 			break;
 
 		mc = curl_multi_perform(f->multi, &running);
@@ -677,11 +700,14 @@ int fetcher_run(struct fetcher *f)
 		maybe_progress(f, 0);
 		if (fetch_stop || f->abort)
 			continue;
+		more = pull(f);
+		if (f->abort)
+			continue;
 		now = mono_ms();
 		promote_due(f, now);
 		if (can_start(f, now))
 			continue;
-		if (idle_all(f))
+		if (idle_all(f) && !more)
 			break;
 
 		/* Short enough to notice fetch_stop soon even when no signal

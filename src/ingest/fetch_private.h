@@ -45,6 +45,7 @@ struct slot {
 	int too_large;
 	int discard_abort;       /* cut a non-2xx body that was too long */
 	long retry_after;        /* seconds from Retry-After, -1 if none */
+	int64_t last_modified;   /* of the current response, -1 if none */
 	char *location;          /* Location of the current response */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -57,8 +58,9 @@ struct fetcher {
 	const struct fetch_sigv4 *sigv4;   /* opts.sigv4 (not owned) */
 	fetch_done_fn *on_done;
 	fetch_progress_fn *progress;
+	fetch_pull_fn *pull;
 	void *cb_data;
-	int jobs, per_host, max_tries, max_redirs, verbose;
+	int jobs, per_host, max_tries, max_redirs, verbose, identity;
 	long backoff_ms, max_backoff_ms, retry_after_cap_ms;
 	long connect_timeout_ms, timeout_ms, low_speed_bytes, low_speed_secs;
 	long progress_interval_ms;

@@ -179,6 +179,23 @@ for form in sS base json; do
 	expect_eq "roots-nix-$form-paths" "$(paths_of "$T/roots-$form.db")" "$(paths_of "$T/roots-again.db")"
 done
 
+# --uncompressed: the same paths, and every narinfo sent as stored, not
+# gzipped (nginx compresses only for a client that asks).
+mark=$(wc -l <"$LOG")
+$CG --db "$T/plain.db" --now 2030-01-02 crawl --json --uncompressed --roots "$T/roots.txt" \
+	"$NGINX_URL" >"$T/plain.json" 2>"$T/plain.err"
+tail -n +$((mark + 1)) "$LOG" >"$T/plain.log"
+expect_eq plain-new "$(jq -r .new "$T/plain.json" 2>&1)" 6
+expect_eq plain-paths "$(paths_of "$T/plain.db")" "$(paths_of "$T/roots-again.db")"
+awk -v dir="$CACHE" '$7 ~ /\.narinfo$/ {
+	f = dir $7; size = 0
+	while ((getline line < f) > 0) size += length(line) + 1
+	close(f)
+	if ($10 + 0 != size) bad++
+	n++
+} END { exit !(n == 6 && !bad) }' "$T/plain.log" && pass plain-not-gzipped ||
+	fail plain-not-gzipped "narinfos were not sent as stored: $(head -3 "$T/plain.log")"
+
 # --- day 3: two narinfos go away: gone at the same crawl either way -----------
 
 b=$(nix_world_path b)

@@ -37,6 +37,9 @@
  *   lastmod9999  the file with "Last-Modified: Fri, 31 Dec 9999 23:59:59 GMT"
  *   lastmodjunk  the file with a Last-Modified that is not a date
  *
+ * GET /accept-encoding answers the request's Accept-Encoding value, or
+ * "(none)" when it sent none.
+ *
  * GET /stats answers "COUNT PATH" lines, one per URL path seen.  With
  * --log, each request is appended (and flushed, before answering) as
  * "CONN METHOD PATH", CONN numbering the TCP connections from 1, so a test
@@ -80,6 +83,7 @@ struct conn {
 	int hang;                /* never answer */
 	int close_after;         /* close once everything is sent */
 	int dead;
+	char accept_encoding[128]; /* of the request being answered */
 };
 
 struct count {
@@ -358,11 +362,26 @@ static void serve_stats(struct conn *c, int is_head)
 	strbuf_release(&body);
 }
 
+static void serve_accept_encoding(struct conn *c, int is_head)
+{
+	const char *v = c->accept_encoding[0] ? c->accept_encoding : "(none)";
+
+	head(c, 200);
+	strbuf_addf(&c->out, "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+		    strlen(v) + 1);
+	if (!is_head)
+		strbuf_addf(&c->out, "%s\n", v);
+}
+
 /* Route one request whose target (query stripped) is path. */
 static void route(struct conn *c, int is_head, const char *path)
 {
 	if (!strcmp(path, "/stats")) {
 		serve_stats(c, is_head);
+		return;
+	}
+	if (!strcmp(path, "/accept-encoding")) {
+		serve_accept_encoding(c, is_head);
 		return;
 	}
 	if (!strncmp(path, "/fault/", 7)) {
@@ -427,10 +446,22 @@ static void next_request(struct conn *c)
 	is_head = (size_t)(sp1 - c->in) == 4 && !strncmp(c->in, "HEAD", 4);
 	if (!strncmp(sp2 + 1, "HTTP/1.0", 8))
 		close_req = 1;
+	c->accept_encoding[0] = '\0';
 	for (h = strstr(c->in, "\r\n"); h; h = strstr(h, "\r\n")) {
 		char *eol;
 		h += 2;
 		eol = strstr(h, "\r\n");
+		if (!strncasecmp(h, "Accept-Encoding:", 16)) {
+			const char *v = h + 16;
+			size_t vlen;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			vlen = eol ? (size_t)(eol - v) : strlen(v);
+			if (vlen >= sizeof(c->accept_encoding))
+				vlen = sizeof(c->accept_encoding) - 1;
+			memcpy(c->accept_encoding, v, vlen);
+			c->accept_encoding[vlen] = '\0';
+		}
 		if (!strncasecmp(h, "Connection:", 11)) {
 			char *v = strcasestr(h, "close");
 			if (v && (!eol || v < eol))
