@@ -17,6 +17,8 @@
 #include "store/rejected.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
+#include "lib/hash.h"
+#include "lib/hashmap.h"
 
 enum {
 	Q_EVALS,
@@ -70,13 +72,10 @@ void evict_plan_release(struct evict_plan *plan)
 		free(plan->paths[i].breaks);
 	}
 	free(plan->paths);
-	for (size_t i = 0; i < plan->njobs; i++) {
-		free(plan->jobs[i].branch);
-		free(plan->jobs[i].capabilities);
-		free(plan->jobs[i].attr);
-		free(plan->jobs[i].output);
-	}
 	free(plan->jobs);
+	for (size_t i = 0; i < plan->nstrs; i++)
+		free(plan->strs[i]);
+	free(plan->strs);
 	free(plan->cache_url);
 	free(plan->policy);
 	free(plan->weights);
@@ -412,6 +411,26 @@ static void add_breaks(struct evict_path *ep, const uint32_t *some, size_t nsome
 	ep->nbreaks_kept = (unsigned)n;
 }
 
+static int str_eq(const void *ctx, uint32_t item, const void *key)
+{
+	const struct evict_plan *plan = ctx;
+
+	return !strcmp(plan->strs[item], key);
+}
+
+/* s, once in plan->strs. */
+static char *intern_str(struct evict_plan *plan, struct hashmap *m, const char *s)
+{
+	uint32_t i = hashmap_put(m, hash_fnv1a(s, strlen(s)), str_eq, plan, s,
+				 (uint32_t)plan->nstrs);
+
+	if (i == plan->nstrs) {
+		GROW(plan->strs, plan->astrs, plan->nstrs + 1);
+		plan->strs[plan->nstrs++] = xstrdup(s);
+	}
+	return plan->strs[i];
+}
+
 /* The jobs the plan breaks, and for each evicted path the jobs whose
  * closure holds it. */
 static int find_broken(struct planner *p)
@@ -424,6 +443,7 @@ static int find_broken(struct planner *p)
 	uint32_t *stamp = xcalloc(g->n, sizeof(*stamp));
 	struct dfs_frame *fr = xmalloc(g->n * sizeof(*fr));
 	uint32_t *job0 = NULL, *order = NULL, *fill = NULL, walk = 0;
+	struct hashmap strs = HASHMAP_INIT;
 	int ret = -1;
 
 	for (size_t r = 0; r < p->nroots; r++) {
@@ -492,11 +512,11 @@ static int find_broken(struct planner *p)
 				}
 				j = &plan->jobs[job0[kk] + fill[kk]++];
 				j->evaluation_id = eid;
-				j->branch = xstrdup(p->evals[pairs[kk].eval].branch);
-				j->capabilities = xstrdup(p->evals[pairs[kk].eval].caps);
+				j->branch = intern_str(plan, &strs, p->evals[pairs[kk].eval].branch);
+				j->capabilities = intern_str(plan, &strs, p->evals[pairs[kk].eval].caps);
 				j->eval_time = pairs[kk].time;
-				j->attr = xstrdup(db_col_text(st, 1));
-				j->output = xstrdup(db_col_text(st, 2));
+				j->attr = intern_str(plan, &strs, db_col_text(st, 1));
+				j->output = intern_str(plan, &strs, db_col_text(st, 2));
 				j->root = root;
 			}
 			if (rc < 0)
@@ -545,6 +565,7 @@ out:
 	free(job0);
 	free(order);
 	free(fill);
+	hashmap_release(&strs);
 	return ret;
 }
 
