@@ -385,20 +385,27 @@ static int cmp_by_eval(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Roots (groups of pairs in order, by root) by their first job. */
+static const uint32_t *sort_order;
+
+static int cmp_group(const void *a, const void *b)
+{
+	uint32_t x = sort_order[*(const uint32_t *)a], y = sort_order[*(const uint32_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Add a root's jobs to evicted path ep: count them all, and keep the first
+ * Merge a root's jobs into evicted path ep's: keep the first
  * EVICT_BREAKS_KEPT of ep's jobs in job order (jobs are numbered in the
  * order of their pairs, so these are the ones a walk per pair in that
  * order would have kept).  some holds the root's first nsome jobs, in order.
  */
-static void add_breaks(struct evict_path *ep, const uint32_t *some, size_t nsome, uint32_t total)
+static void add_breaks(struct evict_path *ep, const uint32_t *some, size_t nsome)
 {
 	uint32_t merged[EVICT_BREAKS_KEPT];
 	size_t a = 0, b = 0, n = 0;
 
-	ep->nbreaks += total;
-	if (!nsome)
-		return;
 	if (!ep->breaks)
 		ep->breaks = xmalloc(EVICT_BREAKS_KEPT * sizeof(*ep->breaks));
 	while (n < EVICT_BREAKS_KEPT && (a < ep->nbreaks_kept || b < nsome)) {
@@ -443,6 +450,8 @@ static int find_broken(struct planner *p)
 	uint32_t *stamp = xcalloc(g->n, sizeof(*stamp));
 	struct dfs_frame *fr = xmalloc(g->n * sizeof(*fr));
 	uint32_t *job0 = NULL, *order = NULL, *fill = NULL, walk = 0;
+	uint32_t *eoff = NULL, *eadj = NULL, *nb = NULL, *cut = NULL, *groups = NULL;
+	size_t n, ngroups = 0;
 	struct hashmap strs = HASHMAP_INIT;
 	int ret = -1;
 
@@ -527,35 +536,76 @@ static int find_broken(struct planner *p)
 	/*
 	 * Every evicted path of a root's closure loses the root's jobs (of
 	 * all its evaluations): one walk per root, not per pair.  Kept paths
-	 * end the walk: all they reference is kept.
+	 * end the walk: all they reference is kept, so the walks run on the
+	 * evicted paths alone, numbered by their place in the plan (eoff,
+	 * eadj: their references that are evicted too).  Roots go in the
+	 * order of their first job, so a path's kept jobs fill up early and
+	 * most later roots need no merge (cut[i]: the last kept job of a
+	 * full list, else none).
 	 */
+	n = plan->n;
+	eoff = xmalloc((n + 1) * sizeof(*eoff));
+	for (size_t i = 0, m = 0; i <= n; i++) {
+		eoff[i] = (uint32_t)m;
+		if (i == n)
+			break;
+		for (uint32_t e = g->off[plan->paths[i].path_id];
+		     e < g->off[plan->paths[i].path_id + 1]; e++)
+			m += p->pos[g->adj[e]] != 0;
+	}
+	eadj = xmalloc((eoff[n] ? eoff[n] : 1) * sizeof(*eadj));
+	for (size_t i = 0, m = 0; i < n; i++)
+		for (uint32_t e = g->off[plan->paths[i].path_id];
+		     e < g->off[plan->paths[i].path_id + 1]; e++)
+			if (p->pos[g->adj[e]])
+				eadj[m++] = p->pos[g->adj[e]] - 1;
+	nb = xcalloc(n ? n : 1, sizeof(*nb));
+	cut = xmalloc((n ? n : 1) * sizeof(*cut));
+	for (size_t i = 0; i < n; i++)
+		cut[i] = UINT32_MAX;
+	memset(stamp, 0, g->n * sizeof(*stamp));
 	for (k = 0; k < npairs; k++)
 		order[k] = (uint32_t)k;
 	if (npairs)
 		qsort(order, npairs, sizeof(*order), cmp_by_root);
-	for (k = 0; k < npairs;) {
-		uint32_t root = pairs[order[k]].root, total = 0, some[EVICT_BREAKS_KEPT];
+	groups = xmalloc((npairs ? npairs : 1) * sizeof(*groups));
+	for (k = 0; k < npairs; k++)
+		if (!k || pairs[order[k]].root != pairs[order[k - 1]].root)
+			groups[ngroups++] = (uint32_t)k;
+	sort_order = order;
+	if (ngroups)
+		qsort(groups, ngroups, sizeof(*groups), cmp_group);
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		uint32_t root = pairs[order[groups[gi]]].root, total = 0, some[EVICT_BREAKS_KEPT];
 		size_t nsome = 0, sp = 0;
-		for (; k < npairs && pairs[order[k]].root == root; k++) {
+		for (k = groups[gi]; k < npairs && pairs[order[k]].root == root; k++) {
 			uint32_t kk = order[k];
 			total += job0[kk + 1] - job0[kk];
 			for (uint32_t j = job0[kk]; j < job0[kk + 1] && nsome < EVICT_BREAKS_KEPT; j++)
 				some[nsome++] = j;
 		}
-		stamp[root] = ++walk;
-		p->stack[sp++] = root;
+		stamp[p->pos[root] - 1] = ++walk;
+		p->stack[sp++] = p->pos[root] - 1;
 		while (sp) {
-			uint32_t v = p->stack[--sp];
-			add_breaks(&plan->paths[p->pos[v] - 1], some, nsome, total);
-			for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
-				uint32_t w = g->adj[e];
-				if (!p->pos[w] || stamp[w] == walk)
+			uint32_t i = p->stack[--sp];
+			nb[i] += total;
+			if (nsome && some[0] < cut[i]) {
+				struct evict_path *ep = &plan->paths[i];
+				add_breaks(ep, some, nsome);
+				if (ep->nbreaks_kept == EVICT_BREAKS_KEPT)
+					cut[i] = ep->breaks[EVICT_BREAKS_KEPT - 1];
+			}
+			for (uint32_t e = eoff[i]; e < eoff[i + 1]; e++) {
+				uint32_t x = eadj[e];
+				if (stamp[x] == walk)
 					continue;
-				stamp[w] = walk;
-				p->stack[sp++] = w;
+				stamp[x] = walk;
+				p->stack[sp++] = x;
 			}
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		plan->paths[i].nbreaks = nb[i];
 	ret = 0;
 out:
 	free(pairs);
@@ -565,6 +615,11 @@ out:
 	free(job0);
 	free(order);
 	free(fill);
+	free(eoff);
+	free(eadj);
+	free(nb);
+	free(cut);
+	free(groups);
 	hashmap_release(&strs);
 	return ret;
 }
