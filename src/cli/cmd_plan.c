@@ -108,7 +108,29 @@ static int plain(const char *s)
 
 static void add_plain(struct strbuf *sb, const char *key, const char *s)
 {
-	strbuf_addf(sb, "\"%s\":\"%s\"", key, s);
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":\"", 3);
+	strbuf_addstr(sb, s);
+	strbuf_addch(sb, '"');
+}
+
+/* "key":n, in decimal as jansson writes an integer (printf is most of the
+ * cost of the output otherwise). */
+static void add_int(struct strbuf *sb, const char *key, int64_t n)
+{
+	char buf[24], *e = buf + sizeof(buf), *d = e;
+	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while (u /= 10);
+	if (n < 0)
+		*--d = '-';
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":", 2);
+	strbuf_add(sb, d, (size_t)(e - d));
 }
 
 /*
@@ -129,15 +151,26 @@ static int path_json_plain(const struct evict_plan *plan, const struct evict_pat
 			return 1;
 	}
 	strbuf_reset(sb);
-	strbuf_addf(sb, "{\"path\":\"%s/%s\",", plan->store_dir, ep->base);
+	strbuf_add(sb, "{\"path\":\"", 9);
+	strbuf_addstr(sb, plan->store_dir);
+	strbuf_addch(sb, '/');
+	strbuf_addstr(sb, ep->base);
+	strbuf_add(sb, "\",", 2);
 	add_plain(sb, "reason", evict_reason_name(ep->reason));
-	strbuf_addf(sb, ",\"downloadSize\":%lld,\"narSize\":%lld,", (long long)ep->stored,
-		    (long long)ep->nar_size);
+	strbuf_addch(sb, ',');
+	add_int(sb, "downloadSize", ep->stored);
+	strbuf_addch(sb, ',');
+	add_int(sb, "narSize", ep->nar_size);
+	strbuf_addch(sb, ',');
 	add_plain(sb, "url", ep->url);
-	strbuf_addf(sb, ",\"breaksCount\":%u,\"breaks\":[", ep->nbreaks);
+	strbuf_addch(sb, ',');
+	add_int(sb, "breaksCount", ep->nbreaks);
+	strbuf_add(sb, ",\"breaks\":[", 11);
 	for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
 		const struct evict_job *j = &plan->jobs[ep->breaks[b]];
-		strbuf_addf(sb, "%s{\"evaluation\":%lld,", b ? "," : "", (long long)j->evaluation_id);
+		strbuf_add(sb, b ? ",{" : "{", b ? 2 : 1);
+		add_int(sb, "evaluation", j->evaluation_id);
+		strbuf_addch(sb, ',');
 		add_plain(sb, "branch", j->branch);
 		strbuf_addch(sb, ',');
 		add_plain(sb, "capabilities", j->capabilities);
