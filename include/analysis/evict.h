@@ -60,7 +60,8 @@ const char *evict_reason_name(int reason);
 
 struct evict_job {
 	int64_t evaluation_id;
-	char *branch;          /* of the evaluation */
+	char *branch;          /* of the evaluation; all four texts point into
+	                          evict_plan.strs */
 	char *capabilities;
 	int64_t eval_time;
 	char *attr;
@@ -112,6 +113,10 @@ struct evict_plan {
 	size_t n, alloc;
 	struct evict_job *jobs;    /* broken jobs, newest evaluation first */
 	size_t njobs, ajobs;
+	char **strs;           /* the jobs' text, each string once: jobs point
+	                          into it (thousands of jobs share a branch,
+	                          an attribute name, "out") */
+	size_t nstrs, astrs;
 };
 
 /* Policy names evict_plan_build() accepts, NULL-terminated (static). */

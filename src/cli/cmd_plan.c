@@ -97,6 +97,93 @@ static const char *fmt(uint64_t n, char *buf, size_t sz)
 	return format_size(n, buf, sz);
 }
 
+/* Whether jansson writes s as is: printable ASCII, no quote or backslash. */
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+static void add_plain(struct strbuf *sb, const char *key, const char *s)
+{
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":\"", 3);
+	strbuf_addstr(sb, s);
+	strbuf_addch(sb, '"');
+}
+
+/* "key":n, in decimal as jansson writes an integer (printf is most of the
+ * cost of the output otherwise). */
+static void add_int(struct strbuf *sb, const char *key, int64_t n)
+{
+	char buf[24], *e = buf + sizeof(buf), *d = e;
+	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while (u /= 10);
+	if (n < 0)
+		*--d = '-';
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":", 2);
+	strbuf_add(sb, d, (size_t)(e - d));
+}
+
+/*
+ * One path of the plan as jansson's compact dump of it would write it,
+ * into sb, when all its text is plain (the common case, and a jansson
+ * tree per path is most of the cost of a large plan); else nonzero, and
+ * jansson writes it (escapes, and what it does with text not UTF-8).
+ */
+static int path_json_plain(const struct evict_plan *plan, const struct evict_path *ep,
+			   struct strbuf *sb)
+{
+	if (!plain(plan->store_dir) || !plain(ep->base) || !plain(ep->url))
+		return 1;
+	for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
+		const struct evict_job *j = &plan->jobs[ep->breaks[b]];
+		if (!plain(j->branch) || !plain(j->capabilities) || !plain(j->attr) ||
+		    !plain(j->output))
+			return 1;
+	}
+	strbuf_reset(sb);
+	strbuf_add(sb, "{\"path\":\"", 9);
+	strbuf_addstr(sb, plan->store_dir);
+	strbuf_addch(sb, '/');
+	strbuf_addstr(sb, ep->base);
+	strbuf_add(sb, "\",", 2);
+	add_plain(sb, "reason", evict_reason_name(ep->reason));
+	strbuf_addch(sb, ',');
+	add_int(sb, "downloadSize", ep->stored);
+	strbuf_addch(sb, ',');
+	add_int(sb, "narSize", ep->nar_size);
+	strbuf_addch(sb, ',');
+	add_plain(sb, "url", ep->url);
+	strbuf_addch(sb, ',');
+	add_int(sb, "breaksCount", ep->nbreaks);
+	strbuf_add(sb, ",\"breaks\":[", 11);
+	for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
+		const struct evict_job *j = &plan->jobs[ep->breaks[b]];
+		strbuf_add(sb, b ? ",{" : "{", b ? 2 : 1);
+		add_int(sb, "evaluation", j->evaluation_id);
+		strbuf_addch(sb, ',');
+		add_plain(sb, "branch", j->branch);
+		strbuf_addch(sb, ',');
+		add_plain(sb, "capabilities", j->capabilities);
+		strbuf_addch(sb, ',');
+		add_plain(sb, "attr", j->attr);
+		strbuf_addch(sb, ',');
+		add_plain(sb, "output", j->output);
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addstr(sb, "]}");
+	return 0;
+}
+
 /* The plan as JSON on stdout, one path a line: built path by path, so a
  * plan of a million paths never sits in memory as a JSON tree. */
 static void plan_json(const struct evict_plan *plan)
@@ -129,7 +216,14 @@ static void plan_json(const struct evict_plan *plan)
 	json_decref(o);
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct evict_path *ep = &plan->paths[i];
-		json_t *p = json_object(), *breaks = json_array();
+		json_t *p, *breaks;
+		fputs(i ? ",\n" : "\n", stdout);
+		if (!path_json_plain(plan, ep, &sb)) {
+			fwrite(sb.buf, 1, sb.len, stdout);
+			continue;
+		}
+		p = json_object();
+		breaks = json_array();
 		strbuf_reset(&sb);
 		strbuf_addf(&sb, "%s/%s", plan->store_dir, ep->base);
 		json_object_set_new(p, "path", json_string(sb.buf));
@@ -145,7 +239,6 @@ static void plan_json(const struct evict_plan *plan)
 				"capabilities", j->capabilities, "attr", j->attr, "output", j->output));
 		}
 		json_object_set_new(p, "breaks", breaks);
-		fputs(i ? ",\n" : "\n", stdout);
 		json_dumpf(p, stdout, JSON_COMPACT);
 		json_decref(p);
 	}

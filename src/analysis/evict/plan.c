@@ -17,6 +17,8 @@
 #include "store/rejected.h"
 #include "nix/nixhash.h"
 #include "lib/util.h"
+#include "lib/hash.h"
+#include "lib/hashmap.h"
 
 enum {
 	Q_EVALS,
@@ -42,8 +44,8 @@ static const char *const sql[Q_N] = {
 		"SELECT path_id, coalesce(push_time, first_seen) FROM presence"
 		" WHERE cache_id = ?1 AND gone_at IS NULL",
 	[Q_BROKEN_JOBS] =
-		"SELECT attr, output FROM eval_jobs WHERE evaluation_id = ?1 AND path_id = ?2"
-		" ORDER BY attr, output",
+		"SELECT evaluation_id, attr, output FROM eval_jobs WHERE path_id = ?1"
+		" ORDER BY evaluation_id, attr, output",
 	[Q_PATH_BASE] = "SELECT hash || '-' || name FROM paths WHERE id = ?1",
 	[Q_PATH_URL] = "SELECT url FROM narinfos WHERE cache_id = ?1 AND path_id = ?2",
 	[Q_CACHE_URL] = "SELECT url FROM caches WHERE id = ?1",
@@ -70,13 +72,10 @@ void evict_plan_release(struct evict_plan *plan)
 		free(plan->paths[i].breaks);
 	}
 	free(plan->paths);
-	for (size_t i = 0; i < plan->njobs; i++) {
-		free(plan->jobs[i].branch);
-		free(plan->jobs[i].capabilities);
-		free(plan->jobs[i].attr);
-		free(plan->jobs[i].output);
-	}
 	free(plan->jobs);
+	for (size_t i = 0; i < plan->nstrs; i++)
+		free(plan->strs[i]);
+	free(plan->strs);
 	free(plan->cache_url);
 	free(plan->policy);
 	free(plan->weights);
@@ -363,6 +362,82 @@ static int cmp_pair(const void *a, const void *b)
 	return x->root < y->root ? -1 : x->root > y->root;
 }
 
+/* Pairs by root, then by their place in the order of the jobs. */
+static const struct broken_pair *sort_pairs;
+
+static int cmp_by_root(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (sort_pairs[x].root != sort_pairs[y].root)
+		return sort_pairs[x].root < sort_pairs[y].root ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_by_eval(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (sort_pairs[x].root != sort_pairs[y].root)
+		return sort_pairs[x].root < sort_pairs[y].root ? -1 : 1;
+	if (sort_pairs[x].eval_id != sort_pairs[y].eval_id)
+		return sort_pairs[x].eval_id < sort_pairs[y].eval_id ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Roots (groups of pairs in order, by root) by their first job. */
+static const uint32_t *sort_order;
+
+static int cmp_group(const void *a, const void *b)
+{
+	uint32_t x = sort_order[*(const uint32_t *)a], y = sort_order[*(const uint32_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Merge a root's jobs into evicted path ep's: keep the first
+ * EVICT_BREAKS_KEPT of ep's jobs in job order (jobs are numbered in the
+ * order of their pairs, so these are the ones a walk per pair in that
+ * order would have kept).  some holds the root's first nsome jobs, in order.
+ */
+static void add_breaks(struct evict_path *ep, const uint32_t *some, size_t nsome)
+{
+	uint32_t merged[EVICT_BREAKS_KEPT];
+	size_t a = 0, b = 0, n = 0;
+
+	if (!ep->breaks)
+		ep->breaks = xmalloc(EVICT_BREAKS_KEPT * sizeof(*ep->breaks));
+	while (n < EVICT_BREAKS_KEPT && (a < ep->nbreaks_kept || b < nsome)) {
+		if (b >= nsome || (a < ep->nbreaks_kept && ep->breaks[a] < some[b]))
+			merged[n++] = ep->breaks[a++];
+		else
+			merged[n++] = some[b++];
+	}
+	memcpy(ep->breaks, merged, n * sizeof(*merged));
+	ep->nbreaks_kept = (unsigned)n;
+}
+
+static int str_eq(const void *ctx, uint32_t item, const void *key)
+{
+	const struct evict_plan *plan = ctx;
+
+	return !strcmp(plan->strs[item], key);
+}
+
+/* s, once in plan->strs. */
+static char *intern_str(struct evict_plan *plan, struct hashmap *m, const char *s)
+{
+	uint32_t i = hashmap_put(m, hash_fnv1a(s, strlen(s)), str_eq, plan, s,
+				 (uint32_t)plan->nstrs);
+
+	if (i == plan->nstrs) {
+		GROW(plan->strs, plan->astrs, plan->nstrs + 1);
+		plan->strs[plan->nstrs++] = xstrdup(s);
+	}
+	return plan->strs[i];
+}
+
 /* The jobs the plan breaks, and for each evicted path the jobs whose
  * closure holds it. */
 static int find_broken(struct planner *p)
@@ -370,10 +445,14 @@ static int find_broken(struct planner *p)
 	struct graph *g = p->g;
 	struct evict_plan *plan = p->plan;
 	struct broken_pair *pairs = NULL;
-	size_t npairs = 0, apairs = 0, k;
+	size_t npairs = 0, apairs = 0, ndistinct = 0, k;
 	uint8_t *state = xcalloc(g->n, 1);
 	uint32_t *stamp = xcalloc(g->n, sizeof(*stamp));
 	struct dfs_frame *fr = xmalloc(g->n * sizeof(*fr));
+	uint32_t *job0 = NULL, *order = NULL, *fill = NULL, walk = 0;
+	uint32_t *eoff = NULL, *eadj = NULL, *nb = NULL, *cut = NULL, *groups = NULL;
+	size_t n, ngroups = 0;
+	struct hashmap strs = HASHMAP_INIT;
 	int ret = -1;
 
 	for (size_t r = 0; r < p->nroots; r++) {
@@ -389,84 +468,210 @@ static int find_broken(struct planner *p)
 	}
 	if (npairs)
 		qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
+	/* The jobs, pair by pair (duplicates dropped): pair k's are
+	 * plan->jobs[job0[k] .. job0[k + 1]). */
 	for (k = 0; k < npairs; k++) {
-		sqlite3_stmt *st;
-		size_t first = plan->njobs, sp = 0;
-		int rc;
-		if (k && !cmp_pair(&pairs[k], &pairs[k - 1]))
-			continue;
-		if (!(st = stmt_query(p->db, &stmts, Q_BROKEN_JOBS,
-				      SQL_ARGS(pairs[k].eval_id, pairs[k].root))))
-			goto out;
-		while ((rc = db_step(p->db, st)) == 1) {
-			struct evict_job *j;
-			GROW(plan->jobs, plan->ajobs, plan->njobs + 1);
-			j = &plan->jobs[plan->njobs++];
-			j->evaluation_id = pairs[k].eval_id;
-			j->branch = xstrdup(p->evals[pairs[k].eval].branch);
-			j->capabilities = xstrdup(p->evals[pairs[k].eval].caps);
-			j->eval_time = pairs[k].time;
-			j->attr = xstrdup(db_col_text(st, 0));
-			j->output = xstrdup(db_col_text(st, 1));
-			j->root = pairs[k].root;
-		}
-		if (rc < 0)
-			goto out;
-		/* Every evicted path of the root's closure loses these jobs.
-		 * Kept paths end the walk: all they reference is kept. */
-		stamp[pairs[k].root] = (uint32_t)k + 1;
-		p->stack[sp++] = pairs[k].root;
-		while (sp) {
-			uint32_t v = p->stack[--sp];
-			struct evict_path *ep = &plan->paths[p->pos[v] - 1];
-			for (size_t j = first; j < plan->njobs; j++) {
-				ep->nbreaks++;
-				if (ep->nbreaks_kept < EVICT_BREAKS_KEPT) {
-					if (!ep->breaks)
-						ep->breaks = xmalloc(EVICT_BREAKS_KEPT * sizeof(*ep->breaks));
-					ep->breaks[ep->nbreaks_kept++] = (uint32_t)j;
-				}
+		if (!k || cmp_pair(&pairs[k], &pairs[k - 1]))
+			pairs[ndistinct++] = pairs[k];
+	}
+	npairs = ndistinct;
+	/* One query per root for the jobs of all its evaluations (those of
+	 * pairs), laid out pair by pair: count, then place. */
+	job0 = xcalloc(npairs + 1, sizeof(*job0));
+	order = xmalloc((npairs ? npairs : 1) * sizeof(*order));
+	for (k = 0; k < npairs; k++)
+		order[k] = (uint32_t)k;
+	sort_pairs = pairs;
+	if (npairs)
+		qsort(order, npairs, sizeof(*order), cmp_by_eval);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass) {
+			size_t at = 0;
+			for (k = 0; k <= npairs; k++) {
+				uint32_t c = job0[k];
+				job0[k] = (uint32_t)at;
+				at += c;
 			}
-			for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
-				uint32_t w = g->adj[e];
-				if (!p->pos[w] || stamp[w] == (uint32_t)k + 1)
+			plan->njobs = plan->ajobs = at;
+			plan->jobs = xcalloc(at ? at : 1, sizeof(*plan->jobs));
+			fill = xcalloc(npairs + 1, sizeof(*fill));
+		}
+		for (k = 0; k < npairs;) {
+			uint32_t root = pairs[order[k]].root;
+			size_t q = k;
+			sqlite3_stmt *st;
+			int rc;
+			while (k < npairs && pairs[order[k]].root == root)
+				k++;
+			if (!(st = stmt_query(p->db, &stmts, Q_BROKEN_JOBS, SQL_ARGS(root))))
+				goto out;
+			while ((rc = db_step(p->db, st)) == 1) {
+				int64_t eid = sqlite3_column_int64(st, 0);
+				uint32_t kk;
+				struct evict_job *j;
+				/* rows and the root's pairs both by evaluation id */
+				while (q < k && pairs[order[q]].eval_id < eid)
+					q++;
+				if (q >= k || pairs[order[q]].eval_id != eid)
 					continue;
-				stamp[w] = (uint32_t)k + 1;
-				p->stack[sp++] = w;
+				kk = order[q];
+				if (!pass) {
+					job0[kk]++;
+					continue;
+				}
+				j = &plan->jobs[job0[kk] + fill[kk]++];
+				j->evaluation_id = eid;
+				j->branch = intern_str(plan, &strs, p->evals[pairs[kk].eval].branch);
+				j->capabilities = intern_str(plan, &strs, p->evals[pairs[kk].eval].caps);
+				j->eval_time = pairs[kk].time;
+				j->attr = intern_str(plan, &strs, db_col_text(st, 1));
+				j->output = intern_str(plan, &strs, db_col_text(st, 2));
+				j->root = root;
+			}
+			if (rc < 0)
+				goto out;
+		}
+	}
+	job0[npairs] = (uint32_t)plan->njobs;
+	/*
+	 * Every evicted path of a root's closure loses the root's jobs (of
+	 * all its evaluations): one walk per root, not per pair.  Kept paths
+	 * end the walk: all they reference is kept, so the walks run on the
+	 * evicted paths alone, numbered by their place in the plan (eoff,
+	 * eadj: their references that are evicted too).  Roots go in the
+	 * order of their first job, so a path's kept jobs fill up early and
+	 * most later roots need no merge (cut[i]: the last kept job of a
+	 * full list, else none).
+	 */
+	n = plan->n;
+	eoff = xmalloc((n + 1) * sizeof(*eoff));
+	for (size_t i = 0, m = 0; i <= n; i++) {
+		eoff[i] = (uint32_t)m;
+		if (i == n)
+			break;
+		for (uint32_t e = g->off[plan->paths[i].path_id];
+		     e < g->off[plan->paths[i].path_id + 1]; e++)
+			m += p->pos[g->adj[e]] != 0;
+	}
+	eadj = xmalloc((eoff[n] ? eoff[n] : 1) * sizeof(*eadj));
+	for (size_t i = 0, m = 0; i < n; i++)
+		for (uint32_t e = g->off[plan->paths[i].path_id];
+		     e < g->off[plan->paths[i].path_id + 1]; e++)
+			if (p->pos[g->adj[e]])
+				eadj[m++] = p->pos[g->adj[e]] - 1;
+	nb = xcalloc(n ? n : 1, sizeof(*nb));
+	cut = xmalloc((n ? n : 1) * sizeof(*cut));
+	for (size_t i = 0; i < n; i++)
+		cut[i] = UINT32_MAX;
+	memset(stamp, 0, g->n * sizeof(*stamp));
+	for (k = 0; k < npairs; k++)
+		order[k] = (uint32_t)k;
+	if (npairs)
+		qsort(order, npairs, sizeof(*order), cmp_by_root);
+	groups = xmalloc((npairs ? npairs : 1) * sizeof(*groups));
+	for (k = 0; k < npairs; k++)
+		if (!k || pairs[order[k]].root != pairs[order[k - 1]].root)
+			groups[ngroups++] = (uint32_t)k;
+	sort_order = order;
+	if (ngroups)
+		qsort(groups, ngroups, sizeof(*groups), cmp_group);
+	for (size_t gi = 0; gi < ngroups; gi++) {
+		uint32_t root = pairs[order[groups[gi]]].root, total = 0, some[EVICT_BREAKS_KEPT];
+		size_t nsome = 0, sp = 0;
+		for (k = groups[gi]; k < npairs && pairs[order[k]].root == root; k++) {
+			uint32_t kk = order[k];
+			total += job0[kk + 1] - job0[kk];
+			for (uint32_t j = job0[kk]; j < job0[kk + 1] && nsome < EVICT_BREAKS_KEPT; j++)
+				some[nsome++] = j;
+		}
+		stamp[p->pos[root] - 1] = ++walk;
+		p->stack[sp++] = p->pos[root] - 1;
+		while (sp) {
+			uint32_t i = p->stack[--sp];
+			nb[i] += total;
+			if (nsome && some[0] < cut[i]) {
+				struct evict_path *ep = &plan->paths[i];
+				add_breaks(ep, some, nsome);
+				if (ep->nbreaks_kept == EVICT_BREAKS_KEPT)
+					cut[i] = ep->breaks[EVICT_BREAKS_KEPT - 1];
+			}
+			for (uint32_t e = eoff[i]; e < eoff[i + 1]; e++) {
+				uint32_t x = eadj[e];
+				if (stamp[x] == walk)
+					continue;
+				stamp[x] = walk;
+				p->stack[sp++] = x;
 			}
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		plan->paths[i].nbreaks = nb[i];
 	ret = 0;
 out:
 	free(pairs);
 	free(state);
 	free(stamp);
 	free(fr);
+	free(job0);
+	free(order);
+	free(fill);
+	free(eoff);
+	free(eadj);
+	free(nb);
+	free(cut);
+	free(groups);
+	hashmap_release(&strs);
 	return ret;
 }
 
+static const struct evict_path *sort_paths;
+
+static int cmp_path_id(const void *a, const void *b)
+{
+	uint32_t x = sort_paths[*(const uint32_t *)a].path_id;
+	uint32_t y = sort_paths[*(const uint32_t *)b].path_id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Names and URLs, looked up in path id order: neighbouring rows share
+ * pages, where the plan's order would jump about the tables. */
 static int fill_paths(struct planner *p)
 {
 	struct evict_plan *plan = p->plan;
+	uint32_t *order = xmalloc((plan->n ? plan->n : 1) * sizeof(*order));
+	int ret = -1;
 
+	for (size_t i = 0; i < plan->n; i++)
+		order[i] = (uint32_t)i;
+	sort_paths = plan->paths;
+	if (plan->n)
+		qsort(order, plan->n, sizeof(*order), cmp_path_id);
 	for (size_t i = 0; i < plan->n; i++) {
-		struct evict_path *ep = &plan->paths[i];
+		struct evict_path *ep = &plan->paths[order[i]];
 		sqlite3_stmt *st = stmt_query(p->db, &stmts, Q_PATH_BASE, SQL_ARGS(ep->path_id));
 		if (!st)
-			return -1;
-		if (db_step(p->db, st) != 1)
-			return error("path %u of the plan is not in '%s'", ep->path_id, p->db->path);
+			goto out;
+		if (db_step(p->db, st) != 1) {
+			error("path %u of the plan is not in '%s'", ep->path_id, p->db->path);
+			goto out;
+		}
 		ep->base = xstrdup(db_col_text(st, 0));
 		stmt_done(st);
 		if (!(st = stmt_query(p->db, &stmts, Q_PATH_URL,
 				      SQL_ARGS(plan->cache_id, ep->path_id))))
-			return -1;
-		if (db_step(p->db, st) != 1)
-			return error("no narinfo recorded for '%s'", ep->base);
+			goto out;
+		if (db_step(p->db, st) != 1) {
+			error("no narinfo recorded for '%s'", ep->base);
+			goto out;
+		}
 		ep->url = xstrdup(db_col_text(st, 0));
 		stmt_done(st);
 	}
-	return 0;
+	ret = 0;
+out:
+	free(order);
+	return ret;
 }
 
 static int plan_header(struct db *db, struct evict_plan *plan)
@@ -687,7 +892,9 @@ int evict_plan_build(struct db *db, const struct evict_plan_opts *o, struct evic
 			plan->blocked_bytes += (uint64_t)stored_of(g, v);
 		}
 	}
-	if (fill_paths(&p) || find_broken(&p))
+	if (fill_paths(&p))
+		goto out;
+	if (find_broken(&p))
 		goto out;
 	ret = 0;
 out:

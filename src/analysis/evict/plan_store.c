@@ -81,8 +81,27 @@ const char *evict_kind_name(int kind)
 	return "?";
 }
 
+static const struct evict_job *sort_jobs;
+
+/* evict_plan_jobs' key order (evaluation_id, attr, output: SQLite's
+ * BINARY collation compares text as memcmp, as strcmp does for text
+ * without NULs). */
+static int cmp_job_key(const void *a, const void *b)
+{
+	const struct evict_job *x = &sort_jobs[*(const uint32_t *)a];
+	const struct evict_job *y = &sort_jobs[*(const uint32_t *)b];
+	int c;
+
+	if (x->evaluation_id != y->evaluation_id)
+		return x->evaluation_id < y->evaluation_id ? -1 : 1;
+	if (x->attr != y->attr && (c = strcmp(x->attr, y->attr)))
+		return c;
+	return x->output == y->output ? 0 : strcmp(x->output, y->output);
+}
+
 int evict_plan_save(struct db *db, struct evict_plan *plan)
 {
+	uint32_t *order = NULL;
 	int64_t id;
 
 	if (db_begin(db))
@@ -111,17 +130,27 @@ int evict_plan_save(struct db *db, struct evict_plan *plan)
 				goto fail;
 		}
 	}
+	/* In the table's key order: appends, not inserts all over the index
+	 * (jobs come newest evaluation first, then by root). */
+	order = xmalloc((plan->njobs ? plan->njobs : 1) * sizeof(*order));
+	for (size_t i = 0; i < plan->njobs; i++)
+		order[i] = (uint32_t)i;
+	sort_jobs = plan->jobs;
+	if (plan->njobs)
+		qsort(order, plan->njobs, sizeof(*order), cmp_job_key);
 	for (size_t i = 0; i < plan->njobs; i++) {
-		const struct evict_job *j = &plan->jobs[i];
+		const struct evict_job *j = &plan->jobs[order[i]];
 		if (stmt_exec(db, &stmts, Q_PLAN_JOB_ADD,
 			      SQL_ARGS(id, j->evaluation_id, j->attr, j->output, j->root)))
 			goto fail;
 	}
 	if (db_commit(db))
 		goto fail;
+	free(order);
 	plan->id = id;
 	return 0;
 fail:
+	free(order);
 	db_rollback(db);
 	return -1;
 }
