@@ -1010,7 +1010,7 @@ static void *reader_main(void *arg)
 				pthread_mutex_unlock(&r->mu);
 				if (it.state == ITEM_OK)
 					narinfo_release(&it.ni);
-				return NULL;
+				goto out;  /* tofree may hold a list the main thread handed over */
 			}
 			pthread_mutex_unlock(&r->mu);
 		}
@@ -1030,6 +1030,7 @@ static void *reader_main(void *arg)
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
+out:
 	ni_list_release(&tofree);
 	free(tofree.v);
 	return NULL;
