@@ -2,6 +2,7 @@
 #   $CG         the cachegc binary (first argument of bench/run.sh)
 #   $OUT        bench/out, kept between runs (generated worlds are reused)
 #   measure LABEL CMD...   run CMD, print "LABEL: S s, RSS MiB", set $SECS $RSS_MB
+#                          and $CPU_SECS (user + system)
 #                          (exit status $MEASURE_OK counts as success too)
 #   nix_env     private, daemon-less Nix settings (as the tests use)
 set -eu
@@ -22,7 +23,7 @@ measure() {
 	label=$1
 	shift
 	rc=0
-	/usr/bin/time -f '%e %M' -o "$OUT/.time" "$@" >"$OUT/.stdout" 2>"$OUT/.stderr" || rc=$?
+	/usr/bin/time -f '%e %M %U %S' -o "$OUT/.time" "$@" >"$OUT/.stdout" 2>"$OUT/.stderr" || rc=$?
 	if [ "$rc" != 0 ] && [ "$rc" != "${MEASURE_OK:-0}" ]; then
 		echo "bench: $label failed:" >&2
 		tail -5 "$OUT/.stderr" >&2
@@ -30,6 +31,7 @@ measure() {
 	fi
 	SECS=$(tail -1 "$OUT/.time" | cut -d' ' -f1)
 	RSS_MB=$(( $(tail -1 "$OUT/.time" | cut -d' ' -f2) / 1024 ))
+	CPU_SECS=$(tail -1 "$OUT/.time" | awk '{ printf "%.2f", $3 + $4 }')
 	printf '%-44s %8.2f s  %6d MiB peak RSS\n' "$label" "$SECS" "$RSS_MB"
 }
 

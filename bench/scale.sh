@@ -20,42 +20,64 @@
 # DROP_CACHE=1 deletes each world's cache directory after the crawl and
 # its evaluations after the import (the analyses read only the database);
 # the 10^7 world needs it on a disk with less than 70 GB free.
+# CACHE_ON=DIR puts each world's cache directory in DIR (a symlink from the
+# world), e.g. a file system with small blocks for the 10^7 narinfos.
+# STEPS=ingest runs gen, crawl and import-eval and keeps the database;
+# STEPS=analyses then runs the rest on that database (with another binary,
+# say), keeping the ingest rows of $OUT/scale-N.tsv.  Default: all.
 CG=$1
 . "$(dirname "$0")/lib.sh"
 NS=${NS:-100000 1000000}
 DAYS=${DAYS:-365}
 RUN=${RUN-$NS}
+STEPS=${STEPS:-all}
+case $STEPS in all|ingest|analyses) ;; *) echo "scale.sh: STEPS is all, ingest or analyses" >&2; exit 2 ;; esac
 
-# step N NAME CMD...: measure CMD, append "N NAME secs MiB" to $RES.
+# step N NAME CMD...: measure CMD, append "N NAME secs MiB cpu-secs" to $RES.
 step() {
 	n=$1 name=$2
 	shift 2
 	measure "$name ($n)" "$@"
-	printf '%s\t%s\t%s\t%s\n' "$n" "$name" "$SECS" "$RSS_MB" >>"$RES"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$name" "$SECS" "$RSS_MB" "$CPU_SECS" >>"$RES"
 }
 
 for n in $RUN; do
 	W="$OUT/scale-world-$n"
 	DB="$OUT/scale-$n.db"
 	RES="$OUT/scale-$n.tsv"
-	: >"$RES"
 	echo "== $n paths =="
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	# A world is reused while whole (its gen row is the time it took then).
-	if [ -f "$W/.done" ] && [ -d "$W/cache" ] && [ -d "$W/evals" ]; then
-		echo "reusing $W"
-		cat "$W/.done" >>"$RES"
+	if [ "$STEPS" = analyses ]; then
+		[ -f "$DB" ] && grep -q '	import-eval	' "$RES" || {
+			echo "scale.sh: no ingested $DB (run STEPS=ingest first)" >&2; exit 1; }
+		awk -F '\t' '$2 == "gen" || $2 == "crawl" || $2 == "import-eval"' "$RES" >"$RES.new"
+		mv "$RES.new" "$RES"
 	else
-		rm -rf "$W"
-		step "$n" gen "$CG" --quiet gen "$W" --paths "$n" --days "$DAYS" --daily --no-gc
-		tail -n 1 "$RES" >"$W/.done"
+		: >"$RES"
+		rm -f "$DB" "$DB-wal" "$DB-shm"
+		# A world is reused while whole (its gen row is the time it took then).
+		if [ -f "$W/.done" ] && [ -d "$W/cache" ] && [ -d "$W/evals" ]; then
+			echo "reusing $W"
+			cat "$W/.done" >>"$RES"
+		else
+			rm -rf "$W"
+			if [ -n "${CACHE_ON:-}" ]; then
+				rm -rf "$CACHE_ON/scale-cache-$n"
+				mkdir -p "$W" "$CACHE_ON/scale-cache-$n"
+				ln -s "$CACHE_ON/scale-cache-$n" "$W/cache"
+			fi
+			step "$n" gen "$CG" --quiet gen "$W" --paths "$n" --days "$DAYS" --daily --no-gc
+			tail -n 1 "$RES" >"$W/.done"
+		fi
+		end=$(awk '$1 == "start" { s = $2 } $1 == "days" { d = $2 } END { print s + d * 86400 }' "$W/gen-params")
+		echo "$end" >"$OUT/scale-$n.end"
+		"$CG" --quiet --db "$DB" keys add "$(cat "$W"/keys/*.public)" >/dev/null
+		step "$n" crawl "$CG" --quiet --db "$DB" --now "@$end" crawl "$W/cache"
+		[ "${DROP_CACHE:-0}" = 1 ] && rm -rf "$(readlink -f "$W/cache")" "$W/cache" "$W/.done"
+		step "$n" import-eval "$CG" --quiet --db "$DB" --now "@$end" import-eval --manifest "$W/evals/manifest.tsv"
+		[ "${DROP_CACHE:-0}" = 1 ] && rm -rf "$W/evals"
 	fi
-	end=$(awk '$1 == "start" { s = $2 } $1 == "days" { d = $2 } END { print s + d * 86400 }' "$W/gen-params")
-	"$CG" --quiet --db "$DB" keys add "$(cat "$W"/keys/*.public)" >/dev/null
-	step "$n" crawl "$CG" --quiet --db "$DB" --now "@$end" crawl "$W/cache"
-	[ "${DROP_CACHE:-0}" = 1 ] && rm -rf "$W/cache" "$W/.done"
-	step "$n" import-eval "$CG" --quiet --db "$DB" --now "@$end" import-eval --manifest "$W/evals/manifest.tsv"
-	[ "${DROP_CACHE:-0}" = 1 ] && rm -rf "$W/evals"
+	[ "$STEPS" = ingest ] && continue
+	end=$(cat "$OUT/scale-$n.end")
 	set -- $(sqlite3 -separator ' ' "$DB" "SELECT (SELECT count(*) FROM presence),
 		(SELECT sum(coalesce(file_size, nar_size)) FROM narinfos),
 		(SELECT count(*) FROM eval_jobs), (SELECT min(push_time) FROM presence)")
