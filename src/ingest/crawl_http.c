@@ -86,6 +86,11 @@ struct answer {
 	struct fetch_result r;
 };
 
+/* The answers handed to the recorder and not recorded yet are bounded:
+ * past QUEUE_HIGH the fetch thread waits until they are down to
+ * QUEUE_LOW, so a server faster than SQLite cannot fill memory. */
+enum { QUEUE_HIGH = 16384, QUEUE_LOW = 4096 };
+
 /* A path the recorder wants asked about. */
 struct ask {
 	uint32_t id;
@@ -134,6 +139,7 @@ struct hcrawl {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t room;          /* the queue is short again */
 	pthread_mutex_t tty;          /* the progress line and messages */
 	struct answer *queue, **queue_tail;
 	size_t outstanding;
@@ -696,6 +702,8 @@ static void *recorder(void *data)
 			h->wasks.n = 0;
 		}
 		h->outstanding -= n;
+		if (h->outstanding <= QUEUE_LOW || h->failed)
+			pthread_cond_signal(&h->room);
 		/* Wake the fetch thread when it may be waiting for this: the
 		 * end of the work, the news that it must stop, or paths to ask
 		 * for when it has too few.  Otherwise it takes them at its next
@@ -742,6 +750,9 @@ static int pull(struct fetcher *f, void *data)
 	pthread_mutex_lock(&h->mu);
 	h->starving = st.in_flight + st.queued < (uint64_t)h->window;
 	hand_over(h);
+	if (h->outstanding > QUEUE_HIGH)
+		while (h->outstanding > QUEUE_LOW && !h->failed)
+			pthread_cond_wait(&h->room, &h->mu);
 	t = h->asks;
 	h->asks = h->fasks;
 	h->fasks = t;
@@ -770,6 +781,7 @@ static int recorder_start(struct hcrawl *h)
 	h->batch_tail = &h->batch;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	pthread_cond_init(&h->room, NULL);
 	pthread_mutex_init(&h->tty, NULL);
 	h->threaded = 1;
 	/* Signals (Ctrl-C) go to the fetch thread, so they cut its poll
@@ -782,6 +794,7 @@ static int recorder_start(struct hcrawl *h)
 		h->threaded = 0;
 		pthread_mutex_destroy(&h->mu);
 		pthread_cond_destroy(&h->cv);
+		pthread_cond_destroy(&h->room);
 		pthread_mutex_destroy(&h->tty);
 		return error("unable to start a thread: %s", strerror(rc));
 	}
@@ -802,6 +815,7 @@ static int recorder_stop(struct hcrawl *h)
 	h->threaded = 0;
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->room);
 	pthread_mutex_destroy(&h->tty);
 	free(h->asks.v);
 	free(h->fasks.v);
