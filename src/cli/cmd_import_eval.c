@@ -8,8 +8,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
+#include "store/bulkindex.h"
 #include "store/db.h"
 #include "ingest/evals.h"
 #include "nix/caps.h"
@@ -439,7 +441,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct entry *entries = NULL, single = {0};
 	size_t n = 0;
 	struct import_eval_cli a = {0};
-	int json = 0, strict = 0, rc = 1, np;
+	int json = 0, strict = 0, rc = 1, np, deferred = 0;
 	struct totals tot = {0};
 	struct evals_batch b;
 	struct done *pend = NULL;
@@ -503,6 +505,15 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 				memset(d, 0, sizeof(*d));
 				d->e = &entries[i];
 				d->rc = -1;
+			} else if (i == 0 && db_indexes_defer(ctx->db, &deferred)) {
+				/* Into an empty eval_jobs, its two secondary indexes
+				 * are built once at the end rather than row by row
+				 * (store/bulkindex.h); inside the first batch, so a
+				 * rollback brings them back. */
+				evals_batch_rollback(&b);
+				memset(d, 0, sizeof(*d));
+				d->e = &entries[i];
+				d->rc = -1;
 			}
 		}
 		if (b.open) {
@@ -532,6 +543,13 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		break;
 	}
 	evals_batch_release(&b);
+	if (deferred) {
+		if (!progress_disabled && isatty(STDERR_FILENO))
+			fprintf(stderr, "import-eval: indexing the jobs by path and by derivation...\n");
+		if (db_indexes_restore(ctx->db, NULL))
+			fprintf(stderr, "hint: the next writing command on '%s' builds them\n",
+				ctx->db->path);
+	}
 	free(pend);
 	if (json) {
 		json_t *root = json_pack("{s:o, s:i, s:i, s:i, s:i}", "evaluations", arr,

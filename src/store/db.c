@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/bulkindex.h"
 #include "store/schema.h"
 #include "store/stmt.h"
 #include "lib/util.h"
@@ -306,6 +307,11 @@ int db_open(struct db *db, const char *path, int mode)
 		}
 		if (migrate(db, (unsigned)version))
 			goto fail;
+		/* A first import killed before it built the indexes it left
+		 * out (store/bulkindex.h): build them now. */
+		if (db_indexes_restore(db, NULL))
+			warning("database '%s': the indexes of eval_jobs are missing and could "
+				"not be built; queries of jobs by path will be slow", path);
 	}
 	db_exec(db, "PRAGMA foreign_keys = OFF");
 	db_exec(db, "PRAGMA cache_size = -65536");
