@@ -186,4 +186,32 @@ void graph_release(struct graph *g);
 void graph_closure(struct graph *g, const uint32_t *roots, size_t nroots, struct closure *c);
 void closure_release(struct closure *c);
 
+/* What graph_closure() sums over one root's closure. */
+struct closure_sum {
+	uint64_t nar_bytes;    /* as struct closure's */
+	uint64_t file_bytes;
+	uint64_t nmissing;
+};
+
+/*
+ * The closure sums of each root on its own: sums[i] for roots[i] (ids <
+ * g->n; a root may be given twice), the same as graph_closure(g,
+ * &roots[i], 1, ...) gives, for much less than one walk per root when
+ * the closures overlap (graph.c says how).  Allocates scratch of about
+ * 16 bytes per id of g for the call; g->walk is used.
+ */
+void graph_closure_sums(struct graph *g, const uint32_t *roots, size_t nroots,
+			struct closure_sum *sums);
+
+/* reach[id] != 0 when id's closure holds a path that is not present (or
+ * may: an id on a reference cycle counts as one).  An array of g->n
+ * bytes; free() it. */
+uint8_t *graph_reaches_missing(struct graph *g);
+
+/* The members of root's closure that are not present, into c->ids
+ * (c->n = c->nmissing of them, with missing_bytes; the other sums are
+ * 0), walking only the ids reach (from graph_reaches_missing()) marks. */
+void graph_closure_missing(struct graph *g, uint32_t root, const uint8_t *reach,
+			   struct closure *c);
+
 #endif

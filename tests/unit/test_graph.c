@@ -375,6 +375,96 @@ TEST(post_order_visits_after_what_it_reaches)
 	CHECK_INT(graph_post_next(&p, &x), -1);
 }
 
+/*
+ * A random graph in memory: n ids, each referencing a few lower ids (a
+ * DAG, as Nix's), some paths absent, some without a narinfo or FileSize;
+ * with back_edge, one reference from a low id to a higher one (a cycle).
+ */
+static void random_graph(struct graph *g, uint32_t n, uint64_t seed, int back_edge)
+{
+	size_t aedges = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->n = n;
+	g->flags = xcalloc(n, 1);
+	g->nar_size = xcalloc(n, sizeof(*g->nar_size));
+	g->file_size = xcalloc(n, sizeof(*g->file_size));
+	g->off = xcalloc((size_t)n + 1, sizeof(*g->off));
+	for (uint32_t v = 1; v < n; v++) {
+		uint32_t deg;
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		deg = v > 1 ? (uint32_t)(seed >> 60) % 6 : 0;
+		g->flags[v] = (seed >> 20) % 10 ? GRAPH_NARINFO : 0;
+		if ((seed >> 24) % 7)
+			g->flags[v] |= GRAPH_PRESENT;
+		g->nar_size[v] = g->flags[v] & GRAPH_NARINFO ? (int64_t)(v * 1000 + 7) : 0;
+		g->file_size[v] = (seed >> 28) % 5 ? (int64_t)(v * 10 + 3) : -1;
+		g->off[v] = (uint32_t)g->nedges;
+		for (uint32_t k = 0; k < deg; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			GROW(g->adj, aedges, g->nedges + 1);
+			/* most references near, some far, as hubs */
+			g->adj[g->nedges++] = (seed >> 40) % 3 ? v - 1 - (uint32_t)((seed >> 33) % (v - 1 < 20 ? v - 1 : 20))
+							      : 1 + (uint32_t)((seed >> 33) % (v - 1));
+		}
+		if (back_edge && v == n / 2) {
+			GROW(g->adj, aedges, g->nedges + 1);
+			g->adj[g->nedges++] = n - 1;
+		}
+	}
+	g->off[n] = (uint32_t)g->nedges;
+	g->off[0] = 0;
+	graph_walk_init(&g->walk, n);
+}
+
+static void sums_match_one_walk_each(uint32_t n, uint64_t seed, int back_edge)
+{
+	struct graph g;
+	struct closure c = {0}, m = {0};
+	uint32_t nroots = n + n / 10, *roots = xmalloc(nroots * sizeof(*roots));
+	struct closure_sum *sums = xmalloc(nroots * sizeof(*sums));
+	uint8_t *reach;
+	int bad = 0, badmiss = 0;
+
+	random_graph(&g, n, seed, back_edge);
+	/* every id but 0, shuffled, and some twice */
+	for (uint32_t i = 0; i < nroots; i++)
+		roots[i] = 1 + (uint32_t)(((uint64_t)i * 2654435761u) % (n - 1));
+	graph_closure_sums(&g, roots, nroots, sums);
+	reach = graph_reaches_missing(&g);
+	for (uint32_t i = 0; i < nroots; i++) {
+		size_t miss = 0;
+		graph_closure(&g, &roots[i], 1, &c);
+		if (sums[i].nar_bytes != c.nar_bytes || sums[i].file_bytes != c.file_bytes ||
+		    sums[i].nmissing != c.nmissing)
+			bad++;
+		for (size_t k = 0; k < c.n; k++)
+			miss += !(g.flags[c.ids[k]] & GRAPH_PRESENT);
+		graph_closure_missing(&g, roots[i], reach, &m);
+		if (m.n != miss || m.nmissing != c.nmissing || m.missing_bytes != c.missing_bytes)
+			badmiss++;
+		for (size_t k = 0; k < m.n; k++)
+			if (g.flags[m.ids[k]] & GRAPH_PRESENT)
+				badmiss++;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(badmiss, 0);
+	free(reach);
+	free(roots);
+	free(sums);
+	closure_release(&c);
+	closure_release(&m);
+	graph_release(&g);
+}
+
+TEST(closure_sums_match_one_walk_each)
+{
+	sums_match_one_walk_each(3000, 1, 0);
+	sums_match_one_walk_each(300, 2, 0);    /* fewer roots than a batch... twice */
+	sums_match_one_walk_each(40, 3, 0);
+	sums_match_one_walk_each(3000, 4, 1);   /* a cycle: its batches path by path */
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -390,6 +480,7 @@ int main(void)
 	RUN(walk_visits_each_reached_id_once);
 	RUN(walk_caller_filters_and_epoch_wraps);
 	RUN(post_order_visits_after_what_it_reaches);
+	RUN(closure_sums_match_one_walk_each);
 	db_close(&db);
 	{
 		char cmd[400];
