@@ -735,6 +735,15 @@ static int gc_propose(struct planner *p, const struct evict_plan_opts *o, enum g
 		p->rank[id] = (int64_t)i + 1;
 		p->vreason[id] = v.v[i].reason < EVICT_NREASONS ? v.v[i].reason : EVICT_LOW_VALUE;
 	}
+	/* The plan needs the graph alone from here on: the rest of the world
+	 * (its jobs, referrers, access times) goes before the plan's own
+	 * arrays grow. */
+	p->own = p->world.g;
+	memset(&p->world.g, 0, sizeof(p->world.g));
+	p->own_loaded = 1;
+	p->g = &p->own;
+	gc_world_release(&p->world);
+	p->world_loaded = 0;
 	ret = 0;
 out:
 	gc_victims_release(&v);

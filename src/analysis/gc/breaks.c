@@ -22,7 +22,12 @@
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
 	     uint32_t wep, struct graph_frame *fr, uint32_t root)
 {
-	const struct graph *g = &w->g;
+	return gc_whole_in(w->g.off, w->g.adj, stored, wstate, wstamp, wep, fr, root);
+}
+
+int gc_whole_in(const uint32_t *off, const uint32_t *adj, const uint8_t *stored, uint8_t *wstate,
+		uint32_t *wstamp, uint32_t wep, struct graph_frame *fr, uint32_t root)
+{
 	size_t sp = 0;
 
 #define WST(v) (wstamp[v] == wep ? wstate[v] : 0)
@@ -30,21 +35,21 @@ int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_
 		return WST(root) == 2;
 	wstamp[root] = wep;
 	wstate[root] = 1;
-	fr[sp++] = (struct graph_frame){root, g->off[root]};
+	fr[sp++] = (struct graph_frame){root, off[root]};
 	if (!stored[root])
-		fr[0].e = g->off[root + 1] | 0x80000000u;
+		fr[0].e = off[root + 1] | 0x80000000u;
 	while (sp) {
 		struct graph_frame *f = &fr[sp - 1];
-		uint32_t end = g->off[f->v + 1];
+		uint32_t end = off[f->v + 1];
 		int bad = (f->e & 0x80000000u) != 0;
 		uint32_t e = f->e & 0x7fffffffu;
 		if (!bad && e < end) {
-			uint32_t x = g->adj[e];
+			uint32_t x = adj[e];
 			f->e = e + 1;
 			if (!WST(x)) {
 				wstamp[x] = wep;
 				wstate[x] = 1;
-				fr[sp++] = (struct graph_frame){x, g->off[x] | (stored[x] ? 0 : 0x80000000u)};
+				fr[sp++] = (struct graph_frame){x, off[x] | (stored[x] ? 0 : 0x80000000u)};
 			} else if (WST(x) == 3) {
 				f->e |= 0x80000000u;
 			}

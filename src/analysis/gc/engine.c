@@ -44,7 +44,12 @@ void eng_release(struct eng *e)
 	free(e->stack);
 	free(e->fr);
 	free(e->order);
-	free(e->cls);
+	free(e->perm);
+	free(e->inv);
+	free(e->poff);
+	free(e->padj);
+	free(e->pstored);
+	free(e->vmark);
 	free(e->wstate);
 	free(e->wstamp);
 	free(e->tmp);
@@ -52,6 +57,67 @@ void eng_release(struct eng *e)
 	free(e->jtmp);
 	free(e->cand);
 	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * The priority pass walks every stored path reachable from a root at each
+ * pass, in postorder from the roots in priority order.  Path ids follow
+ * the crawl (hash order), so over the world's arrays that walk is one
+ * cache miss after another once they outgrow the caches (10^6 paths and
+ * up).  Number the paths instead in the postorder of one such walk over
+ * the whole graph (every evaluation's outputs, newest evaluation first,
+ * then every other path): a path's references mostly get the numbers
+ * just before its own, and a pass's walk goes through the numbers mostly
+ * in order.  The copy keeps each path's references in their order, so the
+ * walk meets them as over the world's graph.
+ */
+static void eng_prio_index(struct eng *e)
+{
+	const struct gc_world *w = e->w;
+	const struct graph *g = &w->g;
+	size_t n = w->n ? w->n : 1;
+	uint32_t next = 1, ep = next_epoch(e->stamp, &e->epoch, e->n);
+	struct graph_post p;
+
+	e->perm = xcalloc(n, sizeof(*e->perm));
+	e->inv = xcalloc(n, sizeof(*e->inv));
+	e->poff = xmalloc((n + 1) * sizeof(*e->poff));
+	e->padj = xmalloc((g->off[w->n] ? g->off[w->n] : 1) * sizeof(*e->padj));
+	e->pstored = xcalloc(n, 1);
+	e->vmark = xcalloc(n, 1);
+	for (size_t k = w->nevals + (size_t)w->n; k-- > 0;) {
+		/* k >= n: evaluation k - n's outputs; else path k */
+		uint32_t j0 = 0, j1 = 1;
+		if (k >= w->n) {
+			j0 = w->evals[k - w->n].job0;
+			j1 = j0 + w->evals[k - w->n].njobs;
+		}
+		for (uint32_t j = j0; j < j1; j++) {
+			uint32_t root = k >= w->n ? gc_job_path(w, j) : (uint32_t)(w->n - 1 - k), x;
+			int r;
+			if (!root || e->stamp[root] == ep)
+				continue;
+			graph_post_start(&p, e->fr, g->off, g->adj);
+			e->stamp[root] = ep;
+			graph_post_push(&p, root);
+			while ((r = graph_post_next(&p, &x)) >= 0) {
+				if (!r) {
+					e->perm[x] = next;
+					e->inv[next++] = x;
+				} else if (e->stamp[x] != ep) {
+					e->stamp[x] = ep;
+					graph_post_push(&p, x);
+				}
+			}
+		}
+	}
+	e->poff[0] = e->poff[1] = 0;
+	for (uint32_t v = 1, m = 0; v < w->n; v++) {
+		uint32_t old = e->inv[v];
+		for (uint32_t a = g->off[old]; a < g->off[old + 1]; a++)
+			e->padj[m++] = e->perm[g->adj[a]];
+		e->poff[v + 1] = m;
+	}
 }
 
 void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
@@ -95,7 +161,6 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 		e->rlinked = xcalloc(n, 1);
 		e->rkey = xcalloc(n, sizeof(*e->rkey));
 		e->order = xmalloc(n * sizeof(*e->order));
-		e->cls = xcalloc(n, 1);
 	}
 	e->stamp = xcalloc(n, sizeof(*e->stamp));
 	e->stack = xmalloc(n * sizeof(*e->stack));
@@ -103,6 +168,8 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->cand = xcalloc(n, 1);
 	e->wstate = xcalloc(n, 1);
 	e->wstamp = xcalloc(n, sizeof(*e->wstamp));
+	if (p == GC_PRIORITY)
+		eng_prio_index(e);
 	if (out) {
 		out->n = 0;
 		out->bytes = out->bytes_before = 0;
@@ -150,6 +217,8 @@ static void root_restored(struct eng *e, uint32_t id);
 static void store_one(struct eng *e, uint32_t id, int64_t t)
 {
 	e->stored[id] = 1;
+	if (e->pstored)
+		e->pstored[e->perm[id]] = 1;
 	e->bytes += (uint64_t)gc_size(e->w, id);
 	e->npaths++;
 	if (e->push)
@@ -161,6 +230,8 @@ static void store_one(struct eng *e, uint32_t id, int64_t t)
 static void unstore(struct eng *e, uint32_t id)
 {
 	e->stored[id] = 0;
+	if (e->pstored)
+		e->pstored[e->perm[id]] = 0;
 	e->bytes -= (uint64_t)gc_size(e->w, id);
 	e->npaths--;
 	if (e->lru && e->linked[id] && e->mode != MODE_ANCHORED)
@@ -214,6 +285,10 @@ void eng_victim(struct eng *e, uint32_t id, int reason)
 
 /* ---- the priority policy's roots list (see RL_* in gc_private.h) -------- */
 
+/* The list links the paths by their numbers (eng_prio_index), not their
+ * ids: walked newest evaluation first, it goes through the numbers mostly
+ * in order. */
+
 static void root_insert_after(struct eng *e, uint32_t at, uint32_t id)
 {
 	e->rprev[id] = at;
@@ -233,8 +308,10 @@ static void root_front(struct eng *e, uint32_t id)
 }
 
 /* Stored again: due back in the list at the next pass. */
-static void root_restored(struct eng *e, uint32_t id)
+static void root_restored(struct eng *e, uint32_t path)
 {
+	uint32_t id = e->perm ? e->perm[path] : path;
+
 	if (e->rlinked && e->rlinked[id] == RL_PRUNED) {
 		e->rlinked[id] = RL_BACK;
 		GROW(e->rback, e->arback, e->nrback + 1);
@@ -319,7 +396,7 @@ void eng_eval_seen(struct eng *e, size_t ei)
 	}
 	gc_sort_jobs(w, e->jtmp, ev->njobs, GC_JOBS_VALUE_ASC);
 	for (uint32_t j = 0; j < ev->njobs; j++)
-		root_front(e, gc_job_path(w, e->jtmp[j]));
+		root_front(e, e->perm[gc_job_path(w, e->jtmp[j])]);
 }
 
 /* Drop jobs superseded at now from the current list. */

@@ -50,6 +50,10 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
  */
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
 	     uint32_t wep, struct graph_frame *fr, uint32_t root);
+/* The same over another numbering of the graph (off, adj: as struct
+ * graph's; stored, wstate, wstamp and root by that numbering). */
+int gc_whole_in(const uint32_t *off, const uint32_t *adj, const uint8_t *stored, uint8_t *wstate,
+		uint32_t *wstamp, uint32_t wep, struct graph_frame *fr, uint32_t root);
 
 /* ---- engine.c: the engine's state --------------------------------------- */
 
@@ -119,7 +123,14 @@ struct eng {
 	uint32_t *stack;
 	struct graph_frame *fr;
 	uint32_t *order;
-	uint8_t *cls;
+	/* The priority pass's walk runs on its own copy of the graph, the
+	 * paths renumbered so that what it visits one after the other sits
+	 * side by side in memory (see eng_prio_index): perm maps an id to
+	 * its number there, inv back; pstored is stored by number (kept by
+	 * store_one and unstore, copied again where stored is set whole);
+	 * vmark the pass's marks, one byte a number, stamp vep. */
+	uint32_t *perm, *inv, *poff, *padj;
+	uint8_t *pstored, *vmark, vep;
 	uint8_t *wstate;
 	uint32_t *wstamp, wepoch;
 	uint32_t *tmp;

@@ -175,10 +175,9 @@ static int reason_unreached(struct eng *e, uint32_t v)
 	return GC_UNREACHED;
 }
 
-/* Mark (stamp ep) the stored paths root reaches through stored paths;
- * with order, append them to e->order in postorder (references before
- * referrers) with class cls. */
-static void mark_stored(struct eng *e, uint32_t root, uint32_t ep, size_t *nseq, uint8_t cls)
+/* Mark (stamp ep) the stored paths root reaches through stored paths
+ * (niks3). */
+static void mark_stored(struct eng *e, uint32_t root, uint32_t ep)
 {
 	const struct graph *g = &e->w->g;
 	struct graph_post p;
@@ -189,18 +188,55 @@ static void mark_stored(struct eng *e, uint32_t root, uint32_t ep, size_t *nseq,
 	e->stamp[root] = ep;
 	graph_post_push(&p, root);
 	while ((k = graph_post_next(&p, &x)) >= 0) {
-		if (k) {
-			if (e->stored[x] && e->stamp[x] != ep) {
-				e->stamp[x] = ep;
-				graph_post_push(&p, x);
-			}
-			continue;
-		}
-		if (nseq) {
-			e->order[(*nseq)++] = x;
-			e->cls[x] = cls;
+		if (k && e->stored[x] && e->stamp[x] != ep) {
+			e->stamp[x] = ep;
+			graph_post_push(&p, x);
 		}
 	}
+}
+
+/*
+ * The priority pass's walk, over the renumbered graph (e->poff, e->padj:
+ * see eng_prio_index): append to e->order, in postorder (references
+ * before referrers), the numbers root reaches through numbers not marked
+ * ep in e->vmark, marking them.  The pass marks every path not stored
+ * beforehand, so one byte a path answers "stored and not met yet".  When
+ * a path is entered, the marks of its first references are prefetched:
+ * they arrive together rather than one miss after another.
+ */
+static void mark_kept(struct eng *e, uint32_t root, uint8_t ep, size_t *nseq)
+{
+	const uint32_t *off = e->poff, *adj = e->padj;
+	uint8_t *vm = e->vmark;
+	uint32_t *order = e->order;
+	struct graph_frame *fr = e->fr;
+	size_t sp = 0, n = *nseq;
+
+	vm[root] = ep;
+	fr[sp].v = root;
+	fr[sp++].e = off[root];
+	for (uint32_t q = off[root], qe = off[root + 1]; q < qe && q < off[root] + 8; q++)
+		__builtin_prefetch(&vm[adj[q]]);
+	while (sp) {
+		struct graph_frame *f = &fr[sp - 1];
+		uint32_t end = off[f->v + 1], i = f->e;
+		while (i < end && vm[adj[i]] == ep)
+			i++;
+		if (i < end) {
+			uint32_t x = adj[i], xe;
+			f->e = i + 1;
+			vm[x] = ep;
+			fr[sp].v = x;
+			fr[sp++].e = off[x];
+			xe = off[x + 1];
+			for (uint32_t q = off[x]; q < xe && q < off[x] + 8; q++)
+				__builtin_prefetch(&vm[adj[q]]);
+			continue;
+		}
+		order[n++] = f->v;
+		sp--;
+	}
+	*nseq = n;
 }
 
 /* The stored paths not stamped ep. */
@@ -225,7 +261,7 @@ static void pass_niks3(struct eng *e, int64_t now)
 		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
 			uint32_t r = gc_job_path(w, j);
 			if (e->stored[r] && e->stamp[r] != ep)
-				mark_stored(e, r, ep, NULL, 0);
+				mark_stored(e, r, ep);
 		}
 	}
 	/* niks3 deletes what it marked unreachable only after a grace
@@ -233,31 +269,54 @@ static void pass_niks3(struct eng *e, int64_t now)
 	 * (its evaluation may not be seen yet). */
 	for (uint32_t v = 1; v < e->n; v++)
 		if (e->stored[v] && e->stamp[v] != ep && e->push[v] > now - GC_NIKS3_GRACE)
-			mark_stored(e, v, ep, NULL, 0);
+			mark_stored(e, v, ep);
 	collect_unmarked(e, ep);
 	take_upward(e, reason_niks3, 0);
 }
 
+/*
+ * Keep the most valuable roots' closures: current jobs' outputs by value,
+ * then the other outputs newest evaluation first (the roots list); take
+ * what none of them reaches, then the kept order from its end.  The walk
+ * runs on the renumbered graph (eng_prio_index): order holds numbers.
+ */
 static void pass_priority(struct eng *e, int64_t now)
 {
 	const struct gc_world *w = e->w;
-	uint32_t ep;
-	size_t nseq = 0;
+	const uint32_t *perm = e->perm, *inv = e->inv;
+	uint8_t ep, *vm = e->vmark;
+	size_t nseq = 0, nlow;
 
 	if (e->bytes <= e->limit)
 		return;
-	ep = next_epoch(e->stamp, &e->epoch, e->n);
+	/* Only the replay stores and drops paths through store_one() and
+	 * unstore() alone. */
+	if (e->mode == MODE_SNAPSHOT || e->mode == MODE_ANCHORED)
+		for (uint32_t v = 1; v < e->n; v++)
+			e->pstored[perm[v]] = e->stored[v];
+	if (++e->vep == 0) {
+		memset(vm, 0, e->n);
+		e->vep = 1;
+	}
+	ep = e->vep;
+	/* Paths not stored are never walked: marked from the start. */
+	for (uint32_t v = 0; v < e->n; v++)
+		if (!e->pstored[v])
+			vm[v] = ep;
 	eng_cur_filter(e, now);
 	gc_sort_jobs(w, e->cur, e->ncur, GC_JOBS_VALUE_DESC);
 	for (size_t i = 0; i < e->ncur; i++) {
-		uint32_t r = gc_job_path(w, e->cur[i]);
-		if (e->stored[r] && e->stamp[r] != ep)
-			mark_stored(e, r, ep, &nseq, GC_LOW_VALUE);
+		uint32_t r = perm[gc_job_path(w, e->cur[i])];
+		if (vm[r] != ep)
+			mark_kept(e, r, ep, &nseq);
 	}
+	/* order[0 .. nlow) is what current jobs keep (low-value when
+	 * taken), the rest what only superseded ones do. */
+	nlow = nseq;
 	eng_roots_merge_back(e);
 	for (uint32_t r = e->rnext[0], nx; r; r = nx) {
 		nx = e->rnext[r];
-		if (!e->stored[r]) {
+		if (!e->pstored[r]) {
 			/* Only the free simulation stores paths through
 			 * store_one() alone (anchored runs reset stored). */
 			if (e->mode == MODE_FREE) {
@@ -266,19 +325,26 @@ static void pass_priority(struct eng *e, int64_t now)
 			}
 			continue;
 		}
-		if (e->stamp[r] != ep)
-			mark_stored(e, r, ep, &nseq, GC_SUPERSEDED);
+		if (vm[r] != ep)
+			mark_kept(e, r, ep, &nseq);
 	}
 	/* What no stored output reaches goes first; it is upward closed (a
-	 * referrer of it is not reached either). */
-	collect_unmarked(e, ep);
+	 * referrer of it is not reached either).  take_upward() orders it
+	 * whole (push time, then id), so the collecting order is free. */
+	e->ntmp = 0;
+	for (uint32_t v = 1; v < e->n; v++) {
+		if (vm[v] == ep)
+			continue;
+		GROW(e->tmp, e->atmp, e->ntmp + 1);
+		e->tmp[e->ntmp++] = inv[v];
+	}
 	take_upward(e, reason_unreached, 1);
 	/* Then the kept order backwards: the last root's paths first, each
 	 * root's referrers before their references. */
 	while (nseq && e->bytes > e->limit) {
-		uint32_t v = e->order[--nseq];
+		uint32_t v = inv[e->order[--nseq]];
 		if (e->stored[v])
-			eng_victim(e, v, e->cls[v]);
+			eng_victim(e, v, nseq < nlow ? GC_LOW_VALUE : GC_SUPERSEDED);
 	}
 }
 

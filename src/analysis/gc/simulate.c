@@ -40,9 +40,16 @@ static void step_groups(struct eng *e, struct gc_step *s, struct gc_step_group *
 		sg->eval = ei;
 		sg->jobs = ev->njobs;
 		sg->retained = 0;
-		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++)
-			if (gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr, gc_job_path(w, j)))
-				sg->retained++;
+		for (uint32_t j = ev->job0; j < ev->job0 + ev->njobs; j++) {
+			/* The priority policy's numbering is kinder to the
+			 * caches (see eng_prio_index); same answers. */
+			int whole = e->perm
+				? gc_whole_in(e->poff, e->padj, e->pstored, e->wstate, e->wstamp, wep,
+					      e->fr, e->perm[gc_job_path(w, j)])
+				: gc_whole(w, e->stored, e->wstate, e->wstamp, wep, e->fr,
+					   gc_job_path(w, j));
+			sg->retained += whole != 0;
+		}
 	}
 	s->groups = *gs;
 }
