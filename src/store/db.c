@@ -160,6 +160,24 @@ static void read_only_hint(void)
 		"is writable or copy it (and any -wal file beside it) somewhere writable\n");
 }
 
+/* SQLite's busy handler: try again every millisecond until busy_ms have
+ * passed.  (sqlite3_busy_timeout's waits grow to 100 ms, so a writer that
+ * commits and begins again a few milliseconds later, as the shards of a
+ * crawl do, would keep the others out until they gave up.) */
+static int busy_wait(void *arg, int count)
+{
+	struct db *db = arg;
+	int64_t now = mono_ms();
+	int stop = 0;
+
+	if (count == 0)
+		db->busy_since = now;
+	if (now - db->busy_since >= db->busy_ms)
+		return 0;
+	sleep_ms(1, &stop);
+	return 1;
+}
+
 int db_open(struct db *db, const char *path, int mode)
 {
 	int64_t appid = 0, version = 0, nobjects = 0;
@@ -240,7 +258,8 @@ int db_open(struct db *db, const char *path, int mode)
 		uint64_t ms = 10000;
 		if (t && parse_uint(t, &ms))
 			ms = 10000;
-		sqlite3_busy_timeout(db->h, ms > 600000 ? 600000 : (int)ms);
+		db->busy_ms = ms > 600000 ? 600000 : (int64_t)ms;
+		sqlite3_busy_handler(db->h, busy_wait, db);
 	}
 	/* Reading the header tells a foreign file ("file is not a database")
 	 * apart before we write anything. */
