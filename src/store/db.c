@@ -59,6 +59,7 @@ static int pragma_int(struct db *db, const char *sql, int64_t *out)
 static int migrate(struct db *db, unsigned from)
 {
 	char buf[64];
+	int64_t now;
 
 	for (unsigned i = 0; i < n_migrations; i++) {
 		const struct migration *m = &migrations[i];
@@ -68,6 +69,18 @@ static int migrate(struct db *db, unsigned from)
 			continue;
 		if (db_begin(db))
 			return -1;
+		/* Another process opening the same new DB (the shards of a
+		 * crawl, started at once) may have migrated it while we waited
+		 * for the write lock: read the version again under it. */
+		if (pragma_int(db, "PRAGMA user_version", &now)) {
+			db_rollback(db);
+			return error("cannot read the schema version of '%s'", db->path);
+		}
+		if (now >= m->version) {
+			if (db_commit(db))
+				return -1;
+			continue;
+		}
 		if (db_exec(db, m->sql)) {
 			db_rollback(db);
 			return error("migration %s failed; '%s' is unchanged", m->name, db->path);

@@ -193,6 +193,18 @@ for t in narinfos refs signatures presence crawls; do
 done
 expect_eq rerun-same-rejects "$(rejects "$T/k.db")" "$(rejects "$T/u1.db")"
 
+# --- two shards at once into a new DB: one migrates it, the other waits -------
+for i in 1 2 3; do
+	rm -f "$T/f.db"*
+	$CG --db "$T/f.db" --now $D2 crawl --shard 1/2 --crawl-id f "$W/cache" >"$T/f.1" 2>&1 &
+	p1=$!
+	$CG --db "$T/f.db" --now $D2 crawl --shard 2/2 --crawl-id f "$W/cache" >"$T/f.2" 2>&1
+	r2=$?
+	wait $p1
+	expect_eq "new-db-two-shards-$i" "$? $r2 $(sqlite3 "$T/f.db" "SELECT status, n_new FROM crawls")" \
+		"0 0 complete|$full"
+done
+
 # --- refused ------------------------------------------------------------------
 for bad in 0/2 3/2 1/0 x 1/ /2 1/2x 1/1025 -1/2; do
 	$CG --db "$T/x.db" crawl --shard "$bad" --crawl-id a "$W/cache" >"$T/x.out" 2>&1
