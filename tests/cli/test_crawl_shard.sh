@@ -121,7 +121,7 @@ done <<EOF
 closure closure --all --json
 coverage coverage --json
 simulate simulate --policy attic --json
-simulate simulate --policy cachix --json
+simulate simulate --policy niks3 --json
 simulate simulate --policy niks3 --limit 2G --json
 simulate simulate --policy attic --limit 2G --json
 plan plan evict --limit 20G --json
