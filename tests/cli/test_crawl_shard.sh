@@ -193,6 +193,37 @@ for t in narinfos refs signatures presence crawls; do
 done
 expect_eq rerun-same-rejects "$(rejects "$T/k.db")" "$(rejects "$T/u1.db")"
 
+# --- Ctrl-C of a shard: exit 130, the shard 'interrupted', the crawl not complete
+rc=none
+for pause in 20 100; do
+	cp "$T/base.db" "$T/i.db"
+	CACHEGC_BATCH_WRITES=200 CACHEGC_BATCH_PAUSE_MS=$pause \
+		$CG --db "$T/i.db" --now $D2 crawl --shard 1/2 --crawl-id ii "$W/cache" >"$T/i.out" 2>&1 &
+	pid=$!
+	wait_until 400 0.02 sql_at_least 1 "$T/i.db" "SELECT count(*) FROM presence"
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	[ "$rc" = 0 ] || break
+done
+expect_eq sigint-exit-130 "$rc" 130
+expect_eq sigint-shard-interrupted "$(sqlite3 "$T/i.db" "SELECT status FROM crawl_shards")" interrupted
+expect_eq sigint-crawl-running "$(sqlite3 "$T/i.db" "SELECT status FROM crawls")" running
+has sigint-says-run-shard-again "$T/i.out" "run this shard again"
+$CG --db "$T/i.db" --now $D2 crawl --shard 1/2 --crawl-id ii "$W/cache" >/dev/null 2>&1
+$CG --db "$T/i.db" --now $D2 crawl --shard 2/2 --crawl-id ii "$W/cache" >/dev/null 2>&1
+expect_eq sigint-rerun-completes "$(sqlite3 "$T/i.db" "SELECT status, n_new FROM crawls")" "complete|$full"
+# an unsharded crawl of the cache between two shards does not take the
+# sharded crawl for a stale one (it is not marked interrupted)
+cp "$T/base.db" "$T/j.db"
+$CG --db "$T/j.db" --now $D2 crawl --shard 1/2 --crawl-id jj "$W/cache" >/dev/null 2>&1
+$CG --db "$T/j.db" --now $D2 crawl "$W/cache" >/dev/null 2>&1
+expect_eq unsharded-between-leaves-shards "$(sqlite3 "$T/j.db" "SELECT group_concat(status) FROM (SELECT status FROM crawls ORDER BY id)")" \
+	running,complete
+$CG --db "$T/j.db" --now $D2 crawl --shard 2/2 --crawl-id jj "$W/cache" >/dev/null 2>&1
+expect_eq unsharded-between-then-complete "$(sqlite3 "$T/j.db" "SELECT group_concat(status) FROM (SELECT status FROM crawls ORDER BY id)")" \
+	complete,complete
+
 # --- two shards at once into a new DB: one migrates it, the other waits -------
 for i in 1 2 3; do
 	rm -f "$T/f.db"*
