@@ -6,7 +6,7 @@
 # (gone, per shard); closure --all --json answers alike.  Then the same
 # cache in an S3 bucket (s3rver behind the Signature V4 check, as in
 # test_s3_crawl.sh): the sharded S3 crawls, two shards at once, give the
-# unsharded S3 crawl's rows.
+# unsharded S3 crawl's rows, also after two keys were deleted (gone).
 . "$(dirname "$0")/../lib/lib.sh"
 need jq sqlite3
 . "$ROOT/tests/lib/nix.sh"
@@ -110,4 +110,13 @@ expect_eq s3-two-at-once "$? $r2" "0 0"
 same_rows s3-n2-at-once "$T/su.db" "$T/ss2.db"
 # each narinfo fetched once, by its own shard
 expect_eq s3-narinfo-gets-once "$(grep -c 'GET /nixcache/cache/[a-z0-9]*\.narinfo' "$T/proxy.log")" 8
+# two keys deleted: gone at the next crawl, each by its own shard
+for p in c self; do
+	curl -sS -f $SIG -X DELETE "$EP/nixcache/cache/$(basename "$(nix_world_path $p)" | cut -c1-32).narinfo" -o /dev/null ||
+		fail "s3-delete-$p"
+done
+$CG --db "$T/su.db" --now 2024-06-08 crawl --endpoint "$EP" "$S3" >/dev/null 2>&1
+expect_eq s3-gone "$(sqlite3 "$T/su.db" 'SELECT count(*) FROM presence WHERE gone_at IS NOT NULL')" 2
+shards "$T/ss3.db" 3 2024-06-08 second "$S3" --endpoint "$EP"
+same_rows s3-n3-second "$T/su.db" "$T/ss3.db"
 finish
