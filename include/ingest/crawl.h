@@ -11,7 +11,8 @@
  *   crawl_gone()                      one path asked for is not there
  *   crawl_finish(mark_gone)           commits; with mark_gone, every path
  *                                     present before and not seen by this
- *                                     crawl is recorded as gone
+ *                                     crawl is recorded as gone (of a
+ *                                     shard: every such path of its range)
  *   crawl_release()
  *
  * Writes are committed in batches, so an interrupted crawl keeps what it
@@ -41,7 +42,44 @@ struct crawl_counts {
 	uint64_t unknown;    /* presence could not be determined */
 	uint64_t clamped;    /* push times after the crawl's clock, recorded
 	                        as the crawl's time (not in the crawls table) */
+	unsigned shards_complete; /* a sharded crawl, after crawl_finish: how
+	                        many of its shards are complete (the crawl
+	                        is complete when all are) */
 };
+
+/*
+ * A shard of a crawl (`crawl --shard K/N --crawl-id NAME`): the narinfos
+ * whose store hash falls in shard k of n.  The first CRAWL_SHARD_CHARS
+ * nix32 characters of the hash, read as a number v below
+ * CRAWL_SHARD_SPAN, give shard floor(v * n / CRAWL_SHARD_SPAN) + 1; the
+ * nix32 alphabet is in ASCII order, so a shard is one range of hashes
+ * (crawl_shard_range).  A name whose hash is not nix32 falls in shard 1.
+ */
+struct crawl_shard {
+	unsigned k, n;         /* 1 <= k <= n <= CRAWL_SHARD_MAX */
+	const char *name;      /* the crawl id all shards of the crawl share */
+};
+#define CRAWL_SHARD_CHARS 4
+#define CRAWL_SHARD_SPAN ((uint32_t)1 << (5 * CRAWL_SHARD_CHARS))
+#define CRAWL_SHARD_MAX 1024
+#define CRAWL_NAME_MAX 128
+
+/* The shard (1..n) of hash (its first CRAWL_SHARD_CHARS characters are
+ * read; a shorter or non-nix32 one is in shard 1). */
+unsigned crawl_shard_of(const char *hash, size_t len, unsigned n);
+
+/* 1 when sh is NULL (no sharding) or hash is in shard sh->k. */
+int crawl_shard_has(const struct crawl_shard *sh, const char *hash, size_t len);
+
+/* The hashes of shard k of n are those h with lo <= h < hi (byte order):
+ * lo and hi get CRAWL_SHARD_CHARS characters and a NUL ("" for the first
+ * shard's lo, "{" for the last one's hi, which sorts after every hash). */
+void crawl_shard_range(unsigned k, unsigned n, char lo[CRAWL_SHARD_CHARS + 1],
+		       char hi[CRAWL_SHARD_CHARS + 1]);
+
+/* Parse "K/N" into *k, *n: 0, or -1 when it is not two decimal numbers
+ * with 1 <= K <= N <= CRAWL_SHARD_MAX. */
+int crawl_shard_parse(const char *s, unsigned *k, unsigned *n);
 
 /* How a crawl ends (crawl_finish). */
 enum crawl_end {
@@ -79,6 +117,11 @@ struct crawl {
 	struct crawl_batch *batch; /* crawl_dir: rows queued, written several
 	                              to a statement (crawl.c); NULL: each
 	                              row written when it is recorded */
+	struct crawl_shard shard;  /* shard.n 0: not sharded */
+	char *shard_name;          /* shard.name's copy */
+	int64_t shard_started;     /* this shard process's clock */
+	int shard_begun;           /* the shard's row is committed 'running' */
+	int64_t txn_started;       /* mono_ms() when the write transaction began */
 };
 
 /* Open (or create) the cache row for url and start a crawl at the clock's
@@ -88,6 +131,17 @@ struct crawl {
  * is then released, and crawl_release() on it again does nothing). */
 int crawl_begin(struct crawl *c, struct db *db, const char *url,
 		const struct nix_cache_info *ci);
+
+/* As crawl_begin, for shard sh (or NULL: unsharded, as crawl_begin).  The
+ * first shard of sh->name to begin creates the crawl row at its clock;
+ * the others join it and record at its time (c->now), so --now, when
+ * given, must be the same for every shard.  Refused (-1, reported): a
+ * crawl of that name with another number of shards, a complete crawl or
+ * a complete shard.  A shard commits at least every CRAWL_SHARD_TXN_MS, so
+ * the other shards writing the same database get their turn. */
+int crawl_begin_shard(struct crawl *c, struct db *db, const char *url,
+		      const struct nix_cache_info *ci, const struct crawl_shard *sh);
+#define CRAWL_SHARD_TXN_MS 250
 
 /* 1 when this cache's narinfo for hash is already recorded (so there is
  * no need to read or fetch it again), else 0. */
@@ -170,6 +224,10 @@ void crawl_release(struct crawl *c);
  * (SIGINT; what it found is kept), -1 on failure. */
 int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *out,
 	      int64_t *crawl_id, char **cache_url);
+
+/* As crawl_dir, reading only the narinfos of shard sh (NULL: all). */
+int crawl_dir_shard(struct db *db, const char *dir, int force, const struct crawl_shard *sh,
+		    struct crawl_counts *out, int64_t *crawl_id, char **cache_url);
 
 /* Set from a SIGINT handler: long loops stop cleanly when it is set. */
 extern volatile int crawl_interrupted;

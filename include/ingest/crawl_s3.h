@@ -43,6 +43,8 @@ struct crawl_s3_options {
 	const char *inventory;    /* a local manifest.json of an S3 Inventory
 	                             report (CSV) to read instead of listing,
 	                             or NULL */
+	const struct crawl_shard *shard; /* only this shard's narinfos, or
+	                             NULL: all (ingest/crawl.h) */
 };
 
 /*

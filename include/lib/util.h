@@ -116,6 +116,8 @@ int read_fd_capped(int fd, size_t max, char **out, size_t *len, struct stat *st)
  * time.  Seconds since the epoch, UTC. */
 int64_t clock_now(void);
 void clock_set(int64_t t);
+/* 1 when clock_set() gave the clock (--now), else 0. */
+int clock_is_set(void);
 
 /* Parse "2024-05-01", "2024-05-01T12:00", "2024-05-01T12:00:00Z",
  * "2024-05-01 12:00:00" (UTC) or "@EPOCH".  Returns 0 or -1. */

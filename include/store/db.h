@@ -52,6 +52,8 @@ struct db {
 	unsigned ntables;
 	struct db_stmt_slot *slots;    /* legacy db_stmt() cache */
 	unsigned nslots, aslots;
+	int64_t busy_ms;       /* how long to wait out another writer */
+	int64_t busy_since;    /* mono_ms() when the current wait began */
 };
 
 /* How db_open() opens (the values 0 and 1 are the old readonly flag). */

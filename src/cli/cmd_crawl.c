@@ -30,6 +30,8 @@ struct crawl_opts {
 	const char *cacert;
 	const char *endpoint, *region, *inventory;   /* S3 */
 	uint64_t page_size;
+	unsigned shard_k, shard_n; /* --shard K/N; 0: not given */
+	const char *crawl_id;      /* --crawl-id */
 };
 
 static int add_roots(const struct option *opt, const char *arg, void *base)
@@ -55,6 +57,29 @@ static int parse_secs(const struct option *opt, const char *s, void *base)
 	return 0;
 }
 
+static int parse_shard(const struct option *opt, const char *s, void *base)
+{
+	struct crawl_opts *o = base;
+
+	(void)opt;
+	return crawl_shard_parse(s, &o->shard_k, &o->shard_n);
+}
+
+/* A crawl id: 1 to CRAWL_NAME_MAX letters, digits and . _ - : + @ (it
+ * goes on command lines and into messages: nothing to quote). */
+static int parse_crawl_id(const struct option *opt, const char *s, void *base)
+{
+	struct crawl_opts *o = base;
+	size_t n = strlen(s);
+
+	(void)opt;
+	if (!n || n > CRAWL_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+					       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:+@") != n)
+		return -1;
+	o->crawl_id = s;
+	return 0;
+}
+
 static const struct option crawl_options[] = {
 	OPT_FLAG("json", 0, struct crawl_opts, json, "print the summary as a JSON object"),
 	OPT_FLAG("strict", 0, struct crawl_opts, strict,
@@ -64,8 +89,25 @@ static const struct option crawl_options[] = {
 	OPT_FLAG("force", 0, struct crawl_opts, force,
 		 "crawl a directory that has no nix-cache-info (refused\n"
 		 "otherwise, unless the database knows it as a cache)"),
+	OPT_CALLBACK("shard", "K/N", parse_shard,
+		 "K/N, shard K of N (1 <= K <= N <= 1024)",
+		 "crawl only the narinfos whose store hash is in shard K\n"
+		 "of N (by its first characters: even, stable ranges);\n"
+		 "needs --crawl-id.  A directory or a bucket, not HTTP"),
+	OPT_CALLBACK("crawl-id", "NAME", parse_crawl_id,
+		 "a crawl id of 1 to 128 letters, digits and . _ - : + @",
+		 "the crawl the shards record together: give all N shards\n"
+		 "the same NAME (and the same --now, if any)"),
 	OPT_HELP("this text"),
 	OPT_TEXT("\n"
+		 "Sharded crawls: N processes (--shard 1/N ... N/N, one --crawl-id), on one\n"
+		 "machine or many, into one database, record one crawl between them, as\n"
+		 "one unsharded crawl would: its time is the first shard's, each shard\n"
+		 "marks gone only paths of its own shard, and the crawl is complete (and\n"
+		 "read by the analyses) when all N shards are.  A shard killed or stopped\n"
+		 "mid-way leaves the crawl incomplete; run the same --shard and --crawl-id\n"
+		 "again to complete it.\n"
+		 "\n"
 		 "An HTTP cache cannot be listed.  With --roots, the crawl fetches the\n"
 		 "narinfo of every path listed and walks References to the whole closure;\n"
 		 "without, it re-checks every path the database knows for this cache.  A\n"
@@ -137,7 +179,8 @@ static const struct option crawl_options[] = {
 
 static const struct opt_parser crawl_parser = {
 	.name = "crawl",
-	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--force] SOURCE\n"
+	.usage = "usage: cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--force]\n"
+		 "               [--shard K/N --crawl-id NAME] SOURCE\n"
 		 "       cachegc [--db FILE] [--now TIME] crawl [--json] [--strict] [--roots FILE]...\n"
 		 "               [--jobs N] [--tries N] [--timeout SECS] [--cacert FILE]\n"
 		 "               [--uncompressed] URL\n"
@@ -168,7 +211,8 @@ static void on_sigint(int sig)
 }
 
 static void print_summary(int json, int http, const char *url, int64_t crawl_id,
-			  const char *status, const struct crawl_counts *n)
+			  const char *status, const struct crawl_counts *n,
+			  const struct crawl_shard *sh)
 {
 	if (json) {
 		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -179,6 +223,16 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 				      "absent", (json_int_t)n->absent, "unknown", (json_int_t)n->unknown,
 				      "clamped", (json_int_t)n->clamped,
 				      "paths", (json_int_t)(n->new_ + n->present));
+		if (sh) {
+			char b[32];
+			snprintf(b, sizeof(b), "%u/%u", sh->k, sh->n);
+			json_object_set_new(o, "shard", json_string(b));
+			json_object_set_new(o, "crawlId", json_string(sh->name));
+			json_object_set_new(o, "shardsComplete", json_integer(n->shards_complete));
+			json_object_set_new(o, "crawlStatus",
+					    json_string(n->shards_complete == sh->n ? "complete"
+										 : "running"));
+		}
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(o);
@@ -197,8 +251,13 @@ static void print_summary(int json, int http, const char *url, int64_t crawl_id,
 		       (unsigned long long)n->unknown);
 	if (n->clamped)
 		printf(", %llu clamped", (unsigned long long)n->clamped);
+	if (sh)
+		printf("; shard %u/%u of crawl '%s': %u of %u shard%s complete%s", sh->k, sh->n,
+		       sh->name, n->shards_complete, sh->n, sh->n == 1 ? "" : "s",
+		       n->shards_complete == sh->n ? ", the crawl is complete" : "");
 	if (!strcmp(status, "interrupted"))
-		fputs(" (interrupted: run crawl again to finish)", stdout);
+		fputs(sh ? " (interrupted: run this shard again to finish)"
+			 : " (interrupted: run crawl again to finish)", stdout);
 	else if (!strcmp(status, "failed"))
 		fputs(" (failed: no request got an answer)", stdout);
 	putchar('\n');
@@ -218,6 +277,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	int64_t crawl_id = 0;
 	int json = 0, strict = 0, http, s3, http_opts = 0, rc, ret = 1, k;
 	struct sigaction sa;
+	struct crawl_shard shard, *sh = NULL;
 
 	memset(&ho, 0, sizeof(ho));
 	memset(&so, 0, sizeof(so));
@@ -274,6 +334,30 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.crawl_id && !o.shard_n) {
+		ret = cmd_usage_error(&cmd_crawl, "--crawl-id names a sharded crawl: give "
+				      "--shard K/N too");
+		goto out;
+	}
+	if (o.shard_n) {
+		if (!o.crawl_id) {
+			ret = cmd_usage_error(&cmd_crawl, "--shard %u/%u needs --crawl-id NAME, the "
+					      "same for all %u shards of the crawl", o.shard_k,
+					      o.shard_n, o.shard_n);
+			goto out;
+		}
+		if (http) {
+			ret = cmd_usage_error(&cmd_crawl, "--shard is for a directory or an s3:// "
+					      "bucket: an HTTP cache cannot be listed, so there is no "
+					      "shard of it to read (its crawl walks references, "
+					      "across shards); crawl the directory or bucket behind it");
+			goto out;
+		}
+		shard.k = o.shard_k;
+		shard.n = o.shard_n;
+		shard.name = o.crawl_id;
+		sh = &shard;
+	}
 	if (http && o.force) {
 		ret = cmd_usage_error(&cmd_crawl, "--force is for a cache directory without "
 				      "nix-cache-info; an HTTP cache without one is a wrong URL");
@@ -308,13 +392,14 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		so.cacert = o.cacert;
 		so.force = o.force;
 		so.inventory = o.inventory;
+		so.shard = sh;
 		rc = crawl_s3(ctx->db, &so, &n, &crawl_id, &url);
 	} else if (http) {
 		ho.url = source;
 		ho.roots = nroot_files ? &roots : NULL;
 		rc = crawl_http(ctx->db, &ho, &n, &crawl_id, &url);
 	} else {
-		rc = crawl_dir(ctx->db, source, o.force, &n, &crawl_id, &url);
+		rc = crawl_dir_shard(ctx->db, source, o.force, sh, &n, &crawl_id, &url);
 	}
 	if (rc < 0)
 		goto out;
@@ -329,7 +414,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		      "recorded as failed, presence stays as the last crawl left it; see the "
 		      "messages above, or the path_checks table", url,
 		      (unsigned long long)n.unknown, n.unknown == 1 ? "" : "s");
-		print_summary(json, http, url, crawl_id, "failed", &n);
+		print_summary(json, http, url, crawl_id, "failed", &n, NULL);
 		ret = 1;
 		goto out;
 	}
@@ -337,7 +422,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		warning("%llu path%s could not be checked and %s recorded as unknown; "
 			"the next crawl asks again", (unsigned long long)n.unknown,
 			n.unknown == 1 ? "" : "s", n.unknown == 1 ? "is" : "are");
-	print_summary(json, http, url, crawl_id, rc ? "interrupted" : "complete", &n);
+	print_summary(json, http, url, crawl_id, rc ? "interrupted" : "complete", &n, sh);
 	ret = rc ? 130 : 0;
 	if (!rc && strict && (n.unknown || n.rejected)) {
 		error("--strict: %llu narinfo%s rejected and %llu path%s unknown; the crawl is "

@@ -25,6 +25,8 @@
 
 #define CRAWL_F_NARINFO 1   /* narinfo recorded for this cache */
 #define CRAWL_F_SEEN    2   /* seen by this crawl */
+#define CRAWL_F_OURS    4   /* narinfo first recorded by this crawl (an
+                               earlier run of the same shard) */
 #define BATCH_WRITES    100000
 #define REJECT_REPORT_MAX 20
 
@@ -48,6 +50,73 @@
 
 volatile int crawl_interrupted;
 
+static const char nix32_chars[] = "0123456789abcdfghijklmnpqrsvwxyz";
+
+unsigned crawl_shard_of(const char *hash, size_t len, unsigned n)
+{
+	uint32_t v = 0;
+
+	if (len != STORE_HASH_LEN || n < 2 || !store_hash_valid(hash, len))
+		return 1;
+	for (int i = 0; i < CRAWL_SHARD_CHARS; i++) {
+		const char *p = hash[i] ? strchr(nix32_chars, hash[i]) : NULL;
+		if (!p)
+			return 1;
+		v = v << 5 | (uint32_t)(p - nix32_chars);
+	}
+	return (unsigned)((uint64_t)v * n / CRAWL_SHARD_SPAN) + 1;
+}
+
+int crawl_shard_has(const struct crawl_shard *sh, const char *hash, size_t len)
+{
+	return !sh || !sh->n || crawl_shard_of(hash, len, sh->n) == sh->k;
+}
+
+/* The first v of shard k (1..n+1): ceil((k - 1) * SPAN / n). */
+static uint32_t shard_first(unsigned k, unsigned n)
+{
+	return (uint32_t)(((uint64_t)(k - 1) * CRAWL_SHARD_SPAN + n - 1) / n);
+}
+
+static void shard_encode(uint32_t v, char out[CRAWL_SHARD_CHARS + 1])
+{
+	for (int i = CRAWL_SHARD_CHARS - 1; i >= 0; i--, v >>= 5)
+		out[i] = nix32_chars[v & 31];
+	out[CRAWL_SHARD_CHARS] = '\0';
+}
+
+void crawl_shard_range(unsigned k, unsigned n, char lo[CRAWL_SHARD_CHARS + 1],
+		       char hi[CRAWL_SHARD_CHARS + 1])
+{
+	if (k <= 1)
+		lo[0] = '\0';
+	else
+		shard_encode(shard_first(k, n), lo);
+	if (k >= n)
+		strcpy(hi, "{");
+	else
+		shard_encode(shard_first(k + 1, n), hi);
+}
+
+int crawl_shard_parse(const char *s, unsigned *k, unsigned *n)
+{
+	uint64_t a = 0, b = 0;
+	const char *p = s;
+	size_t da = 0, db = 0;
+
+	for (; *p >= '0' && *p <= '9' && da < 8; p++, da++)
+		a = a * 10 + (uint64_t)(*p - '0');
+	if (!da || *p++ != '/')
+		return -1;
+	for (; *p >= '0' && *p <= '9' && db < 8; p++, db++)
+		b = b * 10 + (uint64_t)(*p - '0');
+	if (!db || *p || a < 1 || b < 1 || a > b || b > CRAWL_SHARD_MAX)
+		return -1;
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return 0;
+}
+
 enum {
 	Q_STORE_DIR,
 	Q_CACHE_GET,
@@ -68,6 +137,16 @@ enum {
 	Q_PATH_NAME,
 	Q_CRAWL_END,
 	Q_CRAWL_FAIL,
+	Q_SCRAWL_GET,
+	Q_SCRAWL_ADD,
+	Q_SHARD_GET,
+	Q_SHARD_ADD,
+	Q_SHARD_RERUN,
+	Q_SHARD_REJECTS,
+	Q_SHARD_END,
+	Q_SHARD_FAIL,
+	Q_SHARD_SUMS,
+	Q_GONE_RANGE,
 	Q_N
 };
 static const char *const sql[Q_N] = {
@@ -79,10 +158,11 @@ static const char *const sql[Q_N] = {
 	[Q_CACHE_INFO] =
 		"UPDATE caches SET want_mass_query = ?2, priority = ?3 WHERE id = ?1",
 	[Q_STALE] =
-		"UPDATE crawls SET status = 'interrupted' WHERE cache_id = ?1 AND status = 'running'",
+		"UPDATE crawls SET status = 'interrupted' WHERE cache_id = ?1 AND status = 'running'"
+		" AND shards IS NULL",
 	[Q_CRAWL_ADD] =
 		"INSERT INTO crawls (cache_id, started_at, status) VALUES (?1, ?2, 'running')",
-	[Q_LOAD_NARINFOS] = "SELECT path_id FROM narinfos WHERE cache_id = ?1",
+	[Q_LOAD_NARINFOS] = "SELECT path_id, crawl_id FROM narinfos WHERE cache_id = ?1",
 	[Q_LOAD_OPEN] =
 		"SELECT id, path_id FROM presence WHERE cache_id = ?1 AND gone_at IS NULL",
 	[Q_PRES_TOUCH] =
@@ -109,6 +189,39 @@ static const char *const sql[Q_N] = {
 		"n_gone = ?6, n_rejected = ?7, n_absent = ?8, n_unknown = ?9 WHERE id = ?1",
 	[Q_CRAWL_FAIL] =
 		"UPDATE crawls SET status = 'failed', finished_at = ?2 WHERE id = ?1",
+	[Q_SCRAWL_GET] =
+		"SELECT id, started_at, shards, status FROM crawls WHERE cache_id = ?1 AND name = ?2",
+	[Q_SCRAWL_ADD] =
+		"INSERT INTO crawls (cache_id, started_at, status, name, shards)"
+		" VALUES (?1, ?2, 'running', ?3, ?4)",
+	[Q_SHARD_GET] = "SELECT status FROM crawl_shards WHERE crawl_id = ?1 AND shard = ?2",
+	[Q_SHARD_ADD] =
+		"INSERT INTO crawl_shards (crawl_id, shard, started_at, status)"
+		" VALUES (?1, ?2, ?3, 'running')",
+	[Q_SHARD_RERUN] =
+		"UPDATE crawl_shards SET status = 'running', started_at = ?3, finished_at = NULL,"
+		" runs = runs + 1 WHERE crawl_id = ?1 AND shard = ?2",
+	/* A refused narinfo is refused again by every run: the rows of an
+	 * earlier run of the shard go (NULL hash: a name that is none, in
+	 * shard 1). */
+	[Q_SHARD_REJECTS] =
+		"DELETE FROM crawl_rejects WHERE crawl_id = ?1 AND"
+		" (hash >= ?2 AND hash < ?3 OR hash IS NULL AND ?4 = 1)",
+	[Q_SHARD_END] =
+		"UPDATE crawl_shards SET status = ?3, finished_at = ?4, n_new = ?5, n_present = ?6,"
+		" n_gone = ?7, n_rejected = ?8, n_absent = ?9, n_unknown = ?10"
+		" WHERE crawl_id = ?1 AND shard = ?2",
+	[Q_SHARD_FAIL] =
+		"UPDATE crawl_shards SET status = 'failed', finished_at = ?3"
+		" WHERE crawl_id = ?1 AND shard = ?2",
+	[Q_SHARD_SUMS] =
+		"SELECT count(*), total(n_new), total(n_present), total(n_gone), total(n_rejected),"
+		" total(n_absent), total(n_unknown) FROM crawl_shards"
+		" WHERE crawl_id = ?1 AND status = 'complete'",
+	[Q_GONE_RANGE] =
+		"UPDATE presence SET gone_at = ?1, gone_crawl_id = ?2 "
+		"WHERE cache_id = ?3 AND gone_at IS NULL AND last_crawl_id <> ?2 AND path_id IN"
+		" (SELECT id FROM paths WHERE hash >= ?4 AND hash < ?5)",
 };
 static struct stmt_table stmts = STMT_TABLE("crawl", sql);
 
@@ -294,6 +407,7 @@ static int txn_begin(struct crawl *c)
 	if (db_begin(c->db) || path_index_sync(&c->pi, c->db))
 		return -1;
 	ensure_cap(c, path_index_max_id(&c->pi));
+	c->txn_started = mono_ms();
 	return 0;
 }
 
@@ -310,7 +424,9 @@ static int load_state(struct crawl *c)
 	while ((rc = db_step(c->db, st)) == 1) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id > 0 && (uint64_t)id < c->nalloc)
-			c->flags[id] |= CRAWL_F_NARINFO;
+			c->flags[id] |= sqlite3_column_int64(st, 1) == c->crawl_id
+						? CRAWL_F_NARINFO | CRAWL_F_OURS
+						: CRAWL_F_NARINFO;
 	}
 	if (rc < 0)
 		return -1;
@@ -326,8 +442,79 @@ static int load_state(struct crawl *c)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Begin shard sh of the sharded crawl of cache c->cache_id (inside the
+ * write transaction of crawl_begin_shard): find or create the crawl row
+ * and the shard's row; c->now becomes the crawl's time.  0 or -1. */
+static int shard_begin(struct crawl *c, const struct crawl_shard *sh)
+{
+	char lo[CRAWL_SHARD_CHARS + 1], hi[CRAWL_SHARD_CHARS + 1];
+	char ta[40], tb[40];
+	sqlite3_stmt *st;
+	int rc;
+
+	c->shard = *sh;
+	c->shard_name = xstrdup(sh->name);
+	c->shard.name = c->shard_name;
+	c->shard_started = c->now;
+	rc = stmt_row(c->db, &stmts, Q_SCRAWL_GET, &st, SQL_ARGS(c->cache_id, sh->name));
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		int64_t id = sqlite3_column_int64(st, 0), at = sqlite3_column_int64(st, 1);
+		int64_t n = sqlite3_column_int64(st, 2);
+		int complete = !strcmp(db_col_text(st, 3), "complete");
+		stmt_done(st);
+		if (n != sh->n)
+			return error("crawl '%s' of '%s' has %lld shards, not %u: give every shard "
+				     "the same N, or use another --crawl-id", sh->name, c->cache_url,
+				     (long long)n, sh->n);
+		if (complete)
+			return error("crawl '%s' of '%s' is complete already (all its %u shards); "
+				     "start the next crawl with a new --crawl-id", sh->name,
+				     c->cache_url, sh->n);
+		if (clock_is_set() && at != c->now)
+			return error("crawl '%s' of '%s' is at %s (the time its first shard "
+				     "began), but this run's --now is %s: give every shard the "
+				     "same --now, or none", sh->name, c->cache_url,
+				     format_time(at, ta, sizeof(ta)), format_time(c->now, tb, sizeof(tb)));
+		c->crawl_id = id;
+		c->now = at;
+	} else {
+		if (stmt_exec(c->db, &stmts, Q_SCRAWL_ADD,
+			      SQL_ARGS(c->cache_id, c->now, sh->name, sh->n)))
+			return -1;
+		c->crawl_id = db_last_id(c->db);
+	}
+	rc = stmt_row(c->db, &stmts, Q_SHARD_GET, &st, SQL_ARGS(c->crawl_id, sh->k));
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		int complete = !strcmp(db_col_text(st, 0), "complete");
+		stmt_done(st);
+		if (complete)
+			return error("shard %u/%u of crawl '%s' of '%s' is complete already; the "
+				     "crawl is complete when every other shard is too", sh->k, sh->n,
+				     sh->name, c->cache_url);
+		/* A run that was killed or stopped: this one goes on from what
+		 * it recorded. */
+		crawl_shard_range(sh->k, sh->n, lo, hi);
+		if (stmt_exec(c->db, &stmts, Q_SHARD_RERUN,
+			      SQL_ARGS(c->crawl_id, sh->k, c->shard_started)) ||
+		    stmt_exec(c->db, &stmts, Q_SHARD_REJECTS, SQL_ARGS(c->crawl_id, lo, hi, sh->k)))
+			return -1;
+		return 0;
+	}
+	return stmt_exec(c->db, &stmts, Q_SHARD_ADD, SQL_ARGS(c->crawl_id, sh->k, c->shard_started));
+}
+
 int crawl_begin(struct crawl *c, struct db *db, const char *url,
 		const struct nix_cache_info *ci)
+{
+	return crawl_begin_shard(c, db, url, ci, NULL);
+}
+
+int crawl_begin_shard(struct crawl *c, struct db *db, const char *url,
+		      const struct nix_cache_info *ci, const struct crawl_shard *sh)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -368,11 +555,17 @@ int crawl_begin(struct crawl *c, struct db *db, const char *url,
 		goto fail;
 	if (stmt_exec(db, &stmts, Q_STALE, SQL_ARGS(c->cache_id)))
 		goto fail;
-	if (stmt_exec(db, &stmts, Q_CRAWL_ADD, SQL_ARGS(c->cache_id, c->now)))
-		goto fail;
-	c->crawl_id = db_last_id(db);
+	if (sh) {
+		if (shard_begin(c, sh))
+			goto fail;
+	} else {
+		if (stmt_exec(db, &stmts, Q_CRAWL_ADD, SQL_ARGS(c->cache_id, c->now)))
+			goto fail;
+		c->crawl_id = db_last_id(db);
+	}
 	if (db_commit(db))
 		goto fail;
+	c->shard_begun = sh != NULL;
 	if (load_state(c) || txn_begin(c))
 		goto fail;
 	return 0;
@@ -454,7 +647,10 @@ int crawl_seen(struct crawl *c, const char *hash, int64_t push_time)
 	if (c->flags[id] & CRAWL_F_SEEN)
 		return 0;
 	c->flags[id] |= CRAWL_F_SEEN;
-	c->n.present++;
+	if (c->flags[id] & CRAWL_F_OURS)
+		c->n.new_++;
+	else
+		c->n.present++;
 	if (!c->open_presence[id])
 		return open_episode(c, id, NULL, push_time);
 	c->pending++;
@@ -737,13 +933,51 @@ int crawl_checkpoint(struct crawl *c)
 		if (e && !parse_uint(e, &v) && v <= 10000)
 			pause_ms = (unsigned)v;
 	}
-	if (c->pending < batch)
+	/* A shard shares the database with the other shards: it commits
+	 * at least every CRAWL_SHARD_TXN_MS and leaves a moment between its
+	 * transactions for a writer waiting (db.c's busy handler looks every
+	 * millisecond). */
+	if (c->pending < batch &&
+	    !(c->shard.n && c->pending && mono_ms() - c->txn_started >= CRAWL_SHARD_TXN_MS))
 		return 0;
 	c->pending = 0;
 	if (batch_write(c, 1) || db_commit(c->db))
 		return -1;
-	sleep_ms(pause_ms, &crawl_interrupted);
+	sleep_ms(pause_ms ? pause_ms : c->shard.n ? 3 : 0, &crawl_interrupted);
 	return txn_begin(c);
+}
+
+/* crawl_finish of a shard, inside the last write transaction: paths of
+ * its range not seen are gone; the shard row gets its status and counts;
+ * and when every shard is complete, so is the crawl, with their sums. */
+static int shard_finish(struct crawl *c, int mark_gone, int end, const char *status)
+{
+	char lo[CRAWL_SHARD_CHARS + 1], hi[CRAWL_SHARD_CHARS + 1];
+	sqlite3_stmt *st;
+	int64_t v[7];
+
+	if (mark_gone && end == CRAWL_END_COMPLETE) {
+		crawl_shard_range(c->shard.k, c->shard.n, lo, hi);
+		if (stmt_exec(c->db, &stmts, Q_GONE_RANGE,
+			      SQL_ARGS(c->now, c->crawl_id, c->cache_id, lo, hi)))
+			return -1;
+		c->n.gone += (uint64_t)db_changes(c->db);
+	}
+	if (stmt_exec(c->db, &stmts, Q_SHARD_END,
+		      SQL_ARGS(c->crawl_id, c->shard.k, status, clock_now(), (int64_t)c->n.new_,
+			       (int64_t)c->n.present, (int64_t)c->n.gone, (int64_t)c->n.rejected,
+			       (int64_t)c->n.absent, (int64_t)c->n.unknown)))
+		return -1;
+	if (stmt_row(c->db, &stmts, Q_SHARD_SUMS, &st, SQL_ARGS(c->crawl_id)) != 1)
+		return -1;
+	for (int i = 0; i < 7; i++)
+		v[i] = sqlite3_column_int64(st, i);
+	stmt_done(st);
+	c->n.shards_complete = (unsigned)v[0];
+	if (v[0] < c->shard.n)
+		return 0;
+	return stmt_exec(c->db, &stmts, Q_CRAWL_END,
+			 SQL_ARGS(c->crawl_id, "complete", c->now, v[1], v[2], v[3], v[4], v[5], v[6]));
 }
 
 int crawl_finish(struct crawl *c, int mark_gone, int end)
@@ -758,6 +992,13 @@ int crawl_finish(struct crawl *c, int mark_gone, int end)
 	 * process wrote since (the index saw no change: a crawl of this cache
 	 * elsewhere could have opened episodes): none can be gone, and the
 	 * update need not scan them all to find so. */
+	if (c->shard.n) {
+		if (shard_finish(c, mark_gone, end, status) || db_commit(c->db))
+			goto fail;
+		c->pending = 0;
+		c->finished = 1;
+		return 0;
+	}
 	if (mark_gone && end == CRAWL_END_COMPLETE &&
 	    (c->open_touched != c->open_loaded || c->pi.data_version != c->data_version)) {
 		if (stmt_exec(c->db, &stmts, Q_GONE, SQL_ARGS(c->now, c->crawl_id, c->cache_id)))
@@ -784,13 +1025,17 @@ void crawl_release(struct crawl *c)
 		return;
 	db_rollback(c->db);
 	/* A crawl that stopped on an error says so; what it committed stays. */
-	if (c->crawl_id && !c->finished)
+	if (c->crawl_id && !c->finished && !c->shard.n)
 		stmt_exec(c->db, &stmts, Q_CRAWL_FAIL, SQL_ARGS(c->crawl_id, c->now));
+	else if (c->shard_begun && !c->finished)
+		stmt_exec(c->db, &stmts, Q_SHARD_FAIL,
+			  SQL_ARGS(c->crawl_id, c->shard.k, clock_now()));
 	path_index_release(&c->pi);
 	free(c->flags);
 	free(c->open_presence);
 	free(c->cache_url);
 	free(c->store_dir);
+	free(c->shard_name);
 	free(c->ref_ids);
 	strbuf_release(&c->refs_json);
 	strbuf_release(&c->sigs_json);
@@ -1116,6 +1361,12 @@ static int no_cache_info(struct db *db, const char *dir, const char *url, int fo
 int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *out,
 	      int64_t *crawl_id, char **cache_url)
 {
+	return crawl_dir_shard(db, dir, force, NULL, out, crawl_id, cache_url);
+}
+
+int crawl_dir_shard(struct db *db, const char *dir, int force, const struct crawl_shard *sh,
+		    struct crawl_counts *out, int64_t *crawl_id, char **cache_url)
+{
 	char real[PATH_MAX], hash[STORE_HASH_LEN + 1];
 	struct nix_cache_info ci;
 	struct progress prog;
@@ -1147,14 +1398,13 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 		goto out;
 	if (list_narinfos(d, real, &names, &n))
 		goto out;
-	if (crawl_begin(&c, db, url.buf, have_ci ? &ci : NULL))
+	if (crawl_begin_shard(&c, db, url.buf, have_ci ? &ci : NULL, sh))
 		goto out;
 	begun = 1;
 	*crawl_id = c.crawl_id;
 	c.batch = xcalloc(1, sizeof(*c.batch));
 	c.batch->keep_done = 1;
 	rd.done = &c.batch->done;
-	progress_start(&prog, "crawl", n);
 
 	/* Known narinfos need no reading: only their presence is updated. */
 	toread = xmalloc((n ? n : 1) * sizeof(*toread));
@@ -1162,6 +1412,8 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 	for (i = 0; i < n; i++) {
 		memcpy(hash, names[i], STORE_HASH_LEN);
 		hash[STORE_HASH_LEN] = '\0';
+		if (!crawl_shard_has(sh, hash, STORE_HASH_LEN))
+			continue;   /* another shard's */
 		c.n.listed++;
 		if (!store_hash_valid(hash, STORE_HASH_LEN)) {
 			if (crawl_reject(&c, names[i], NULL, 0,
@@ -1175,6 +1427,8 @@ int crawl_dir(struct db *db, const char *dir, int force, struct crawl_counts *ou
 			known[nknown++] = names[i];
 		}
 	}
+	progress_start(&prog, "crawl", c.n.listed);
+	progress_update(&prog, done);
 	/* New narinfos are recorded in file order: reserve their paths' ids in
 	 * that order, so narinfos and presence rows are appended to their
 	 * B-trees instead of landing all over them (a path first met as a

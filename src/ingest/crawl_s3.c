@@ -361,7 +361,7 @@ int crawl_s3(struct db *db, const struct crawl_s3_options *o, struct crawl_count
 	}
 
 	/* 3. Record: known narinfos are seen, new ones fetched. */
-	if (crawl_begin(&s.c, db, t.url, have_ci ? &ci : NULL))
+	if (crawl_begin_shard(&s.c, db, t.url, have_ci ? &ci : NULL, o->shard))
 		goto out;
 	s.begun = 1;
 	s.c.push_source = "LastModified";
@@ -372,6 +372,11 @@ int crawl_s3(struct db *db, const struct crawl_s3_options *o, struct crawl_count
 
 		memcpy(hash, e->name, STORE_HASH_LEN);
 		hash[STORE_HASH_LEN] = '\0';
+		/* Another shard's narinfo: every shard reads the whole listing
+		 * (the listed NAR sizes fill in FileSize), one range of it is
+		 * its own. */
+		if (!crawl_shard_has(o->shard, hash, STORE_HASH_LEN))
+			continue;
 		s.c.n.listed++;
 		if (!store_hash_valid(hash, STORE_HASH_LEN)) {
 			if (reject(&s, e, NULL, 0, "file name is not '<store hash>.narinfo'", NULL, 0))

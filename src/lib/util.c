@@ -430,6 +430,11 @@ void clock_set(int64_t t)
 	clock_override = t;
 }
 
+int clock_is_set(void)
+{
+	return clock_override != INT64_MIN;
+}
+
 void sleep_ms(unsigned ms, const volatile int *stop)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};

@@ -57,9 +57,48 @@ static int pragma_int(struct db *db, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* application_id, user_version and the number of schema objects of db,
+ * read by one statement.  0, or -1 (SQLite's error code left for the
+ * caller to word). */
+static int header_read(struct db *db, int64_t *appid, int64_t *version, int64_t *nobjects)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT (SELECT application_id FROM pragma_application_id),"
+			       " (SELECT user_version FROM pragma_user_version),"
+			       " (SELECT count(*) FROM sqlite_master)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*appid = sqlite3_column_int64(st, 0);
+		*version = sqlite3_column_int64(st, 1);
+		*nobjects = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* PRAGMA journal_mode = WAL, waiting out another process that holds the
+ * file (two processes opening one new DB: the switch needs the file to
+ * itself, and SQLite does not call the busy handler for it).  0 or -1. */
+static int wal_mode(struct db *db)
+{
+	int64_t start = mono_ms();
+	int stop = 0, rc;
+
+	while ((rc = sqlite3_exec(db->h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK &&
+	       ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
+	       mono_ms() - start < db->busy_ms)
+		sleep_ms(1, &stop);
+	return rc == SQLITE_OK ? 0 : db_exec(db, "PRAGMA journal_mode = WAL");
+}
+
 static int migrate(struct db *db, unsigned from)
 {
 	char buf[64];
+	int64_t now;
 
 	for (unsigned i = 0; i < n_migrations; i++) {
 		const struct migration *m = &migrations[i];
@@ -69,6 +108,27 @@ static int migrate(struct db *db, unsigned from)
 			continue;
 		if (db_begin(db))
 			return -1;
+		/* Another process opening the same new DB (the shards of a
+		 * crawl, started at once) may have migrated it while we waited
+		 * for the write lock: read the version again under it. */
+		if (pragma_int(db, "PRAGMA user_version", &now)) {
+			db_rollback(db);
+			return error("cannot read the schema version of '%s'", db->path);
+		}
+		if (now >= m->version) {
+			if (db_commit(db))
+				return -1;
+			continue;
+		}
+		/* A new DB's application_id is committed with its first tables,
+		 * so no other process sees tables without it (header_read). */
+		if (m->version == 1) {
+			snprintf(buf, sizeof(buf), "PRAGMA application_id = %d", CACHEGC_APP_ID);
+			if (db_exec(db, buf)) {
+				db_rollback(db);
+				return -1;
+			}
+		}
 		if (db_exec(db, m->sql)) {
 			db_rollback(db);
 			return error("migration %s failed; '%s' is unchanged", m->name, db->path);
@@ -161,6 +221,24 @@ static void read_only_hint(void)
 		"is writable or copy it (and any -wal file beside it) somewhere writable\n");
 }
 
+/* SQLite's busy handler: try again every millisecond until busy_ms have
+ * passed.  (sqlite3_busy_timeout's waits grow to 100 ms, so a writer that
+ * commits and begins again a few milliseconds later, as the shards of a
+ * crawl do, would keep the others out until they gave up.) */
+static int busy_wait(void *arg, int count)
+{
+	struct db *db = arg;
+	int64_t now = mono_ms();
+	int stop = 0;
+
+	if (count == 0)
+		db->busy_since = now;
+	if (now - db->busy_since >= db->busy_ms)
+		return 0;
+	sleep_ms(1, &stop);
+	return 1;
+}
+
 int db_open(struct db *db, const char *path, int mode)
 {
 	int64_t appid = 0, version = 0, nobjects = 0;
@@ -241,13 +319,15 @@ int db_open(struct db *db, const char *path, int mode)
 		uint64_t ms = 10000;
 		if (t && parse_uint(t, &ms))
 			ms = 10000;
-		sqlite3_busy_timeout(db->h, ms > 600000 ? 600000 : (int)ms);
+		db->busy_ms = ms > 600000 ? 600000 : (int64_t)ms;
+		sqlite3_busy_handler(db->h, busy_wait, db);
 	}
 	/* Reading the header tells a foreign file ("file is not a database")
 	 * apart before we write anything. */
-	if (pragma_int(db, "PRAGMA application_id", &appid) ||
-	    pragma_int(db, "PRAGMA user_version", &version) ||
-	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &nobjects)) {
+	/* One statement, so one state of the file: another process creating
+	 * the same new DB commits its first tables and application_id at once
+	 * (see migrate), never between two of these reads. */
+	if (header_read(db, &appid, &version, &nobjects)) {
 		int rc = sqlite3_extended_errcode(db->h);
 		const char *msg = sqlite3_errmsg(db->h);
 		if ((rc & 0xff) == SQLITE_NOTADB) {
@@ -296,15 +376,8 @@ int db_open(struct db *db, const char *path, int mode)
 		goto fail;
 	}
 	if (!readonly) {
-		if (db_exec(db, "PRAGMA journal_mode = WAL") ||
-		    db_exec(db, "PRAGMA synchronous = NORMAL"))
+		if (wal_mode(db) || db_exec(db, "PRAGMA synchronous = NORMAL"))
 			goto fail;
-		if (version == 0) {
-			char buf[64];
-			snprintf(buf, sizeof(buf), "PRAGMA application_id = %d", CACHEGC_APP_ID);
-			if (db_exec(db, buf))
-				goto fail;
-		}
 		if (migrate(db, (unsigned)version))
 			goto fail;
 		/* A first import killed before it built the indexes it left
