@@ -1,0 +1,143 @@
+#!/bin/sh
+# tests/interop/test_clickhouse.sh - `--db clickhouse://HOST:PORT/DB`:
+# clickhouse-server (18.16 on Debian 12, or a current one) on loopback,
+# one server and two shards behind Distributed tables.  A cache made by
+# `cachegc gen` is crawled into SQLite and into ClickHouse: the same
+# `closure --all --json`, the same exported narinfos; a re-crawl records
+# nothing new; a path deleted is gone after the next complete crawl in
+# both; a crawler killed with -9 while it ships its rows leaves no crawl
+# read as complete, and its re-run completes it; a wrong port, host or
+# database is a clear error.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$ROOT/tests/lib/clickhouse.sh"
+ch_skip_unless_installed
+need curl jq sqlite3 python3
+
+$CG gen "$T/w" --paths 3000 --seed 7 >/dev/null 2>&1 || { fail gen "cachegc gen failed"; exit 1; }
+CACHE=$T/w/cache
+n_narinfo=$(ls "$CACHE" | grep -c '\.narinfo$')
+
+# --- the reference: SQLite ----------------------------------------------------
+$CG --db "$T/s.db" --now 2024-06-01 crawl "$CACHE" >"$T/s.out" 2>&1 || fail sqlite-crawl "$(cat "$T/s.out")"
+$CG --db "$T/s.db" closure --all --json >"$T/s.closure" 2>"$T/s.err" || fail sqlite-closure "$(cat "$T/s.err")"
+facts() { $CG --db "$1" export --format jsonl narinfos | jq -c 'del(.crawl_id)' | sort; }
+facts "$T/s.db" >"$T/s.narinfos"
+
+# same NAME URL: the ClickHouse store at URL answers as the SQLite one
+same() {
+	$CG --db "$2" closure --all --json >"$T/$1.closure" 2>"$T/$1.err"
+	expect_eq "$1-closure-status" $? 0
+	[ -s "$T/s.closure" ] && cmp -s "$T/s.closure" "$T/$1.closure" && pass "$1-same-closure" ||
+		fail "$1-same-closure" "$(diff "$T/s.closure" "$T/$1.closure" | head -c 1500) $(cat "$T/$1.err")"
+	facts "$2" >"$T/$1.narinfos"
+	[ -s "$T/s.narinfos" ] && cmp -s "$T/s.narinfos" "$T/$1.narinfos" && pass "$1-same-narinfos" ||
+		fail "$1-same-narinfos" "$(diff "$T/s.narinfos" "$T/$1.narinfos" | head -c 1500)"
+}
+complete_crawls() { ch_query "$1" "SELECT count() FROM $2.crawls WHERE status = 'complete'"; }
+
+# --- one server ---------------------------------------------------------------
+ch_start one
+ch_query one "CREATE DATABASE cg" >/dev/null
+U1=clickhouse://127.0.0.1:$CH_HTTP_one/cg
+$CG --db "$U1" --now 2024-06-01 crawl --json "$CACHE" >"$T/c1.json" 2>"$T/c1.err"
+expect_eq one-crawl-status $? 0
+expect_eq one-crawl-new "$(jq .new "$T/c1.json")" "$n_narinfo"
+expect_eq one-narinfos "$(ch_query one 'SELECT count() FROM cg.narinfos')" "$n_narinfo"
+expect_eq one-complete "$(complete_crawls one cg)" 1
+same one "$U1"
+
+# a re-crawl: nothing new, everything present, no narinfo shipped again
+$CG --db "$U1" --now 2024-06-02 crawl --json "$CACHE" >"$T/c2.json" 2>"$T/c2.err"
+expect_eq one-recrawl "$(jq -c '[.new, .present, .gone]' "$T/c2.json")" "[0,$n_narinfo,0]"
+expect_eq one-recrawl-no-new-rows "$(ch_query one 'SELECT count() FROM cg.narinfos')" "$n_narinfo"
+expect_eq one-recrawl-complete "$(complete_crawls one cg)" 2
+
+# --- errors: a clear message, exit 1 ---------------------------------------------
+dead=$(ch_port)
+$CG --db "clickhouse://127.0.0.1:$dead/cg" closure --all --json >/dev/null 2>"$T/e"
+expect_eq wrong-port-status $? 1
+has wrong-port-says "$T/e" "ClickHouse at 127.0.0.1:$dead, database 'cg'"
+has wrong-port-hint "$T/e" "is clickhouse-server's HTTP interface there? check --db"
+$CG --db "clickhouse://no-such-host.invalid:$CH_HTTP_one/cg" crawl "$CACHE" >/dev/null 2>"$T/e"
+expect_eq wrong-host-status $? 1
+has wrong-host-says "$T/e" "ClickHouse at no-such-host.invalid:$CH_HTTP_one"
+$CG --db "clickhouse://127.0.0.1:$CH_HTTP_one/nosuch" crawl "$CACHE" >/dev/null 2>"$T/e"
+expect_eq wrong-db-status $? 1
+has wrong-db-says "$T/e" "there is no database 'nosuch' (CREATE DATABASE nosuch first, or check --db)"
+expect_eq wrong-db-created-nothing "$(ch_query one "SELECT count() FROM system.databases WHERE name = 'nosuch'")" 0
+$CG --db "clickhouse://127.0.0.1:$CH_HTTP_one/a-b" closure --all >/dev/null 2>"$T/e"
+expect_eq bad-name-status $? 1
+has bad-name-says "$T/e" "is not a ClickHouse name"
+$CG --db "clickhouse://127.0.0.1:http/cg" closure --all >/dev/null 2>"$T/e"
+has bad-port-says "$T/e" "the port 'http' is not a number"
+$CG --db "clickhouse://127.0.0.1:$CH_HTTP_one" closure --all >/dev/null 2>"$T/e"
+has no-db-says "$T/e" "give clickhouse://HOST:PORT/DATABASE"
+$CG --db "$U1" coverage --json >/dev/null 2>"$T/e"
+expect_eq not-yet-status $? 1
+has not-yet-says "$T/e" "'cachegc coverage' does not work on a ClickHouse store yet"
+# ClickHouse's own error, shown: a table that is not this schema's
+ch_query one "CREATE DATABASE odd" >/dev/null
+ch_query one "CREATE TABLE odd.narinfos (x UInt8) ENGINE = Memory" >/dev/null
+$CG --db "clickhouse://127.0.0.1:$CH_HTTP_one/odd" crawl "$CACHE" >/dev/null 2>"$T/e"
+expect_eq foreign-table-status $? 1
+has foreign-table-says "$T/e" "ClickHouse at 127.0.0.1:$CH_HTTP_one, database 'odd'"
+has foreign-table-clickhouse-message "$T/e" "DB::Exception"
+expect_eq foreign-table-no-complete-crawl "$(complete_crawls one odd)" 0
+
+# --- kill -9 while it ships: no complete crawl; the re-run completes it -------------
+$CG gen "$T/k" --paths 20000 --seed 11 >/dev/null 2>&1 || fail gen-kill
+n_k=$(ls "$T/k/cache" | grep -c '\.narinfo$')
+ch_query one "CREATE DATABASE kk" >/dev/null
+UK=clickhouse://127.0.0.1:$CH_HTTP_one/kk
+$CG --db "$T/k.db" --now 2024-06-01 crawl "$T/k/cache" >/dev/null 2>&1
+$CG --db "$T/k.db" closure --all --json >"$T/k.closure"
+some_narinfos() { [ "$(ch_query one 'SELECT count() FROM kk.narinfos' 2>/dev/null)" -ge 1 ] 2>/dev/null; }
+CACHEGC_CH_BATCH_ROWS=100 $CG --db "$UK" --now 2024-06-01 crawl "$T/k/cache" >/dev/null 2>&1 &
+pid=$!
+wait_until 600 0.05 some_narinfos
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+partial=$(ch_query one 'SELECT count() FROM kk.narinfos')
+echo "killed with $partial of $n_k narinfos shipped"
+if [ "$partial" -ge 1 ] && [ "$partial" -lt "$n_k" ]; then pass killed-mid-ship; else
+	fail killed-mid-ship "$partial of $n_k narinfos shipped: the kill did not land while it shipped"; fi
+expect_eq killed-no-complete-crawl "$(complete_crawls one kk)" 0
+expect_eq killed-crawl-running "$(ch_query one "SELECT groupUniqArray(status) FROM kk.crawls")" "['running']"
+$CG --db "$UK" closure --all --json >"$T/kc.closure" 2>"$T/kc.err"
+expect_eq killed-nothing-present "$(jq '[.[] | select(.present)] | length' "$T/kc.closure")" 0
+$CG --db "$UK" --now 2024-06-01 crawl --json "$T/k/cache" >"$T/k2.json" 2>"$T/k2.err"
+expect_eq rerun-status $? 0
+expect_eq rerun-ships-only-the-rest "$(jq .new "$T/k2.json")" "$((n_k - partial))"
+expect_eq rerun-complete "$(complete_crawls one kk)" 1
+expect_eq rerun-narinfos-once "$(ch_query one 'SELECT count(), uniqExact(hash) FROM kk.narinfos')" "$n_k	$n_k"
+$CG --db "$UK" closure --all --json >"$T/kc.closure" 2>"$T/kc.err"
+check rerun-same-closure cmp "$T/k.closure" "$T/kc.closure"
+
+# --- two shards behind Distributed tables ---------------------------------------------
+ch_two_shards cg
+U2=clickhouse://127.0.0.1:$CH_HTTP_s1/cg
+$CG --db "$U2" --now 2024-06-01 crawl --json "$CACHE" >"$T/d1.json" 2>"$T/d1.err"
+expect_eq shards-crawl-status $? 0
+expect_eq shards-crawl-new "$(jq .new "$T/d1.json")" "$n_narinfo"
+n1=$(ch_query s1 'SELECT count() FROM cg_local.narinfos')
+n2=$(ch_query s2 'SELECT count() FROM cg_local.narinfos')
+expect_eq shards-hold-all "$((n1 + n2))" "$n_narinfo"
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && pass shards-both-hold-rows || fail shards-both-hold-rows "$n1 + $n2"
+same shards "$U2"
+
+# --- a path deleted: gone after the next complete crawl, in both ------------------------
+victim=$(ls "$CACHE" | grep '\.narinfo$' | head -1)
+rm "$CACHE/$victim"
+$CG --db "$T/s.db" --now 2024-06-03 crawl --json "$CACHE" >"$T/sg.json" 2>&1
+$CG --db "$U2" --now 2024-06-03 crawl --json "$CACHE" >"$T/dg.json" 2>&1
+expect_eq gone-counts "$(jq -c '[.new, .present, .gone]' "$T/dg.json")" "$(jq -c '[.new, .present, .gone]' "$T/sg.json")"
+expect_eq gone-counted "$(jq .gone "$T/dg.json")" 1
+$CG --db "$T/s.db" closure --all --json >"$T/s.closure" 2>"$T/s.err"
+# A ClickHouse store's presence is the latest complete crawl's paths: the
+# episodes of paths gone before it (and their push time, exported as
+# last_modified_at) are not pulled yet.
+facts() { $CG --db "$1" export --format jsonl narinfos | jq -c 'del(.crawl_id, .last_modified_at)' | sort; }
+facts "$T/s.db" >"$T/s.narinfos"
+same gone "$U2"
+
+finish
