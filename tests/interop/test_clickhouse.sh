@@ -140,4 +140,24 @@ facts() { $CG --db "$1" export --format jsonl narinfos | jq -c 'del(.crawl_id, .
 facts "$T/s.db" >"$T/s.narinfos"
 same gone "$U2"
 
+# --- a cache made by real Nix (nix copy --to file://), on both shards ---------------------
+. "$ROOT/tests/lib/nix.sh"
+nix_setup
+mkdir "$T/world" "$T/nixcache"
+nix_build_world "$T/world"
+nix_keys ch-test-1
+# shellcheck disable=SC2046
+nix_push "$T/nixcache" "$T/ch-test-1.secret" $(cut -d' ' -f2 "$T/world/paths")
+NIXCACHE=$(cd "$T/nixcache" && pwd -P)
+$CG --db "$T/n.db" --now 2024-06-01 crawl "$NIXCACHE" >"$T/n.out" 2>&1 || fail nix-sqlite-crawl "$(cat "$T/n.out")"
+$CG --db "$U2" --now 2024-06-01 crawl --json "$NIXCACHE" >"$T/nd.json" 2>"$T/nd.err"
+expect_eq nix-shards-crawl-new "$(jq .new "$T/nd.json")" "$(ls "$NIXCACHE" | grep -c '\.narinfo$')"
+# the closures of one cache: --cache picks it in a store of two
+$CG --db "$T/n.db" closure --all --json >"$T/n.closure"
+$CG --db "$U2" closure --cache "file://$NIXCACHE" --all --json >"$T/nd.closure" 2>"$T/nd.err"
+[ -s "$T/n.closure" ] && cmp -s "$T/n.closure" "$T/nd.closure" && pass nix-same-closure ||
+	fail nix-same-closure "$(diff "$T/n.closure" "$T/nd.closure" | head -c 1500) $(cat "$T/nd.err")"
+has nix-closure-self-reference "$T/nd.closure" "$(nix_world_path self)"
+nix_forget_world
+
 finish
