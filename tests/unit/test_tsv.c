@@ -13,7 +13,7 @@ TEST(escape_as_clickhouse)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	tsv_escape(&sb, "a\tb\nc\\d'e\r", 11);
+	tsv_escape(&sb, "a\tb\nc\\d'e\r", 10);
 	CHECK_STR(sb.buf, "a\\tb\\nc\\\\d\\'e\\r");
 	strbuf_release(&sb);
 }
