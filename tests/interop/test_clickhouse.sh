@@ -124,6 +124,17 @@ n2=$(ch_query s2 'SELECT count() FROM cg_local.narinfos')
 expect_eq shards-hold-all "$((n1 + n2))" "$n_narinfo"
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && pass shards-both-hold-rows || fail shards-both-hold-rows "$n1 + $n2"
 same shards "$U2"
+# the README's stored bytes, computed by ClickHouse over both shards
+stored="SELECT count(), sum(ifNull(n.file_size, n.nar_size))
+FROM (SELECT cache, hash FROM cg.crawl_paths WHERE crawl_id GLOBAL IN
+        (SELECT argMax(crawl_id, finished_at) FROM cg.crawls
+         WHERE status = 'complete' GROUP BY cache) GROUP BY cache, hash) p
+GLOBAL ANY INNER JOIN (SELECT cache, hash, any(file_size) AS file_size,
+                any(nar_size) AS nar_size FROM cg.narinfos GROUP BY cache, hash) n
+USING (cache, hash) GROUP BY p.cache"
+expect_eq shards-stored-bytes "$(ch_query s1 "$stored")" "$(sqlite3 -separator '	' "$T/s.db" \
+	"SELECT count(*), sum(coalesce(n.file_size, n.nar_size)) FROM presence e
+	 JOIN narinfos n USING (cache_id, path_id) WHERE e.gone_at IS NULL")"
 
 # --- a path deleted: gone after the next complete crawl, in both ------------------------
 victim=$(ls "$CACHE" | grep '\.narinfo$' | head -1)
