@@ -9,7 +9,10 @@
 #include "cli/store_ch.h"
 
 #include <errno.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +30,50 @@ static int listed(const char *const *l, const char *name)
 		if (!strcmp(*l, name))
 			return 1;
 	return 0;
+}
+
+#define SCRATCH_PREFIX "cachegc-clickhouse."
+
+static void remove_scratch(const char *dir)
+{
+	struct strbuf p = STRBUF_INIT;
+
+	strbuf_addf(&p, "%s/scratch.db", dir);
+	db_discard_new(p.buf);
+	strbuf_release(&p);
+	rmdir(dir);
+}
+
+/* The scratch directories of runs killed before they removed theirs
+ * (SCRATCH_PREFIX PID.XXXXXX in tmp, ours, that process gone). */
+static void remove_stale(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	struct strbuf p = STRBUF_INIT;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		const char *s = e->d_name;
+		char *end;
+		long pid;
+		struct stat st;
+
+		if (strncmp(s, SCRATCH_PREFIX, strlen(SCRATCH_PREFIX)))
+			continue;
+		pid = strtol(s + strlen(SCRATCH_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '.')
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;  /* alive (or not ours to ask about) */
+		strbuf_reset(&p);
+		strbuf_addf(&p, "%s/%s", tmp, s);
+		if (!lstat(p.buf, &st) && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+			remove_scratch(p.buf);
+	}
+	closedir(d);
+	strbuf_release(&p);
 }
 
 int ch_run_command(const struct cmd *c, const char *url, int argc, char **argv)
@@ -50,7 +97,10 @@ int ch_run_command(const struct cmd *c, const char *url, int argc, char **argv)
 		return 1;
 	if (ch_prepare(&ch, write))
 		goto out;
-	snprintf(dir, sizeof(dir), "%s/cachegc-clickhouse.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	remove_stale(tmp);
+	snprintf(dir, sizeof(dir), "%s/" SCRATCH_PREFIX "%ld.XXXXXX", tmp, (long)getpid());
 	if (!mkdtemp(dir)) {
 		error("cannot make a scratch directory '%s': %s", dir, strerror(errno));
 		goto out;
@@ -70,7 +120,7 @@ out_dir:
 	if (opened)
 		db_close(&db);
 	db_discard_new(path.buf);
-	if (rmdir(dir))
+	if (rmdir(dir) && errno != ENOENT)
 		warning("cannot remove the scratch directory '%s': %s", dir, strerror(errno));
 out:
 	ch_close(&ch);

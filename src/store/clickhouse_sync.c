@@ -96,6 +96,15 @@ int ch_prepare(struct ch *ch, int create)
 	if (!rc && !n)
 		rc = error("%s: there is no database '%s' (CREATE DATABASE %s first, or check --db)",
 			   ch->where, ch->database, ch->database);
+	if (!rc && !create) {
+		strbuf_reset(&q);
+		strbuf_addstr(&q, "SELECT count() FROM system.tables WHERE name IN ('caches', 'crawls',"
+			      " 'narinfos', 'crawl_paths') AND database = ");
+		ch_quote(&q, ch->database);
+		if (!(rc = ch_select(ch, q.buf, 1, count_row, &n)) && n < 4)
+			rc = error("%s: the database holds no cachegc store (tables caches, crawls, "
+				   "narinfos, crawl_paths): crawl into it first", ch->where);
+	}
 	for (unsigned m = 0; !rc && create && m < n_ch_schema; m++) {
 		/* statements end in ';' at a line's end; "-- " comments */
 		const char *s = ch_schema[m].sql;

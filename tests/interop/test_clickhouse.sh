@@ -12,6 +12,10 @@
 . "$ROOT/tests/lib/clickhouse.sh"
 ch_skip_unless_installed
 need curl jq sqlite3 python3
+# the scratch databases in $T, to see them removed (and gone with $T)
+TMPDIR=$T/tmp
+export TMPDIR
+mkdir "$TMPDIR"
 
 $CG gen "$T/w" --paths 3000 --seed 7 >/dev/null 2>&1 || { fail gen "cachegc gen failed"; exit 1; }
 CACHE=$T/w/cache
@@ -72,6 +76,11 @@ $CG --db "clickhouse://127.0.0.1:http/cg" closure --all >/dev/null 2>"$T/e"
 has bad-port-says "$T/e" "the port 'http' is not a number"
 $CG --db "clickhouse://127.0.0.1:$CH_HTTP_one" closure --all >/dev/null 2>"$T/e"
 has no-db-says "$T/e" "give clickhouse://HOST:PORT/DATABASE"
+ch_query one "CREATE DATABASE empty" >/dev/null
+$CG --db "clickhouse://127.0.0.1:$CH_HTTP_one/empty" closure --all >/dev/null 2>"$T/e"
+expect_eq empty-db-status $? 1
+has empty-db-says "$T/e" "the database holds no cachegc store (tables caches, crawls, narinfos, crawl_paths): crawl into it first"
+expect_eq empty-db-read-creates-nothing "$(ch_query one "SELECT count() FROM system.tables WHERE database = 'empty'")" 0
 $CG --db "$U1" coverage --json >/dev/null 2>"$T/e"
 expect_eq not-yet-status $? 1
 has not-yet-says "$T/e" "'cachegc coverage' does not work on a ClickHouse store yet"
@@ -97,11 +106,16 @@ pid=$!
 wait_until 600 0.05 some_narinfos
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
+# an INSERT whose rows were all sent may still finish after the kill
+no_inserts() { [ "$(ch_query one "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO kk.%'")" = 0 ]; }
+wait_until 100 0.1 no_inserts || fail inserts-end "an INSERT of the killed crawl still runs"
 partial=$(ch_query one 'SELECT count() FROM kk.narinfos')
 echo "killed with $partial of $n_k narinfos shipped"
 if [ "$partial" -ge 1 ] && [ "$partial" -lt "$n_k" ]; then pass killed-mid-ship; else
 	fail killed-mid-ship "$partial of $n_k narinfos shipped: the kill did not land while it shipped"; fi
 expect_eq killed-no-complete-crawl "$(complete_crawls one kk)" 0
+ls -d "$TMPDIR/cachegc-clickhouse.$pid."* >/dev/null 2>&1 && pass killed-left-scratch ||
+	fail killed-left-scratch "no scratch directory of the killed run in $TMPDIR"
 expect_eq killed-crawl-running "$(ch_query one "SELECT groupUniqArray(status) FROM kk.crawls")" "['running']"
 $CG --db "$UK" closure --all --json >"$T/kc.closure" 2>"$T/kc.err"
 expect_eq killed-nothing-present "$(jq '[.[] | select(.present)] | length' "$T/kc.closure")" 0
@@ -112,6 +126,8 @@ expect_eq rerun-complete "$(complete_crawls one kk)" 1
 expect_eq rerun-narinfos-once "$(ch_query one 'SELECT count(), uniqExact(hash) FROM kk.narinfos')" "$n_k	$n_k"
 $CG --db "$UK" closure --all --json >"$T/kc.closure" 2>"$T/kc.err"
 check rerun-same-closure cmp "$T/k.closure" "$T/kc.closure"
+ls -d "$TMPDIR/cachegc-clickhouse."* >/dev/null 2>&1 &&
+	fail scratch-removed "$(ls -d "$TMPDIR/cachegc-clickhouse."*)" || pass scratch-removed
 
 # --- two shards behind Distributed tables ---------------------------------------------
 ch_two_shards cg
