@@ -4,10 +4,10 @@
  *
  * Every command on a ClickHouse store runs its normal SQLite code on a
  * scratch database: ch_pull() first copies the store's state into it (the
- * caches, every narinfo, each cache's latest complete crawl and what it
- * found present), the command runs, and for an ingest command ch_push()
- * ships what it added: for each new crawl a 'running' row, its new
- * narinfos, the paths present after it, and last its row with the final
+ * caches, every narinfo, each cache's latest complete crawl, the presence
+ * history), the command runs, and for an ingest command ch_push() ships
+ * what it added: for each new crawl a 'running' row, its new narinfos,
+ * the presence episodes it changed, and last its row with the final
  * status and counts.  ClickHouse has no transactions; this order is the
  * protocol: a reader takes a crawl as done only by that last row, so a
  * crawler killed anywhere leaves no crawl read as complete, and the

@@ -62,14 +62,19 @@ CREATE TABLE IF NOT EXISTS {db}.narinfos (
 	fetched_at  Int64
 ) ENGINE = ReplacingMergeTree ORDER BY (cache, hash);
 
--- What each crawl found present: every path present after it, with the
--- push time and the first and last crawl clock that saw it.  The present
--- paths of a cache are those of its latest complete crawl.
-CREATE TABLE IF NOT EXISTS {db}.crawl_paths (
+-- Presence history: the episodes of a path being in a cache, as SQLite's
+-- presence table, one row per crawl that changed an episode (saw it, or
+-- found it gone): (cache, hash, first_seen) names the episode, a later
+-- row of it has a later last_seen or a gone_at.  An episode is as its
+-- latest row among those of complete crawls and, since only a complete
+-- crawl marks a path gone, the open rows of any crawl (as a SQLite crawl
+-- that was interrupted still counts what it saw as present).
+CREATE TABLE IF NOT EXISTS {db}.presence (
 	crawl_id   UInt64,
 	cache      String,
 	hash       String,
-	push_time  Nullable(Int64),
 	first_seen Int64,
-	last_seen  Int64
-) ENGINE = ReplacingMergeTree ORDER BY (cache, crawl_id, hash);
+	push_time  Nullable(Int64),
+	last_seen  Int64,
+	gone_at    Nullable(Int64)
+) ENGINE = ReplacingMergeTree ORDER BY (cache, hash, first_seen, crawl_id);

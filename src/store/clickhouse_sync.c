@@ -54,9 +54,10 @@ static const char *const sql[Q_N] = {
 		" FROM caches c WHERE c.url = ?1",
 	[Q_PRES_ADD] =
 		"INSERT INTO presence (cache_id, path_id, push_time, first_seen, last_seen,"
-		" last_crawl_id)"
-		" SELECT c.id, ?2, ?3, ?4, ?5, (SELECT max(k.id) FROM crawls k WHERE k.cache_id = c.id)"
-		" FROM caches c WHERE c.url = ?1",
+		" last_crawl_id, gone_at, gone_crawl_id)"
+		" SELECT c.id, ?2, ?3, ?4, ?5, k.id, ?6, CASE WHEN ?6 IS NOT NULL THEN k.id END"
+		" FROM caches c, (SELECT max(id) AS id FROM crawls WHERE cache_id ="
+		"  (SELECT id FROM caches WHERE url = ?1)) k WHERE c.url = ?1",
 	[Q_LAST_CRAWL] = "SELECT coalesce(max(id), 0) FROM crawls",
 	[Q_NEW_CRAWLS] =
 		"SELECT k.id, c.id, c.url, c.store_dir, c.want_mass_query, c.priority, c.added_at,"
@@ -70,9 +71,11 @@ static const char *const sql[Q_N] = {
 		"   FROM json_each(n.refs) j JOIN paths r ON r.id = j.value ORDER BY b)),"
 		" n.sigs, n.fetched_at"
 		" FROM narinfos n JOIN paths p ON p.id = n.path_id WHERE n.crawl_id = ?1",
+	/* the episodes crawl ?2 changed: it saw them, or found them gone */
 	[Q_PRESENT] =
-		"SELECT p.hash, pr.push_time, pr.first_seen, pr.last_seen FROM presence pr"
-		" JOIN paths p ON p.id = pr.path_id WHERE pr.cache_id = ?1 AND pr.gone_at IS NULL",
+		"SELECT p.hash, pr.first_seen, pr.push_time, pr.last_seen, pr.gone_at FROM presence pr"
+		" JOIN paths p ON p.id = pr.path_id WHERE pr.cache_id = ?1"
+		" AND (pr.last_crawl_id = ?2 OR pr.gone_crawl_id = ?2)",
 };
 static struct stmt_table stmts = STMT_TABLE("clickhouse", sql);
 
@@ -99,11 +102,11 @@ int ch_prepare(struct ch *ch, int create)
 	if (!rc && !create) {
 		strbuf_reset(&q);
 		strbuf_addstr(&q, "SELECT count() FROM system.tables WHERE name IN ('caches', 'crawls',"
-			      " 'narinfos', 'crawl_paths') AND database = ");
+			      " 'narinfos', 'presence') AND database = ");
 		ch_quote(&q, ch->database);
 		if (!(rc = ch_select(ch, q.buf, 1, count_row, &n)) && n < 4)
 			rc = error("%s: the database holds no cachegc store (tables caches, crawls, "
-				   "narinfos, crawl_paths): crawl into it first", ch->where);
+				   "narinfos, presence): crawl into it first", ch->where);
 	}
 	for (unsigned m = 0; !rc && create && m < n_ch_schema; m++) {
 		/* statements end in ';' at a line's end; "-- " comments */
@@ -149,9 +152,6 @@ struct pull {
 	struct strbuf refs, list;
 	uint32_t *ids;
 	size_t aids;
-	char **crawl_caches;       /* caches with a complete crawl, and its id */
-	uint64_t *crawl_ids;
-	size_t ncrawls, acrawls;
 	uint64_t rows;
 };
 
@@ -213,10 +213,6 @@ static int pull_crawl(void *ctx, struct tsv_field *f, int n)
 		a[k - 1] = sql_arg_int(field_int(&f[k], &bad));
 	if (bad || parse_uint(f[1].s, &id))
 		return malformed(p, "crawls", "a number that is not one");
-	GROW(p->crawl_caches, p->acrawls, p->ncrawls + 1);
-	p->crawl_ids = xrealloc(p->crawl_ids, (p->ncrawls + 1) * sizeof(*p->crawl_ids));
-	p->crawl_caches[p->ncrawls] = xstrdup(f[0].s);
-	p->crawl_ids[p->ncrawls++] = id;
 	return stmt_exec(p->db, &stmts, Q_CRAWL_ADD, a, 9);
 }
 
@@ -293,14 +289,18 @@ static int pull_present(void *ctx, struct tsv_field *f, int n)
 
 	(void)n;
 	if (f[1].len != STORE_HASH_LEN || !(id = path_index_find(&p->pi, f[1].s)))
-		return malformed(p, "crawl_paths", "a path without a narinfo");
+		return malformed(p, "presence", "a path without a narinfo");
 	{
+		/* push_time and gone_at come as -1 for NULL (see ch_pull) */
+		int64_t push = field_int(&f[3], &bad), gone = field_int(&f[5], &bad);
 		struct sql_arg a[] = {SQL_TEXTN(f[0].s, f[0].len), sql_arg_int((int64_t)id),
-				      opt_int(&f[2], &bad), sql_arg_int(field_int(&f[3], &bad)),
-				      sql_arg_int(field_int(&f[4], &bad))};
+				      push < 0 ? SQL_NULL : sql_arg_int(push),
+				      sql_arg_int(field_int(&f[2], &bad)),
+				      sql_arg_int(field_int(&f[4], &bad)),
+				      gone < 0 ? SQL_NULL : sql_arg_int(gone)};
 		if (bad)
-			return malformed(p, "crawl_paths", "a number that is not one");
-		return stmt_exec(p->db, &stmts, Q_PRES_ADD, a, 5);
+			return malformed(p, "presence", "a number that is not one");
+		return stmt_exec(p->db, &stmts, Q_PRES_ADD, a, 6);
 	}
 }
 
@@ -335,25 +335,24 @@ int ch_pull(struct ch *ch, struct db *db)
 		    " FROM %s.narinfos GROUP BY cache, hash", d);
 	if ((rc = ch_select(ch, q.buf, 15, pull_narinfo, &p)))
 		goto out;
-	if (p.ncrawls) {
-		strbuf_reset(&q);
-		strbuf_addf(&q, "SELECT cache, hash, any(push_time), min(first_seen), max(last_seen)"
-			    " FROM %s.crawl_paths WHERE crawl_id IN (", d);
-		for (size_t i = 0; i < p.ncrawls; i++)
-			strbuf_addf(&q, "%s%llu", i ? ", " : "", (unsigned long long)p.crawl_ids[i]);
-		strbuf_addstr(&q, ") GROUP BY cache, hash");
-		if ((rc = ch_select(ch, q.buf, 5, pull_present, &p)))
-			goto out;
-	}
+	/* Each episode as its latest valid row (sql/clickhouse): the latest
+	 * is the one gone, else the one seen last.  An aggregate skips NULL
+	 * arguments, so NULLs travel as -1. */
+	strbuf_reset(&q);
+	strbuf_addf(&q, "SELECT cache, hash, first_seen, argMax(ifNull(push_time, -1), v),"
+		    " argMax(last_seen, v), argMax(ifNull(gone_at, -1), v) FROM"
+		    " (SELECT cache, hash, first_seen, push_time, last_seen, gone_at,"
+		    "  (isNotNull(gone_at), last_seen) AS v FROM %s.presence"
+		    "  WHERE gone_at IS NULL OR crawl_id GLOBAL IN"
+		    "   (SELECT crawl_id FROM %s.crawls WHERE status = 'complete'))"
+		    " GROUP BY cache, hash, first_seen", d, d);
+	if ((rc = ch_select(ch, q.buf, 6, pull_present, &p)))
+		goto out;
 	rc = db_commit(db);
 out:
 	if (rc)
 		db_rollback(db);
 	path_index_release(&p.pi);
-	for (size_t i = 0; i < p.ncrawls; i++)
-		free(p.crawl_caches[i]);
-	free(p.crawl_caches);
-	free(p.crawl_ids);
 	free(p.ids);
 	strbuf_release(&p.refs);
 	strbuf_release(&p.list);
@@ -541,10 +540,10 @@ static int push_one(struct ch *ch, struct db *db, sqlite3_stmt *k)
 	}
 	if ((rc = batch_flush(&b)))
 		goto out;
-	/* what is present after it */
-	b.table = "crawl_paths";
-	b.cols = "crawl_id, cache, hash, push_time, first_seen, last_seen";
-	if (!(st = stmt_query(db, &stmts, Q_PRESENT, SQL_ARGS(cache_id)))) {
+	/* the episodes it changed */
+	b.table = "presence";
+	b.cols = "crawl_id, cache, hash, first_seen, push_time, last_seen, gone_at";
+	if (!(st = stmt_query(db, &stmts, Q_PRESENT, SQL_ARGS(cache_id, crawl)))) {
 		rc = -1;
 		goto out;
 	}
@@ -552,7 +551,7 @@ static int push_one(struct ch *ch, struct db *db, sqlite3_stmt *k)
 		strbuf_addf(&b.rows, "%llu\t", (unsigned long long)id);
 		strbuf_add(&b.rows, url.buf, url.len);
 		put_text(&b.rows, st, 0, 1);
-		for (int c = 1; c < 4; c++)
+		for (int c = 1; c < 5; c++)
 			put_int(&b.rows, st, c, 1);
 		if ((rc = batch_row_done(&b)))
 			break;

@@ -79,7 +79,7 @@ has no-db-says "$T/e" "give clickhouse://HOST:PORT/DATABASE"
 ch_query one "CREATE DATABASE empty" >/dev/null
 $CG --db "clickhouse://127.0.0.1:$CH_HTTP_one/empty" closure --all >/dev/null 2>"$T/e"
 expect_eq empty-db-status $? 1
-has empty-db-says "$T/e" "the database holds no cachegc store (tables caches, crawls, narinfos, crawl_paths): crawl into it first"
+has empty-db-says "$T/e" "the database holds no cachegc store (tables caches, crawls, narinfos, presence): crawl into it first"
 expect_eq empty-db-read-creates-nothing "$(ch_query one "SELECT count() FROM system.tables WHERE database = 'empty'")" 0
 $CG --db "$U1" coverage --json >/dev/null 2>"$T/e"
 expect_eq not-yet-status $? 1
@@ -142,9 +142,11 @@ expect_eq shards-hold-all "$((n1 + n2))" "$n_narinfo"
 same shards "$U2"
 # the README's stored bytes, computed by ClickHouse over both shards
 stored="SELECT count(), sum(ifNull(n.file_size, n.nar_size))
-FROM (SELECT cache, hash FROM cg.crawl_paths WHERE crawl_id GLOBAL IN
-        (SELECT argMax(crawl_id, finished_at) FROM cg.crawls
-         WHERE status = 'complete' GROUP BY cache) GROUP BY cache, hash) p
+FROM (SELECT cache, hash FROM cg.presence
+      WHERE gone_at IS NULL OR crawl_id GLOBAL IN
+        (SELECT crawl_id FROM cg.crawls WHERE status = 'complete')
+      GROUP BY cache, hash, first_seen
+      HAVING argMax(ifNull(gone_at, -1), (isNotNull(gone_at), last_seen)) = -1) p
 GLOBAL ANY INNER JOIN (SELECT cache, hash, any(file_size) AS file_size,
                 any(nar_size) AS nar_size FROM cg.narinfos GROUP BY cache, hash) n
 USING (cache, hash) GROUP BY p.cache"
@@ -160,12 +162,15 @@ $CG --db "$U2" --now 2024-06-03 crawl --json "$CACHE" >"$T/dg.json" 2>&1
 expect_eq gone-counts "$(jq -c '[.new, .present, .gone]' "$T/dg.json")" "$(jq -c '[.new, .present, .gone]' "$T/sg.json")"
 expect_eq gone-counted "$(jq .gone "$T/dg.json")" 1
 $CG --db "$T/s.db" closure --all --json >"$T/s.closure" 2>"$T/s.err"
-# A ClickHouse store's presence is the latest complete crawl's paths: the
-# episodes of paths gone before it (and their push time, exported as
-# last_modified_at) are not pulled yet.
-facts() { $CG --db "$1" export --format jsonl narinfos | jq -c 'del(.crawl_id, .last_modified_at)' | sort; }
 facts "$T/s.db" >"$T/s.narinfos"
 same gone "$U2"
+# the presence history: the gone episode too, with its push time
+episodes() { $CG --db "$1" export --format jsonl presence | jq -c 'del(.id, .last_crawl_id, .gone_crawl_id)' | sort; }
+episodes "$T/s.db" >"$T/s.presence"
+episodes "$U2" >"$T/d.presence"
+[ -s "$T/s.presence" ] && cmp -s "$T/s.presence" "$T/d.presence" && pass gone-same-presence ||
+	fail gone-same-presence "$(diff "$T/s.presence" "$T/d.presence" | head -c 1500)"
+expect_eq gone-episode "$(jq -r 'select(.gone_at != null) | .store_path' "$T/d.presence" | cut -c12-43)" "${victim%.narinfo}"
 
 # --- a cache made by real Nix (nix copy --to file://), on both shards ---------------------
 . "$ROOT/tests/lib/nix.sh"

@@ -111,7 +111,7 @@ ch_two_shards() {
 	ch_query s1 "CREATE DATABASE IF NOT EXISTS $1" >/dev/null
 	for t in $(ch_schema x | sed -n 's/^CREATE TABLE IF NOT EXISTS x\.\([a-z_]*\) .*/\1/p'); do
 		# a path's rows on one shard (so ReplacingMergeTree can merge them)
-		case $t in narinfos|crawl_paths) key='cityHash64(hash)' ;; *) key='rand()' ;; esac
+		case $t in narinfos|presence) key='cityHash64(hash)' ;; *) key='rand()' ;; esac
 		out=$(ch_query s1 "CREATE TABLE $1.$t AS $1_local.$t ENGINE = Distributed(cg, $1_local, $t, $key)")
 		[ -z "$out" ] || { fail "ch-distributed-$t" "$out"; exit 1; }
 	done
