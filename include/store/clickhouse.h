@@ -30,6 +30,7 @@ struct ch {
 	char *base;            /* http://HOST:PORT/ */
 	char *where;           /* "ClickHouse at HOST:PORT, database 'DB'" */
 	void *curl;            /* one easy handle, reused (keep-alive) */
+	struct curl_slist *headers;
 };
 
 /* 1 when s names a ClickHouse store (starts with "clickhouse://"). */

@@ -78,7 +78,8 @@ int ch_open(struct ch *ch, const char *url)
 	ch->base = strbuf_detach(&sb);
 	strbuf_addf(&sb, "ClickHouse at %s:%u, database '%s'", ch->host, ch->port, ch->database);
 	ch->where = strbuf_detach(&sb);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(ch->curl = curl_easy_init())) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(ch->curl = curl_easy_init()) ||
+	    !(ch->headers = curl_slist_append(NULL, "Expect:"))) {
 		ch_close(ch);
 		return error("unable to initialise libcurl");
 	}
@@ -91,6 +92,7 @@ void ch_close(struct ch *ch)
 		curl_easy_cleanup(ch->curl);
 		curl_global_cleanup();
 	}
+	curl_slist_free_all(ch->headers);
 	free(ch->host);
 	free(ch->database);
 	free(ch->base);
@@ -224,6 +226,8 @@ static int request(struct ch *ch, const char *params, const char *body, size_t l
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* no "Expect: 100-continue" wait before a large body */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, ch->headers);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
 #else
