@@ -42,8 +42,9 @@ LIBS         = $(PKG_LIBS) -lm -pthread
 # src/ingest, src/analysis, src/gen, src/cli); objects mirror that tree.
 SRC      := $(sort $(shell find src -name '*.c'))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o $(B)/reports_embed.o
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/%.o) $(B)/sql_embed.o $(B)/ch_sql_embed.o $(B)/reports_embed.o
 SQL      := $(sort $(wildcard sql/*.sql))
+CH_SQL   := $(sort $(wildcard sql/clickhouse/*.sql))
 REPORTS  := $(sort $(wildcard reports/*))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -96,6 +97,13 @@ $(B)/sql_embed.c: $(SQL) tools/embed-sql.sh | $(B)
 
 # The schema text is one long literal per migration; C11 only promises 4095.
 $(B)/sql_embed.o: $(B)/sql_embed.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+# The tables of a ClickHouse store (sql/clickhouse), embedded the same way.
+$(B)/ch_sql_embed.c: $(CH_SQL) tools/embed-sql.sh | $(B)
+	SYM=ch_schema sh tools/embed-sql.sh $(CH_SQL) > $@.tmp && mv $@.tmp $@
+
+$(B)/ch_sql_embed.o: $(B)/ch_sql_embed.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 # The report's gnuplot scripts and style (reports/), embedded the same way.

@@ -14,6 +14,12 @@ struct migration {
 extern const struct migration migrations[];
 extern const unsigned n_migrations;
 
+/* The tables of a ClickHouse store (sql/clickhouse/NNN_name.sql), each
+ * CREATE TABLE IF NOT EXISTS with {db} for the database; run in order
+ * (store/clickhouse_sync.c). */
+extern const struct migration ch_schema[];
+extern const unsigned n_ch_schema;
+
 /* Each CREATE TABLE and CREATE VIEW of the migrations, in order: kind
  * "table" or "view", its name, the migration's file name, and the first
  * paragraph (up to a bare "--" line) of the "-- " comment right above it,

@@ -16,6 +16,7 @@
 #include "cli/cmd.h"
 #include "store/db.h"
 #include "store/export.h"
+#include "lib/tsv.h"
 #include "lib/util.h"
 
 enum { FMT_TSV, FMT_JSONL };
@@ -91,32 +92,6 @@ struct out {
 	int format;
 	const struct export_table *t;
 };
-
-/* TabSeparated's escapes, as ClickHouse writes them. */
-static void tsv_text(FILE *f, const char *s, size_t n)
-{
-	size_t run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *e;
-
-		switch (s[i]) {
-		case '\t': e = "\\t"; break;
-		case '\n': e = "\\n"; break;
-		case '\\': e = "\\\\"; break;
-		case '\r': e = "\\r"; break;
-		case '\b': e = "\\b"; break;
-		case '\f': e = "\\f"; break;
-		case '\0': e = "\\0"; break;
-		case '\'': e = "\\'"; break;
-		default: continue;
-		}
-		fwrite(s + run, 1, i - run, f);
-		fputs(e, f);
-		run = i + 1;
-	}
-	fwrite(s + run, 1, n - run, f);
-}
 
 /* Length of the UTF-8 sequence at s[0..n) (1 to 4), or 0 if s does not
  * start one (overlong forms, surrogates and values past U+10FFFF too). */
@@ -203,7 +178,7 @@ static int tsv_list(struct out *o, const struct export_value *v)
 		if (k)
 			putc(' ', o->f);
 		if (json_is_string(it))
-			tsv_text(o->f, json_string_value(it), json_string_length(it));
+			tsv_escape_file(o->f, json_string_value(it), json_string_length(it));
 	}
 	json_decref(a);
 	return 0;
@@ -230,7 +205,7 @@ static int write_row(void *ctx, const struct export_value *v)
 				if (tsv_list(o, x))
 					return -1;
 			} else
-				tsv_text(o->f, x->s, x->len);
+				tsv_escape_file(o->f, x->s, x->len);
 			continue;
 		}
 		fprintf(o->f, "%s\"%s\":", k ? "," : "", t->cols[k].name);

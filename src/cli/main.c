@@ -9,6 +9,8 @@
 
 #include "cli/cmd.h"
 #include "cli/doc.h"
+#include "cli/store_ch.h"
+#include "store/clickhouse.h"
 #include "store/db.h"
 #include "store/lookup.h"
 #include "lib/util.h"
@@ -61,7 +63,8 @@ struct global_opts {
 
 static const struct option global_options[] = {
 	OPT_PATH("db", struct global_opts, db, "FILE",
-		 "the SQLite database (default $CACHEGC_DB, else ./cachegc.db)"),
+		 "the SQLite database (default $CACHEGC_DB, else ./cachegc.db),\n"
+		 "or a ClickHouse store: clickhouse://HOST:PORT/DATABASE"),
 	OPT_TIME("now", struct global_opts, now, "TIME",
 		 "the clock for everything this run records: 2024-05-01,\n"
 		 "2024-05-01T12:00:00Z (UTC) or @EPOCH (default: real time)"),
@@ -229,6 +232,10 @@ int main(int argc, char **argv)
 	}
 	if (opt_misplaced_global(c->options, global_options, argc, argv))
 		return 2;
+	if (c->db != DB_NONE && ch_is_url(g.db)) {
+		rc = ch_run_command(c, g.db, argc, argv);
+		goto flush;
+	}
 	ctx.db_path = g.db;
 	if (c->db != DB_NONE) {
 		struct stat st;
@@ -251,6 +258,7 @@ int main(int argc, char **argv)
 		if (discard)
 			db_discard_new(g.db);
 	}
+flush:
 	if (fflush(stdout) || ferror(stdout)) {
 		if (errno != EPIPE)
 			error("writing output failed: %s", strerror(errno));
