@@ -93,6 +93,15 @@ int ch_run_command(const struct cmd *c, const char *url, int argc, char **argv)
 		      "export do); give it a SQLite --db", c->name);
 		return 1;
 	}
+	/* A sharded crawl's rows (crawl_shards, one crawls row shared by
+	 * processes) have no place in the store's tables yet. */
+	for (int i = 1; write && i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--shard", 7) || !strncmp(argv[i], "--crawl-id", 10)) {
+			error("'crawl %.*s' does not work on a ClickHouse store yet; crawl the "
+			      "shards into SQLite databases, or crawl the whole cache into the store",
+			      (int)strcspn(argv[i], "="), argv[i]);
+			return 1;
+		}
 	if (ch_open(&ch, url))
 		return 1;
 	if (ch_prepare(&ch, write))

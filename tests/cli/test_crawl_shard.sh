@@ -254,6 +254,10 @@ $CG --db "$T/x.db" crawl --shard 1/2 --crawl-id a http://127.0.0.1:9 >"$T/x.out"
 expect_eq http-shard-exit "$?" 2
 has http-shard-says "$T/x.out" "--shard is for a directory or an s3:// bucket"
 [ -e "$T/x.db" ] && fail refused-leave-no-db || pass refused-leave-no-db
+# not into a ClickHouse store yet (refused before any connection: port 9)
+$CG --db clickhouse://127.0.0.1:9/x crawl --shard 1/2 --crawl-id a "$W/cache" >"$T/x.out" 2>&1
+expect_eq clickhouse-shard-exit "$?" 1
+has clickhouse-shard-says "$T/x.out" "'crawl --shard' does not work on a ClickHouse store yet"
 # another N for the same crawl id, a shard done twice, a complete crawl, another --now
 $CG --db "$T/s3.db" --now $D2 crawl --shard 1/2 --crawl-id "c$D2" "$W/cache" >"$T/x.out" 2>&1
 expect_eq other-n-exit "$?" 1
