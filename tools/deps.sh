@@ -13,7 +13,9 @@
 #                           python3 (writes and judges test_narinfo_nix's
 #                           variants), npm and s3rver from npm (an S3 server
 #                           on loopback for tests/interop/test_s3_crawl.sh),
-#                           wrk (bench/http.sh's ceiling)
+#                           wrk (bench/http.sh's ceiling), clickhouse-server
+#                           (18.16: tests/interop/test_clickhouse.sh starts
+#                           its own on loopback)
 # gnuplot-nox draws the charts of `cachegc report` (and so of make demo).
 set -eu
 what=${1:-build}
@@ -31,6 +33,8 @@ if [ "$what" = test ]; then
 	command -v npm >/dev/null 2>&1 || need="$need npm"
 	# the ceiling bench/http.sh measures the HTTP crawl against
 	need="$need wrk"
+	# a ClickHouse store's peer (the tests start their own servers)
+	need="$need clickhouse-server"
 fi
 missing=
 for p in $need; do
