@@ -22,7 +22,8 @@ M="$W/evals/manifest.tsv"
 DB0="$OUT/import-crawled-$N.db"
 if ! [ -f "$DB0.done" ]; then
 	rm -f "$DB0" "$DB0-wal" "$DB0-shm"
-	"$CG" --quiet --db "$DB0" --now @1746057600 crawl "$W/cache" >/dev/null
+	# by the older binary when there is one: the newer migrates its schema
+	"${OLD:-$CG}" --quiet --db "$DB0" --now @1746057600 crawl "$W/cache" >/dev/null
 	touch "$DB0.done"
 fi
 # Everything read once, so no run pays for the disk.
