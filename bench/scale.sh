@@ -11,7 +11,7 @@
 #   was pushed), plan evict under the same limit, why (an attr), rebuild,
 #   schedule (cachix under the same limit)
 # and the database's size.  The table at the end gives, per step, the
-# growth per path between the two largest sizes (us and bytes of RAM per
+# growth per path between the two largest sizes (us of CPU and bytes of RAM per
 # path) and the straight-line extrapolation to 10^8 and 2.5x10^8 paths.
 # There is no peer: the targets are the issue's, 10 minutes and 16 GiB per
 # step at 10^7 paths.
@@ -109,39 +109,44 @@ for n in $RUN; do
 	echo
 done
 
-# The table: one column pair per size, then growth between the two largest.
+# The table: wall seconds, CPU seconds (user + system) and peak MiB per
+# size, then the growth between the two largest sizes in CPU and RAM per
+# path (CPU, not wall: wall time here depends on what else the 2 cores
+# run), and the straight-line extrapolation of CPU seconds and RAM to 10^7,
+# 10^8 and 2.5x10^8 paths.
 awk -F '\t' -v sizes="$NS" '
 	BEGIN { k = split(sizes, S, " ") }
 	$2 == "paths" { P[$1] = $3; J[$1] = $4; next }
 	$2 == "db bytes" { DBB[$1] = $3; next }
-	{ if (!($2 in seen)) { seen[$2] = 1; order[++m] = $2 } T[$1, $2] = $3; M[$1, $2] = $4 }
+	{ if (!($2 in seen)) { seen[$2] = 1; order[++m] = $2 } T[$1, $2] = $3; M[$1, $2] = $4; C[$1, $2] = $5 }
 	END {
 		printf "%-18s", "step"
-		for (i = 1; i <= k; i++) printf " %21s", S[i] " (s, MiB)"
-		if (k >= 2) printf " %12s %12s %16s %16s", "us/path", "RAM B/path", "10^8: s, GiB", "2.5x10^8: s, GiB"
+		for (i = 1; i <= k; i++) printf " %26s", S[i] " (s, CPU s, MiB)"
+		if (k >= 2) printf " %11s %10s %15s %15s %15s", "CPU us/path", "RAM B/path", "10^7: CPU, GiB", "10^8: CPU, GiB", "2.5x10^8"
 		printf "\n"
 		a = S[k - 1]; b = S[k]
 		for (j = 1; j <= m; j++) {
 			s = order[j]
 			printf "%-18s", s
-			for (i = 1; i <= k; i++) printf " %12.1f %8d", T[S[i], s], M[S[i], s]
+			for (i = 1; i <= k; i++) printf " %9.1f %9.1f %6d", T[S[i], s], C[S[i], s], M[S[i], s]
 			if (k >= 2) {
 				dp = P[b] - P[a]
-				us = (T[b, s] - T[a, s]) / dp * 1e6
+				us = (C[b, s] - C[a, s]) / dp * 1e6
 				rb = (M[b, s] - M[a, s]) * 1048576 / dp
-				for (x = 1; x <= 2; x++) {
-					tgt = (x == 1) ? 1e8 : 2.5e8
-					es[x] = T[b, s] + us * (tgt - P[b]) / 1e6
-					em[x] = (M[b, s] * 1048576 + rb * (tgt - P[b])) / 2^30
+				printf " %11.2f %10.0f", us, rb
+				for (x = 1; x <= 3; x++) {
+					tgt = (x == 1) ? 1e7 : (x == 2) ? 1e8 : 2.5e8
+					es = C[b, s] + us * (tgt - P[b]) / 1e6
+					em = (M[b, s] * 1048576 + rb * (tgt - P[b])) / 2^30
+					printf " %9.0f %5.1f", es, em
 				}
-				printf " %12.2f %12.0f %9.0f %6.1f %9.0f %6.1f", us, rb, es[1], em[1], es[2], em[2]
 			}
 			printf "\n"
 		}
 		printf "%-18s", "paths, jobs"
-		for (i = 1; i <= k; i++) printf " %12d %8d", P[S[i]], J[S[i]]
+		for (i = 1; i <= k; i++) printf " %16d %9d", P[S[i]], J[S[i]]
 		printf "\n%-18s", "database (MiB)"
-		for (i = 1; i <= k; i++) printf " %21.0f", DBB[S[i]] / 1048576
-		if (k >= 2) printf " %12s %12.0f", "", (DBB[b] - DBB[a]) / (P[b] - P[a])
+		for (i = 1; i <= k; i++) printf " %26.0f", DBB[S[i]] / 1048576
+		if (k >= 2) printf " %11s %10.0f B/path", "", (DBB[b] - DBB[a]) / (P[b] - P[a])
 		printf "\n"
 	}' $(for n in $NS; do echo "$OUT/scale-$n.tsv"; done)
