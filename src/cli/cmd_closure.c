@@ -200,20 +200,20 @@ static int path_str(const struct names *nm, uint32_t id, struct strbuf *out)
 {
 	const char *base = base_of(nm, id);
 
-	if (!jsonw_utf8_valid(nm->store_dir) || !jsonw_utf8_valid(base))
-		return -1;
-	strbuf_addch(out, '"');
+	/* plain text (the common case) is UTF-8 and needs no escape */
 	if (jsonw_plain(nm->store_dir) && jsonw_plain(base)) {
+		strbuf_addch(out, '"');
 		strbuf_addstr(out, nm->store_dir);
 		strbuf_addch(out, '/');
 		strbuf_addstr(out, base);
 		strbuf_addch(out, '"');
-	} else {
+	} else if (jsonw_utf8_valid(nm->store_dir) && jsonw_utf8_valid(base)) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addf(&sb, "%s/%s", nm->store_dir, base);
-		out->len--;  /* jsonw_str() writes its own quote */
 		jsonw_str(out, sb.buf);
 		strbuf_release(&sb);
+	} else {
+		return -1;
 	}
 	return 0;
 }
