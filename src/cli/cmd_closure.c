@@ -11,6 +11,7 @@
 #include "analysis/graph.h"
 #include "store/lookup.h"
 #include "store/meta.h"
+#include "lib/jsonw.h"
 #include "lib/util.h"
 #include "nix/nixhash.h"
 
@@ -61,6 +62,9 @@ static const struct opt_parser closure_parser = {
 	.opts = closure_options,
 	.column = 17,
 };
+
+/* The JSON is written to stdout once this much of it is buffered. */
+#define OUT_BLOCK (1 << 16)
 
 struct names {
 	struct path_names pn;
@@ -147,53 +151,197 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-static json_t *paths_array(struct names *nm, uint32_t *ids, size_t n)
+/*
+ * The JSON is written directly into a buffer, byte for byte as jansson's
+ * compact dump of the tree this command once built (a jansson tree per
+ * path was most of the cost of --all at scale): members in the order
+ * jansson wrote them (sorted keys for FMT_NIX, insertion order for
+ * FMT_NIX_2_8), and text that is not UTF-8 left out as json_string()
+ * did (it returned NULL, and the member or element was not added).
+ */
+struct jout {
+	struct strbuf *sb;
+	int first;           /* no member yet in the current object */
+};
+
+static void jkey(struct jout *j, const char *key)
 {
-	struct strbuf sb = STRBUF_INIT;
-	json_t *a = json_array();
+	if (!j->first)
+		strbuf_addch(j->sb, ',');
+	j->first = 0;
+	strbuf_addch(j->sb, '"');
+	strbuf_addstr(j->sb, key);
+	strbuf_add(j->sb, "\":", 2);
+}
+
+static void jmember_str(struct jout *j, const char *key, const char *s)
+{
+	if (!s || !jsonw_utf8_valid(s))
+		return;
+	jkey(j, key);
+	jsonw_str(j->sb, s);
+}
+
+static void jmember_int(struct jout *j, const char *key, int64_t n)
+{
+	jkey(j, key);
+	jsonw_int(j->sb, n);
+}
+
+static void jmember_lit(struct jout *j, const char *key, const char *lit)
+{
+	jkey(j, key);
+	strbuf_addstr(j->sb, lit);
+}
+
+/* The full path of id as a JSON string into out; 0, or -1 (nothing
+ * written) when it is not UTF-8. */
+static int path_str(const struct names *nm, uint32_t id, struct strbuf *out)
+{
+	const char *base = base_of(nm, id);
+
+	/* plain text (the common case) is UTF-8 and needs no escape */
+	if (jsonw_plain(nm->store_dir) && jsonw_plain(base)) {
+		strbuf_addch(out, '"');
+		strbuf_addstr(out, nm->store_dir);
+		strbuf_addch(out, '/');
+		strbuf_addstr(out, base);
+		strbuf_addch(out, '"');
+	} else if (jsonw_utf8_valid(nm->store_dir) && jsonw_utf8_valid(base)) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "%s/%s", nm->store_dir, base);
+		jsonw_str(out, sb.buf);
+		strbuf_release(&sb);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* ids[0..n), sorted by name, as a JSON array of full paths. */
+static void paths_array(struct names *nm, uint32_t *ids, size_t n, struct strbuf *out)
+{
+	int first = 1;
 
 	sort_ids(nm, ids, n);
+	strbuf_addch(out, '[');
 	for (size_t i = 0; i < n; i++) {
-		full_path(nm, ids[i], &sb);
-		json_array_append_new(a, json_string(sb.buf));
+		if (!first)
+			strbuf_addch(out, ',');
+		if (path_str(nm, ids[i], out) == 0)
+			first = 0;
+		else if (!first)
+			out->len--;  /* the comma */
 	}
-	strbuf_release(&sb);
-	return a;
+	strbuf_addch(out, ']');
+	out->buf[out->len] = '\0';
 }
 
 /* A narinfo hash ("sha256:<nix32>") as SRI, the way `nix path-info --json`
  * prints it; a hash that does not parse is passed on as recorded. */
-static json_t *sri_json(const char *h)
+static void jmember_sri(struct jout *j, const char *key, const char *h)
 {
 	struct nixhash nh;
 	char buf[NIXHASH_FMT_MAX];
 
 	if (!nixhash_parse(h, strlen(h), &nh) && nixhash_format_sri(&nh, buf, sizeof(buf)))
-		return json_string(buf);
-	return json_string(h);
+		jmember_str(j, key, buf);
+	else
+		jmember_str(j, key, h);
+}
+
+/* The strings of the sigs column when it is what the crawl writes of
+ * plain text: ["a","b",...] with no escapes and nothing but printable
+ * ASCII.  Into *v (malloc'd, *n of them, pointing into *copy); 0, or -1
+ * for anything else, which jansson then parses. */
+static int sigs_plain(const char *col, char **copy, const char ***v, size_t *n)
+{
+	size_t len = strlen(col), cap = 0;
+	char *p, *q;
+
+	*v = NULL;
+	*n = 0;
+	if (len < 2 || col[0] != '[' || col[len - 1] != ']')
+		return -1;
+	*copy = p = xstrdup(col);
+	p++;
+	if (*p == ']')
+		return 0;
+	for (;;) {
+		if (*p != '"')
+			goto no;
+		q = ++p;
+		while (*q != '"') {
+			if (!*q || *q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+				goto no;
+			q++;
+		}
+		*q++ = '\0';
+		GROW(*v, cap, *n + 1);
+		(*v)[(*n)++] = p;
+		if (*q == ']' && !q[1])
+			return 0;
+		if (*q != ',')
+			goto no;
+		p = q + 1;
+	}
+no:
+	free(*copy);
+	free(*v);
+	*copy = NULL;
+	*v = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* The signatures (the sigs column, a JSON array) as Nix prints them: a
- * sorted set.  Returns a new array. */
-static json_t *sigs_json(const char *col)
+ * sorted set, as a JSON array; 0 when it is empty. */
+static size_t sigs_array(const char *col, struct strbuf *out)
 {
-	json_t *sigs = col ? json_loads(col, 0, NULL) : NULL, *sorted = json_array();
-	size_t ns = json_is_array(sigs) ? json_array_size(sigs) : 0;
-	const char **v = xcalloc(ns + 1, sizeof(*v));
+	json_t *sigs = NULL;
+	char *copy = NULL;
+	const char **v = NULL;
+	size_t ns = 0, nout = 0;
 
+	if (col && sigs_plain(col, &copy, &v, &ns)) {
+		sigs = json_loads(col, 0, NULL);
+		ns = json_is_array(sigs) ? json_array_size(sigs) : 0;
+		v = xcalloc(ns + 1, sizeof(*v));
+		for (size_t i = 0; i < ns; i++)
+			v[i] = json_string_value(json_array_get(sigs, i));
+	}
+	if (ns > 1)
+		qsort(v, ns, sizeof(*v), cmp_cstr);
+	strbuf_addch(out, '[');
 	for (size_t i = 0; i < ns; i++)
-		v[i] = json_string_value(json_array_get(sigs, i));
-	qsort(v, ns, sizeof(*v), cmp_cstr);
-	for (size_t i = 0; i < ns; i++)
-		if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1])))
-			json_array_append_new(sorted, json_string(v[i]));
+		if (v[i] && (!i || !v[i - 1] || strcmp(v[i], v[i - 1]))) {
+			if (nout++)
+				strbuf_addch(out, ',');
+			jsonw_str(out, v[i]);
+		}
+	strbuf_addch(out, ']');
 	free(v);
+	free(copy);
 	json_decref(sigs);
-	return sorted;
+	return nout;
+}
+
+/* Buffers path_json() reuses from path to path. */
+struct jbufs {
+	struct strbuf sigs, refs, missing, deriver;
+};
+
+static void jbufs_release(struct jbufs *jb)
+{
+	strbuf_release(&jb->sigs);
+	strbuf_release(&jb->refs);
+	strbuf_release(&jb->missing);
+	strbuf_release(&jb->deriver);
 }
 
 /*
- * The `nix path-info --json -S` object for one path, in format fmt.
+ * The `nix path-info --json -S` object for one path, in format fmt,
+ * appended to out.
  * FMT_NIX follows Nix 2.19 and later (UnkeyedNarInfo::toJSON, JSON format
  * 1, the default of `nix path-info --json`): every member always there,
  * null for no ca / deriver / registrationTime (a binary cache has none),
@@ -201,59 +349,33 @@ static json_t *sigs_json(const char *col)
  * the narinfo gave a non-zero FileSize, as Nix.  FMT_NIX_2_8 follows Nix
  * 2.8: a "path" member, absent rather than null, no storeDir/version.
  * Both add compression where Nix 2.8 did not, and missing and present.
+ * The members of FMT_NIX are written in sorted order (as jansson's
+ * JSON_SORT_KEYS did), those of FMT_NIX_2_8 in the order Nix 2.8 has.
  */
-static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struct names *nm,
-			 uint32_t id, const struct closure_sum *cs, struct closure *c,
-			 enum json_format fmt, uint32_t **scratch, size_t *scratch_alloc)
+static void path_json(struct db *db, int64_t cache_id, struct graph *g, struct names *nm,
+		      uint32_t id, const struct closure_sum *cs, struct closure *c,
+		      enum json_format fmt, uint32_t **scratch, size_t *scratch_alloc,
+		      struct strbuf *out, struct jbufs *jb)
 {
-	struct strbuf sb = STRBUF_INIT;
 	struct narinfo_record r;
-	json_t *o = json_object(), *sigs = NULL, *deriver = json_null(), *ca = json_null();
-	size_t nref = 0, nmiss = 0;
+	struct jout j = {.sb = out, .first = 1};
+	int have = narinfo_record_get(db, cache_id, id, &r) == 1;
+	size_t nref = 0, nmiss = 0, nsigs = 0;
+	int deriver_ok = 0;
 
-	if (fmt == FMT_NIX_2_8) {
-		full_path(nm, id, &sb);
-		json_object_set_new(o, "path", json_string(sb.buf));
-	} else {
-		json_object_set_new(o, "storeDir", json_string(nm->store_dir));
-		json_object_set_new(o, "version", json_integer(1));
-		json_object_set_new(o, "registrationTime", json_null());
-		json_object_set_new(o, "ultimate", json_false());
-	}
-	if (narinfo_record_get(db, cache_id, id, &r) == 1) {
-		json_object_set_new(o, "narHash", sri_json(r.nar_hash));
-		json_object_set_new(o, "narSize", json_integer(r.nar_size));
-		json_object_set_new(o, "url", json_string(r.url));
-		json_object_set_new(o, "compression", json_string(r.compression));
-		if (r.file_hash)
-			json_object_set_new(o, "downloadHash", sri_json(r.file_hash));
-		if (r.file_size > 0)
-			json_object_set_new(o, "downloadSize", json_integer(r.file_size));
+	strbuf_reset(&jb->sigs);
+	strbuf_reset(&jb->refs);
+	strbuf_reset(&jb->missing);
+	strbuf_reset(&jb->deriver);
+	if (have) {
+		nsigs = sigs_array(r.sigs, &jb->sigs);
 		if (r.deriver) {
-			strbuf_reset(&sb);
-			strbuf_addf(&sb, "%s/%s", nm->store_dir, r.deriver);
-			json_decref(deriver);
-			deriver = json_string(sb.buf);
+			strbuf_addf(&jb->deriver, "%s/%s", nm->store_dir, r.deriver);
+			deriver_ok = jsonw_utf8_valid(jb->deriver.buf);
 		}
-		if (r.ca) {
-			json_decref(ca);
-			ca = json_string(r.ca);
-		}
-		sigs = sigs_json(r.sigs);
-		narinfo_record_release(&r);
 	} else {
-		sigs = json_array();
+		strbuf_addstr(&jb->sigs, "[]");
 	}
-	if (fmt == FMT_NIX || !json_is_null(deriver))
-		json_object_set(o, "deriver", deriver);
-	if (fmt == FMT_NIX || !json_is_null(ca))
-		json_object_set(o, "ca", ca);
-	json_decref(deriver);
-	json_decref(ca);
-	/* Nix 2.8 leaves out an empty list of signatures. */
-	if (fmt == FMT_NIX || json_array_size(sigs))
-		json_object_set(o, "signatures", sigs);
-	json_decref(sigs);
 	/* The graph holds the references without the self-reference. */
 	for (uint32_t e = g->off[id]; e < g->off[id + 1]; e++) {
 		GROW(*scratch, *scratch_alloc, nref + 1);
@@ -263,22 +385,85 @@ static json_t *path_json(struct db *db, int64_t cache_id, struct graph *g, struc
 		GROW(*scratch, *scratch_alloc, nref + 1);
 		(*scratch)[nref++] = id;
 	}
-	json_object_set_new(o, "references", paths_array(nm, *scratch, nref));
-	json_object_set_new(o, "closureSize", json_integer((json_int_t)cs->nar_bytes));
-	json_object_set_new(o, "closureDownloadSize", json_integer((json_int_t)cs->file_bytes));
+	paths_array(nm, *scratch, nref, &jb->refs);
 	/* c: the missing members (graph_closure_missing()) */
 	for (size_t i = 0; i < c->n; i++) {
 		GROW(*scratch, *scratch_alloc, nmiss + 1);
 		(*scratch)[nmiss++] = c->ids[i];
 	}
-	json_object_set_new(o, "missing", paths_array(nm, *scratch, nmiss));
-	json_object_set_new(o, "present", json_boolean(g->flags[id] & GRAPH_PRESENT));
-	strbuf_release(&sb);
-	return o;
+	paths_array(nm, *scratch, nmiss, &jb->missing);
+
+	strbuf_addch(out, '{');
+	if (fmt == FMT_NIX) {
+		if (have && r.ca)
+			jmember_str(&j, "ca", r.ca);
+		else
+			jmember_lit(&j, "ca", "null");
+		jmember_int(&j, "closureDownloadSize", (int64_t)cs->file_bytes);
+		jmember_int(&j, "closureSize", (int64_t)cs->nar_bytes);
+		if (have)
+			jmember_str(&j, "compression", r.compression);
+		if (have && r.deriver) {
+			if (deriver_ok)
+				jmember_str(&j, "deriver", jb->deriver.buf);
+		} else {
+			jmember_lit(&j, "deriver", "null");
+		}
+		if (have && r.file_hash)
+			jmember_sri(&j, "downloadHash", r.file_hash);
+		if (have && r.file_size > 0)
+			jmember_int(&j, "downloadSize", r.file_size);
+		jmember_lit(&j, "missing", jb->missing.buf);
+		if (have)
+			jmember_sri(&j, "narHash", r.nar_hash);
+		if (have)
+			jmember_int(&j, "narSize", r.nar_size);
+		jmember_lit(&j, "present", g->flags[id] & GRAPH_PRESENT ? "true" : "false");
+		jmember_lit(&j, "references", jb->refs.buf);
+		jmember_lit(&j, "registrationTime", "null");
+		jmember_lit(&j, "signatures", jb->sigs.buf);
+		jmember_str(&j, "storeDir", nm->store_dir);
+		jmember_lit(&j, "ultimate", "false");
+		if (have)
+			jmember_str(&j, "url", r.url);
+		jmember_lit(&j, "version", "1");
+	} else {
+		if (!jsonw_utf8_valid(nm->store_dir) || !jsonw_utf8_valid(base_of(nm, id))) {
+			;  /* json_string() of the path was NULL: no "path" */
+		} else {
+			jkey(&j, "path");
+			path_str(nm, id, out);
+		}
+		if (have) {
+			jmember_sri(&j, "narHash", r.nar_hash);
+			jmember_int(&j, "narSize", r.nar_size);
+			jmember_str(&j, "url", r.url);
+			jmember_str(&j, "compression", r.compression);
+			if (r.file_hash)
+				jmember_sri(&j, "downloadHash", r.file_hash);
+			if (r.file_size > 0)
+				jmember_int(&j, "downloadSize", r.file_size);
+			if (r.deriver && deriver_ok)
+				jmember_str(&j, "deriver", jb->deriver.buf);
+			if (r.ca)
+				jmember_str(&j, "ca", r.ca);
+		}
+		/* Nix 2.8 leaves out an empty list of signatures. */
+		if (nsigs)
+			jmember_lit(&j, "signatures", jb->sigs.buf);
+		jmember_lit(&j, "references", jb->refs.buf);
+		jmember_int(&j, "closureSize", (int64_t)cs->nar_bytes);
+		jmember_int(&j, "closureDownloadSize", (int64_t)cs->file_bytes);
+		jmember_lit(&j, "missing", jb->missing.buf);
+		jmember_lit(&j, "present", g->flags[id] & GRAPH_PRESENT ? "true" : "false");
+	}
+	strbuf_addch(out, '}');
+	if (have)
+		narinfo_record_release(&r);
 }
 
-static json_t *total_json(struct graph *g, struct names *nm, struct closure *c,
-			  uint32_t **scratch, size_t *scratch_alloc)
+static void total_json(struct graph *g, struct names *nm, struct closure *c,
+		       uint32_t **scratch, size_t *scratch_alloc, struct strbuf *out)
 {
 	size_t nmiss = 0;
 
@@ -288,10 +473,15 @@ static json_t *total_json(struct graph *g, struct names *nm, struct closure *c,
 		GROW(*scratch, *scratch_alloc, nmiss + 1);
 		(*scratch)[nmiss++] = c->ids[i];
 	}
-	return json_pack("{s:I, s:I, s:I, s:o}", "paths", (json_int_t)c->n,
-			 "closureSize", (json_int_t)c->nar_bytes,
-			 "closureDownloadSize", (json_int_t)c->file_bytes,
-			 "missing", paths_array(nm, *scratch, nmiss));
+	strbuf_addstr(out, "{\"paths\":");
+	jsonw_int(out, (int64_t)c->n);
+	strbuf_addstr(out, ",\"closureSize\":");
+	jsonw_int(out, (int64_t)c->nar_bytes);
+	strbuf_addstr(out, ",\"closureDownloadSize\":");
+	jsonw_int(out, (int64_t)c->file_bytes);
+	strbuf_addstr(out, ",\"missing\":");
+	paths_array(nm, *scratch, nmiss, out);
+	strbuf_addch(out, '}');
 }
 
 static int run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -308,7 +498,8 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct closure_sum *sums = NULL;
 	uint8_t *reach = NULL;
 	size_t nids = 0, aids = 0, ascratch = 0, unknown = 0, incomplete = 0;
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+	struct jbufs jb = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
 	int graph_loaded = 0, reading = 0;
 	struct closure_opts opt = {.format = -1};  /* -1: no --json-format */
 
@@ -380,11 +571,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	/* FMT_NIX: {"PATH": {...}, ... [, "total": {...}]}, one path a line;
 	 * FMT_NIX_2_8: [{"path": PATH, ...}, ...], wrapped in {"paths": [...],
-	 * "total": {...}} with --total. */
+	 * "total": {...}} with --total.  The JSON goes out through out, in
+	 * blocks. */
 	if (json && legacy && total)
-		fputs("{\"paths\": ", stdout);
+		strbuf_addstr(&out, "{\"paths\": ");
 	if (json)
-		fputs(legacy ? "[" : "{", stdout);
+		strbuf_addstr(&out, legacy ? "[" : "{");
 	/* All the sums at once (one walk per closure costs their total size,
 	 * which grows faster than the cache); the missing members, for
 	 * --json, by a walk over only what reaches one. */
@@ -394,21 +586,19 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		reach = graph_reaches_missing(&g);
 	for (size_t i = 0; i < nids; i++) {
 		if (json) {
-			json_t *o;
 			graph_closure_missing(&g, ids[i], reach, &c);
-			o = path_json(ctx->db, cache_id, &g, &nm, ids[i], &sums[i], &c, opt.format,
-				      &scratch, &ascratch);
-			fputs(i ? ",\n" : "\n", stdout);
+			strbuf_addstr(&out, i ? ",\n" : "\n");
 			if (!legacy) {
-				json_t *key;
-				full_path(&nm, ids[i], &sb);
-				key = json_string(sb.buf);
-				json_dumpf(key, stdout, JSON_ENCODE_ANY);
-				json_decref(key);
-				fputc(':', stdout);
+				/* a key not UTF-8 was written as nothing */
+				path_str(&nm, ids[i], &out);
+				strbuf_addch(&out, ':');
 			}
-			json_dumpf(o, stdout, JSON_COMPACT | (legacy ? 0 : JSON_SORT_KEYS));
-			json_decref(o);
+			path_json(ctx->db, cache_id, &g, &nm, ids[i], &sums[i], &c, opt.format,
+				  &scratch, &ascratch, &out, &jb);
+			if (out.len >= OUT_BLOCK) {
+				fwrite(out.buf, 1, out.len, stdout);
+				strbuf_reset(&out);
+			}
 		} else {
 			full_path(&nm, ids[i], &sb);
 			printf("%s\t%lld\t%llu\n", sb.buf, (long long)g.nar_size[ids[i]],
@@ -421,29 +611,33 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (json && legacy)
-		fputs(nids ? "\n]" : "]", stdout);
+		strbuf_addstr(&out, nids ? "\n]" : "]");
+	if (json) {
+		fwrite(out.buf, 1, out.len, stdout);
+		strbuf_reset(&out);
+	}
 	if (all && incomplete)
 		warning("%zu of %zu closures lack paths in this cache (--json lists them per path)",
 			incomplete, nids);
 	if (total) {
 		graph_closure(&g, ids, nids, &c);
 		if (json) {
-			json_t *t = total_json(&g, &nm, &c, &scratch, &ascratch);
-			fputs(legacy ? ", \"total\": " : nids ? ",\n\"total\":" : "\n\"total\":",
-			      stdout);
-			json_dumpf(t, stdout, JSON_COMPACT);
-			json_decref(t);
+			strbuf_addstr(&out, legacy ? ", \"total\": " : nids ? ",\n\"total\":"
+										: "\n\"total\":");
+			total_json(&g, &nm, &c, &scratch, &ascratch, &out);
 			if (legacy)
-				fputs("}", stdout);
+				strbuf_addch(&out, '}');
 		} else {
 			printf("total (%zu paths)\t%llu\t%llu\n", c.n,
 			       (unsigned long long)c.file_bytes, (unsigned long long)c.nar_bytes);
 		}
 	}
 	if (json && !legacy)
-		fputs(nids || total ? "\n}" : "}", stdout);
-	if (json)
-		fputc('\n', stdout);
+		strbuf_addstr(&out, nids || total ? "\n}" : "}");
+	if (json) {
+		strbuf_addch(&out, '\n');
+		fwrite(out.buf, 1, out.len, stdout);
+	}
 	ret = unknown ? 1 : 0;
 out:
 	if (reading)
@@ -459,6 +653,8 @@ out:
 	free(store_dir);
 	free(url);
 	strbuf_release(&sb);
+	strbuf_release(&out);
+	jbufs_release(&jb);
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "analysis/evict.h"
 #include "store/lookup.h"
+#include "lib/jsonw.h"
 #include "lib/util.h"
 
 struct plan_cli {
@@ -97,15 +98,6 @@ static const char *fmt(uint64_t n, char *buf, size_t sz)
 	return format_size(n, buf, sz);
 }
 
-/* Whether jansson writes s as is: printable ASCII, no quote or backslash. */
-static int plain(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
-			return 0;
-	return 1;
-}
-
 static void add_plain(struct strbuf *sb, const char *key, const char *s)
 {
 	strbuf_addch(sb, '"');
@@ -119,18 +111,10 @@ static void add_plain(struct strbuf *sb, const char *key, const char *s)
  * cost of the output otherwise). */
 static void add_int(struct strbuf *sb, const char *key, int64_t n)
 {
-	char buf[24], *e = buf + sizeof(buf), *d = e;
-	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
-
-	do
-		*--d = (char)('0' + u % 10);
-	while (u /= 10);
-	if (n < 0)
-		*--d = '-';
 	strbuf_addch(sb, '"');
 	strbuf_addstr(sb, key);
 	strbuf_add(sb, "\":", 2);
-	strbuf_add(sb, d, (size_t)(e - d));
+	jsonw_int(sb, n);
 }
 
 /*
@@ -142,12 +126,12 @@ static void add_int(struct strbuf *sb, const char *key, int64_t n)
 static int path_json_plain(const struct evict_plan *plan, const struct evict_path *ep,
 			   struct strbuf *sb)
 {
-	if (!plain(plan->store_dir) || !plain(ep->base) || !plain(ep->url))
+	if (!jsonw_plain(plan->store_dir) || !jsonw_plain(ep->base) || !jsonw_plain(ep->url))
 		return 1;
 	for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
 		const struct evict_job *j = &plan->jobs[ep->breaks[b]];
-		if (!plain(j->branch) || !plain(j->capabilities) || !plain(j->attr) ||
-		    !plain(j->output))
+		if (!jsonw_plain(j->branch) || !jsonw_plain(j->capabilities) || !jsonw_plain(j->attr) ||
+		    !jsonw_plain(j->output))
 			return 1;
 	}
 	strbuf_reset(sb);
