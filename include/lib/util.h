@@ -164,6 +164,9 @@ extern int progress_disabled;
 /* Milliseconds from a monotonic clock, for rates and progress. */
 int64_t mono_ms(void);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_value(unsigned char c);
+
 /* Sleep ms milliseconds, going on after a signal unless *stop was set by it
  * (a test knob's pause must not outlast Ctrl-C). */
 void sleep_ms(unsigned ms, const volatile int *stop);

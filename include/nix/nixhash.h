@@ -69,8 +69,6 @@ int store_name_valid(const char *s, size_t len);
 /* 1 when s[0..len) is "<hash>-<name>" with both parts valid. */
 int store_basename_valid(const char *s, size_t len);
 
-/* The value of a hexadecimal digit (either case), or -1. */
-int hex_value(unsigned char c);
 /* "md5", "sha1", "sha256", "sha512" ("?" for no algorithm). */
 const char *nixhash_algo_name(enum hash_algo a);
 

@@ -135,14 +135,19 @@ void graph_walk_start(struct graph_walk *w)
 	}
 }
 
+static void closure_reset(struct closure *c)
+{
+	c->n = 0;
+	c->nar_bytes = c->file_bytes = c->stored_bytes = c->missing_bytes = 0;
+	c->nmissing = 0;
+}
+
 void graph_closure(struct graph *g, const uint32_t *roots, size_t nroots, struct closure *c)
 {
 	struct graph_walk *w = &g->walk;
 	uint32_t v;
 
-	c->n = 0;
-	c->nar_bytes = c->file_bytes = c->stored_bytes = c->missing_bytes = 0;
-	c->nmissing = 0;
+	closure_reset(c);
 	graph_walk_start(w);
 	for (size_t i = 0; i < nroots; i++)
 		graph_walk_push(w, roots[i]);
@@ -483,9 +488,7 @@ void graph_closure_missing(struct graph *g, uint32_t root, const uint8_t *reach,
 	struct graph_walk *w = &g->walk;
 	uint32_t v;
 
-	c->n = 0;
-	c->nar_bytes = c->file_bytes = c->stored_bytes = c->missing_bytes = 0;
-	c->nmissing = 0;
+	closure_reset(c);
 	graph_walk_start(w);
 	if (!reach[root])
 		return;

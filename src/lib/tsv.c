@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "lib/util.h"
+
 static const char *escape_of(char c)
 {
 	switch (c) {
@@ -52,17 +54,6 @@ void tsv_escape_file(FILE *f, const char *s, size_t n)
 	fwrite(s + run, 1, n - run, f);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Unescape s[0..n) in place; returns the new length, or (size_t)-1. */
 static size_t unescape(char *s, size_t n)
 {
@@ -89,7 +80,8 @@ static size_t unescape(char *s, size_t n)
 		case '0': c = '\0'; break;
 		case 'x': {
 			int h, l;
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
+			if (i + 2 >= n || (h = hex_value((unsigned char)s[i + 1])) < 0 ||
+			    (l = hex_value((unsigned char)s[i + 2])) < 0)
 				return (size_t)-1;
 			c = (char)(h * 16 + l);
 			i += 2;

@@ -712,3 +712,14 @@ void progress_finish(struct progress *p)
 	fprintf(stderr, "\r\033[K");
 	fflush(stderr);
 }
+
+int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

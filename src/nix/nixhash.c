@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "lib/util.h"
+
 static const char nix32_chars[] = NIX32_ALPHABET;
 
 /*
@@ -174,16 +176,6 @@ const char *nixhash_algo_name(enum hash_algo a)
 	return "?";
 }
 
-int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int nix_base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
 		      size_t *outlen)

@@ -392,6 +392,17 @@ static int batch_row_done(struct batch *b)
 	return ++b->n >= b->max ? batch_flush(b) : 0;
 }
 
+/* The end of the rows of st: send what is left, or, when the loop stopped
+ * on an error (rc), stop reading st.  0 or -1. */
+static int rows_end(struct batch *b, sqlite3_stmt *st, int rc)
+{
+	if (rc) {
+		stmt_done(st);
+		return -1;
+	}
+	return batch_flush(b);
+}
+
 static void put_text(struct strbuf *sb, sqlite3_stmt *st, int col, int tab)
 {
 	if (tab)
@@ -533,12 +544,7 @@ static int push_one(struct ch *ch, struct db *db, sqlite3_stmt *k)
 		if ((rc = batch_row_done(&b)))
 			break;
 	}
-	if (rc) {
-		stmt_done(st);
-		rc = -1;
-		goto out;
-	}
-	if ((rc = batch_flush(&b)))
+	if ((rc = rows_end(&b, st, rc)))
 		goto out;
 	/* the episodes it changed */
 	b.table = "presence";
@@ -556,12 +562,7 @@ static int push_one(struct ch *ch, struct db *db, sqlite3_stmt *k)
 		if ((rc = batch_row_done(&b)))
 			break;
 	}
-	if (rc) {
-		stmt_done(st);
-		rc = -1;
-		goto out;
-	}
-	if ((rc = batch_flush(&b)))
+	if ((rc = rows_end(&b, st, rc)))
 		goto out;
 	/* last: how it ended; only now is a complete crawl read as one */
 	rc = push_crawl_row(ch, k, id, status ? status : "failed");

@@ -72,21 +72,8 @@ if ! command -v s3rver >/dev/null 2>&1; then
 	exit $?
 fi
 need python3 curl
-port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-S3PORT=$(port)
-PXPORT=$(port)
-mkdir "$T/s3"
-NODE_OPTIONS=--openssl-legacy-provider s3rver -d "$T/s3" -a 127.0.0.1 -p "$S3PORT" -s \
-	--configure-bucket nixcache >"$T/s3rver.log" 2>&1 &
-S3PID=$!
-at_exit "kill $S3PID 2>/dev/null"
-python3 "$ROOT/tests/lib/s3_sigv4_proxy.py" "$PXPORT" "$S3PORT" S3RVER S3RVER >"$T/proxy.out" 2>"$T/proxy.log" &
-PXPID=$!
-at_exit "kill $PXPID 2>/dev/null"
-EP=http://127.0.0.1:$PXPORT
-SIG="--aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H x-amz-content-sha256:UNSIGNED-PAYLOAD"
-ready() { curl -sS $SIG -o /dev/null -f "$EP/nixcache?list-type=2" 2>/dev/null; }
-wait_until 50 0.2 ready && pass s3-up || { fail s3-up "$(cat "$T/s3rver.log" "$T/proxy.log")"; exit 1; }
+. "$ROOT/tests/lib/s3rver.sh"
+s3rver_start nixcache
 (cd "$CACHE" && find . -type f | sed 's|^\./||') | while read -r f; do
 	curl -sS -f $SIG -T "$CACHE/$f" "$EP/nixcache/cache/$f" -o /dev/null || echo "$f" >>"$T/put.failed"
 done
