@@ -22,6 +22,8 @@
 
 /* ---- set-up ------------------------------------------------------------- */
 
+static void eng_restore_graph(struct eng *e);
+
 void eng_release(struct eng *e)
 {
 	free(e->stored);
@@ -44,10 +46,6 @@ void eng_release(struct eng *e)
 	free(e->stack);
 	free(e->fr);
 	free(e->order);
-	free(e->perm);
-	free(e->inv);
-	free(e->poff);
-	free(e->padj);
 	free(e->pstored);
 	free(e->vmark);
 	free(e->wstate);
@@ -56,6 +54,14 @@ void eng_release(struct eng *e)
 	free(e->seg);
 	free(e->jtmp);
 	free(e->cand);
+	/* Last, with everything else freed: the world's graph back from the
+	 * copy, then the copy. */
+	if (e->graph_dropped)
+		eng_restore_graph(e);
+	free(e->perm);
+	free(e->inv);
+	free(e->poff);
+	free(e->padj);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -120,6 +126,46 @@ static void eng_prio_index(struct eng *e)
 	}
 }
 
+/*
+ * With the copy built, the world's own references are not read until the
+ * engine is released (every walk of the priority engine runs on the copy:
+ * its pass, push_closure, the whole-job checks), so they are freed, and
+ * eng_release() puts them back from the copy, reference order and all.
+ * This keeps one graph in memory rather than two while the engine runs
+ * (about 48 bytes a path in the generated worlds).  Only when path 0 has
+ * no references, as graph_load() leaves it: the copy has none for it.
+ */
+static void eng_drop_graph(struct eng *e)
+{
+	struct graph *g = &e->w->g;
+
+	if (e->n <= 1 || !g->off || g->off[1] != 0)
+		return;
+	free(g->adj);
+	free(g->off);
+	g->adj = NULL;
+	g->off = NULL;
+	e->graph_dropped = 1;
+}
+
+static void eng_restore_graph(struct eng *e)
+{
+	struct graph *g = &e->w->g;
+	uint32_t n = e->n, m = 0;
+
+	g->off = xmalloc(((size_t)n + 1) * sizeof(*g->off));
+	g->adj = xmalloc((e->poff[n] ? e->poff[n] : 1) * sizeof(*g->adj));
+	g->off[0] = 0;
+	for (uint32_t v = 1; v < n; v++) {
+		uint32_t p = e->perm[v];
+		g->off[v] = m;
+		for (uint32_t a = e->poff[p]; a < e->poff[p + 1]; a++)
+			g->adj[m++] = e->inv[e->padj[a]];
+	}
+	g->off[n] = m;
+	e->graph_dropped = 0;
+}
+
 void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	      const struct gc_params *params, int mode, struct gc_victims *out)
 {
@@ -141,6 +187,14 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->mode = mode;
 	e->n = w->n;
 	e->out = out;
+	e->stamp = xcalloc(n, sizeof(*e->stamp));
+	e->fr = xmalloc(n * sizeof(*e->fr));
+	/* The priority engine's copy of the graph first, so that the world's
+	 * is freed before the rest is allocated (eng_drop_graph). */
+	if (p == GC_PRIORITY) {
+		eng_prio_index(e);
+		eng_drop_graph(e);
+	}
 	e->stored = xcalloc(n, 1);
 	if (p == GC_NIKS3 || p == GC_PRIORITY || mode == MODE_SNAPSHOT)
 		e->push = xcalloc(n, sizeof(*e->push));
@@ -162,14 +216,10 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 		e->rkey = xcalloc(n, sizeof(*e->rkey));
 		e->order = xmalloc(n * sizeof(*e->order));
 	}
-	e->stamp = xcalloc(n, sizeof(*e->stamp));
 	e->stack = xmalloc(n * sizeof(*e->stack));
-	e->fr = xmalloc(n * sizeof(*e->fr));
 	e->cand = xcalloc(n, 1);
 	e->wstate = xcalloc(n, 1);
 	e->wstamp = xcalloc(n, sizeof(*e->wstamp));
-	if (p == GC_PRIORITY)
-		eng_prio_index(e);
 	if (out) {
 		out->n = 0;
 		out->bytes = out->bytes_before = 0;
@@ -244,26 +294,32 @@ static void unstore(struct eng *e, uint32_t id)
 static void push_closure(struct eng *e, uint32_t root, int64_t t)
 {
 	const struct graph *g = &e->w->g;
+	/* The priority engine walks its copy (same reference order, so the
+	 * same pushes in the same order); the stamps are by number there. */
+	const uint32_t *off = e->perm ? e->poff : g->off, *adj = e->perm ? e->padj : g->adj;
 	uint32_t ep = next_epoch(e->stamp, &e->epoch, e->n), x;
 	struct graph_post p;
 	int k;
 
 	if (e->stored[root] || !has_narinfo(e, root))
 		return;
-	graph_post_start(&p, e->fr, g->off, g->adj);
+	graph_post_start(&p, e->fr, off, adj);
+	if (e->perm)
+		root = e->perm[root];
 	e->stamp[root] = ep;
 	graph_post_push(&p, root);
 	while ((k = graph_post_next(&p, &x)) >= 0) {
+		uint32_t id = e->perm ? e->inv[x] : x;
 		if (k) {
-			if (e->stamp[x] != ep && !e->stored[x] && has_narinfo(e, x)) {
+			if (e->stamp[x] != ep && !e->stored[id] && has_narinfo(e, id)) {
 				e->stamp[x] = ep;
 				graph_post_push(&p, x);
 			}
 			continue;
 		}
-		store_one(e, x, t);
+		store_one(e, id, t);
 		e->pushed_paths++;
-		e->pushed_bytes += (uint64_t)gc_size(e->w, x);
+		e->pushed_bytes += (uint64_t)gc_size(e->w, id);
 	}
 }
 

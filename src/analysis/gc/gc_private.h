@@ -128,9 +128,11 @@ struct eng {
 	 * side by side in memory (see eng_prio_index): perm maps an id to
 	 * its number there, inv back; pstored is stored by number (kept by
 	 * store_one and unstore, copied again where stored is set whole);
-	 * vmark the pass's marks, one byte a number, stamp vep. */
+	 * vmark the pass's marks, one byte a number, stamp vep.  While the
+	 * copy is there the world's g.off and g.adj are freed (graph_dropped:
+	 * eng_release puts them back). */
 	uint32_t *perm, *inv, *poff, *padj;
-	uint8_t *pstored, *vmark, vep;
+	uint8_t *pstored, *vmark, vep, graph_dropped;
 	uint8_t *wstate;
 	uint32_t *wstamp, wepoch;
 	uint32_t *tmp;
