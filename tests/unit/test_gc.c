@@ -702,8 +702,28 @@ static int random_step(void *ctx, const struct gc_step *s)
 	return 0;
 }
 
+/* The world's references as they were (the priority engine frees them
+ * while it runs and puts them back from its copy). */
+static int graph_same(const struct gc_world *w, const uint32_t *off, const uint32_t *adj)
+{
+	return w->g.off && w->g.adj &&
+	       !memcmp(w->g.off, off, ((size_t)w->n + 1) * sizeof(*off)) &&
+	       !memcmp(w->g.adj, adj, (off[w->n] ? off[w->n] : 1) * sizeof(*adj));
+}
+
+static void graph_keep(const struct gc_world *w, uint32_t **off, uint32_t **adj)
+{
+	size_t na = w->g.off[w->n] ? w->g.off[w->n] : 1;
+
+	*off = xmalloc(((size_t)w->n + 1) * sizeof(**off));
+	*adj = xcalloc(na, sizeof(**adj));
+	memcpy(*off, w->g.off, ((size_t)w->n + 1) * sizeof(**off));
+	memcpy(*adj, w->g.adj, w->g.off[w->n] * sizeof(**adj));
+}
+
 TEST(random_properties)
 {
+	uint32_t *off0, *adj0;
 	char path[] = "/tmp/cachegc-test-gc-rand.XXXXXX";
 	struct db rdb;
 	struct gc_world w;
@@ -718,6 +738,7 @@ TEST(random_properties)
 	/* gc_select on a snapshot world (per-id times), gc_simulate on one
 	 * with the history (events). */
 	CHECK(gc_world_load(&w, &rdb, 1, NULL, 0) == 0);
+	graph_keep(&w, &off0, &adj0);
 	for (int round = 0; round < 20; round++) {
 		uint8_t *stored = xcalloc(w.n, 1);
 		uint64_t total = 0;
@@ -730,6 +751,7 @@ TEST(random_properties)
 			struct gc_victims v = {0};
 			struct gc_params pa = {total / 2, 3 * D, T0 + (int64_t)(rnd() % 22) * D, 0};
 			CHECK(gc_select(&w, (enum gc_policy)p, &pa, stored, &v) == 0);
+			CHECK(graph_same(&w, off0, adj0));
 			if (p != GC_ATTIC) {
 				CHECK(closure_safe(&w, stored, &v));
 			}
@@ -744,6 +766,7 @@ TEST(random_properties)
 	}
 	gc_world_release(&w);
 	CHECK(gc_world_load(&w, &rdb, 1, NULL, GC_LOAD_HISTORY) == 0);
+	CHECK(graph_same(&w, off0, adj0));
 	for (int p = 0; p < GC_NPOLICIES; p++) {
 		struct gc_sim_opts o;
 		struct gc_sim_result res;
@@ -760,8 +783,11 @@ TEST(random_properties)
 		CHECK(gc_simulate(&w, &o, random_step, &r, &res) == 0);
 		CHECK_INT(r.n, 44);
 		CHECK_INT(r.max_over, 0);
+		CHECK(graph_same(&w, off0, adj0));
 		gc_sim_result_release(&res);
 	}
+	free(off0);
+	free(adj0);
 	gc_world_release(&w);
 	db_close(&rdb);
 	unlink(path);
