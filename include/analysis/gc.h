@@ -233,6 +233,16 @@ struct gc_world {
 	unsigned flags;            /* as loaded (GC_LOAD_*) */
 	struct rejected_series rejected; /* bytes of refused narinfos per
 	                              complete crawl (store/rejected.h) */
+	/* The references renumbered for the priority policy (its engine
+	 * builds them: see eng_prio_index): perm maps an id to its number,
+	 * inv back, off/adj the references by number.  While they are here
+	 * g.off and g.adj may be NULL (dropped: one graph in memory, not
+	 * two); the engine's release puts them back unless a simulation
+	 * was told not to (gc_sim_opts.drop_graph). */
+	struct {
+		uint32_t *perm, *inv, *off, *adj;
+		int dropped;
+	} num;
 };
 
 /*
@@ -387,6 +397,11 @@ struct gc_sim_opts {
 	struct gc_params params;   /* params.now is ignored */
 	int64_t from, to;          /* the replayed span; from <= to */
 	int64_t step;              /* seconds between GC runs (> 0) */
+	int drop_graph;            /* the caller reads no references of the
+	                              world after gc_simulate() (it only
+	                              releases it): leave them in the priority
+	                              policy's numbering (w->num) rather than
+	                              rebuild g.off and g.adj */
 };
 
 /* The newest evaluation of one group at a step, and how much of it the

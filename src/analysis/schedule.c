@@ -728,6 +728,7 @@ static int replay(struct scratch *s, const struct model *m, const struct sched_g
 	so.from = from;
 	so.to = to;
 	so.step = to - from < SIM_STEP ? to - from : SIM_STEP;
+	so.drop_graph = 1;    /* the world is released after */
 	if (gc_simulate(&w, &so, on_step, &x, &res))
 		goto out;
 	for (size_t g = 0; g < m->ng; g++)

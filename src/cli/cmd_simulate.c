@@ -566,6 +566,7 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	sc.w = &w;
+	o.drop_graph = 1;     /* only the results are printed after */
 	progress_start(&sc.prog, "simulate", (uint64_t)((o.to - o.from + o.step - 1) / o.step));
 	if (gc_simulate(&w, &o, on_step, &sc, &res)) {
 		progress_finish(&sc.prog);

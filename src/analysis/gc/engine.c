@@ -22,8 +22,6 @@
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static void eng_restore_graph(struct eng *e);
-
 void eng_release(struct eng *e)
 {
 	free(e->stored);
@@ -55,13 +53,9 @@ void eng_release(struct eng *e)
 	free(e->jtmp);
 	free(e->cand);
 	/* Last, with everything else freed: the world's graph back from the
-	 * copy, then the copy. */
-	if (e->graph_dropped)
-		eng_restore_graph(e);
-	free(e->perm);
-	free(e->inv);
-	free(e->poff);
-	free(e->padj);
+	 * copy, and the copy freed (the copy is the world's). */
+	if (e->perm && !e->keep_num)
+		gc_num_release(e->w);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -79,18 +73,21 @@ void eng_release(struct eng *e)
  */
 static void eng_prio_index(struct eng *e)
 {
-	const struct gc_world *w = e->w;
+	struct gc_world *w = e->w;
 	const struct graph *g = &w->g;
 	size_t n = w->n ? w->n : 1;
-	uint32_t next = 1, ep = next_epoch(e->stamp, &e->epoch, e->n);
+	uint32_t next = 1, ep, *perm, *inv, *poff, *padj;
 	struct graph_post p;
 
-	e->perm = xcalloc(n, sizeof(*e->perm));
-	e->inv = xcalloc(n, sizeof(*e->inv));
-	e->poff = xmalloc((n + 1) * sizeof(*e->poff));
-	e->padj = xmalloc((g->off[w->n] ? g->off[w->n] : 1) * sizeof(*e->padj));
 	e->pstored = xcalloc(n, 1);
 	e->vmark = xcalloc(n, 1);
+	if (w->num.perm)
+		goto have;    /* an earlier engine's (gc_simulate's second) */
+	ep = next_epoch(e->stamp, &e->epoch, e->n);
+	perm = w->num.perm = xcalloc(n, sizeof(*perm));
+	inv = w->num.inv = xcalloc(n, sizeof(*inv));
+	poff = w->num.off = xmalloc((n + 1) * sizeof(*poff));
+	padj = w->num.adj = xmalloc((g->off[w->n] ? g->off[w->n] : 1) * sizeof(*padj));
 	for (size_t k = w->nevals + (size_t)w->n; k-- > 0;) {
 		/* k >= n: evaluation k - n's outputs; else path k */
 		uint32_t j0 = 0, j1 = 1;
@@ -108,8 +105,8 @@ static void eng_prio_index(struct eng *e)
 			graph_post_push(&p, root);
 			while ((r = graph_post_next(&p, &x)) >= 0) {
 				if (!r) {
-					e->perm[x] = next;
-					e->inv[next++] = x;
+					perm[x] = next;
+					inv[next++] = x;
 				} else if (e->stamp[x] != ep) {
 					e->stamp[x] = ep;
 					graph_post_push(&p, x);
@@ -117,53 +114,57 @@ static void eng_prio_index(struct eng *e)
 			}
 		}
 	}
-	e->poff[0] = e->poff[1] = 0;
+	poff[0] = poff[1] = 0;
 	for (uint32_t v = 1, m = 0; v < w->n; v++) {
-		uint32_t old = e->inv[v];
+		uint32_t old = inv[v];
 		for (uint32_t a = g->off[old]; a < g->off[old + 1]; a++)
-			e->padj[m++] = e->perm[g->adj[a]];
-		e->poff[v + 1] = m;
+			padj[m++] = perm[g->adj[a]];
+		poff[v + 1] = m;
 	}
+	/* With the copy built, the world's own references are not read
+	 * until gc_num_release() (every walk of the priority engine runs on
+	 * the copy: its pass, push_closure, the whole-job checks), so they
+	 * are freed: one graph in memory rather than two (about 38 bytes a
+	 * path in the generated worlds).  Only when path 0 has no
+	 * references, as graph_load() leaves it: the copy has none for it. */
+	if (w->n > 1 && g->off[1] == 0) {
+		free(w->g.adj);
+		free(w->g.off);
+		w->g.adj = NULL;
+		w->g.off = NULL;
+		w->num.dropped = 1;
+	}
+have:
+	e->perm = w->num.perm;
+	e->inv = w->num.inv;
+	e->poff = w->num.off;
+	e->padj = w->num.adj;
 }
 
-/*
- * With the copy built, the world's own references are not read until the
- * engine is released (every walk of the priority engine runs on the copy:
- * its pass, push_closure, the whole-job checks), so they are freed, and
- * eng_release() puts them back from the copy, reference order and all.
- * This keeps one graph in memory rather than two while the engine runs
- * (about 48 bytes a path in the generated worlds).  Only when path 0 has
- * no references, as graph_load() leaves it: the copy has none for it.
- */
-static void eng_drop_graph(struct eng *e)
+void gc_num_release(struct gc_world *w)
 {
-	struct graph *g = &e->w->g;
+	struct graph *g = &w->g;
+	uint32_t n = w->n, m = 0;
 
-	if (e->n <= 1 || !g->off || g->off[1] != 0)
-		return;
-	free(g->adj);
-	free(g->off);
-	g->adj = NULL;
-	g->off = NULL;
-	e->graph_dropped = 1;
-}
-
-static void eng_restore_graph(struct eng *e)
-{
-	struct graph *g = &e->w->g;
-	uint32_t n = e->n, m = 0;
-
-	g->off = xmalloc(((size_t)n + 1) * sizeof(*g->off));
-	g->adj = xmalloc((e->poff[n] ? e->poff[n] : 1) * sizeof(*g->adj));
-	g->off[0] = 0;
-	for (uint32_t v = 1; v < n; v++) {
-		uint32_t p = e->perm[v];
-		g->off[v] = m;
-		for (uint32_t a = e->poff[p]; a < e->poff[p + 1]; a++)
-			g->adj[m++] = e->inv[e->padj[a]];
+	if (w->num.dropped) {
+		/* Row by row in id order, each in its order (the copy kept
+		 * it), mapped back to ids. */
+		g->off = xmalloc(((size_t)n + 1) * sizeof(*g->off));
+		g->adj = xmalloc((w->num.off[n] ? w->num.off[n] : 1) * sizeof(*g->adj));
+		g->off[0] = 0;
+		for (uint32_t v = 1; v < n; v++) {
+			uint32_t p = w->num.perm[v];
+			g->off[v] = m;
+			for (uint32_t a = w->num.off[p]; a < w->num.off[p + 1]; a++)
+				g->adj[m++] = w->num.inv[w->num.adj[a]];
+		}
+		g->off[n] = m;
 	}
-	g->off[n] = m;
-	e->graph_dropped = 0;
+	free(w->num.perm);
+	free(w->num.inv);
+	free(w->num.off);
+	free(w->num.adj);
+	memset(&w->num, 0, sizeof(w->num));
 }
 
 void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
@@ -190,11 +191,9 @@ void eng_init(struct eng *e, struct gc_world *w, enum gc_policy p,
 	e->stamp = xcalloc(n, sizeof(*e->stamp));
 	e->fr = xmalloc(n * sizeof(*e->fr));
 	/* The priority engine's copy of the graph first, so that the world's
-	 * is freed before the rest is allocated (eng_drop_graph). */
-	if (p == GC_PRIORITY) {
+	 * is freed before the rest is allocated (eng_prio_index). */
+	if (p == GC_PRIORITY)
 		eng_prio_index(e);
-		eng_drop_graph(e);
-	}
 	e->stored = xcalloc(n, 1);
 	if (p == GC_NIKS3 || p == GC_PRIORITY || mode == MODE_SNAPSHOT)
 		e->push = xcalloc(n, sizeof(*e->push));

@@ -48,6 +48,9 @@ void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jo
  * Whether root's closure is wholly in stored, memoized in wstate for the
  * stamp wep of wstamp (fr: w->n frames of scratch).  See breaks.c.
  */
+/* The world's references back from the priority numbering (when they
+ * were dropped) and the numbering freed (engine.c). */
+void gc_num_release(struct gc_world *w);
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
 	     uint32_t wep, struct graph_frame *fr, uint32_t root);
 /* The same over another numbering of the graph (off, adj: as struct
@@ -128,11 +131,14 @@ struct eng {
 	 * side by side in memory (see eng_prio_index): perm maps an id to
 	 * its number there, inv back; pstored is stored by number (kept by
 	 * store_one and unstore, copied again where stored is set whole);
-	 * vmark the pass's marks, one byte a number, stamp vep.  While the
-	 * copy is there the world's g.off and g.adj are freed (graph_dropped:
-	 * eng_release puts them back). */
+	 * vmark the pass's marks, one byte a number, stamp vep.  The copy
+	 * is the world's (w->num: perm, inv, poff and padj point into it);
+	 * while it is there the world's g.off and g.adj are freed, and
+	 * eng_release puts them back unless keep_num (gc_simulate's engines:
+	 * the next one reuses the copy). */
 	uint32_t *perm, *inv, *poff, *padj;
-	uint8_t *pstored, *vmark, vep, graph_dropped;
+	uint8_t *pstored, *vmark, vep;
+	int keep_num;
 	uint8_t *wstate;
 	uint32_t *wstamp, wepoch;
 	uint32_t *tmp;

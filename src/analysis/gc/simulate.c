@@ -67,6 +67,7 @@ static int simulate_free(struct gc_world *w, const struct gc_sim_opts *o, gc_ste
 	int ret = 0;
 
 	eng_init(&e, w, o->policy, &o->params, MODE_RECORDED, &out);
+	e.keep_num = 1;    /* gc_simulate() ends with it */
 	eng_advance(&e, &c, o->from, NULL);
 	e.mode = MODE_FREE;
 	while (t < o->to) {
@@ -130,6 +131,7 @@ static void simulate_anchored(struct gc_world *w, const struct gc_sim_opts *o,
 	uint8_t *gone = xcalloc(n, 1);
 
 	eng_init(&e, w, o->policy, &o->params, MODE_ANCHORED, &out);
+	e.keep_num = 1;    /* gc_simulate() ends with it */
 	e.rec = xcalloc(n, 1);
 	e.base = xcalloc(n, 1);
 	for (size_t i = 0; i + 1 < w->ncrawls; i++) {
@@ -207,8 +209,15 @@ int gc_simulate(struct gc_world *w, const struct gc_sim_opts *o, gc_step_fn fn, 
 		return error("unknown GC policy %d", (int)o->policy);
 	if (o->step <= 0 || o->from >= o->to)
 		return error("internal: gc_simulate needs from < to and a positive step");
-	if (simulate_free(w, o, fn, ctx, res))
+	/* The two engines share the priority numbering (w->num); the
+	 * world's references come back from it unless drop_graph. */
+	if (simulate_free(w, o, fn, ctx, res)) {
+		if (!o->drop_graph)
+			gc_num_release(w);
 		return -1;
+	}
 	simulate_anchored(w, o, res);
+	if (!o->drop_graph)
+		gc_num_release(w);
 	return 0;
 }
