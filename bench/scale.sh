@@ -2,7 +2,7 @@
 # Scale benchmark (issue 15): the whole pipeline on a generated year of
 # daily CI history (gen --daily --no-gc: 3 branches x 3 capability sets
 # evaluated once a day, every push kept) at each size in $NS (default
-# "100000 1000000"; the issue's 10,000,000 took 3.6 hours of this machine
+# "100000 1000000"; the issue's 10,000,000 took 3 hours of this machine
 # on 2026-12-07 (gen 76 min, crawl 29, import-eval 35, the analyses 42) and
 # about 50 GB of disk (the README's Scale section says how):
 # NS="100000 1000000 10000000").  At each size, timed with
