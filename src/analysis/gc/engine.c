@@ -160,6 +160,11 @@ void gc_num_release(struct gc_world *w)
 		}
 		g->off[n] = m;
 	}
+	gc_num_free(w);
+}
+
+void gc_num_free(struct gc_world *w)
+{
 	free(w->num.perm);
 	free(w->num.inv);
 	free(w->num.off);

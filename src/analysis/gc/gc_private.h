@@ -42,15 +42,18 @@ enum gc_jobs_order {
 /* Sort jobs[0 .. n) in place. */
 void gc_sort_jobs(const struct gc_world *w, uint32_t *jobs, size_t n, enum gc_jobs_order order);
 
+/* The world's references back from the priority numbering (when they
+ * were dropped) and the numbering freed; gc_num_free only frees it
+ * (gc_world_release).  engine.c. */
+void gc_num_release(struct gc_world *w);
+void gc_num_free(struct gc_world *w);
+
 /* ---- breaks.c ----------------------------------------------------------- */
 
 /*
  * Whether root's closure is wholly in stored, memoized in wstate for the
  * stamp wep of wstamp (fr: w->n frames of scratch).  See breaks.c.
  */
-/* The world's references back from the priority numbering (when they
- * were dropped) and the numbering freed (engine.c). */
-void gc_num_release(struct gc_world *w);
 int gc_whole(struct gc_world *w, const uint8_t *stored, uint8_t *wstate, uint32_t *wstamp,
 	     uint32_t wep, struct graph_frame *fr, uint32_t root);
 /* The same over another numbering of the graph (off, adj: as struct

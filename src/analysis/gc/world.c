@@ -640,10 +640,7 @@ int gc_world_load(struct gc_world *w, struct db *db, int64_t cache_id,
 
 void gc_world_release(struct gc_world *w)
 {
-	free(w->num.perm);
-	free(w->num.inv);
-	free(w->num.off);
-	free(w->num.adj);
+	gc_num_free(w);
 	graph_release(&w->g);
 	free(w->roff);
 	free(w->radj);
