@@ -28,6 +28,7 @@
 #define CRAWL_F_OURS    4   /* narinfo first recorded by this crawl (an
                                earlier run of the same shard) */
 #define BATCH_WRITES    100000
+#define CRAWL_READERS_MAX 4   /* crawl_dir's reader threads, at most */
 #define REJECT_REPORT_MAX 20
 
 /* A batched crawl (crawl_dir) writes its narinfos and presence rows this
@@ -240,6 +241,7 @@ static struct stmt_table stmts = STMT_TABLE("crawl", sql);
 struct pend_narinfo {
 	struct narinfo ni;          /* owned */
 	uint32_t id;
+	unsigned owner;             /* the done list it goes to (keep_done) */
 	size_t refs_at, refs_len;   /* its refs and sigs values in text */
 	size_t sigs_at, sigs_len;
 };
@@ -268,11 +270,13 @@ struct crawl_batch {
 	struct pend_presence *pres;
 	size_t npres, pres_alloc;
 	struct strbuf text;
-	/* keep_done: narinfos written go into done, for the thread that
-	 * allocated them to free (crawl_dir's reader: glibc frees another
-	 * thread's blocks slowly, under its arena's lock). */
+	/* keep_done: narinfos written go into done[their owner], for the
+	 * thread that allocated them to free (crawl_dir's readers: glibc frees
+	 * another thread's blocks slowly, under its arena's lock).  owner is
+	 * the one of the narinfos added next. */
 	int keep_done;
-	struct ni_list done;
+	unsigned owner;
+	struct ni_list done[CRAWL_READERS_MAX];
 	uint32_t frontier;          /* the greatest path id of a narinfo queued */
 };
 
@@ -373,8 +377,9 @@ static int batch_write(struct crawl *c, int all)
 			narinfo_release(&b->ni[i].ni);
 			continue;
 		}
-		GROW(b->done.v, b->done.alloc, b->done.n + 1);
-		b->done.v[b->done.n++] = b->ni[i].ni;
+		struct ni_list *d = &b->done[b->ni[i].owner];
+		GROW(d->v, d->alloc, d->n + 1);
+		d->v[d->n++] = b->ni[i].ni;
 	}
 	/* (No memmove of nothing: the arrays may not be allocated yet.) */
 	if (keep_ni < b->nni)
@@ -783,6 +788,7 @@ int crawl_add_narinfo_take(struct crawl *c, struct narinfo *ni, int64_t push_tim
 	GROW(b->ni, b->ni_alloc, b->nni + 1);
 	p = &b->ni[b->nni++];
 	p->id = id;
+	p->owner = b->owner;
 	if (id > b->frontier)
 		b->frontier = id;
 	refs_encode(&c->refs_json, c->ref_ids, nref);
@@ -1041,8 +1047,10 @@ void crawl_release(struct crawl *c)
 	strbuf_release(&c->sigs_json);
 	if (c->batch) {
 		batch_discard(c->batch);
-		ni_list_release(&c->batch->done);
-		free(c->batch->done.v);
+		for (unsigned k = 0; k < CRAWL_READERS_MAX; k++) {
+			ni_list_release(&c->batch->done[k]);
+			free(c->batch->done[k].v);
+		}
 		free(c->batch->ni);
 		free(c->batch->pres);
 		strbuf_release(&c->batch->text);
@@ -1109,10 +1117,13 @@ static int read_cache_info(int dfd, const char *dir, struct nix_cache_info *ci, 
 }
 
 /*
- * The directory walker reads and parses narinfos on a second thread while
- * this one writes to SQLite: on a cache of 200,000 files the two halves
- * cost about the same, and syscalls (open, fstat, read, close) dominate the
- * first.  Items go through a bounded ring, in file-name order.
+ * The directory walker reads and parses narinfos on reader threads while
+ * this one writes to SQLite.  On a cache of 200,000 files one reader was
+ * the slower half (about 3.5 s of CPU against the writer's 3.2, syscalls
+ * most of it), so there is one reader per CPU (at most CRAWL_READERS_MAX):
+ * reader k takes the files k, k + R, k + 2R... of the list and passes them
+ * through its own bounded ring; the writer takes them round-robin, so they
+ * are recorded in file-name order whatever the number of readers.
  */
 struct dir_item {
 	int state;                  /* ITEM_* */
@@ -1127,6 +1138,7 @@ enum { ITEM_OK, ITEM_READ_ERROR, ITEM_PARSE_ERROR };
 #define RING_SIZE 4096
 
 struct dir_reader {
+	unsigned index;             /* its done list in the batch */
 	int dfd;
 	const char *store_dir;
 	char **names;               /* to read, in order */
@@ -1322,6 +1334,18 @@ static void reader_done(struct dir_reader *r)
 	}
 }
 
+/* How many reader threads for n files: one per online CPU, at most
+ * CRAWL_READERS_MAX, and none idle. */
+static unsigned reader_count(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned r = cpus < 1 ? 1 : cpus > CRAWL_READERS_MAX ? CRAWL_READERS_MAX : (unsigned)cpus;
+
+	if (n < r)
+		r = n ? (unsigned)n : 1;
+	return r;
+}
+
 /* Stop the reader and free what it produced and nobody consumed. */
 static void reader_stop(struct dir_reader *r, pthread_t th)
 {
@@ -1371,16 +1395,17 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 	struct nix_cache_info ci;
 	struct progress prog;
 	struct crawl c;
-	struct dir_reader rd;
-	pthread_t th;
-	char **names = NULL, **toread = NULL, **known = NULL;
-	size_t n = 0, nread = 0, nknown = 0, i, done = 0;
-	int have_ci = 0, dfd = -1, ret = -1, begun = 0, started = 0;
+	struct dir_reader rd[CRAWL_READERS_MAX];
+	pthread_t th[CRAWL_READERS_MAX];
+	char **names = NULL, **toread = NULL, **known = NULL, **split = NULL;
+	size_t n = 0, nread = 0, nknown = 0, i, done = 0, at;
+	unsigned nr = 0, started = 0, k;
+	int have_ci = 0, dfd = -1, ret = -1, begun = 0;
 	DIR *d = NULL;
 	struct strbuf url = STRBUF_INIT;
 
 	memset(&ci, 0, sizeof(ci));
-	memset(&rd, 0, sizeof(rd));
+	memset(rd, 0, sizeof(rd));
 	if (!realpath(dir, real)) {
 		error("cannot open cache directory '%s': %s", dir, strerror(errno));
 		goto out;
@@ -1404,7 +1429,6 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 	*crawl_id = c.crawl_id;
 	c.batch = xcalloc(1, sizeof(*c.batch));
 	c.batch->keep_done = 1;
-	rd.done = &c.batch->done;
 
 	/* Known narinfos need no reading: only their presence is updated. */
 	toread = xmalloc((n ? n : 1) * sizeof(*toread));
@@ -1436,20 +1460,31 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 	for (i = 0; i < nread; i++)
 		path_index_reserve(&c.pi, toread[i]);
 	ensure_cap(&c, path_index_max_id(&c.pi));
-	rd.dfd = dfd;
-	rd.store_dir = c.store_dir;
-	rd.names = toread;
-	rd.n = nread;
-	rd.ring = xmalloc(RING_SIZE * sizeof(*rd.ring));
-	pthread_mutex_init(&rd.mu, NULL);
-	pthread_cond_init(&rd.can_produce, NULL);
-	pthread_cond_init(&rd.can_consume, NULL);
-	if (nread) {
-		if (pthread_create(&th, NULL, reader_main, &rd)) {
-			error("cannot start a thread: %s", strerror(errno));
+	/* Reader k reads files k, k + nr, k + 2 nr... of toread. */
+	nr = reader_count(nread);
+	split = xmalloc((nread ? nread : 1) * sizeof(*split));
+	for (k = 0, at = 0; k < nr; k++) {
+		struct dir_reader *r = &rd[k];
+		r->index = k;
+		r->done = &c.batch->done[k];
+		r->dfd = dfd;
+		r->store_dir = c.store_dir;
+		r->names = split + at;
+		for (i = k; i < nread; i += nr)
+			split[at++] = toread[i];
+		r->n = (size_t)(split + at - r->names);
+		r->ring = xmalloc(RING_SIZE * sizeof(*r->ring));
+		pthread_mutex_init(&r->mu, NULL);
+		pthread_cond_init(&r->can_produce, NULL);
+		pthread_cond_init(&r->can_consume, NULL);
+	}
+	for (k = 0; k < nr && nread; k++) {
+		int e = pthread_create(&th[k], NULL, reader_main, &rd[k]);
+		if (e) {
+			error("cannot start a thread: %s", strerror(e));
 			goto out;
 		}
-		started = 1;
+		started++;
 	}
 	for (i = 0; i < nknown && !crawl_interrupted; i++) {
 		struct stat st;
@@ -1465,25 +1500,25 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 		progress_update(&prog, ++done);
 	}
 	for (i = 0; i < nread && !crawl_interrupted; i++) {
-		struct dir_item *it = reader_next(&rd, i);
+		struct dir_reader *r = &rd[i % nr];
+		struct dir_item *it = reader_next(r, i / nr);
 		int rc = 0;
 		if (it->state == ITEM_OK) {
 			crawl_odd(&c, toread[i], &it->ni);
+			c.batch->owner = r->index;
 			rc = crawl_add_narinfo_take(&c, &it->ni, it->mtime);
 		} else {
 			memcpy(hash, toread[i], STORE_HASH_LEN);
 			hash[STORE_HASH_LEN] = '\0';
 			rc = crawl_reject(&c, toread[i], hash, it->line, it->msg, it->bytes);
 		}
-		reader_done(&rd);
+		reader_done(r);
 		if (rc || crawl_checkpoint(&c))
 			goto out;
 		progress_update(&prog, ++done);
 	}
-	if (started) {
-		reader_stop(&rd, th);
-		started = 0;
-	}
+	for (; started; started--)
+		reader_stop(&rd[started - 1], th[started - 1]);
 	progress_finish(&prog);
 	if (crawl_finish(&c, 1, crawl_interrupted ? CRAWL_END_INTERRUPTED : CRAWL_END_COMPLETE))
 		goto out;
@@ -1491,15 +1526,16 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 	*out = c.n;
 	*cache_url = strbuf_detach(&url);
 out:
-	if (started)
-		reader_stop(&rd, th);
-	if (rd.ring) {
-		free(rd.garbage.v);
-		pthread_mutex_destroy(&rd.mu);
-		pthread_cond_destroy(&rd.can_produce);
-		pthread_cond_destroy(&rd.can_consume);
-		free(rd.ring);
+	for (; started; started--)
+		reader_stop(&rd[started - 1], th[started - 1]);
+	for (k = 0; k < nr; k++) {
+		free(rd[k].garbage.v);
+		pthread_mutex_destroy(&rd[k].mu);
+		pthread_cond_destroy(&rd[k].can_produce);
+		pthread_cond_destroy(&rd[k].can_consume);
+		free(rd[k].ring);
 	}
+	free(split);
 	if (begun)
 		crawl_release(&c);
 	for (i = 0; i < n; i++)
