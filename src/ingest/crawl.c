@@ -1453,13 +1453,6 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 	}
 	progress_start(&prog, "crawl", c.n.listed);
 	progress_update(&prog, done);
-	/* New narinfos are recorded in file order: reserve their paths' ids in
-	 * that order, so narinfos and presence rows are appended to their
-	 * B-trees instead of landing all over them (a path first met as a
-	 * reference would otherwise get an id long before its narinfo). */
-	for (i = 0; i < nread; i++)
-		path_index_reserve(&c.pi, toread[i]);
-	ensure_cap(&c, path_index_max_id(&c.pi));
 	/* Reader k reads files k, k + nr, k + 2 nr... of toread. */
 	nr = reader_count(nread);
 	split = xmalloc((nread ? nread : 1) * sizeof(*split));
@@ -1486,6 +1479,14 @@ int crawl_dir_shard(struct db *db, const char *dir, int force, const struct craw
 		}
 		started++;
 	}
+	/* While the readers start: new narinfos are recorded in file order, so
+	 * reserve their paths' ids in that order, and narinfos and presence
+	 * rows are appended to their B-trees instead of landing all over them
+	 * (a path first met as a reference would otherwise get an id long
+	 * before its narinfo). */
+	for (i = 0; i < nread; i++)
+		path_index_reserve(&c.pi, toread[i]);
+	ensure_cap(&c, path_index_max_id(&c.pi));
 	for (i = 0; i < nknown && !crawl_interrupted; i++) {
 		struct stat st;
 		int64_t mtime = -1;

@@ -109,25 +109,26 @@ void base64_encode(const unsigned char *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* b64_digit[c]: c's value in base64 plus one, 0 for a byte that is not a
+ * base64 digit. */
+static const unsigned char b64_digit[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7,
+	['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26,
+	['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33,
+	['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+	['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59,
+	['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
 
 int base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
 		  size_t *outlen)
 {
-	size_t o = 0, pad = 0;
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, pad = 0, i = 0, full;
 	unsigned acc = 0;
 	int bits = 0;
 
@@ -137,11 +138,27 @@ int base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
 		len--;
 		pad++;
 	}
-	for (size_t i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
+	/* Whole groups of four digits: three bytes each, one check per
+	 * group (a digit's value is b64_digit - 1, so a 0 marks a bad one). */
+	full = len / 4 * 4;
+	if (full / 4 * 3 > outcap)
+		return -1;
+	for (; i < full; i += 4) {
+		unsigned a = b64_digit[s[i]], b = b64_digit[s[i + 1]];
+		unsigned c = b64_digit[s[i + 2]], d = b64_digit[s[i + 3]];
+		unsigned v;
+		if (!a || !b || !c || !d)
 			return -1;
-		acc = (acc << 6) | (unsigned)v;
+		v = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+		out[o++] = (unsigned char)(v >> 16);
+		out[o++] = (unsigned char)(v >> 8);
+		out[o++] = (unsigned char)v;
+	}
+	for (; i < len; i++) {
+		unsigned v = b64_digit[s[i]];
+		if (!v)
+			return -1;
+		acc = (acc << 6) | (v - 1);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -184,15 +201,15 @@ int nix_base64_decode(const char *in, size_t len, unsigned char *out, size_t out
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		int v;
+		unsigned v;
 
 		if (in[i] == '=')
 			break;
 		if (in[i] == '\n')
 			continue;
-		if ((v = b64_value((unsigned char)in[i])) < 0)
+		if (!(v = b64_digit[(unsigned char)in[i]]))
 			return -1;
-		acc = (acc << 6 | (unsigned)v) & 0xffff;
+		acc = (acc << 6 | (v - 1)) & 0xffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
