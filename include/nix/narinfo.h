@@ -41,6 +41,9 @@ struct narinfo {
 	char *system;         /* Attic's System:, or NULL */
 	unsigned odd;         /* NARINFO_ODD_* bits: forms Nix accepts, no Nix writes */
 	unsigned odd_line;    /* physical line of the first of them */
+	void *mem;            /* the blocks all the strings and arrays above
+	                         live in: narinfo_release() frees them; never
+	                         free or realloc a field on its own */
 };
 
 #define NARINFO_ODD_SEPARATOR 0x01  /* a value not after ": " */

@@ -281,7 +281,86 @@ static int nix_hash_any(const char *s, size_t n, struct nixhash *h, int *normal)
 	return nix_hash_body(sep, n - (size_t)(sep - s), sri, h, normal);
 }
 
-static int hash_field(const char *s, size_t n, char **out, int *normal)
+/*
+ * A narinfo's strings and arrays live in blocks it owns (ni->mem), one per
+ * narinfo as a rule: a crawl parses millions, and twenty malloc() and
+ * free() calls each cost more than the parsing.  A value given twice
+ * leaves its first copy in the block until narinfo_release().
+ */
+struct ni_mem {
+	struct ni_mem *next;
+	size_t used, size;
+	char data[];
+};
+
+/* n bytes aligned for a pointer, from ni's blocks (a new one when the
+ * last is full: twice its size, or n). */
+static void *ni_alloc(struct narinfo *ni, size_t n)
+{
+	struct ni_mem *m = ni->mem;
+	size_t at;
+
+	if (m) {
+		at = (m->used + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+		if (at <= m->size && n <= m->size - at) {
+			m->used = at + n;
+			return m->data + at;
+		}
+	}
+	{
+		size_t size = m ? 2 * m->size : 1024;
+		struct ni_mem *b;
+		if (size < n)
+			size = n;
+		b = xmalloc(sizeof(*b) + size);
+		b->next = m;
+		b->size = size;
+		b->used = n;
+		ni->mem = b;
+		return b->data;
+	}
+}
+
+/* The first block: room for size bytes. */
+static void ni_mem_start(struct narinfo *ni, size_t size)
+{
+	struct ni_mem *b = xmalloc(sizeof(*b) + size);
+
+	b->next = NULL;
+	b->size = size;
+	b->used = 0;
+	ni->mem = b;
+}
+
+static char *ni_strndup(struct narinfo *ni, const char *s, size_t n)
+{
+	char *c = ni_alloc(ni, n + 1);
+
+	memcpy(c, s, n);
+	c[n] = '\0';
+	return c;
+}
+
+/* Room for need entries in the array *v of *alloc (moved within ni's
+ * blocks when it grows). */
+static void ni_grow(struct narinfo *ni, char ***v, size_t *alloc, size_t used, size_t need)
+{
+	char **nv;
+	size_t a;
+
+	if (need <= *alloc)
+		return;
+	a = *alloc ? 2 * *alloc : 8;
+	if (a < need)
+		a = need;
+	nv = ni_alloc(ni, a * sizeof(*nv));
+	if (used)
+		memcpy(nv, *v, used * sizeof(*nv));
+	*v = nv;
+	*alloc = a;
+}
+
+static int hash_field(struct narinfo *ni, const char *s, size_t n, char **out, int *normal)
 {
 	struct nixhash h;
 	char buf[NIXHASH_FMT_MAX];
@@ -294,8 +373,7 @@ static int hash_field(const char *s, size_t n, char **out, int *normal)
 	if (n == 7 + 52 && !memcmp(s, "sha256:", 7) && (s[7] == '0' || s[7] == '1') &&
 	    nix32_digits_valid(s + 8, 51)) {
 		*normal = 1;
-		free(*out);
-		*out = xstrndup(s, n);
+		*out = ni_strndup(ni, s, n);
 		return 0;
 	}
 	if (nix_hash_any(s, n, &h, normal))
@@ -305,14 +383,12 @@ static int hash_field(const char *s, size_t n, char **out, int *normal)
 	name = nixhash_algo_name(h.algo);
 	l = strlen(name);
 	if (*normal && n == l + 1 + nix32_len(h.len) && !memcmp(s, name, l) && s[l] == ':') {
-		free(*out);
-		*out = xstrndup(s, n);
+		*out = ni_strndup(ni, s, n);
 		return 0;
 	}
 	if (!(l = nixhash_format(&h, buf, sizeof(buf))))
 		return -1;
-	free(*out);
-	*out = xstrndup(buf, l);
+	*out = ni_strndup(ni, buf, l);
 	return 0;
 }
 
@@ -347,19 +423,19 @@ static int nix_basename_valid(const char *s, size_t n)
 }
 
 /*
- * canonPath(p) without symlinks into a malloc'd string: "//" and "/."
+ * canonPath(p) without symlinks into a string in ni's blocks: "//" and "/."
  * vanish, "/.." drops the component before it (at the root, nothing), a
  * trailing '/' goes.  NULL when p is not absolute (Nix asserts on an
  * empty path and throws on a relative one).
  */
-static char *nix_canon_path(const char *p, size_t n)
+static char *nix_canon_path(struct narinfo *ni, const char *p, size_t n)
 {
 	char *s;
 	size_t o = 0, i = 0;
 
 	if (!n || p[0] != '/')
 		return NULL;
-	s = xmalloc(n + 2);
+	s = ni_alloc(ni, n + 2);
 	while (1) {
 		size_t c;
 
@@ -395,7 +471,7 @@ static int parse_store_path(const struct nix_entry *e, const char *store_dir,
 	size_t sdl = strlen(store_dir), blen, plen;
 	const char *base;
 	struct quoted q, q2;
-	char *p = memchr(e->val, '\0', e->vlen) ? NULL : nix_canon_path(e->val, e->vlen);
+	char *p = memchr(e->val, '\0', e->vlen) ? NULL : nix_canon_path(out, e->val, e->vlen);
 
 	if (!p)
 		return fail(err, e->line, "StorePath '%s' is not an absolute path",
@@ -404,32 +480,25 @@ static int parse_store_path(const struct nix_entry *e, const char *store_dir,
 	if (plen <= sdl + 1 || memcmp(p, store_dir, sdl) || p[sdl] != '/') {
 		fail(err, e->line, "StorePath '%s' is not in '%s'",
 		     quote(&q, e->val, e->vlen), quote(&q2, store_dir, sdl));
-		free(p);
 		return -1;
 	}
 	if (memchr(p + sdl + 1, '/', plen - sdl - 1)) {
 		fail(err, e->line, "StorePath '%s' is not directly in '%s'",
 		     quote(&q, e->val, e->vlen), quote(&q2, store_dir, sdl));
-		free(p);
 		return -1;
 	}
 	base = p + sdl + 1;
 	blen = plen - sdl - 1;
 	if (blen <= STORE_HASH_LEN || !store_hash_valid(base, STORE_HASH_LEN) ||
 	    base[STORE_HASH_LEN] != '-') {
-		fail(err, e->line, "bad hash in StorePath '%s'", quote(&q, e->val, e->vlen));
-		free(p);
-		return -1;
+		return fail(err, e->line, "bad hash in StorePath '%s'", quote(&q, e->val, e->vlen));
 	}
 	if (!nix_name_valid(base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1)) {
-		fail(err, e->line, "bad name '%s' in StorePath",
-		     quote(&q, base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1));
-		free(p);
-		return -1;
+		return fail(err, e->line, "bad name '%s' in StorePath",
+			    quote(&q, base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1));
 	}
 	if (plen != e->vlen || memcmp(p, e->val, plen))
 		mark_odd(out, NARINFO_ODD_FORM, e->line);
-	free(out->store_path);
 	out->store_path = p;
 	memcpy(out->hash, base, STORE_HASH_LEN);
 	out->hash[STORE_HASH_LEN] = '\0';
@@ -442,7 +511,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sort and drop duplicates, as a std::set holds them. */
+/* Sort and drop duplicates, as a std::set holds them (the strings stay
+ * in the narinfo's blocks). */
 static void sort_unique(char **v, size_t *n)
 {
 	size_t k = 0;
@@ -457,9 +527,7 @@ static void sort_unique(char **v, size_t *n)
 	k = 0;
 	qsort(v, *n, sizeof(*v), cmp_str);
 	for (size_t i = 1; i < *n; i++) {
-		if (!strcmp(v[i], v[k]))
-			free(v[i]);
-		else
+		if (strcmp(v[i], v[k]))
 			v[++k] = v[i];
 	}
 	*n = k + 1;
@@ -482,8 +550,8 @@ static int parse_refs(const struct nix_entry *e, struct narinfo *out, size_t *al
 				struct quoted q;
 				return fail(err, e->line, "bad reference '%s'", quote(&q, p, tl));
 			}
-			GROW(out->refs, *alloc, out->nrefs + 1);
-			out->refs[out->nrefs++] = xstrndup(p, tl);
+			ni_grow(out, &out->refs, alloc, out->nrefs, out->nrefs + 1);
+			out->refs[out->nrefs++] = ni_strndup(out, p, tl);
 		}
 		p += tl + 1;
 	}
@@ -494,11 +562,15 @@ static int parse_refs(const struct nix_entry *e, struct narinfo *out, size_t *al
 /* A copy of s[0..n) with control characters (NUL, '\r', ESC...) and bytes
  * that are not UTF-8 as '?', so that no hostile cache reaches a terminal
  * through them; *normal is cleared when there were any. */
-static char *printable_copy(const char *s, size_t n, int *normal)
+static char *printable_copy(struct narinfo *ni, const char *s, size_t n, int *normal)
 {
-	char *c = xmalloc(n + 1);
+	char *c = ni_alloc(ni, n + 1);
 	size_t i = 0;
 
+	/* Printable ASCII, the usual text, needs no UTF-8 decoding. */
+	while (i < n && (unsigned char)s[i] - 0x20u < 0x5fu)
+		i++;
+	memcpy(c, s, i);
 	while (i < n) {
 		size_t ok = utf8_valid_prefix((const unsigned char *)s + i, n - i);
 
@@ -550,13 +622,14 @@ static int sig_canonical(const char *s)
  * parseContentAddress() into the form Nix renders ("text:sha256:<nix32>",
  * "fixed:[r:]algo:<nix32>"), and "fixed:git:algo:<nix32>".
  */
-static char *nix_ca(const char *s, size_t n, int *normal)
+static char *nix_ca(struct narinfo *ni, const char *s, size_t n, int *normal)
 {
 	const char *end = s + n, *c;
 	const char *method;
 	struct nixhash h;
-	struct strbuf sb = STRBUF_INIT;
 	char buf[NIXHASH_FMT_MAX];
+	size_t ml, bl;
+	char *r;
 	int text;
 
 	if (n > 5 && !memcmp(s, "text:", 5)) {
@@ -583,11 +656,13 @@ static char *nix_ca(const char *s, size_t n, int *normal)
 	if (!strcmp(method, "fixed:git:") && h.algo != HASH_SHA1 && h.algo != HASH_SHA256)
 		return NULL;
 	if (nix_hash_body(c + 1, (size_t)(end - c - 1), 0, &h, normal) ||
-	    !nixhash_format(&h, buf, sizeof(buf)))
+	    !(bl = nixhash_format(&h, buf, sizeof(buf))))
 		return NULL;
-	strbuf_addstr(&sb, method);
-	strbuf_addstr(&sb, buf);
-	return strbuf_detach(&sb);
+	ml = strlen(method);
+	r = ni_alloc(ni, ml + bl + 1);
+	memcpy(r, method, ml);
+	memcpy(r + ml, buf, bl + 1);
+	return r;
 }
 
 enum ni_key {
@@ -595,25 +670,29 @@ enum ni_key {
 	K_NARSIZE, K_REFERENCES, K_DERIVER, K_SIG, K_CA, K_SYSTEM, K_UNKNOWN
 };
 
-static const char *const ni_keys[] = {
-	[K_STOREPATH] = "StorePath",
-	[K_URL] = "URL",
-	[K_COMPRESSION] = "Compression",
-	[K_FILEHASH] = "FileHash",
-	[K_FILESIZE] = "FileSize",
-	[K_NARHASH] = "NarHash",
-	[K_NARSIZE] = "NarSize",
-	[K_REFERENCES] = "References",
-	[K_DERIVER] = "Deriver",
-	[K_SIG] = "Sig",
-	[K_CA] = "CA",
-	[K_SYSTEM] = "System",
+#define NI_KEY(k) {k, sizeof(k) - 1}
+static const struct {
+	const char *name;
+	size_t len;
+} ni_keys[] = {
+	[K_STOREPATH] = NI_KEY("StorePath"),
+	[K_URL] = NI_KEY("URL"),
+	[K_COMPRESSION] = NI_KEY("Compression"),
+	[K_FILEHASH] = NI_KEY("FileHash"),
+	[K_FILESIZE] = NI_KEY("FileSize"),
+	[K_NARHASH] = NI_KEY("NarHash"),
+	[K_NARSIZE] = NI_KEY("NarSize"),
+	[K_REFERENCES] = NI_KEY("References"),
+	[K_DERIVER] = NI_KEY("Deriver"),
+	[K_SIG] = NI_KEY("Sig"),
+	[K_CA] = NI_KEY("CA"),
+	[K_SYSTEM] = NI_KEY("System"),
 };
 
 static enum ni_key ni_key_of(const char *k, size_t n)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ni_keys); i++)
-		if (strlen(ni_keys[i]) == n && !memcmp(ni_keys[i], k, n))
+		if (ni_keys[i].len == n && !memcmp(ni_keys[i].name, k, n))
 			return (enum ni_key)i;
 	return K_UNKNOWN;
 }
@@ -651,17 +730,14 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 		if (utf8_valid_prefix((const unsigned char *)v, n) < n)
 			return fail(err, e->line, "URL '%s' holds a NUL byte or bytes that "
 				    "are not UTF-8", quote(&q, v, n));
-		free(out->url);
-		out->url = n ? xstrndup(v, n) : NULL;
+		out->url = n ? ni_strndup(out, v, n) : NULL;
 		ps->url_line = e->line;
 		return 0;
 	case K_COMPRESSION:
-		s = printable_copy(v, n, &normal);
-		free(out->compression);
-		out->compression = s;
+		out->compression = printable_copy(out, v, n, &normal);
 		break;
 	case K_FILEHASH:
-		if (hash_field(v, n, &out->file_hash, &normal))
+		if (hash_field(out, v, n, &out->file_hash, &normal))
 			return fail(err, e->line, "bad FileHash '%s'", quote(&q, v, n));
 		break;
 	case K_FILESIZE:
@@ -669,7 +745,7 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 			return fail(err, e->line, "bad FileSize '%s'", quote(&q, v, n));
 		break;
 	case K_NARHASH:
-		if (hash_field(v, n, &out->nar_hash, &normal))
+		if (hash_field(out, v, n, &out->nar_hash, &normal))
 			return fail(err, e->line, "bad NarHash '%s'", quote(&q, v, n));
 		ps->have_nar_hash = 1;
 		break;
@@ -685,11 +761,10 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 			return 0;
 		if (!nix_basename_valid(v, n))
 			return fail(err, e->line, "bad Deriver '%s'", quote(&q, v, n));
-		free(out->deriver);
-		out->deriver = xstrndup(v, n);
+		out->deriver = ni_strndup(out, v, n);
 		return 0;
 	case K_SIG:
-		s = printable_copy(v, n, &normal);
+		s = printable_copy(out, v, n, &normal);
 		/* Canonical base64 decodes Nix's way to the same bytes, so a
 		 * named canonical signature is checkable: one decode for the
 		 * usual case. */
@@ -699,7 +774,7 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 			mark_odd(out, NARINFO_ODD_SIG, e->line);
 		else
 			normal = 0;
-		GROW(out->sigs, ps->sig_alloc, out->nsigs + 1);
+		ni_grow(out, &out->sigs, &ps->sig_alloc, out->nsigs, out->nsigs + 1);
 		out->sigs[out->nsigs++] = s;
 		break;
 	case K_CA:
@@ -707,7 +782,7 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 			return fail(err, e->line, "CA again after a CA (Nix refuses that)");
 		if (!n)
 			return 0;
-		if (!(s = nix_ca(v, n, &normal)))
+		if (!(s = nix_ca(out, v, n, &normal)))
 			return fail(err, e->line, "bad CA '%s'", quote(&q, v, n));
 		out->ca = s;
 		ps->have_ca = 1;
@@ -715,9 +790,7 @@ static int parse_field(struct ni_parse *ps, enum ni_key key, const struct nix_en
 			mark_odd(out, NARINFO_ODD_FORM, e->line);
 		break;
 	case K_SYSTEM:
-		s = printable_copy(v, n, &normal);
-		free(out->system);
-		out->system = s;
+		out->system = printable_copy(out, v, n, &normal);
 		break;
 	case K_UNKNOWN:
 		if (!e->klen || memchr(e->key, '\n', e->klen))
@@ -766,6 +839,9 @@ int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 		ps.store_dir = DEFAULT_STORE_DIR;
 	if (input_check(buf, len, "narinfo", err))
 		goto fail;
+	/* The values are copies of the text, normalized: a block of twice
+	 * its size holds them and the arrays of all but odd narinfos. */
+	ni_mem_start(out, 2 * len + 256);
 	nix_lex_init(&lx, buf, len);
 	while ((rc = nix_lex_next(&lx, &e)) == NIX_LEX_ENTRY) {
 		enum ni_key key = ni_key_of(e.key, e.klen);
@@ -817,14 +893,10 @@ int narinfo_parse(const char *buf, size_t len, const char *store_dir,
 		     quote(&q, expect_hash, strlen(expect_hash)));
 		goto fail;
 	}
-	if (!out->compression || !out->compression[0]) {
-		free(out->compression);
-		out->compression = xstrdup("bzip2");
-	}
-	if (out->system && !out->system[0]) {
-		free(out->system);
+	if (!out->compression || !out->compression[0])
+		out->compression = ni_strndup(out, "bzip2", 5);
+	if (out->system && !out->system[0])
 		out->system = NULL;
-	}
 	sort_unique(out->sigs, &out->nsigs);
 	return 0;
 
@@ -849,20 +921,10 @@ void narinfo_release(struct narinfo *ni)
 {
 	if (!ni)
 		return;
-	free(ni->store_path);
-	free(ni->url);
-	free(ni->compression);
-	free(ni->file_hash);
-	free(ni->nar_hash);
-	for (size_t i = 0; i < ni->nrefs; i++)
-		free(ni->refs[i]);
-	free(ni->refs);
-	free(ni->deriver);
-	for (size_t i = 0; i < ni->nsigs; i++)
-		free(ni->sigs[i]);
-	free(ni->sigs);
-	free(ni->ca);
-	free(ni->system);
+	for (struct ni_mem *m = ni->mem, *next; m; m = next) {
+		next = m->next;
+		free(m);
+	}
 	narinfo_init(ni);
 }
 
