@@ -122,6 +122,7 @@ struct crawl {
 	int64_t shard_started;     /* this shard process's clock */
 	int shard_begun;           /* the shard's row is committed 'running' */
 	int64_t txn_started;       /* mono_ms() when the write transaction began */
+	struct ckpt *ckpt;         /* checkpoints on a thread (store/checkpointer.h) */
 };
 
 /* Open (or create) the cache row for url and start a crawl at the clock's

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/checkpointer.h"
 #include "store/db.h"
 #include "store/refs.h"
 #include "store/stmt.h"
@@ -573,6 +574,9 @@ int crawl_begin_shard(struct crawl *c, struct db *db, const char *url,
 	c->shard_begun = sh != NULL;
 	if (load_state(c) || txn_begin(c))
 		goto fail;
+	/* The crawl commits every BATCH_WRITES rows and never pauses: its
+	 * commits need not wait for checkpoints and their fsyncs. */
+	c->ckpt = ckpt_start(db);
 	return 0;
 fail:
 	/* Leaves *c released (a crawl row already committed says 'failed'),
@@ -1029,6 +1033,8 @@ void crawl_release(struct crawl *c)
 {
 	if (!c->db)
 		return;
+	ckpt_stop(c->ckpt);
+	c->ckpt = NULL;
 	db_rollback(c->db);
 	/* A crawl that stopped on an error says so; what it committed stays. */
 	if (c->crawl_id && !c->finished && !c->shard.n)
