@@ -12,6 +12,7 @@
 #include "store/db.h"
 #include "store/stmt.h"
 #include "harness.h"
+#include "harness_sql.h"
 #include "lib/util.h"
 
 static char dir[] = "/tmp/cachegc-test-ckpt.XXXXXX";
@@ -29,17 +30,6 @@ static int64_t file_size(const char *path)
 	struct stat st;
 
 	return stat(path, &st) ? -1 : (int64_t)st.st_size;
-}
-
-static int64_t query_int(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* One transaction of n rows of 1000 bytes each (about a quarter of a

@@ -11,6 +11,7 @@
 #include "store/db.h"
 #include "store/stmt.h"
 #include "harness.h"
+#include "harness_sql.h"
 #include "store/schema.h"
 #include "lib/util.h"
 
@@ -22,17 +23,6 @@ static const char *tmp(const char *name)
 
 	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	return buf;
-}
-
-static int64_t query_int(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 TEST(fresh_db_is_migrated_to_latest)
