@@ -490,13 +490,11 @@ static int parse_store_path(const struct nix_entry *e, const char *store_dir,
 	base = p + sdl + 1;
 	blen = plen - sdl - 1;
 	if (blen <= STORE_HASH_LEN || !store_hash_valid(base, STORE_HASH_LEN) ||
-	    base[STORE_HASH_LEN] != '-') {
+	    base[STORE_HASH_LEN] != '-')
 		return fail(err, e->line, "bad hash in StorePath '%s'", quote(&q, e->val, e->vlen));
-	}
-	if (!nix_name_valid(base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1)) {
+	if (!nix_name_valid(base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1))
 		return fail(err, e->line, "bad name '%s' in StorePath",
 			    quote(&q, base + STORE_HASH_LEN + 1, blen - STORE_HASH_LEN - 1));
-	}
 	if (plen != e->vlen || memcmp(p, e->val, plen))
 		mark_odd(out, NARINFO_ODD_FORM, e->line);
 	out->store_path = p;
