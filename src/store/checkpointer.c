@@ -123,7 +123,8 @@ struct ckpt *ckpt_start_at(struct db *db, int start_pages, int wait_pages)
 	ck = xcalloc(1, sizeof(*ck));
 	ck->db = db;
 	ck->start_pages = start_pages;
-	ck->wait_pages = wait_pages;
+	/* A commit waits only for a checkpoint it has asked for. */
+	ck->wait_pages = wait_pages < start_pages ? start_pages : wait_pages;
 	if (sqlite3_open_v2(db->path, &ck->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		warning("database '%s': cannot open a second connection for checkpoints (%s); "
