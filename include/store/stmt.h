@@ -175,6 +175,18 @@ static inline struct sql_arg sql_arg_same(struct sql_arg a)
 #define SQL_ARGS_M15(a, ...) SQL_ARG(a), SQL_ARGS_M14(__VA_ARGS__)
 #define SQL_ARGS_M16(a, ...) SQL_ARG(a), SQL_ARGS_M15(__VA_ARGS__)
 
+/* SQL_ROWS32(r): r 32 times, comma-separated, for the VALUES list of a
+ * statement that writes 32 rows at once (one bind, step and reset per 32
+ * rows: each of those costs about as much as the insert itself).  Such
+ * statements are INSERT OR ROLLBACK or OR IGNORE, so SQLite keeps no
+ * statement journal to undo only the rows before a failing one. */
+#define SQL_ROWS_BATCH 32
+#define SQL_ROWS2(r) r "," r
+#define SQL_ROWS4(r) SQL_ROWS2(r) "," SQL_ROWS2(r)
+#define SQL_ROWS8(r) SQL_ROWS4(r) "," SQL_ROWS4(r)
+#define SQL_ROWS16(r) SQL_ROWS8(r) "," SQL_ROWS8(r)
+#define SQL_ROWS32(r) SQL_ROWS16(r) "," SQL_ROWS16(r)
+
 /* ---- running --------------------------------------------------------- */
 
 /* Run statement i of t with args and step it to the end (rows, if any, are

@@ -33,16 +33,11 @@
 #define REJECT_REPORT_MAX 20
 
 /* A batched crawl (crawl_dir) writes its narinfos and presence rows this
- * many to a statement (see crawl_batch); ROWS32 spells the VALUES list.
+ * many to a statement (see crawl_batch); SQL_ROWS32 spells the VALUES list.
  * Those statements are INSERT OR ROLLBACK: a failing row ends the whole
  * transaction (as it ends the crawl anyway), so SQLite keeps no statement
  * journal to undo only the rows before it. */
-#define FLUSH_ROWS 32
-#define ROWS2(r) r "," r
-#define ROWS4(r) ROWS2(r) "," ROWS2(r)
-#define ROWS8(r) ROWS4(r) "," ROWS4(r)
-#define ROWS16(r) ROWS8(r) "," ROWS8(r)
-#define ROWS32(r) ROWS16(r) "," ROWS16(r)
+#define FLUSH_ROWS SQL_ROWS_BATCH
 #define NARINFO_COLS(insert) \
 	insert " INTO narinfos (cache_id, path_id, url, compression, file_hash, file_size, " \
 	"nar_hash, nar_size, deriver, ca, system, refs, sigs, crawl_id, fetched_at) VALUES "
@@ -175,8 +170,8 @@ static const char *const sql[Q_N] = {
 	[Q_NARINFO_ADD] =
 		NARINFO_COLS("INSERT") "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[Q_NARINFO_MANY] =
-		NARINFO_COLS("INSERT OR ROLLBACK") ROWS32("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-	[Q_PRES_MANY] = PRESENCE_COLS("INSERT OR ROLLBACK") ROWS32("(?, ?, ?, ?, ?, ?)"),
+		NARINFO_COLS("INSERT OR ROLLBACK") SQL_ROWS32("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+	[Q_PRES_MANY] = PRESENCE_COLS("INSERT OR ROLLBACK") SQL_ROWS32("(?, ?, ?, ?, ?, ?)"),
 	[Q_REJECT_ADD] =
 		"INSERT INTO crawl_rejects (crawl_id, source, line, message, hash, bytes)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

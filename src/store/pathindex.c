@@ -47,12 +47,7 @@ static void add(struct path_index *pi, uint32_t id, const char *hash)
 /* Queued rows are written this many to a statement: one statement per
  * row costs its own bind, step and reset, and each of those is worth
  * about as much as the insert itself. */
-#define FLUSH_ROWS 32
-#define ROW2(r) r "," r
-#define ROW4(r) ROW2(r) "," ROW2(r)
-#define ROW8(r) ROW4(r) "," ROW4(r)
-#define ROW16(r) ROW8(r) "," ROW8(r)
-#define ROW32(r) ROW16(r) "," ROW16(r)
+#define FLUSH_ROWS SQL_ROWS_BATCH
 
 enum {
 	Q_DATA_VERSION,
@@ -69,7 +64,7 @@ static const char *const sql[Q_N] = {
 	[Q_INSERT_ID] = "INSERT INTO paths (hash, name, id) VALUES (?1, ?2, ?3)",
 	/* OR ROLLBACK: no statement journal (see crawl.c's FLUSH_ROWS). */
 	[Q_INSERT_MANY] =
-		"INSERT OR ROLLBACK INTO paths (hash, name, id) VALUES " ROW32("(?, ?, ?)"),
+		"INSERT OR ROLLBACK INTO paths (hash, name, id) VALUES " SQL_ROWS32("(?, ?, ?)"),
 };
 static struct stmt_table stmts = STMT_TABLE("pathindex", sql);
 

@@ -19,25 +19,35 @@ enum {
 	Q_PLAN_PATH_ADD,
 	Q_PLAN_JOB_ADD,
 	Q_PLAN_BREAK_ADD,
+	Q_PLAN_PATH_MANY,
+	Q_PLAN_JOB_MANY,
+	Q_PLAN_BREAK_MANY,
 	Q_PLAN_GET,
 	Q_PLAN_PATHS,
 	Q_N
 };
+#define PLAN_PATH_COLS(insert) \
+	insert " INTO evict_plan_paths (plan_id, seq, path_id, reason, url, stored_size," \
+	" file_size, nar_size, breaks) VALUES "
+#define PLAN_JOB_COLS \
+	"INSERT OR IGNORE INTO evict_plan_jobs (plan_id, evaluation_id, attr, output, path_id) VALUES "
+#define PLAN_BREAK_COLS \
+	"INSERT OR IGNORE INTO evict_plan_breaks (plan_id, seq, evaluation_id, attr, output) VALUES "
 static const char *const sql[Q_N] = {
 	[Q_PLAN_ADD] =
 		"INSERT INTO evict_plans (cache_id, crawl_id, created_at, policy, limit_bytes,"
 		" size_before, size_after, paths_before, n_paths, n_jobs, limit_reached,"
 		" weights, retention)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[Q_PLAN_PATH_ADD] =
-		"INSERT INTO evict_plan_paths (plan_id, seq, path_id, reason, url, stored_size,"
-		" file_size, nar_size, breaks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[Q_PLAN_JOB_ADD] =
-		"INSERT OR IGNORE INTO evict_plan_jobs (plan_id, evaluation_id, attr, output, path_id)"
-		" VALUES (?1, ?2, ?3, ?4, ?5)",
-	[Q_PLAN_BREAK_ADD] =
-		"INSERT OR IGNORE INTO evict_plan_breaks (plan_id, seq, evaluation_id, attr, output)"
-		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_PLAN_PATH_ADD] = PLAN_PATH_COLS("INSERT") "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[Q_PLAN_JOB_ADD] = PLAN_JOB_COLS "(?, ?, ?, ?, ?)",
+	[Q_PLAN_BREAK_ADD] = PLAN_BREAK_COLS "(?, ?, ?, ?, ?)",
+	/* The same, SQL_ROWS_BATCH rows at once (store/stmt.h): the paths
+	 * OR ROLLBACK, as a failing row fails the whole plan anyway. */
+	[Q_PLAN_PATH_MANY] =
+		PLAN_PATH_COLS("INSERT OR ROLLBACK") SQL_ROWS32("(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+	[Q_PLAN_JOB_MANY] = PLAN_JOB_COLS SQL_ROWS32("(?, ?, ?, ?, ?)"),
+	[Q_PLAN_BREAK_MANY] = PLAN_BREAK_COLS SQL_ROWS32("(?, ?, ?, ?, ?)"),
 	[Q_PLAN_GET] =
 		"SELECT p.cache_id, coalesce(p.crawl_id, 0), p.created_at, p.policy, p.limit_bytes,"
 		" p.size_before, p.size_after, p.paths_before, p.limit_reached, c.url"
@@ -99,13 +109,47 @@ static int cmp_job_key(const void *a, const void *b)
 	return x->output == y->output ? 0 : strcmp(x->output, y->output);
 }
 
+/* Rows of one table queued for a statement of SQL_ROWS_BATCH of them. */
+#define PLAN_COLS_MAX 9
+struct plan_rows {
+	int one, many;              /* the statements for a row and for a batch */
+	unsigned cols, n;
+	struct sql_arg a[SQL_ROWS_BATCH * PLAN_COLS_MAX];
+};
+
+/* Queue a row (cols arguments; the strings must outlive the flush). */
+static int rows_add(struct db *db, struct plan_rows *r, const struct sql_arg *row)
+{
+	memcpy(r->a + (size_t)r->n * r->cols, row, r->cols * sizeof(*row));
+	if (++r->n < SQL_ROWS_BATCH)
+		return 0;
+	r->n = 0;
+	return stmt_exec(db, &stmts, r->many, r->a, SQL_ROWS_BATCH * r->cols);
+}
+
+/* Write the rows still queued, one statement each. */
+static int rows_flush(struct db *db, struct plan_rows *r)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (stmt_exec(db, &stmts, r->one, r->a + (size_t)i * r->cols, r->cols))
+			return -1;
+	r->n = 0;
+	return 0;
+}
+
 int evict_plan_save(struct db *db, struct evict_plan *plan)
 {
+	struct plan_rows *paths = xcalloc(1, sizeof(*paths));
+	struct plan_rows *breaks = xcalloc(1, sizeof(*breaks));
+	struct plan_rows *jobs = xcalloc(1, sizeof(*jobs));
 	uint32_t *order = NULL;
 	int64_t id;
 
+	*paths = (struct plan_rows){Q_PLAN_PATH_ADD, Q_PLAN_PATH_MANY, 9, 0, {{0}}};
+	*breaks = (struct plan_rows){Q_PLAN_BREAK_ADD, Q_PLAN_BREAK_MANY, 5, 0, {{0}}};
+	*jobs = (struct plan_rows){Q_PLAN_JOB_ADD, Q_PLAN_JOB_MANY, 5, 0, {{0}}};
 	if (db_begin(db))
-		return -1;
+		goto fail_nobegin;
 	if (stmt_exec(db, &stmts, Q_PLAN_ADD,
 		      SQL_ARGS(plan->cache_id, SQL_INT_OPT(plan->crawl_id ? plan->crawl_id : -1),
 			       plan->created_at, plan->policy, (int64_t)plan->limit,
@@ -117,19 +161,25 @@ int evict_plan_save(struct db *db, struct evict_plan *plan)
 	id = db_last_id(db);
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct evict_path *ep = &plan->paths[i];
-		if (stmt_exec(db, &stmts, Q_PLAN_PATH_ADD,
-			      SQL_ARGS(id, (int64_t)i + 1, ep->path_id, evict_reason_name(ep->reason),
-				       ep->url, ep->stored, SQL_INT_OPT(ep->file_size), ep->nar_size,
-				       ep->nbreaks)))
+		if (rows_add(db, paths,
+			     (const struct sql_arg[]){SQL_ARG(id), SQL_ARG((int64_t)i + 1),
+						      SQL_ARG(ep->path_id),
+						      SQL_ARG(evict_reason_name(ep->reason)),
+						      SQL_ARG(ep->url), SQL_ARG(ep->stored),
+						      SQL_INT_OPT(ep->file_size), SQL_ARG(ep->nar_size),
+						      SQL_ARG(ep->nbreaks)}))
 			goto fail;
 		for (unsigned b = 0; b < ep->nbreaks_kept; b++) {
 			const struct evict_job *j = &plan->jobs[ep->breaks[b]];
-			if (stmt_exec(db, &stmts, Q_PLAN_BREAK_ADD,
-				      SQL_ARGS(id, (int64_t)i + 1, j->evaluation_id, j->attr,
-					       j->output)))
+			if (rows_add(db, breaks,
+				     (const struct sql_arg[]){SQL_ARG(id), SQL_ARG((int64_t)i + 1),
+							      SQL_ARG(j->evaluation_id),
+							      SQL_ARG(j->attr), SQL_ARG(j->output)}))
 				goto fail;
 		}
 	}
+	if (rows_flush(db, paths) || rows_flush(db, breaks))
+		goto fail;
 	/* In the table's key order: appends, not inserts all over the index
 	 * (jobs come newest evaluation first, then by root). */
 	order = xmalloc((plan->njobs ? plan->njobs : 1) * sizeof(*order));
@@ -140,18 +190,27 @@ int evict_plan_save(struct db *db, struct evict_plan *plan)
 		qsort(order, plan->njobs, sizeof(*order), cmp_job_key);
 	for (size_t i = 0; i < plan->njobs; i++) {
 		const struct evict_job *j = &plan->jobs[order[i]];
-		if (stmt_exec(db, &stmts, Q_PLAN_JOB_ADD,
-			      SQL_ARGS(id, j->evaluation_id, j->attr, j->output, j->root)))
+		if (rows_add(db, jobs,
+			     (const struct sql_arg[]){SQL_ARG(id), SQL_ARG(j->evaluation_id),
+						      SQL_ARG(j->attr), SQL_ARG(j->output),
+						      SQL_ARG(j->root)}))
 			goto fail;
 	}
-	if (db_commit(db))
+	if (rows_flush(db, jobs) || db_commit(db))
 		goto fail;
 	free(order);
+	free(paths);
+	free(breaks);
+	free(jobs);
 	plan->id = id;
 	return 0;
 fail:
-	free(order);
 	db_rollback(db);
+fail_nobegin:
+	free(order);
+	free(paths);
+	free(breaks);
+	free(jobs);
 	return -1;
 }
 
