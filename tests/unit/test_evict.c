@@ -23,6 +23,7 @@
 #include "analysis/gc.h"
 #include "analysis/graph.h"
 #include "harness.h"
+#include "harness_sql.h"
 #include "lib/util.h"
 
 static char root[] = "/tmp/cachegc-test-evict.XXXXXX";
@@ -836,6 +837,20 @@ TEST(plan_reasons_and_breaks)
 			CHECK_INT(b.paths[i].stored, a.paths[i].stored);
 		}
 		CHECK_INT(b.size_after, a.size_after);
+		/* its broken jobs and the breaks kept per path, row for row */
+		{
+			char q[200];
+			unsigned kept = 0;
+			for (size_t i = 0; i < a.n; i++)
+				kept += a.paths[i].nbreaks_kept;
+			CHECK(a.njobs > 0 && kept > 0);
+			snprintf(q, sizeof(q), "SELECT count(*) FROM evict_plan_jobs WHERE plan_id = %lld "
+				 "AND attr = 'job3'", (long long)a.id);
+			CHECK_INT(query_int(w.db.h, q), (int64_t)a.njobs);
+			snprintf(q, sizeof(q), "SELECT count(*) FROM evict_plan_breaks WHERE plan_id = %lld "
+				 "AND attr = 'job3'", (long long)a.id);
+			CHECK_INT(query_int(w.db.h, q), (int64_t)kept);
+		}
 		evict_plan_release(&a);
 		evict_plan_release(&b);
 		CHECK_INT(evict_plan_load(&w.db, 999, &b), 1);
